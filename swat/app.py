@@ -1,0 +1,104 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+
+from . import settings as settings_mod
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from settings (see swat/settings.py for their order)."""
+    s = settings_mod.load_settings(overrides)
+    app = Flask(__name__, instance_path=s["instance_path"], instance_relative_config=False)
+    app.config["SWAT"] = s
+    app.config.update(
+        SECRET_KEY=s["secret_key"],
+        DEBUG=bool(s["debug"]) and s["env"] != "production",
+        TESTING=s["env"] == "testing",
+        SQLALCHEMY_DATABASE_URI=s["database_url"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(s["database_url"]),
+        MAX_CONTENT_LENGTH=s["max_request_bytes"],
+        # Forms with several 10 MB files are parsed to temporary files, not memory.
+        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        MAX_FORM_PARTS=1000,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(s["secure_cookies"]),
+        SESSION_COOKIE_NAME="__Host-swat_session" if s["secure_cookies"] else "swat_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=s["session_absolute_hours"]),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=bool(s["secure_cookies"]),
+        BABEL_DEFAULT_LOCALE=s["default_locale"],
+        BABEL_DEFAULT_TIMEZONE=s["timezone"],
+        BABEL_TRANSLATION_DIRECTORIES=os.path.join(os.path.dirname(__file__), "translations"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(settings_mod.PROJECT_ROOT / "migrations"), render_as_batch=True
+    )
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from .web import i18n
+
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: s["timezone"])
+
+    with app.app_context():
+        _configure_engine(db.engine)
+
+    if s["proxy_count"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s["proxy_count"], x_proto=s["proxy_count"])
+
+    from .web import register_web
+
+    register_web(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_pre_ping": True}
+
+
+def _configure_engine(engine) -> None:
+    """SQLite: durable commits and real write transactions.
+
+    pysqlite's own transaction handling is unreliable, so it is switched off
+    and every transaction starts with BEGIN IMMEDIATE: writers queue on the
+    database lock (busy_timeout) instead of failing on upgrade. WAL lets
+    readers go on meanwhile; synchronous=FULL keeps committed data after a
+    power loss.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,152 @@
+"""The `swat` command: a Flask CLI group (swat db upgrade, swat reference load, ...)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .domain.errors import DomainError
+
+
+def plain_text(exc: DomainError) -> str:
+    """A domain error in English for the shell."""
+    text = exc.message % exc.params if exc.params else exc.message
+    cause = getattr(exc, "cause", None)
+    return f"{text} {plain_text(cause)}" if cause is not None else text
+
+
+def _create_app():
+    from .app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False,
+             set_debug_flag=False)
+def main():
+    """SWAT Desk administration."""
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(reference)
+    app.cli.add_command(users)
+    app.cli.add_command(demo)
+    app.cli.add_command(setup)
+    app.cli.add_command(attachments)
+
+
+def _now():
+    return current_app.extensions["swat.clock"].now()
+
+
+@click.group()
+def reference():
+    """Reference data from config/reference/."""
+
+
+@reference.command("load")
+@click.option("--dir", "directory", default=None, help="Folder of the YAML files (default: the configured one).")
+@with_appcontext
+def reference_load(directory):
+    """Load departments, governance, themes and initiatives. Safe to run again."""
+    from .extensions import db
+    from .services.reference import ReferenceDataError, load_reference
+
+    directory = directory or current_app.config["SWAT"]["reference_dir"]
+    try:
+        report = load_reference(db.session, directory)
+        db.session.commit()
+    except ReferenceDataError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        click.echo("nothing was loaded", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+
+
+@click.group()
+def users():
+    """Accounts."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(["staff", "agent", "lead", "manager", "admin"]))
+@click.option("--department", default=None, help="Department id (required for staff).")
+@click.option("--themes", default="", help="Comma-separated theme ids (skills of SWAT members).")
+@click.option("--display-name", default="")
+@click.option("--email", default="")
+@with_appcontext
+def users_create(username, password, role, department, themes, display_name, email):
+    """Create a user."""
+    from .extensions import db
+    from .services.accounts import create_user
+
+    try:
+        user = create_user(
+            db.session, _now(), username=username, password=password, role=role, display_name=display_name,
+            department_id=department, theme_ids=[t.strip() for t in themes.split(",") if t.strip()],
+            email=email, hash_method=current_app.config["SWAT"]["password_hash_method"],
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(f"error: {plain_text(exc)}", err=True)
+        sys.exit(1)
+    click.echo(f"created {user.role} {user.username} (id {user.id})")
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Add demo data even if there are tickets already.")
+@with_appcontext
+def demo(force):
+    """Create demo accounts and consultations (in Japanese) if the database is empty."""
+    from .extensions import db
+    from .services.demo import load_demo
+
+    result = load_demo(db.session, _now(), current_app.config["SWAT"], force=force)
+    db.session.commit()
+    click.echo(result)
+
+
+@click.command()
+@with_appcontext
+def setup():
+    """Upgrade the database, load reference data and, on an empty database, demo data."""
+    from flask_migrate import upgrade
+
+    from .extensions import db
+    from .services.demo import load_demo
+    from .services.reference import ReferenceDataError, load_reference
+
+    upgrade()
+    try:
+        report = load_reference(db.session, current_app.config["SWAT"]["reference_dir"])
+    except ReferenceDataError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
+    click.echo(load_demo(db.session, _now(), current_app.config["SWAT"]))
+    db.session.commit()
+
+
+@click.group()
+def attachments():
+    """Uploaded files."""
+
+
+@attachments.command("sweep")
+@click.option("--older-than", default=3600, help="Seconds a file without a row must be old.")
+@with_appcontext
+def attachments_sweep(older_than):
+    """Remove stored files that no attachment points at (left by a crash before commit)."""
+    from .extensions import db
+    from .services.storage import AttachmentStore
+
+    n = AttachmentStore(current_app.config["SWAT"]["attachment_dir"]).sweep_orphans(db.session, older_than)
+    click.echo(f"removed {n} orphaned files")

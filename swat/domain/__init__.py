@@ -1,0 +1,1 @@
+"""Plain-Python rules of the desk: no Flask, no SQLAlchemy."""

@@ -1,0 +1,38 @@
+"""Text helpers: normalisation for search, limits, safe redirect targets."""
+
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import urlsplit
+
+
+def normalize_for_search(text: str) -> str:
+    """Fold full-width/half-width forms and case so 'ＬＩＮＥ' finds 'line'."""
+    return unicodedata.normalize("NFKC", text or "").casefold()
+
+
+def escape_like(term: str, escape: str = "\\") -> str:
+    """Escape LIKE wildcards so a user's % or _ match themselves."""
+    return (
+        term.replace(escape, escape + escape).replace("%", escape + "%").replace("_", escape + "_")
+    )
+
+
+def is_safe_next(target: str | None) -> bool:
+    """True when `target` is a path on this site and nothing else.
+
+    Rejects absolute URLs, scheme-relative `//host`, backslash tricks that
+    browsers read as `//host` (`/\\host`, `\\\\host`), control characters and
+    anything with a scheme or a network location after normalisation.
+    """
+    if not target or not isinstance(target, str):
+        return False
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return False
+    if not target.startswith("/"):
+        return False
+    normalized = target.replace("\\", "/")
+    if normalized.startswith("//"):
+        return False
+    parts = urlsplit(normalized)
+    return not parts.scheme and not parts.netloc

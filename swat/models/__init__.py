@@ -1,0 +1,24 @@
+"""SQLAlchemy models: persistence only, no rules."""
+
+from .base import Base
+from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
+from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
+from .user import LoginAttempt, User, UserSession
+
+__all__ = [
+    "Attachment",
+    "Base",
+    "Department",
+    "EscalationStep",
+    "GovernanceBody",
+    "Initiative",
+    "LoginAttempt",
+    "Message",
+    "Theme",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "TicketInitiative",
+    "User",
+    "UserSession",
+]

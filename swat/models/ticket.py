@@ -1,0 +1,133 @@
+"""Consultations (tickets), their conversation, files and history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+from .reference import ID, Department, Initiative, Theme
+from .user import User
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_priority_created", "status", "priority", "created_at"),
+        Index("ix_tickets_status_activity", "status", "last_activity_at"),
+        Index("ix_tickets_department_status", "department_id", "status", "last_activity_at"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_theme_status", "theme_id", "status"),
+        Index("ix_tickets_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # Title and body folded for search (NFKC + casefold), so full-width and
+    # half-width forms find each other.
+    search_text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    # Rank in domain.states.PRIORITIES: 0 urgent ... 3 low (sorts and indexes well).
+    priority: Mapped[int] = mapped_column(Integer)
+    theme_id: Mapped[str | None] = mapped_column(ID, ForeignKey("themes.id"), nullable=True)
+    department_id: Mapped[str] = mapped_column(ID, ForeignKey("departments.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    last_activity_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Idempotency key from the filing form: a double submit makes one ticket.
+    submission_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    theme: Mapped[Theme | None] = relationship(lazy="raise")
+    department: Mapped[Department] = relationship(lazy="raise")
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id], lazy="raise")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
+    initiative_links: Mapped[list[TicketInitiative]] = relationship(
+        lazy="raise", order_by="TicketInitiative.position", cascade="all, delete-orphan"
+    )
+
+
+class TicketInitiative(Base):
+    __tablename__ = "ticket_initiatives"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    initiative_id: Mapped[str] = mapped_column(ID, ForeignKey("initiatives.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    initiative: Mapped[Initiative] = relationship(lazy="raise")
+
+
+class TicketCounter(Base):
+    """The last ticket number handed out per year, for readable numbers (2026-00042)."""
+
+    __tablename__ = "ticket_counters"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(Base):
+    """One post in a ticket's conversation: the request, a reply, or an internal note."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_ticket_created", "ticket_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    author: Mapped[User] = relationship(lazy="raise")
+
+
+class Attachment(Base):
+    """An uploaded file. The display name is kept as given (日本語 names too);
+    the stored file has a generated name, never derived from user input."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_ticket", "ticket_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+    uploaded_by: Mapped[User] = relationship(lazy="raise")
+
+
+class TicketEvent(Base):
+    """One change to a ticket: who, when, what, before and after. Append-only."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[str] = mapped_column(Text, default="")
+    new_value: Mapped[str] = mapped_column(Text, default="")
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    actor: Mapped[User | None] = relationship(lazy="raise")

@@ -1,0 +1,90 @@
+"""Accounts, their server-side sessions and sign-in attempts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+from .reference import ID, Department, Theme
+
+user_themes = Table(
+    "user_themes",
+    Base.metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", ID, ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    department_id: Mapped[str | None] = mapped_column(ID, ForeignKey("departments.id"), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str] = mapped_column(String(8), default="")
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    department: Mapped[Department | None] = relationship(lazy="raise")
+    themes: Mapped[list[Theme]] = relationship(
+        secondary=user_themes, lazy="raise", order_by=Theme.sort_order
+    )
+
+    # Flask-Login protocol. The session id, not the user id, identifies a login,
+    # so a logout or a deactivation ends it on the server.
+    session_id = None  # set per request by services.accounts.resume_session
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_id
+
+
+class UserSession(Base):
+    """A signed-in browser. The cookie holds a random token; the table holds its hash."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User] = relationship(lazy="raise")
+
+
+class LoginAttempt(Base):
+    """Sign-in attempts, for throttling across every worker and host."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    success: Mapped[bool] = mapped_column(Boolean)

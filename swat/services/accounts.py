@@ -1,0 +1,282 @@
+"""Accounts: creating and changing users, signing in, server-side sessions."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Sequence
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..domain.errors import ValidationError
+from ..domain.permissions import ROLES
+from ..models import Department, LoginAttempt, Theme, User, UserSession
+from ..models.user import user_themes
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
+PASSWORD_MIN = 10
+# Checked against when the username does not exist, so a wrong username and a
+# wrong password take the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+
+
+@dataclass
+class AccountSettings:
+    hash_method: str = "scrypt"
+    max_failures: int = 5
+    window_minutes: int = 15
+    max_failures_per_ip: int = 50
+    idle_minutes: int = 120
+    absolute_hours: int = 12
+
+
+def _check_username(session: Session, username: str, exclude_id: int | None = None) -> str:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise ValidationError(
+            "A user name is 2–64 letters, digits or . _ @ - and starts with a letter or digit.",
+            field="username",
+        )
+    stmt = select(User.id).where(func.lower(User.username) == username.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(User.id != exclude_id)
+    if session.scalar(stmt) is not None:
+        raise ValidationError("That user name is already taken.", field="username")
+    return username
+
+
+def _check_password(password: str) -> str:
+    if len(password or "") < PASSWORD_MIN:
+        raise ValidationError("A password needs at least %(min)d characters.", field="password", min=PASSWORD_MIN)
+    if len(password) > 256:
+        raise ValidationError("That password is too long.", field="password")
+    return password
+
+
+def _check_role_department(session: Session, role: str, department_id: str | None) -> str | None:
+    if role not in ROLES:
+        raise ValidationError("Choose a valid role.", field="role")
+    department_id = department_id or None
+    if department_id is not None:
+        dep = session.get(Department, department_id)
+        if dep is None or not dep.active:
+            raise ValidationError("Choose a valid department.", field="department")
+    if role == "staff" and department_id is None:
+        raise ValidationError("Department staff need a department.", field="department")
+    return department_id
+
+
+def _check_themes(session: Session, theme_ids: Sequence[str]) -> list[str]:
+    ids = list(dict.fromkeys(t for t in theme_ids if t))
+    if ids:
+        found = set(session.scalars(select(Theme.id).where(Theme.id.in_(ids))))
+        missing = [t for t in ids if t not in found]
+        if missing:
+            raise ValidationError("Unknown theme: %(ids)s", field="themes", ids=", ".join(missing))
+    return ids
+
+
+def _set_themes(session: Session, user: User, theme_ids: list[str]) -> None:
+    session.execute(delete(user_themes).where(user_themes.c.user_id == user.id))
+    if theme_ids:
+        session.execute(insert(user_themes), [{"user_id": user.id, "theme_id": t} for t in theme_ids])
+
+
+def create_user(session: Session, now: datetime, *, username: str, password: str, role: str,
+                display_name: str = "", department_id: str | None = None,
+                theme_ids: Sequence[str] = (), email: str = "",
+                hash_method: str = "scrypt") -> User:
+    """Create an account after checking every field; the password is stored hashed."""
+    username = _check_username(session, username)
+    _check_password(password)
+    department_id = _check_role_department(session, role, department_id)
+    theme_ids = _check_themes(session, theme_ids)
+    display_name = " ".join((display_name or "").split())[:100] or username
+    user = User(
+        username=username, display_name=display_name, email=(email or "").strip()[:254],
+        password_hash=generate_password_hash(password, method=hash_method), role=role,
+        department_id=department_id, active=True, locale="", created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    _set_themes(session, user, theme_ids)
+    return user
+
+
+def update_user(session: Session, now: datetime, user: User, *, role: str, display_name: str,
+                department_id: str | None, theme_ids: Sequence[str], active: bool,
+                email: str = "") -> User:
+    """Change an account. Deactivating it, or changing its role or department,
+    ends its sessions at once, so a permission change applies immediately."""
+    department_id = _check_role_department(session, role, department_id)
+    theme_ids = _check_themes(session, theme_ids)
+    display_name = " ".join((display_name or "").split())[:100]
+    if not display_name:
+        raise ValidationError("Enter a display name.", field="display_name")
+    rights_changed = (user.role, user.department_id, user.active) != (role, department_id, active)
+    user.role = role
+    user.display_name = display_name
+    user.department_id = department_id
+    user.email = (email or "").strip()[:254]
+    user.active = active
+    _set_themes(session, user, theme_ids)
+    if rights_changed:
+        session.execute(
+            update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+    session.flush()
+    return user
+
+
+def set_password(session: Session, user: User, password: str, hash_method: str) -> None:
+    _check_password(password)
+    user.password_hash = generate_password_hash(password, method=hash_method)
+    session.flush()
+
+
+@dataclass
+class ImportResult:
+    created: list[tuple[User, str]]  # (user, generated password or "")
+
+
+def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: str) -> ImportResult:
+    """Create staff accounts from CSV (UTF-8, with or without BOM; Shift_JIS accepted).
+
+    Columns: username, display_name, department, email (optional), password
+    (optional: a random one is generated and shown once). Every row is checked
+    first; one bad row imports nothing and the error names the row.
+    """
+    text = None
+    for enc in ("utf-8-sig", "cp932"):
+        try:
+            text = data.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    if text is None:
+        raise ValidationError("The file is not UTF-8 or Shift_JIS text.", field="file")
+    reader = csv.DictReader(io.StringIO(text))
+    required = {"username", "display_name", "department"}
+    if not reader.fieldnames or not required.issubset({(f or "").strip() for f in reader.fieldnames}):
+        raise ValidationError("The CSV needs the columns username, display_name and department.", field="file")
+    rows = []
+    seen = set()
+    for lineno, row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in row.items() if k}
+        if not any(row.values()):
+            continue
+        name = row.get("username", "")
+        if name.lower() in seen:
+            raise ValidationError("Line %(line)d: the user name %(name)s appears twice.", field="file", line=lineno, name=name)
+        seen.add(name.lower())
+        rows.append((lineno, row))
+    if not rows:
+        raise ValidationError("The CSV has no rows.", field="file")
+    if len(rows) > 5000:
+        raise ValidationError("Import at most 5000 rows at a time.", field="file")
+    created = []
+    for lineno, row in rows:
+        password = row.get("password") or ""
+        generated = ""
+        if not password:
+            generated = password = secrets.token_urlsafe(12)
+        try:
+            user = create_user(
+                session, now, username=row["username"], password=password, role="staff",
+                display_name=row.get("display_name", ""), department_id=row.get("department") or None,
+                email=row.get("email", ""), hash_method=hash_method,
+            )
+        except ValidationError as exc:
+            raise ValidationError("Line %(line)d:", field="file", line=lineno, cause=exc)
+        created.append((user, generated))
+    return ImportResult(created=created)
+
+
+# --- signing in -----------------------------------------------------------
+
+class LoginThrottled(Exception):
+    pass
+
+
+def authenticate(session: Session, now: datetime, username: str, password: str, ip: str,
+                 cfg: AccountSettings) -> User | None:
+    """The active user with these credentials, or None.
+
+    Failures are counted per user name and per address over a window, in the
+    database so every worker shares them; past the limit even a right
+    password is refused (LoginThrottled) until the window passes. The
+    answer never tells whether the user name exists.
+    """
+    username = (username or "").strip()[:64]
+    since = now - timedelta(minutes=cfg.window_minutes)
+    failures = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            func.lower(LoginAttempt.username) == username.lower(), LoginAttempt.at >= since,
+            LoginAttempt.success.is_(False),
+        )
+    )
+    ip_failures = session.scalar(
+        select(func.count()).select_from(LoginAttempt).where(
+            LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False),
+        )
+    )
+    if failures >= cfg.max_failures or ip_failures >= cfg.max_failures_per_ip:
+        session.add(LoginAttempt(username=username, ip=ip, at=now, success=False))
+        raise LoginThrottled()
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = ok and user is not None and user.active
+    session.add(LoginAttempt(username=username, ip=ip, at=now, success=bool(ok)))
+    if not ok:
+        return None
+    user.last_login_at = now
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, now: datetime, user: User, ip: str) -> str:
+    """A new server-side session for the user; returns the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(UserSession(token_hash=_hash_token(token), user_id=user.id, created_at=now,
+                            last_seen_at=now, ip=ip[:64]))
+    session.flush()
+    return token
+
+
+def resume_session(session: Session, now: datetime, token: str, cfg: AccountSettings) -> User | None:
+    """The user of a live session token, or None (revoked, idle too long, too old, user inactive)."""
+    if not token or len(token) > 100:
+        return None
+    row = session.execute(
+        select(UserSession, User).join(User, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == _hash_token(token))
+    ).one_or_none()
+    if row is None:
+        return None
+    us, user = row
+    if (us.revoked_at is not None or not user.active
+            or now - us.last_seen_at > timedelta(minutes=cfg.idle_minutes)
+            or now - us.created_at > timedelta(hours=cfg.absolute_hours)):
+        return None
+    # Write the last-seen time at most once a minute, not on every request.
+    if now - us.last_seen_at > timedelta(minutes=1):
+        us.last_seen_at = now
+    user.session_id = token
+    return user
+
+
+def end_session(session: Session, now: datetime, token: str) -> None:
+    session.execute(
+        update(UserSession).where(UserSession.token_hash == _hash_token(token)).values(revoked_at=now)
+    )

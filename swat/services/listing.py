@@ -1,0 +1,112 @@
+"""Ticket lists: the SWAT queue and a department's consultations.
+
+One query builder serves both, always filtered by visibility.ticket_scope(),
+so a list never shows (or counts) a ticket its reader could not open. Rows
+come with their department, theme, requester and assignee in the same query
+(no query per row).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, aliased, contains_eager
+
+from ..domain import states
+from ..domain.text import escape_like, normalize_for_search
+from ..models import Department, Theme, Ticket, User
+from .visibility import ticket_scope
+
+SORTS = {
+    "priority": (Ticket.priority, Ticket.created_at, Ticket.id),
+    "created": (Ticket.created_at, Ticket.id),
+    "activity": (Ticket.last_activity_at, Ticket.id),
+    "due": (Ticket.due_date, Ticket.id),
+    "number": (Ticket.id,),
+}
+MAX_QUERY = 200
+
+
+@dataclass
+class TicketFilters:
+    statuses: list[str] = field(default_factory=list)
+    theme: str = ""
+    department: str = ""
+    # "" any, "me", "none" (unassigned), or a user id as text
+    assignee: str = ""
+    priority: str = ""
+    q: str = ""
+    sort: str = "priority"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass
+class Page:
+    rows: list[Ticket]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _filtered(actor, f: TicketFilters) -> Select:
+    stmt = select(Ticket).where(ticket_scope(actor))
+    statuses = [s for s in f.statuses if s in states.STATUSES]
+    if statuses:
+        stmt = stmt.where(Ticket.status.in_(statuses))
+    if f.theme == "none":
+        stmt = stmt.where(Ticket.theme_id.is_(None))
+    elif f.theme:
+        stmt = stmt.where(Ticket.theme_id == f.theme)
+    if f.department:
+        stmt = stmt.where(Ticket.department_id == f.department)
+    if f.assignee == "me":
+        stmt = stmt.where(Ticket.assignee_id == actor.id)
+    elif f.assignee == "none":
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif f.assignee.isdigit():
+        stmt = stmt.where(Ticket.assignee_id == int(f.assignee))
+    if f.priority in states.PRIORITY_RANK:
+        stmt = stmt.where(Ticket.priority == states.PRIORITY_RANK[f.priority])
+    term = normalize_for_search(f.q).strip()[:MAX_QUERY]
+    for word in term.split():
+        stmt = stmt.where(Ticket.search_text.like(f"%{escape_like(word)}%", escape="\\"))
+    return stmt
+
+
+def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
+    """One page of the tickets the actor may see, filtered and sorted, with its total."""
+    base = _filtered(actor, f)
+    total = session.scalar(select(func.count()).select_from(base.with_only_columns(Ticket.id).subquery()))
+    per_page = max(1, min(f.per_page, 200))
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(f.page, pages))
+    cols = SORTS.get(f.sort, SORTS["priority"])
+    order = [c.desc() if f.descending else c.asc() for c in cols]
+    if f.sort == "due":
+        order.insert(0, Ticket.due_date.is_(None))  # undated last, both directions
+    assignee = aliased(User)
+    requester = aliased(User)
+    stmt = (
+        base.join(Department, Ticket.department_id == Department.id)
+        .outerjoin(Theme, Ticket.theme_id == Theme.id)
+        .join(requester, Ticket.requester_id == requester.id)
+        .outerjoin(assignee, Ticket.assignee_id == assignee.id)
+        .options(
+            contains_eager(Ticket.department),
+            contains_eager(Ticket.theme),
+            contains_eager(Ticket.requester.of_type(requester)),
+            contains_eager(Ticket.assignee.of_type(assignee)),
+        )
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    rows = list(session.scalars(stmt).unique())
+    return Page(rows=rows, total=total, page=page, per_page=per_page)

@@ -1,0 +1,120 @@
+"""Settings: defaults -> $SWAT_CONFIG file -> SWAT_* environment -> overrides.
+
+Unknown keys fail loudly at start, and so does a production configuration
+without a secret key, so a typo can never silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS_FILE = PROJECT_ROOT / "config" / "default.toml"
+ENV_PREFIX = "SWAT_"
+# Environment variables with the prefix that are not settings.
+NOT_SETTINGS = {"SWAT_CONFIG", "SWAT_TEST_DATABASE_URL"}
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+def _coerce(key: str, default: Any, raw: str) -> Any:
+    if isinstance(default, bool):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{ENV_PREFIX}{key.upper()}: expected true or false, got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{ENV_PREFIX}{key.upper()}: expected a whole number, got {raw!r}")
+    return raw
+
+
+def _merge(into: dict[str, Any], values: Mapping[str, Any], origin: str) -> None:
+    for key, value in values.items():
+        k = key.lower()
+        if k not in into:
+            raise SettingsError(f"{origin}: unknown setting {key!r}")
+        default = into[k]
+        if default is not None and not isinstance(value, type(default)) and not (
+            isinstance(default, int) and isinstance(value, int)
+        ):
+            raise SettingsError(
+                f"{origin}: setting {key!r} should be {type(default).__name__}, got {value!r}"
+            )
+        into[k] = value
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the effective settings as a dict of lowercase keys."""
+    environ = os.environ if environ is None else environ
+    with DEFAULTS_FILE.open("rb") as fh:
+        settings: dict[str, Any] = tomllib.load(fh)
+    config_file = environ.get("SWAT_CONFIG")
+    if config_file:
+        path = Path(config_file)
+        if not path.is_absolute() and not path.exists():
+            path = PROJECT_ROOT / path
+        try:
+            with path.open("rb") as fh:
+                _merge(settings, tomllib.load(fh), str(config_file))
+        except FileNotFoundError:
+            raise SettingsError(f"SWAT_CONFIG names a file that does not exist: {config_file}")
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{config_file}: {exc}")
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if key not in settings:
+            raise SettingsError(f"unknown environment setting {name}")
+        settings[key] = _coerce(key, settings[key], raw)
+    if overrides:
+        _merge(settings, overrides, "overrides")
+    _finish(settings)
+    return settings
+
+
+def _finish(settings: dict[str, Any]) -> None:
+    if settings["env"] not in ("development", "testing", "production"):
+        raise SettingsError(f"env must be development, testing or production, not {settings['env']!r}")
+    instance = Path(settings["instance_path"])
+    if not instance.is_absolute():
+        instance = PROJECT_ROOT / instance
+    settings["instance_path"] = str(instance)
+    if not settings["attachment_dir"]:
+        settings["attachment_dir"] = str(instance / "attachments")
+    ref = Path(settings["reference_dir"])
+    settings["reference_dir"] = str(ref if ref.is_absolute() else PROJECT_ROOT / ref)
+    if not settings["database_url"]:
+        settings["database_url"] = f"sqlite:///{instance / 'swat.db'}"
+    if settings["env"] == "production":
+        if not settings["secret_key"] or len(settings["secret_key"]) < 32:
+            raise SettingsError(
+                "production needs SWAT_SECRET_KEY (at least 32 characters); refusing to start"
+            )
+        if settings["debug"]:
+            raise SettingsError("debug must be off in production; refusing to start")
+    elif not settings["secret_key"]:
+        settings["secret_key"] = _development_secret(instance)
+
+
+def _development_secret(instance: Path) -> str:
+    """A random key kept under the instance folder so sessions survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

@@ -1,0 +1,96 @@
+"""Sign-in, sign-out and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from ..domain.text import is_safe_next
+from ..extensions import db
+from ..services import accounts
+from .common import account_settings, now
+from .forms import LanguageForm, LoginForm
+from .i18n import LOCALES
+
+bp = Blueprint("auth", __name__)
+
+
+def home_for(user) -> str:
+    if user.role in ("agent", "lead", "admin"):
+        return url_for("queue.index")
+    if user.role == "manager" and not user.department_id:
+        return url_for("queue.index")
+    return url_for("consultations.index")
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return redirect(home_for(current_user))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    if form.validate_on_submit():
+        ip = request.remote_addr or ""
+        try:
+            user = accounts.authenticate(db.session, now(), form.username.data, form.password.data, ip,
+                                         account_settings())
+        except accounts.LoginThrottled:
+            db.session.commit()
+            current_app.logger.warning("sign-in throttled for %r from %s", form.username.data[:64], ip)
+            flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
+            return render_template("auth/login.html", form=form), 429
+        if user is None:
+            db.session.commit()
+            current_app.logger.info("failed sign-in for %r from %s", form.username.data[:64], ip)
+            flash(_("The user name or password is wrong."), "error")
+            return render_template("auth/login.html", form=form), 200
+        # A new session at every sign-in: nothing from before survives (no fixation).
+        locale = session.get("locale")
+        session.clear()
+        token = accounts.start_session(db.session, now(), user, ip)
+        db.session.commit()
+        user.session_id = token
+        login_user(user)
+        if locale in LOCALES and not user.locale:
+            session["locale"] = locale
+        target = form.next.data
+        return redirect(target if is_safe_next(target) else home_for(user))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated and current_user.session_id:
+        accounts.end_session(db.session, now(), current_user.session_id)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    form = LanguageForm()
+    form.locale.choices = list(LOCALES.items())
+    if form.validate_on_submit() and form.locale.data in LOCALES:
+        session["locale"] = form.locale.data
+        if current_user.is_authenticated:
+            current_user.locale = form.locale.data
+            db.session.commit()
+    target = form.next.data
+    return redirect(target if is_safe_next(target) else url_for("auth.home"))
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers: the app answers and the database does too."""
+    db.session.execute(db.text("SELECT 1"))
+    return {"status": "ok"}

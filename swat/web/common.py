@@ -1,0 +1,78 @@
+"""Small helpers shared by the views."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+
+from flask import abort, current_app, flash
+from flask_babel import gettext
+from flask_login import current_user, login_required
+
+from ..domain.errors import DomainError
+from ..services.accounts import AccountSettings
+from ..services.storage import AttachmentStore, Upload
+from ..services.tickets import Limits
+
+
+def now() -> datetime:
+    return current_app.extensions["swat.clock"].now()
+
+
+def settings() -> dict:
+    return current_app.config["SWAT"]
+
+
+def account_settings() -> AccountSettings:
+    s = settings()
+    return AccountSettings(
+        hash_method=s["password_hash_method"], max_failures=s["login_max_failures"],
+        window_minutes=s["login_window_minutes"], max_failures_per_ip=s["login_max_failures_per_ip"],
+        idle_minutes=s["session_idle_minutes"], absolute_hours=s["session_absolute_hours"],
+    )
+
+
+def store() -> AttachmentStore:
+    return AttachmentStore(settings()["attachment_dir"])
+
+
+def limits() -> Limits:
+    s = settings()
+    return Limits(max_bytes=s["max_attachment_bytes"], max_files=s["max_attachments_per_post"])
+
+
+def uploads(file_storages) -> list[Upload]:
+    return [Upload(filename=f.filename or "", stream=f.stream, content_type=f.mimetype)
+            for f in file_storages or [] if f and f.filename]
+
+
+def error_text(exc: DomainError) -> str:
+    """A domain error's message in the user's language (with the error it wraps, if any)."""
+    text = gettext(exc.message, **exc.params) if exc.params else gettext(exc.message)
+    cause = getattr(exc, "cause", None)
+    return f"{text} {error_text(cause)}" if cause is not None else text
+
+
+def form_error(form, exc: DomainError, default_field: str | None = None) -> None:
+    """Attach a domain error to the form field it concerns, or flash it."""
+    field = getattr(exc, "field", None) or default_field
+    if field and field in form._fields:
+        form._fields[field].errors = list(form._fields[field].errors) + [error_text(exc)]
+    else:
+        flash(error_text(exc), "error")
+
+
+def roles_required(*roles):
+    """Sign-in plus a role check; any other role gets 403."""
+
+    def deco(view):
+        @wraps(view)
+        @login_required
+        def wrapper(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return deco

@@ -1,0 +1,85 @@
+"""Department staff: file a consultation and follow their department's ones."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain import permissions, states
+from ..domain.errors import DomainError
+from ..extensions import db
+from ..models import Initiative, Theme, Ticket
+from ..services import listing, tickets
+from .common import form_error, limits, now, settings, store, uploads
+from .forms import ConsultationForm
+from .i18n import PRIORITY_LABELS, localized
+from .listing_params import filters_from_request
+
+bp = Blueprint("consultations", __name__, url_prefix="/consultations")
+
+
+@bp.get("")
+@login_required
+def index():
+    f = filters_from_request(settings()["queue_page_size"])
+    if f.sort == "priority" and "sort" not in request.args:
+        f.sort, f.descending = "activity", True
+    page = listing.list_tickets(db.session, current_user, f)
+    return render_template("consultations/index.html", page=page, f=f,
+                           can_file=permissions.can_file(current_user))
+
+
+def _choices(form: ConsultationForm) -> None:
+    themes = db.session.scalars(select(Theme).where(Theme.active).order_by(Theme.sort_order)).all()
+    form.theme.choices = [("", _("Not sure (the desk decides)"))] + [(t.id, localized(t)) for t in themes]
+    inits = db.session.scalars(
+        select(Initiative).where(Initiative.active).order_by(Initiative.category, Initiative.sort_order)
+    ).all()
+    form.initiatives.choices = [(i.id, localized(i)) for i in inits]
+    form.priority.choices = [(p, str(PRIORITY_LABELS[p])) for p in states.PRIORITIES]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if not permissions.can_file(current_user):
+        abort(403)
+    form = ConsultationForm()
+    _choices(form)
+    if request.method == "GET":
+        form.submission_token.data = secrets.token_urlsafe(24)
+        form.priority.data = "normal"
+    if form.validate_on_submit():
+        token = (form.submission_token.data or "")[:64] or None
+        try:
+            ticket = tickets.file_consultation(
+                db.session, current_user, now(), title=form.title.data, body=form.body.data,
+                theme_id=form.theme.data or None, initiative_ids=form.initiatives.data or [],
+                priority=form.priority.data, due_date=form.due_date.data,
+                files=uploads(form.attachments.data), store=store(), limits=limits(),
+                submission_token=token,
+            )
+            number = ticket.number
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            form_error(form, exc)
+        except IntegrityError:
+            # The same form submitted twice at once: the other request made the ticket.
+            db.session.rollback()
+            existing = db.session.scalar(select(Ticket).where(Ticket.submission_token == token)) if token else None
+            if existing is None or existing.requester_id != current_user.id:
+                raise
+            number = existing.number
+            return redirect(url_for("tickets.show", number=number))
+        else:
+            flash(_("Your consultation was filed as %(number)s. The SWAT team will answer here.", number=number),
+                  "success")
+            return redirect(url_for("tickets.show", number=number))
+    status = 400 if request.method == "POST" else 200
+    return render_template("consultations/new.html", form=form), status

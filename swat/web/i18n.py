@@ -1,0 +1,73 @@
+"""Locale choice and the labels of the product's vocabulary, in one place."""
+
+from __future__ import annotations
+
+from flask import current_app, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+LOCALES = {"ja": "日本語", "en": "English"}
+
+STATUS_LABELS = {
+    "new": _l("New"),
+    "assigned": _l("Assigned"),
+    "in_progress": _l("In progress"),
+    "waiting": _l("Waiting for requester"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+}
+
+PRIORITY_LABELS = {
+    "urgent": _l("Urgent"),
+    "high": _l("High"),
+    "normal": _l("Normal"),
+    "low": _l("Low"),
+}
+
+ROLE_LABELS = {
+    "staff": _l("Department staff"),
+    "agent": _l("SWAT member"),
+    "lead": _l("SWAT team lead"),
+    "manager": _l("Manager"),
+    "admin": _l("Administrator"),
+}
+
+EVENT_LABELS = {
+    "created": _l("Filed the consultation"),
+    "claimed": _l("Took the consultation"),
+    "assigned": _l("Changed the assignee"),
+    "status": _l("Changed the status"),
+    "replied": _l("Replied"),
+    "requester_replied": _l("Requester replied"),
+    "note_added": _l("Added an internal note"),
+    "attachment_added": _l("Added a file"),
+}
+
+CATEGORY_LABELS = {
+    1: _l("Services with advanced technology"),
+    2: _l("Work improvement with advanced technology"),
+    3: _l("Foundations of the smart city"),
+}
+
+
+def select_locale() -> str:
+    """The signed-in user's choice, else the browser session's, else the default (ja)."""
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    return current_app.config["SWAT"]["default_locale"]
+
+
+def localized(obj, field: str = "name") -> str:
+    """A reference item's name in the current language (English falls back to Japanese)."""
+    from flask_babel import get_locale
+
+    if obj is None:
+        return ""
+    if str(get_locale()) == "en":
+        value = getattr(obj, f"{field}_en", "")
+        if value:
+            return value
+    return getattr(obj, field)

@@ -1,0 +1,34 @@
+"""Reading list filters from the query string (bad values are ignored, never a 500)."""
+
+from __future__ import annotations
+
+from flask import request
+
+from ..services.listing import SORTS, TicketFilters
+
+
+def _int(value: str | None, default: int, lo: int, hi: int) -> int:
+    try:
+        return max(lo, min(hi, int(value or default)))
+    except ValueError:
+        return default
+
+
+def filters_from_request(per_page: int, default_statuses: list[str] | None = None) -> TicketFilters:
+    args = request.args
+    statuses = [s for s in args.getlist("status") if s]
+    if not statuses and "status" not in args and default_statuses:
+        statuses = list(default_statuses)
+    sort = args.get("sort", "priority")
+    return TicketFilters(
+        statuses=statuses,
+        theme=args.get("theme", "")[:64],
+        department=args.get("department", "")[:64],
+        assignee=args.get("assignee", "")[:20],
+        priority=args.get("priority", "")[:16],
+        q=args.get("q", "")[:200],
+        sort=sort if sort in SORTS else "priority",
+        descending=args.get("dir") == "desc",
+        page=_int(args.get("page"), 1, 1, 1_000_000),
+        per_page=_int(args.get("per_page"), per_page, 1, 200),
+    )
