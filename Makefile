@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Compile the message catalogs (the .po files are the source; .mo files are build output).
 translations: install
-	$(VENV)/bin/pybabel compile --use-fuzzy -d swat/translations -f -q 2>/dev/null || $(VENV)/bin/pybabel compile -d swat/translations -f
+	$(VENV)/bin/pybabel -q compile -d swat/translations
 
 # Re-extract the strings and update both catalogs after changing user-facing text.
 messages: install

@@ -181,6 +181,7 @@ class Browser:
         with self.app.app_context():
             response = self.client.open(url, method=method, **kw)
             response.get_data()  # read streamed bodies while the request's context is alive
+            response.close()  # closes files a download streamed
             return response
 
     def token(self):
