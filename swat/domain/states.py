@@ -54,12 +54,12 @@ TRANSITIONS: tuple[Transition, ...] = (
 _BY_KEY = {(t.action, s): t for t in TRANSITIONS for s in t.sources}
 
 # The actions an agent picks from the status menu, keyed by target status.
+# (Handing a ticket back to the queue is done by assigning it to nobody.)
 STATUS_ACTIONS = {
     IN_PROGRESS: ("start", "reopen"),
     WAITING: ("wait",),
     RESOLVED: ("resolve",),
     CLOSED: ("close",),
-    NEW: ("unassign",),
 }
 
 

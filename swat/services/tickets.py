@@ -321,8 +321,6 @@ def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, 
             raise Forbidden("You cannot change this consultation.")
         action = states.action_for_target(ticket.status, target, side)
     new_status = states.transition(ticket.status, action, side, has_assignee=ticket.assignee_id is not None)
-    if action == "unassign":
-        return assign_ticket(session, actor, now, ticket, None)
     _set_status(session, ticket, actor, now, new_status)
     _touch(ticket, now)
     session.flush()

@@ -57,7 +57,9 @@ def _page(ticket: Ticket, reply_form=None, note_form=None, status_code=200):
         ]
         assign_form.assignee.data = str(ticket.assignee_id or "")
         status_form = StatusForm()
-        status_form.status.choices = [(s, str(STATUS_LABELS[s])) for s in states.target_statuses(ticket.status, side)]
+        status_form.status.choices = [("", _("Choose the new status"))] + [
+            (s, str(STATUS_LABELS[s])) for s in states.target_statuses(ticket.status, side)
+        ]
     requester_side = permissions.can_act_as_requester(current_user, ticket.department_id)
     return render_template(
         "tickets/show.html", ticket=ticket, messages=messages, events=events, files=files,

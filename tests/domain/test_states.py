@@ -64,6 +64,7 @@ def test_every_status_is_reachable_and_closed_is_not_a_dead_end():
 
 def test_status_menu_offers_only_table_moves():
     assert states.target_statuses("new", D) == ["resolved", "closed"]
-    assert states.target_statuses("in_progress", D) == ["new", "waiting", "resolved", "closed"]
+    assert states.target_statuses("in_progress", D) == ["waiting", "resolved", "closed"]
+    assert states.target_statuses("waiting", D) == ["in_progress", "resolved", "closed"]
     assert states.target_statuses("closed", D) == ["in_progress"]
     assert states.target_statuses("in_progress", R) == ["closed"]
