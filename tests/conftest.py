@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from flask import has_app_context
@@ -28,7 +28,7 @@ from swat.services import accounts, tickets  # noqa: E402
 from swat.services.reference import load_reference  # noqa: E402
 from swat.services.storage import AttachmentStore  # noqa: E402
 
-START = datetime(2026, 11, 25, 1, 0, tzinfo=timezone.utc)  # 10:00 in Tokyo, a Wednesday
+START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo, a Wednesday
 PASSWORD = "correct horse battery"
 # Tables holding reference data survive between tests; everything else is emptied.
 REFERENCE_TABLES = {

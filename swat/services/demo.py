@@ -86,7 +86,7 @@ def load_demo(session: Session, now, settings: dict, force: bool = False) -> str
         at = now - timedelta(hours=age)
         files = []
         if requester == "kenko" and "疫学" in title:
-            files = [Upload("疫学調査票_様式.csv", io.BytesIO("項目,内容\n氏名,\n発症日,\n".encode("utf-8")), "text/csv")]
+            files = [Upload("疫学調査票_様式.csv", io.BytesIO("項目,内容\n氏名,\n発症日,\n".encode()), "text/csv")]
         t = tickets.file_consultation(
             session, users[requester], at, title=title, body=body, theme_id=theme, initiative_ids=inits,
             priority=prio, due_date=None, files=files, store=store, limits=limits,
@@ -104,7 +104,7 @@ def load_demo(session: Session, now, settings: dict, force: bool = False) -> str
                 fn = tickets.add_reply if kind == "reply" else tickets.add_internal_note
                 fn(session, users[who], when, t, text, [], store, limits)
     session.flush()
-    lines = ["demo accounts (password for all: %s):" % DEMO_PASSWORD]
+    lines = [f"demo accounts (password for all: {DEMO_PASSWORD}):"]
     for username, name, role, dep, _themes in ACCOUNTS:
         lines.append(f"  {username:<9} {role:<8} {dep or '':<16} {name}")
     n = session.scalar(select(func.count()).select_from(Ticket))

@@ -7,8 +7,8 @@ the caller (a view, a command, a job) commits once at its boundary.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update

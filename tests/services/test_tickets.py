@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from swat.domain.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
+from swat.domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from swat.extensions import db
 from swat.models import Attachment, Message, Ticket, TicketEvent
 from swat.services import tickets
