@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -112,14 +112,17 @@ def next_number(session: Session, now: datetime) -> str:
     queue on it and no two tickets share a number.
     """
     year = now.astimezone(TOKYO).year
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    # The year's row is created at most once, even by two first filings at once.
+    session.execute(upsert(TicketCounter).values(year=year, last_number=0).on_conflict_do_nothing())
     bumped = session.execute(
         update(TicketCounter).where(TicketCounter.year == year)
         .values(last_number=TicketCounter.last_number + 1)
         .returning(TicketCounter.last_number)
-    ).scalar_one_or_none()
-    if bumped is None:
-        session.execute(insert(TicketCounter).values(year=year, last_number=1))
-        bumped = 1
+    ).scalar_one()
     return f"{year}-{bumped:05d}"
 
 

@@ -67,6 +67,12 @@ class ReplyForm(FlaskForm):
 
 
 class NoteForm(ReplyForm):
+    """Shown on the same page as the reply form, so it is used with prefix="note"
+    (unique field ids); the app-wide CSRF check covers it."""
+
+    class Meta:
+        csrf = False
+
     body = TextAreaField(
         _l("Internal note"),
         validators=[Length(max=BODY_MAX, message=_l("The text can be at most %(max)d characters.", max=BODY_MAX))],

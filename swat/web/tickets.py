@@ -64,7 +64,7 @@ def _page(ticket: Ticket, reply_form=None, note_form=None, status_code=200):
     return render_template(
         "tickets/show.html", ticket=ticket, messages=messages, events=events, files=files,
         by_message=by_message, show_internal=internal, desk=desk, requester_side=requester_side,
-        reply_form=reply_form or ReplyForm(), note_form=note_form or NoteForm(),
+        reply_form=reply_form or ReplyForm(), note_form=note_form or NoteForm(prefix="note"),
         assign_form=assign_form, status_form=status_form, action_form=ActionForm(),
         can_claim=desk and ticket.status == states.NEW and ticket.assignee_id is None,
         can_close=(desk or requester_side) and ticket.status != states.CLOSED,
@@ -176,7 +176,7 @@ def note(number):
     ticket = _load(number)
     if not permissions.is_desk(current_user):
         abort(404)
-    form = NoteForm()
+    form = NoteForm(prefix="note")
     if form.validate_on_submit():
         try:
             svc.add_internal_note(db.session, current_user, now(), ticket, form.body.data,

@@ -90,7 +90,7 @@ def test_agent_claims_replies_and_resolves(auth, make_ticket, browser):
     assert t.number in queue
     assert b.post(f"/tickets/{t.number}/claim").status_code == 302
     assert b.post(f"/tickets/{t.number}/reply", {"body": "事例をお送りします。"}).status_code == 302
-    assert b.post(f"/tickets/{t.number}/note", {"body": "福祉部の事例が近い"}).status_code == 302
+    assert b.post(f"/tickets/{t.number}/note", {"note-body": "福祉部の事例が近い"}).status_code == 302
     assert b.post(f"/tickets/{t.number}/status", {"status": "resolved"}).status_code == 302
     page = b.get(f"/tickets/{t.number}").get_data(as_text=True)
     assert "事例をお送りします。" in page and "福祉部の事例が近い" in page
@@ -144,3 +144,12 @@ def test_main_pages_render_for_every_role(auth, browser, make_ticket, users):
             r = browser.get(url)
             assert r.status_code == 200, (who, url, r.status_code)
         browser.logout()
+
+
+def test_ticket_page_ids_are_unique_so_labels_point_at_their_fields(auth, make_ticket, browser):
+    t = make_ticket()
+    auth.login("agent")
+    html = browser.get(f"/tickets/{t.number}").get_data(as_text=True)
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert 'for="note-body"' in html and 'id="note-body"' in html

@@ -116,7 +116,7 @@ ACTIONS = [
     ("close", {}),
     ("reopen", {}),
     ("reply", {"body": "横から返信"}),
-    ("note", {"body": "横からメモ"}),
+    ("note", {"note-body": "横からメモ"}),
 ]
 
 
