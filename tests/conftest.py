@@ -26,13 +26,14 @@ from swat.extensions import db  # noqa: E402
 from swat.models import Base  # noqa: E402
 from swat.services import accounts, tickets  # noqa: E402
 from swat.services.reference import load_reference  # noqa: E402
+from swat.services.routing import load_routing  # noqa: E402
 from swat.services.storage import AttachmentStore  # noqa: E402
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo, a Wednesday
 PASSWORD = "correct horse battery"
 # Tables holding reference data survive between tests; everything else is emptied.
 REFERENCE_TABLES = {
-    "departments", "governance_bodies", "escalation_steps", "themes", "initiatives",
+    "reference_documents", "departments", "governance_bodies", "escalation_steps", "themes", "initiatives",
     "initiative_departments", "initiative_themes", "alembic_version",
 }
 
@@ -75,6 +76,7 @@ def app(tmp_path_factory):
 
         upgrade()
         load_reference(db.session, application.config["SWAT"]["reference_dir"])
+        load_routing(db.session, application.config["SWAT"]["reference_dir"], START)
         db.session.commit()
         db.session.remove()
     yield application
@@ -93,6 +95,7 @@ def _wipe(application) -> None:
             for t in tables:
                 conn.execute(t.delete())
     load_reference(db.session, application.config["SWAT"]["reference_dir"])
+    load_routing(db.session, application.config["SWAT"]["reference_dir"], START)
     db.session.commit()
 
 

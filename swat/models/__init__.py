@@ -2,6 +2,7 @@
 
 from .base import Base
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
+from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
 from .user import LoginAttempt, User, UserSession
 
@@ -13,7 +14,10 @@ __all__ = [
     "GovernanceBody",
     "Initiative",
     "LoginAttempt",
+    "MemberAbsence",
     "Message",
+    "ReferenceDocument",
+    "RoutingProposal",
     "Theme",
     "Ticket",
     "TicketCounter",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -15,12 +15,15 @@ from .user import User
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
-        Index("ix_tickets_status_priority_created", "status", "priority", "created_at"),
+        Index("ix_tickets_status_priority_created", "status", "priority", "created_at", "id"),
         Index("ix_tickets_status_activity", "status", "last_activity_at"),
         Index("ix_tickets_department_status", "department_id", "status", "last_activity_at"),
+        # A department's list, newest activity first, without sorting the department's tickets.
+        Index("ix_tickets_department_activity", "department_id", "last_activity_at", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_theme_status", "theme_id", "status"),
         Index("ix_tickets_created_at", "created_at"),
+        Index("ix_tickets_triage", "triage", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -44,6 +47,8 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Idempotency key from the filing form: a double submit makes one ticket.
+    # Waiting for the SWAT lead to decide theme, initiatives and assignee.
+    triage: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     submission_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

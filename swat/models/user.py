@@ -32,6 +32,8 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(8), default="")
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the member was last given a ticket: ties in assignment go to whoever waited longest.
+    last_assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     themes: Mapped[list[Theme]] = relationship(

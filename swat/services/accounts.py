@@ -269,7 +269,8 @@ def resume_session(session: Session, now: datetime, token: str, cfg: AccountSett
             or now - us.last_seen_at > timedelta(minutes=cfg.idle_minutes)
             or now - us.created_at > timedelta(hours=cfg.absolute_hours)):
         return None
-    # Write the last-seen time at most once a minute, not on every request.
+    # Write the last-seen time at most once a minute, not on every request; the
+    # caller commits it (session.dirty tells), since a page view commits nothing else.
     if now - us.last_seen_at > timedelta(minutes=1):
         us.last_seen_at = now
     user.session_id = token

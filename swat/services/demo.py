@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Ticket, User
-from . import tickets
+from . import routing, tickets
 from .accounts import create_user
 from .storage import AttachmentStore, Upload
 
@@ -91,6 +91,9 @@ def load_demo(session: Session, now, settings: dict, force: bool = False) -> str
             session, users[requester], at, title=title, body=body, theme_id=theme, initiative_ids=inits,
             priority=prio, due_date=None, files=files, store=store, limits=limits,
         )
+        if not steps:
+            # Consultations nobody has touched yet go through routing as they would when filed.
+            routing.route_new_ticket(session, t, at, auto_apply=settings["routing_auto_apply"])
         for i, step in enumerate(steps, start=1):
             when = at + timedelta(minutes=20 * i)
             kind, _, rest = step.partition(":")

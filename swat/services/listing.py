@@ -91,22 +91,28 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     order = [c.desc() if f.descending else c.asc() for c in cols]
     if f.sort == "due":
         order.insert(0, Ticket.due_date.is_(None))  # undated last, both directions
-    assignee = aliased(User)
-    requester = aliased(User)
-    stmt = (
-        base.join(Department, Ticket.department_id == Department.id)
-        .outerjoin(Theme, Ticket.theme_id == Theme.id)
-        .join(requester, Ticket.requester_id == requester.id)
-        .outerjoin(assignee, Ticket.assignee_id == assignee.id)
-        .options(
-            contains_eager(Ticket.department),
-            contains_eager(Ticket.theme),
-            contains_eager(Ticket.requester.of_type(requester)),
-            contains_eager(Ticket.assignee.of_type(assignee)),
+    # First the page's ids (filters, order and offset over narrow index columns only),
+    # then those rows with their joins: sorting whole rows of a large queue is what costs.
+    ids = list(session.scalars(
+        base.with_only_columns(Ticket.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    ))
+    rows: list[Ticket] = []
+    if ids:
+        assignee = aliased(User)
+        requester = aliased(User)
+        stmt = (
+            select(Ticket).where(Ticket.id.in_(ids))
+            .join(Department, Ticket.department_id == Department.id)
+            .outerjoin(Theme, Ticket.theme_id == Theme.id)
+            .join(requester, Ticket.requester_id == requester.id)
+            .outerjoin(assignee, Ticket.assignee_id == assignee.id)
+            .options(
+                contains_eager(Ticket.department),
+                contains_eager(Ticket.theme),
+                contains_eager(Ticket.requester.of_type(requester)),
+                contains_eager(Ticket.assignee.of_type(assignee)),
+            )
         )
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    rows = list(session.scalars(stmt).unique())
+        by_id = {t.id: t for t in session.scalars(stmt).unique()}
+        rows = [by_id[i] for i in ids if i in by_id]
     return Page(rows=rows, total=total, page=page, per_page=per_page)

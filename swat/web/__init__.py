@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
@@ -19,9 +21,9 @@ from . import i18n
 def register_web(app: Flask) -> None:
     app.extensions.setdefault("swat.clock", SystemClock())
 
-    from . import admin, auth, consultations, queue, reference, tickets
+    from . import admin, auth, consultations, queue, reference, tickets, triage
 
-    for module in (auth, consultations, queue, tickets, reference, admin):
+    for module in (auth, consultations, queue, tickets, reference, admin, triage):
         app.register_blueprint(module.bp)
 
     login_manager.login_view = "auth.login"
@@ -33,7 +35,13 @@ def register_web(app: Flask) -> None:
     def _load_user(token: str):
         from .common import account_settings, now
 
-        return accounts.resume_session(db.session, now(), token, account_settings())
+        user = accounts.resume_session(db.session, now(), token, account_settings())
+        if user is not None and db.session.dirty:
+            # The once-a-minute last-seen time: committed here, before the view does
+            # anything, because a page that only reads never commits.
+            db.session.commit()
+            user.session_id = token
+        return user
 
     @app.after_request
     def _headers(response):
@@ -136,6 +144,13 @@ def register_web(app: Flask) -> None:
     @app.template_filter("priority_name")
     def _priority_name(rank):
         return PRIORITIES[rank] if isinstance(rank, int) and 0 <= rank < len(PRIORITIES) else ""
+
+    @app.template_filter("fromjson")
+    def _fromjson(value):
+        try:
+            return json.loads(value or "[]")
+        except ValueError:
+            return []
 
     @app.template_filter("filesize")
     def _filesize(n):

@@ -14,7 +14,7 @@ from ..domain import permissions, states
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Initiative, Theme, Ticket
-from ..services import listing, tickets
+from ..services import listing, routing, tickets
 from .common import form_error, limits, now, settings, store, uploads
 from .forms import ConsultationForm
 from .i18n import PRIORITY_LABELS, localized
@@ -64,6 +64,7 @@ def new():
                 files=uploads(form.attachments.data), store=store(), limits=limits(),
                 submission_token=token,
             )
+            routing.route_new_ticket(db.session, ticket, now(), auto_apply=settings()["routing_auto_apply"])
             number = ticket.number
             db.session.commit()
         except DomainError as exc:

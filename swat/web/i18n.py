@@ -41,6 +41,11 @@ EVENT_LABELS = {
     "requester_replied": _l("Requester replied"),
     "note_added": _l("Added an internal note"),
     "attachment_added": _l("Added a file"),
+    "routed": _l("Proposed routing"),
+    "triage": _l("Sent to triage"),
+    "triaged": _l("Routed from triage"),
+    "theme": _l("Changed the theme"),
+    "initiatives": _l("Changed the related initiatives"),
 }
 
 CATEGORY_LABELS = {

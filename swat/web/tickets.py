@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
@@ -14,7 +15,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..domain import permissions, states
 from ..domain.errors import DomainError, NotFound
 from ..extensions import db
-from ..models import Attachment, Message, Ticket, TicketEvent, TicketInitiative
+from ..models import (
+    Attachment,
+    EscalationStep,
+    Initiative,
+    Message,
+    RoutingProposal,
+    Theme,
+    Ticket,
+    TicketEvent,
+    TicketInitiative,
+)
+from ..services import routing
 from ..services import tickets as svc
 from ..services.visibility import get_visible_ticket
 from .common import error_text, form_error, limits, now, store, uploads
@@ -61,6 +73,7 @@ def _page(ticket: Ticket, reply_form=None, note_form=None, status_code=200):
             (s, str(STATUS_LABELS[s])) for s in states.target_statuses(ticket.status, side)
         ]
     requester_side = permissions.can_act_as_requester(current_user, ticket.department_id)
+    desk_info = _desk_info(ticket) if internal else None
     return render_template(
         "tickets/show.html", ticket=ticket, messages=messages, events=events, files=files,
         by_message=by_message, show_internal=internal, desk=desk, requester_side=requester_side,
@@ -70,19 +83,48 @@ def _page(ticket: Ticket, reply_form=None, note_form=None, status_code=200):
         can_close=(desk or requester_side) and ticket.status != states.CLOSED,
         can_reopen=(desk or requester_side) and ticket.status in (states.RESOLVED, states.CLOSED),
         can_reply=(desk or requester_side) and states.is_open(ticket.status),
+        info=desk_info,
     ), status_code
+
+
+def _desk_info(ticket: Ticket) -> dict:
+    """What the desk knows that helps: the proposal and its reasons, the catalog
+    entries and their departments, the panel and escalation chain, similar cases."""
+    proposal = db.session.get(RoutingProposal, ticket.id)
+    reasons = json.loads(proposal.reasons) if proposal else []
+    linked = [link.initiative for link in ticket.initiative_links]
+    proposed = []
+    if not linked and proposal:
+        ids = json.loads(proposal.initiative_ids)
+        if ids:
+            found = {i.id: i for i in db.session.scalars(
+                select(Initiative).where(Initiative.id.in_(ids)).options(selectinload(Initiative.departments)))}
+            proposed = [found[i] for i in ids if i in found]
+    chain = db.session.scalars(select(EscalationStep).order_by(EscalationStep.level)).all()
+    themes = {t.id: t for t in db.session.scalars(select(Theme))}
+    inits = {i.id: i for i in db.session.scalars(select(Initiative))}
+    return {
+        "proposal": proposal, "reasons": reasons, "initiatives": linked or proposed, "proposed": not linked,
+        "panel": ticket.theme.panel if ticket.theme else None, "chain": chain,
+        "similar": routing.similar_tickets(db.session, current_user, ticket),
+        "theme_by_id": themes, "init_by_id": inits,
+    }
+
+
+def _load_full(number: str) -> Ticket:
+    return _load(
+        number,
+        selectinload(Ticket.department), selectinload(Ticket.theme).selectinload(Theme.panel),
+        selectinload(Ticket.requester), selectinload(Ticket.assignee),
+        selectinload(Ticket.initiative_links).selectinload(TicketInitiative.initiative)
+        .selectinload(Initiative.departments),
+    )
 
 
 @bp.get("/<number>")
 @login_required
 def show(number):
-    ticket = _load(
-        number,
-        selectinload(Ticket.department), selectinload(Ticket.theme), selectinload(Ticket.requester),
-        selectinload(Ticket.assignee),
-        selectinload(Ticket.initiative_links).selectinload(TicketInitiative.initiative),
-    )
-    return _page(ticket)
+    return _page(_load_full(number))
 
 
 def _done(ticket_number: str, message: str):
@@ -167,7 +209,7 @@ def reply(number):
         except StaleDataError:
             db.session.rollback()
             flash(_("Someone else changed this consultation at the same time. Check it and try again."), "error")
-    return _page(_load(number), reply_form=form, status_code=400)
+    return _page(_load_full(number), reply_form=form, status_code=400)
 
 
 @bp.post("/<number>/note")
@@ -186,7 +228,7 @@ def note(number):
         except DomainError as exc:
             db.session.rollback()
             form_error(form, exc, "body")
-    return _page(_load(number), note_form=form, status_code=400)
+    return _page(_load_full(number), note_form=form, status_code=400)
 
 
 @bp.get("/<number>/files/<int:file_id>")

@@ -1,0 +1,295 @@
+"""The routing scorer: which theme, initiatives and panel a consultation belongs to.
+
+Pure functions over compiled rules (from config/reference/routing.yaml and
+the catalog). Text is folded with NFKC and lower case, synonyms are rewritten
+to one canonical term, then weighted keywords score themes and initiatives;
+a character-bigram similarity to the catalog's own texts breaks ties and
+catches requests that name no keyword. Every score keeps its reasons, so the
+desk can say why it proposed what it did.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RulesError(ValueError):
+    """The routing rules are malformed; the message names the place."""
+
+
+@dataclass(frozen=True)
+class Rules:
+    threshold: float
+    min_score: float
+    default_cap: int
+    title_weight: float
+    priority_weights: Mapping[str, float]
+    synonyms: tuple[tuple[str, str], ...]
+    theme_keywords: Mapping[str, Mapping[str, float]]
+    initiative_keywords: Mapping[str, Mapping[str, float]]
+    initiative_themes: Mapping[str, tuple[str, ...]]
+    members: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    theme_profiles: Mapping[str, Counter] = field(default_factory=dict)
+    initiative_profiles: Mapping[str, Counter] = field(default_factory=dict)
+    idf: Mapping[str, float] = field(default_factory=dict)
+    _synonym_re: re.Pattern | None = None
+    _synonym_map: Mapping[str, str] = field(default_factory=dict)
+    _keyword_re: re.Pattern | None = None
+
+
+@dataclass
+class Reason:
+    """Keywords that led to a target ("theme:telework" or "initiative:rpa")."""
+
+    target: str
+    keywords: list[str]
+    score: float
+
+    def as_dict(self) -> dict:
+        return {"target": self.target, "keywords": self.keywords, "score": round(self.score, 2)}
+
+
+@dataclass
+class Proposal:
+    theme: str | None
+    confidence: float
+    confident: bool
+    initiatives: list[str]
+    theme_scores: dict[str, float]
+    initiative_scores: dict[str, float]
+    reasons: list[Reason]
+
+
+def fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").casefold()
+
+
+def _num(value: Any, where: str, lo: float = 0.0, hi: float = 1e9) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise RulesError(f"{where}: expected a number between {lo:g} and {hi:g}, got {value!r}")
+    return float(value)
+
+
+def _keywords(block: Any, where: str) -> dict[str, float]:
+    if not isinstance(block, Mapping) or set(block) - {"keywords"}:
+        raise RulesError(f"{where}: expected a mapping with only 'keywords'")
+    kws = block.get("keywords") or {}
+    if not isinstance(kws, Mapping):
+        raise RulesError(f"{where}.keywords: expected term: weight pairs")
+    out = {}
+    for term, weight in kws.items():
+        term = fold(str(term)).strip()
+        if not term:
+            raise RulesError(f"{where}.keywords: empty term")
+        out[term] = _num(weight, f"{where}.keywords.{term}", 0.0, 10.0)
+    return out
+
+
+def bigrams(text: str) -> Counter:
+    text = re.sub(r"\s+", " ", text)
+    return Counter(text[i:i + 2] for i in range(len(text) - 1) if not text[i:i + 2].isspace())
+
+
+def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequence[str]],
+                  theme_texts: Mapping[str, str], initiative_texts: Mapping[str, str]) -> Rules:
+    """Check and compile the routing document against the catalog.
+
+    Raises RulesError naming the key at fault: unknown top-level keys, unknown
+    theme or initiative ids, weights out of range.
+    """
+    allowed = {"confidence_threshold", "min_score", "default_cap", "title_weight", "priority_weights",
+               "synonyms", "themes", "initiatives", "members"}
+    if not isinstance(doc, Mapping):
+        raise RulesError("the file must be a mapping")
+    unknown = set(doc) - allowed
+    if unknown:
+        raise RulesError(f"unknown key {sorted(unknown)[0]!r}")
+    themes = doc.get("themes") or {}
+    inits = doc.get("initiatives") or {}
+    for tid in themes:
+        if tid not in theme_texts:
+            raise RulesError(f"themes.{tid}: no such theme")
+    for iid in inits:
+        if iid not in initiative_themes:
+            raise RulesError(f"initiatives.{iid}: no such initiative")
+    synonyms: dict[str, str] = {}
+    for canon, variants in (doc.get("synonyms") or {}).items():
+        if not isinstance(variants, list):
+            raise RulesError(f"synonyms.{canon}: expected a list of variants")
+        for v in variants:
+            v = fold(str(v)).strip()
+            if v and v != fold(str(canon)):
+                synonyms[v] = fold(str(canon))
+    weights = doc.get("priority_weights") or {"urgent": 3, "high": 2, "normal": 1, "low": 0.5}
+    for p in ("urgent", "high", "normal", "low"):
+        if p not in weights:
+            raise RulesError(f"priority_weights: missing {p}")
+        _num(weights[p], f"priority_weights.{p}", 0.0, 100.0)
+    members = doc.get("members") or {}
+    if not isinstance(members, Mapping):
+        raise RulesError("members: expected username: {cap: N}")
+    for name, m in members.items():
+        if not isinstance(m, Mapping) or set(m) - {"cap"}:
+            raise RulesError(f"members.{name}: only 'cap' can be set here")
+        if "cap" in m:
+            _num(m["cap"], f"members.{name}.cap", 0, 1000)
+    # Longest variants first, so "line works" wins over "line".
+    ordered = sorted(synonyms, key=len, reverse=True)
+    synonym_re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+    theme_kw = {t: _keywords(themes.get(t, {}), f"themes.{t}") for t in theme_texts}
+    init_kw = {i: _keywords(inits.get(i, {}), f"initiatives.{i}") for i in initiative_themes}
+
+    def rewrite(text: str) -> str:
+        return synonym_re.sub(lambda m: synonyms[m.group(0)], text) if synonym_re else text
+
+    every_term = sorted({k for kws in (*theme_kw.values(), *init_kw.values()) for k in kws}, key=len, reverse=True)
+    keyword_re = re.compile("|".join(re.escape(k) for k in every_term)) if every_term else None
+    theme_profiles = {t: bigrams(rewrite(fold(theme_texts[t] + " " + " ".join(theme_kw[t])))) for t in theme_texts}
+    init_profiles = {i: bigrams(rewrite(fold(initiative_texts[i] + " " + " ".join(init_kw[i]))))
+                     for i in initiative_themes}
+    docs = list(theme_profiles.values()) + list(init_profiles.values())
+    df = Counter(g for d in docs for g in d)
+    idf = {g: math.log((1 + len(docs)) / (1 + n)) + 1 for g, n in df.items()}
+    return Rules(
+        threshold=_num(doc.get("confidence_threshold", 0.5), "confidence_threshold", 0, 1),
+        min_score=_num(doc.get("min_score", 2.0), "min_score", 0, 100),
+        default_cap=int(_num(doc.get("default_cap", 12), "default_cap", 0, 1000)),
+        title_weight=_num(doc.get("title_weight", 1.5), "title_weight", 0, 10),
+        priority_weights={k: float(v) for k, v in weights.items()},
+        synonyms=tuple((v, synonyms[v]) for v in ordered),
+        theme_keywords=theme_kw, initiative_keywords=init_kw,
+        initiative_themes={i: tuple(ts) for i, ts in initiative_themes.items()},
+        members={str(k): dict(v) for k, v in members.items()},
+        theme_profiles=theme_profiles, initiative_profiles=init_profiles, idf=idf,
+        _synonym_re=synonym_re, _synonym_map=synonyms, _keyword_re=keyword_re,
+    )
+
+
+def normalize(text: str, rules: Rules) -> str:
+    text = fold(text)
+    if rules._synonym_re is not None:
+        text = rules._synonym_re.sub(lambda m: rules._synonym_map[m.group(0)], text)
+    return text
+
+
+def _terms_in(text: str, rules: Rules) -> set[str]:
+    """Keywords found in the text, longest match first: "lineworks" is not also "line"."""
+    if rules._keyword_re is None:
+        return set()
+    return {m.group(0) for m in rules._keyword_re.finditer(text)}
+
+
+def _match(keywords: Mapping[str, float], in_title: set[str], in_body: set[str],
+           title_weight: float) -> tuple[float, list[str]]:
+    score = 0.0
+    hits = []
+    for term, weight in keywords.items():
+        if term in in_title:
+            score += weight * title_weight
+            hits.append(term)
+        elif term in in_body:
+            score += weight
+            hits.append(term)
+    return score, hits
+
+
+def _cosine(a: Counter, b: Counter, idf: Mapping[str, float]) -> float:
+    if not a or not b:
+        return 0.0
+    dot = sum(n * b[g] * idf.get(g, 1.0) ** 2 for g, n in a.items() if g in b)
+    na = math.sqrt(sum((n * idf.get(g, 1.0)) ** 2 for g, n in a.items()))
+    nb = math.sqrt(sum((n * idf.get(g, 1.0)) ** 2 for g, n in b.items()))
+    return dot / (na * nb) if na and nb else 0.0
+
+
+# How much an initiative's score lends to its primary and secondary theme, and
+# how much the text similarity counts next to keywords.
+INITIATIVE_TO_THEME = (0.5, 0.25)
+SIMILARITY_WEIGHT = 4.0
+
+
+def route(title: str, body: str, rules: Rules) -> Proposal:
+    """Score a consultation: the theme, up to three initiatives, the reasons."""
+    t = normalize(title, rules)
+    b = normalize(body, rules)
+    grams = bigrams(t + " " + b)
+    in_title, in_body = _terms_in(t, rules), _terms_in(b, rules)
+    reasons: list[Reason] = []
+    init_scores: dict[str, float] = {}
+    for iid, kws in rules.initiative_keywords.items():
+        score, hits = _match(kws, in_title, in_body, rules.title_weight)
+        sim = _cosine(grams, rules.initiative_profiles.get(iid, Counter()), rules.idf)
+        init_scores[iid] = score + SIMILARITY_WEIGHT * sim
+        if hits:
+            reasons.append(Reason(f"initiative:{iid}", hits, score))
+    theme_scores: dict[str, float] = {}
+    for tid, kws in rules.theme_keywords.items():
+        score, hits = _match(kws, in_title, in_body, rules.title_weight)
+        sim = _cosine(grams, rules.theme_profiles.get(tid, Counter()), rules.idf)
+        theme_scores[tid] = score + SIMILARITY_WEIGHT * sim
+        if hits:
+            reasons.append(Reason(f"theme:{tid}", hits, score))
+    for iid, themes in rules.initiative_themes.items():
+        for share, tid in zip(INITIATIVE_TO_THEME, themes, strict=False):
+            if tid in theme_scores:
+                theme_scores[tid] += share * init_scores[iid]
+    ranked = sorted(theme_scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    top, top_score = ranked[0] if ranked else (None, 0.0)
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    confidence = (top_score - second) / top_score if top_score > 0 else 0.0
+    confident = top_score >= rules.min_score and confidence >= rules.threshold
+    inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
+    reasons.sort(key=lambda r: -r.score)
+    return Proposal(
+        theme=top if top_score > 0 else None, confidence=round(confidence, 3), confident=confident,
+        initiatives=inits, theme_scores=theme_scores, initiative_scores=init_scores, reasons=reasons,
+    )
+
+
+@dataclass
+class Evaluation:
+    n: int
+    theme_accuracy: float
+    initiative_top1: float
+    initiative_top3: float
+    confusion: dict[str, dict[str, int]]
+    misses: list[dict]
+
+
+def evaluate(rows: Sequence[Mapping[str, Any]], rules: Rules) -> Evaluation:
+    """Theme accuracy, and initiative hit rates over the rows that list an initiative.
+
+    top-1 counts a row when the first proposal is one of its initiatives;
+    top-3 when any of the first three is.
+    """
+    theme_ok = top1 = top3 = with_init = 0
+    confusion: dict[str, dict[str, int]] = {}
+    misses = []
+    for row in rows:
+        p = route(row.get("title", ""), row.get("body", ""), rules)
+        gold = row["theme"]
+        got = p.theme or "-"
+        confusion.setdefault(gold, {}).setdefault(got, 0)
+        confusion[gold][got] += 1
+        theme_ok += got == gold
+        gold_inits = list(row.get("initiatives") or [])
+        if gold_inits:
+            with_init += 1
+            top1 += bool(p.initiatives[:1]) and p.initiatives[0] in gold_inits
+            top3 += bool(set(p.initiatives[:3]) & set(gold_inits))
+        if got != gold or (gold_inits and not set(p.initiatives[:3]) & set(gold_inits)):
+            misses.append({"id": row.get("id"), "theme": gold, "got": got, "initiatives": gold_inits,
+                           "proposed": p.initiatives})
+    n = len(rows)
+    return Evaluation(
+        n=n, theme_accuracy=theme_ok / n if n else 0.0,
+        initiative_top1=top1 / with_init if with_init else 0.0,
+        initiative_top3=top3 / with_init if with_init else 0.0,
+        confusion=confusion, misses=misses,
+    )

@@ -1,0 +1,335 @@
+"""Routing on filing, assignment that knows people, triage, and similar past cases.
+
+The rules come from config/reference/routing.yaml; `load_routing()` stores
+them, with the catalog texts they need, as one document in the database so
+every worker routes alike and a reload reaches them all. `route_new_ticket()`
+applies a confident proposal at once (theme, initiatives, assignee) and sends
+anything else to the lead's triage list; a ticket never ends with nobody
+silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy import and_, case, delete, exists, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from ..domain import permissions, states
+from ..domain.errors import Forbidden, ValidationError
+from ..domain.routing import Rules, RulesError, bigrams, compile_rules, fold
+from ..models import (
+    Initiative,
+    MemberAbsence,
+    Message,
+    ReferenceDocument,
+    RoutingProposal,
+    Theme,
+    Ticket,
+    TicketInitiative,
+    User,
+)
+from ..models.user import user_themes
+from . import tickets as ticket_service
+from .reference import ReferenceDataError, read_reference
+
+DOC_NAME = "routing"
+FILE_NAME = "routing.yaml"
+TOKYO = ZoneInfo("Asia/Tokyo")
+_compiled: dict[str, tuple[Rules, dict]] = {}
+
+
+# --- rules ----------------------------------------------------------------
+
+def read_routing(directory: str | Path) -> dict:
+    """The routing document: routing.yaml plus the catalog facts it is checked against.
+
+    Raises ReferenceDataError("routing.yaml", item, reason) for a bad file.
+    """
+    directory = Path(directory)
+    data = read_reference(directory)
+    path = directory / FILE_NAME
+    try:
+        with path.open(encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh) or {}
+    except FileNotFoundError:
+        raise ReferenceDataError(FILE_NAME, "", "file not found")
+    except yaml.YAMLError as exc:
+        raise ReferenceDataError(FILE_NAME, "", f"not valid YAML: {exc}")
+    doc = {
+        "rules": raw,
+        "initiative_themes": {i["id"]: i["theme_ids"] for i in data.initiatives if i.get("active", True)},
+        "initiative_departments": {
+            i["id"]: (["all"] if i["all_departments"] else i["department_ids"]) for i in data.initiatives
+        },
+        "theme_texts": {t["id"]: f"{t['name']} {t.get('description', '')}" for t in data.themes},
+        "theme_panels": {t["id"]: t.get("panel_id") for t in data.themes},
+        "initiative_texts": {i["id"]: f"{i['name']} {i.get('contents', '')}" for i in data.initiatives},
+    }
+    try:
+        _compile(doc)
+    except RulesError as exc:
+        raise ReferenceDataError(FILE_NAME, "", str(exc))
+    return doc
+
+
+def _compile(doc: dict) -> Rules:
+    return compile_rules(doc["rules"], doc["initiative_themes"], doc["theme_texts"], doc["initiative_texts"])
+
+
+def load_routing(session: Session, directory: str | Path, now: datetime) -> bool:
+    """Store the routing document if it changed; True when it did. Flushes, never commits."""
+    doc = read_routing(directory)
+    content = json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str)
+    checksum = hashlib.sha256(content.encode()).hexdigest()
+    row = session.get(ReferenceDocument, DOC_NAME)
+    if row is not None and row.checksum == checksum:
+        return False
+    if row is None:
+        session.add(ReferenceDocument(name=DOC_NAME, content=content, checksum=checksum, loaded_at=now))
+    else:
+        row.content, row.checksum, row.loaded_at = content, checksum, now
+    session.flush()
+    return True
+
+
+def current_rules(session: Session) -> tuple[Rules, dict] | None:
+    """The loaded rules (compiled once per version and cached), or None before the first load."""
+    checksum = session.scalar(select(ReferenceDocument.checksum).where(ReferenceDocument.name == DOC_NAME))
+    if checksum is None:
+        return None
+    hit = _compiled.get(checksum)
+    if hit is None:
+        doc = json.loads(session.scalar(select(ReferenceDocument.content).where(ReferenceDocument.name == DOC_NAME)))
+        hit = (_compile(doc), doc)
+        _compiled.clear()
+        _compiled[checksum] = hit
+    return hit
+
+
+def rules_from_directory(directory: str | Path) -> Rules:
+    return _compile(read_routing(directory))
+
+
+# --- assignment -------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    user_id: int
+    username: str
+    display_name: str
+    load: float
+    open_count: int
+    cap: int
+    last_assigned_at: datetime | None
+
+
+def candidates(session: Session, rules: Rules, theme_id: str, now: datetime) -> list[Candidate]:
+    """Members who could take a ticket of this theme now, best first.
+
+    Only active SWAT members with the theme as a skill, not away today and
+    below their cap of open tickets; ordered by open load weighted by
+    priority, then by who has waited longest since their last assignment.
+    """
+    today = now.astimezone(TOKYO).date()
+    weight = case(
+        (Ticket.id.is_(None), 0.0),  # the outer join's empty row of a member with no tickets
+        *[(Ticket.priority == rank, rules.priority_weights[name]) for name, rank in states.PRIORITY_RANK.items()],
+        else_=1.0,
+    )
+    away = exists().where(MemberAbsence.user_id == User.id, MemberAbsence.starts_on <= today,
+                          MemberAbsence.ends_on >= today)
+    stmt = (
+        select(User.id, User.username, User.display_name, User.last_assigned_at,
+               func.coalesce(func.sum(weight), 0.0), func.count(Ticket.id))
+        .join(user_themes, and_(user_themes.c.user_id == User.id, user_themes.c.theme_id == theme_id))
+        .outerjoin(Ticket, and_(Ticket.assignee_id == User.id, Ticket.status.in_(states.OPEN_STATUSES)))
+        .where(User.active, User.role.in_(("agent", "lead")), ~away)
+        .group_by(User.id, User.username, User.display_name, User.last_assigned_at)
+    )
+    out = []
+    for uid, username, name, last, load, count in session.execute(stmt):
+        cap = int(rules.members.get(username, {}).get("cap", rules.default_cap))
+        if count >= cap:
+            continue
+        out.append(Candidate(uid, username, name, float(load), int(count), cap, last))
+    far_past = datetime.min.replace(tzinfo=TOKYO)
+    out.sort(key=lambda c: (c.load, c.last_assigned_at or far_past, c.user_id))
+    return out
+
+
+def _departments(doc: dict, initiative_ids: list[str]) -> list[str]:
+    seen: list[str] = []
+    for iid in initiative_ids:
+        for dep in doc["initiative_departments"].get(iid, []):
+            if dep not in seen:
+                seen.append(dep)
+    return seen
+
+
+def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply: bool = True) -> RoutingProposal:
+    """Propose theme, initiatives, departments, panel and member for a new ticket.
+
+    A confident proposal with a member who fits is applied at once; otherwise
+    the ticket is marked for triage with the reason. A theme or initiatives
+    the requester chose are kept and count as certain.
+    """
+    from ..domain.routing import route
+
+    existing = session.get(RoutingProposal, ticket.id)
+    if existing is not None:  # a repeated submission of the same form
+        return existing
+    loaded = current_rules(session)
+    chosen_inits = [link.initiative_id for link in session.scalars(
+        select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position))]
+    if loaded is None:
+        proposal = RoutingProposal(ticket_id=ticket.id, theme_id=ticket.theme_id, confident=False,
+                                   triage_reason="unsure", created_at=now)
+        session.add(proposal)
+        ticket.triage = True
+        ticket_service.record(session, ticket, None, now, "triage", new="unsure", internal=True)
+        session.flush()
+        return proposal
+    rules, doc = loaded
+    p = route(ticket.title, ticket.body, rules)
+    theme_id = ticket.theme_id or p.theme
+    confident = bool(ticket.theme_id) or p.confident
+    init_ids = chosen_inits or p.initiatives
+    pick = candidates(session, rules, theme_id, now)[:1] if theme_id else []
+    member = pick[0] if pick else None
+    proposal = RoutingProposal(
+        ticket_id=ticket.id, theme_id=theme_id,
+        initiative_ids=json.dumps(init_ids), department_ids=json.dumps(_departments(doc, init_ids)),
+        reasons=json.dumps([r.as_dict() for r in p.reasons[:6]], ensure_ascii=False),
+        panel_id=doc["theme_panels"].get(theme_id) if theme_id else None,
+        member_id=member.user_id if member else None, confidence=p.confidence, confident=confident,
+        created_at=now,
+    )
+    session.add(proposal)
+    ticket_service.record(session, ticket, None, now, "routed", new=proposal.reasons, internal=True)
+    if auto_apply and confident and member is not None:
+        _apply(session, None, now, ticket, theme_id, init_ids, member.user_id)
+    else:
+        proposal.triage_reason = "unsure" if not confident else ("nobody_fits" if member is None else "review")
+        ticket.triage = True
+        ticket_service.record(session, ticket, None, now, "triage", new=proposal.triage_reason, internal=True)
+    session.flush()
+    return proposal
+
+
+def _apply(session: Session, actor, now: datetime, ticket: Ticket, theme_id: str | None,
+           initiative_ids: list[str], assignee_id: int | None) -> None:
+    if theme_id != ticket.theme_id:
+        old = ticket.theme_id or ""
+        ticket.theme_id = theme_id
+        ticket_service.record(session, ticket, actor, now, "theme", old=old, new=theme_id or "")
+    current = [link.initiative_id for link in session.scalars(
+        select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position))]
+    if current != list(initiative_ids):
+        session.execute(delete(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id))
+        if initiative_ids:
+            session.execute(insert(TicketInitiative), [
+                {"ticket_id": ticket.id, "initiative_id": iid, "position": pos}
+                for pos, iid in enumerate(initiative_ids)])
+        ticket_service.record(session, ticket, actor, now, "initiatives", old=",".join(current),
+                              new=",".join(initiative_ids))
+    if assignee_id is not None and assignee_id != ticket.assignee_id:
+        old = ticket_service._name(session, ticket.assignee_id)
+        member = session.get(User, assignee_id)
+        if ticket.status == states.NEW:
+            ticket_service._set_status(session, ticket, actor, now,
+                                       states.transition(ticket.status, "assign", states.DESK))
+        ticket.assignee_id = assignee_id
+        member.last_assigned_at = now
+        ticket_service.record(session, ticket, actor, now, "assigned", old=old, new=member.display_name)
+    ticket.triage = False
+    ticket.updated_at = now
+
+
+def decide_triage(session: Session, actor: User, now: datetime, ticket: Ticket, *, theme_id: str | None,
+                  initiative_ids: list[str], assignee_id: int | None) -> Ticket:
+    """The lead's one-step decision: theme, initiatives and assignee, then out of triage."""
+    if actor.role not in ("lead", "admin"):
+        raise Forbidden("Only the SWAT lead can decide triage.")
+    if theme_id:
+        theme = session.get(Theme, theme_id)
+        if theme is None or not theme.active:
+            raise ValidationError("Choose a valid theme.", field="theme")
+    ids = list(dict.fromkeys(i for i in initiative_ids if i))
+    if ids and set(session.scalars(select(Initiative.id).where(Initiative.id.in_(ids), Initiative.active))) != set(ids):
+        raise ValidationError("Choose valid initiatives.", field="initiatives")
+    if assignee_id is not None:
+        member = session.get(User, assignee_id)
+        if member is None or not member.active or member.role not in ("agent", "lead"):
+            raise ValidationError("Choose an active SWAT member.", field="assignee")
+    if not states.is_open(ticket.status):
+        raise ValidationError("Reopen the consultation before replying.", field="theme")
+    _apply(session, actor, now, ticket, theme_id or None, ids, assignee_id)
+    proposal = session.get(RoutingProposal, ticket.id)
+    if proposal is not None:
+        proposal.decided_at, proposal.decided_by_id = now, actor.id
+    ticket_service.record(session, ticket, actor, now, "triaged", new=theme_id or "", internal=True)
+    session.flush()
+    return ticket
+
+
+# --- similar past consultations -------------------------------------------------
+
+@dataclass
+class Similar:
+    ticket: Ticket
+    score: float
+    answer: str
+
+
+def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> list[Similar]:
+    """Up to `limit` past consultations like this one, resolved ones first, with the desk's answer.
+
+    Candidates are the newest tickets sharing the theme or an initiative
+    (indexed look-ups, bounded), ranked by text similarity.
+    """
+    if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
+        return []
+    init_ids = list(session.scalars(select(TicketInitiative.initiative_id)
+                                    .where(TicketInitiative.ticket_id == ticket.id)))
+    conds = []
+    if ticket.theme_id:
+        conds.append(Ticket.theme_id == ticket.theme_id)
+    if init_ids:
+        conds.append(Ticket.id.in_(select(TicketInitiative.ticket_id)
+                                   .where(TicketInitiative.initiative_id.in_(init_ids))))
+    if not conds:
+        return []
+    pool = session.scalars(
+        select(Ticket).where(or_(*conds), Ticket.id != ticket.id).order_by(Ticket.id.desc()).limit(300)
+    ).all()
+    if not pool:
+        return []
+    mine = bigrams(fold(ticket.title + " " + ticket.body))
+    scored = []
+    for other in pool:
+        theirs = bigrams(fold(other.title + " " + other.body))
+        overlap = sum((mine & theirs).values())
+        score = overlap / max(1, min(sum(mine.values()), sum(theirs.values())))
+        if score > 0.05:
+            done = other.status in (states.RESOLVED, states.CLOSED)
+            scored.append((not done, -score, other))
+    scored.sort(key=lambda x: (x[0], x[1], -x[2].id))
+    chosen = [s[2] for s in scored[:limit]]
+    answers = {}
+    if chosen:
+        rows = session.execute(
+            select(Message.ticket_id, Message.body).join(User, Message.author_id == User.id)
+            .where(Message.ticket_id.in_([c.id for c in chosen]), Message.internal.is_(False),
+                   User.role != "staff")
+            .order_by(Message.created_at, Message.id)
+        )
+        for tid, body in rows:
+            answers[tid] = body  # the desk's last answer wins
+    return [Similar(c, -s, answers.get(c.id, "")) for (_, s, c) in scored[:limit]]

@@ -1,0 +1,185 @@
+"""Routing on filing and assignment that knows people: skills, load, absence, caps."""
+
+import json
+import shutil
+from datetime import date, timedelta
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from swat.domain.errors import Forbidden
+from swat.extensions import db
+from swat.models import MemberAbsence, RoutingProposal, Ticket, TicketEvent, TicketInitiative, User
+from swat.services import accounts, routing, tickets
+from swat.services.reference import ReferenceDataError
+
+from ..conftest import START
+
+LINE = dict(title="LINEで子育て相談を受け付けたい", body="外出自粛で保護者の不安が増えています。LINEで相談を受け付ける仕組みを作りたいです。")
+
+
+@pytest.fixture
+def members(ctx, clock):
+    """Three SWAT members for citizen-services, one for telework only."""
+    made = {}
+    for name, themes in (("m1", ["citizen-services"]), ("m2", ["citizen-services"]), ("m3", ["citizen-services"]),
+                         ("tw", ["telework"])):
+        made[name] = accounts.create_user(db.session, clock.now(), username=name, password="long password 1",
+                                          role="agent", display_name=name.upper(), theme_ids=themes,
+                                          hash_method="pbkdf2:sha256:1000")
+    made["staff"] = accounts.create_user(db.session, clock.now(), username="staff", password="long password 1",
+                                         role="staff", department_id="welfare", hash_method="pbkdf2:sha256:1000")
+    db.session.commit()
+    return made
+
+
+def file(members, clock, store, limits, auto_apply=True, priority="normal", **kw):
+    data = dict(LINE)
+    data.update(kw)
+    t = tickets.file_consultation(db.session, members["staff"], clock.now(), title=data["title"], body=data["body"],
+                                  theme_id=data.get("theme"), initiative_ids=data.get("initiatives", []),
+                                  priority=priority, due_date=None, files=[], store=store, limits=limits)
+    proposal = routing.route_new_ticket(db.session, t, clock.now(), auto_apply=auto_apply)
+    db.session.commit()
+    return t, proposal
+
+
+def test_confident_proposal_is_applied_at_once(members, clock, store, limits):
+    t, p = file(members, clock, store, limits)
+    assert p.confident and p.theme_id == "citizen-services"
+    assert t.theme_id == "citizen-services" and t.status == "assigned" and not t.triage
+    assert t.assignee_id in {members[m].id for m in ("m1", "m2", "m3")}
+    links = db.session.scalars(select(TicketInitiative.initiative_id).where(TicketInitiative.ticket_id == t.id)).all()
+    assert links[0] == "sns-consultation"
+    assert "welfare" in json.loads(p.department_ids)  # 横展開: 福祉 already runs LINE consultations
+    assert p.panel_id == "panel-citizen-services"
+    reasons = json.loads(p.reasons)
+    assert any(r["target"] == "initiative:sns-consultation" and "line" in r["keywords"] for r in reasons)
+    kinds = [e.kind for e in db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id))]
+    assert "routed" in kinds and "assigned" in kinds
+
+
+def test_fewest_open_tickets_weighted_by_priority_then_longest_wait(members, clock, store, limits):
+    first, _ = file(members, clock, store, limits, priority="urgent")     # weight 3
+    clock.advance(minutes=1)
+    second, _ = file(members, clock, store, limits, priority="low")       # weight 0.5
+    clock.advance(minutes=1)
+    third, _ = file(members, clock, store, limits)
+    # nobody had a ticket: ties go to whoever waited longest (never assigned first, then by id)
+    assert [first.assignee_id, second.assignee_id, third.assignee_id] == [
+        members["m1"].id, members["m2"].id, members["m3"].id]
+    clock.advance(minutes=1)
+    fourth, _ = file(members, clock, store, limits)
+    # m2 holds only a low-priority ticket: the lightest load
+    assert fourth.assignee_id == members["m2"].id
+
+
+def test_absent_members_are_skipped(members, clock, store, limits):
+    today = START.date()
+    for name in ("m1", "m2"):
+        db.session.add(MemberAbsence(user_id=members[name].id, starts_on=today - timedelta(days=1),
+                                     ends_on=today + timedelta(days=2), created_at=clock.now()))
+    db.session.add(MemberAbsence(user_id=members["m3"].id, starts_on=date(2026, 12, 1), ends_on=date(2026, 12, 3),
+                                 created_at=clock.now()))  # later: does not count today
+    db.session.commit()
+    t, _ = file(members, clock, store, limits)
+    assert t.assignee_id == members["m3"].id
+
+
+def test_members_at_their_cap_are_skipped(members, clock, store, limits, app, tmp_path):
+    reference = tmp_path / "ref"
+    shutil.copytree(app.config["SWAT"]["reference_dir"], reference)
+    doc = yaml.safe_load((reference / "routing.yaml").read_text(encoding="utf-8"))
+    doc["default_cap"] = 1
+    doc["members"] = {"m3": {"cap": 2}}
+    (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    routing.load_routing(db.session, reference, clock.now())
+    db.session.commit()
+    got = [file(members, clock, store, limits)[0].assignee_id for _ in range(4)]
+    assert sorted(got[:3]) == sorted(members[m].id for m in ("m1", "m2", "m3"))
+    assert got[3] == members["m3"].id  # only m3 has room for a second
+    t, p = file(members, clock, store, limits)
+    assert t.assignee_id is None and t.triage and p.triage_reason == "nobody_fits"
+
+
+def test_nobody_with_the_skill_goes_to_triage_never_to_nobody_silently(members, clock, store, limits):
+    for name in ("m1", "m2", "m3"):
+        db.session.get(User, members[name].id).active = False
+    db.session.commit()
+    t, p = file(members, clock, store, limits)
+    assert (t.assignee_id, t.status, t.triage, p.triage_reason) == (None, "new", True, "nobody_fits")
+    assert p.theme_id == "citizen-services"  # the proposal is kept for the lead
+
+
+def test_unsure_proposals_wait_for_the_lead(members, clock, store, limits):
+    t, p = file(members, clock, store, limits, title="相談です", body="よろしくお願いします。")
+    assert not p.confident and t.triage and t.assignee_id is None and p.triage_reason == "unsure"
+
+
+def test_requesters_theme_is_kept(members, clock, store, limits):
+    t, p = file(members, clock, store, limits, theme="telework", title="相談です", body="よろしくお願いします。")
+    assert t.theme_id == "telework" and t.assignee_id == members["tw"].id
+
+
+def test_auto_apply_off_sends_everything_to_triage(members, clock, store, limits):
+    t, p = file(members, clock, store, limits, auto_apply=False)
+    assert p.confident and t.triage and t.assignee_id is None and t.theme_id is None
+
+
+def test_lead_decides_triage_in_one_step(members, clock, store, limits, users):
+    t, p = file(members, clock, store, limits, title="相談です", body="よろしくお願いします。")
+    routing.decide_triage(db.session, users["lead"], clock.now(), t, theme_id="telework",
+                          initiative_ids=["telework"], assignee_id=members["tw"].id)
+    db.session.commit()
+    assert (t.theme_id, t.assignee_id, t.status, t.triage) == ("telework", members["tw"].id, "assigned", False)
+    assert db.session.get(RoutingProposal, t.id).decided_by_id == users["lead"].id
+    with pytest.raises(Forbidden):
+        routing.decide_triage(db.session, users["agent"], clock.now(), t, theme_id=None, initiative_ids=[],
+                              assignee_id=None)
+
+
+def test_yaml_change_changes_routing_after_reload(members, clock, store, limits, app, tmp_path):
+    text = dict(title="象の飼育記録を共有したい", body="動物園の象について")
+    t, p = file(members, clock, store, limits, **text)
+    assert p.theme_id != "mobility"
+    reference = tmp_path / "ref"
+    shutil.copytree(app.config["SWAT"]["reference_dir"], reference)
+    doc = yaml.safe_load((reference / "routing.yaml").read_text(encoding="utf-8"))
+    doc["themes"]["mobility"]["keywords"]["象"] = 9
+    (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert routing.load_routing(db.session, reference, clock.now()) is True
+    assert routing.load_routing(db.session, reference, clock.now()) is False  # idempotent
+    db.session.commit()
+    t2, p2 = file(members, clock, store, limits, **text)
+    assert p2.theme_id == "mobility"
+
+
+def test_bad_routing_file_names_itself_and_loads_nothing(app, ctx, tmp_path, clock):
+    reference = tmp_path / "ref"
+    shutil.copytree(app.config["SWAT"]["reference_dir"], reference)
+    (reference / "routing.yaml").write_text("themes:\n  no-such-theme: {keywords: {x: 1}}\n", encoding="utf-8")
+    before = routing.current_rules(db.session)[0]
+    with pytest.raises(ReferenceDataError, match="routing.yaml.*no-such-theme"):
+        routing.load_routing(db.session, reference, clock.now())
+    assert routing.current_rules(db.session)[0] is before
+
+
+def test_similar_consultations_resolved_first_with_answers(members, clock, store, limits, users):
+    old, _ = file(members, clock, store, limits, title="LINEで若者の自殺相談を受けたい")
+    tickets.add_reply(db.session, users["agent"], clock.now(), old, "福祉部のLINE相談の事例を紹介します。", [], store, limits)
+    tickets.change_status(db.session, users["agent"], clock.now(), old, "resolved")
+    db.session.commit()
+    clock.advance(minutes=5)
+    recent, _ = file(members, clock, store, limits, title="LINEでいじめ相談を受けたい")
+    clock.advance(minutes=5)
+    unrelated = tickets.file_consultation(db.session, members["staff"], clock.now(), title="道路の補修",
+                                          body="舗装工事の件", theme_id="mobility", initiative_ids=[],
+                                          priority="normal", due_date=None, files=[], store=store, limits=limits)
+    new, _ = file(members, clock, store, limits)
+    found = routing.similar_tickets(db.session, users["agent"], new)
+    assert [s.ticket.id for s in found][:2] == [old.id, recent.id]
+    assert unrelated.id not in [s.ticket.id for s in found]
+    assert found[0].answer == "福祉部のLINE相談の事例を紹介します。"
+    assert routing.similar_tickets(db.session, members["staff"], new) == []
+    assert db.session.get(Ticket, new.id)

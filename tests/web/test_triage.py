@@ -1,0 +1,92 @@
+"""Triage, the team page and the routing rules page, as the desk sees them."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from swat.extensions import db
+from swat.models import MemberAbsence, Ticket
+
+
+@pytest.fixture
+def routed(app):
+    app.config["SWAT"]["routing_auto_apply"] = True
+    yield
+    app.config["SWAT"]["routing_auto_apply"] = False
+
+
+def file(browser, title, body, **extra):
+    data = {"title": title, "body": body, "priority": "normal", "theme": "", "due_date": ""}
+    data.update(extra)
+    r = browser.post("/consultations/new", data)
+    assert r.status_code == 302
+    return r.headers["Location"].rsplit("/", 1)[-1]
+
+
+def test_confident_filing_is_assigned_and_explained_to_the_desk(routed, auth, browser, users):
+    auth.login("staff_welfare")
+    number = file(browser, "LINEで子育て相談を受け付けたい", "LINEで保護者の相談を受けたいです。")
+    staff_view = browser.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "キーワード" not in staff_view and "振り分け" not in staff_view  # reasons are for the desk only
+    browser.logout()
+    auth.login("agent")  # the standard cast's citizen-services member
+    html = browser.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "割当済" in html and "Agent" in html
+    info = html.split('class="card desk-info"', 1)[1].split("</section>", 1)[0]
+    assert "「line」" in info and "SNSによる相談" in info
+    assert "健医" in info and "福祉" in info and "教育庁" in info  # departments that already run it
+    assert "専門部会（府民向けデジタルサービス）" in info  # the theme's expert panel
+    chain = info.split('class="chain"', 1)[1].split("</ol>", 1)[0]
+    assert chain.count("<li>") == 4
+
+
+def test_unsure_filing_waits_in_triage_and_the_lead_routes_it(routed, auth, browser, users):
+    auth.login("staff_health")
+    number = file(browser, "相談です", "よろしくお願いします。")
+    browser.logout()
+    auth.login("lead")
+    page = browser.get("/triage").get_data(as_text=True)
+    assert number in page and "確信度" in page
+    r = browser.post(f"/triage/{number}", {"theme": "telework", "initiatives": ["telework"],
+                                           "assignee": str(users["agent2"].id)})
+    assert r.status_code == 302
+    t = db.session.scalar(select(Ticket).where(Ticket.number == number))
+    assert (t.theme_id, t.assignee_id, t.triage) == ("telework", users["agent2"].id, False)
+    assert f'id="t-{number}"' not in browser.get("/triage").get_data(as_text=True)
+
+
+def test_triage_is_for_the_lead(auth, browser, users, make_ticket):
+    t = make_ticket()
+    for role in ("agent", "staff_health", "manager"):
+        auth.login(role)
+        assert browser.get("/triage").status_code == 403
+        assert browser.post(f"/triage/{t.number}", {"theme": "telework"}).status_code == 403
+        browser.logout()
+
+
+def test_members_set_their_own_absence_leads_set_anyones(auth, browser, users):
+    auth.login("agent")
+    r = browser.post(f"/team/{users['agent'].id}/absences", {"starts_on": "2026-12-01", "ends_on": "2026-12-03",
+                                                             "note": "研修"})
+    assert r.status_code == 302
+    assert browser.post(f"/team/{users['agent2'].id}/absences", {"starts_on": "2026-12-01"}).status_code == 403
+    r = browser.post(f"/team/{users['agent'].id}/absences", {"starts_on": "2026-12-05", "ends_on": "2026-12-01"})
+    assert r.status_code == 302
+    assert len(db.session.scalars(select(MemberAbsence)).all()) == 1
+    html = browser.get("/team").get_data(as_text=True)
+    assert "研修" in html and "2026年12月1日" in html
+    browser.logout()
+    auth.login("lead")
+    assert browser.post(f"/team/{users['agent2'].id}/absences", {"starts_on": "2026-11-25"}).status_code == 302
+    assert "本日不在" in browser.get("/team").get_data(as_text=True)
+
+
+def test_rules_page_shows_the_loaded_rules(auth, browser, users):
+    auth.login("admin")
+    html = browser.get("/admin/routing").get_data(as_text=True)
+    assert "確信度のしきい値" in html and "SNSによる相談" in html
+    assert re.search(r"line \(\d", html)
+    browser.logout()
+    auth.login("agent")
+    assert browser.get("/admin/routing").status_code == 403
