@@ -34,6 +34,9 @@ class Rules:
     theme_keywords: Mapping[str, Mapping[str, float]]
     initiative_keywords: Mapping[str, Mapping[str, float]]
     initiative_themes: Mapping[str, tuple[str, ...]]
+    # A theme's own keyword score is multiplied by its boost: concerns such as ICT
+    # governance decide the main purpose whenever they are really raised.
+    theme_boosts: Mapping[str, float] = field(default_factory=dict)
     members: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     theme_profiles: Mapping[str, Counter] = field(default_factory=dict)
     initiative_profiles: Mapping[str, Counter] = field(default_factory=dict)
@@ -76,9 +79,9 @@ def _num(value: Any, where: str, lo: float = 0.0, hi: float = 1e9) -> float:
     return float(value)
 
 
-def _keywords(block: Any, where: str) -> dict[str, float]:
-    if not isinstance(block, Mapping) or set(block) - {"keywords"}:
-        raise RulesError(f"{where}: expected a mapping with only 'keywords'")
+def _keywords(block: Any, where: str, allowed: frozenset = frozenset({"keywords"})) -> dict[str, float]:
+    if not isinstance(block, Mapping) or set(block) - allowed:
+        raise RulesError(f"{where}: expected a mapping with only {', '.join(sorted(allowed))}")
     kws = block.get("keywords") or {}
     if not isinstance(kws, Mapping):
         raise RulesError(f"{where}.keywords: expected term: weight pairs")
@@ -142,7 +145,8 @@ def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequen
     # Longest variants first, so "line works" wins over "line".
     ordered = sorted(synonyms, key=len, reverse=True)
     synonym_re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
-    theme_kw = {t: _keywords(themes.get(t, {}), f"themes.{t}") for t in theme_texts}
+    theme_kw = {t: _keywords(themes.get(t, {}), f"themes.{t}", frozenset({"keywords", "boost"})) for t in theme_texts}
+    boosts = {t: _num((themes.get(t) or {}).get("boost", 1.0), f"themes.{t}.boost", 0.1, 10.0) for t in theme_texts}
     init_kw = {i: _keywords(inits.get(i, {}), f"initiatives.{i}") for i in initiative_themes}
 
     def rewrite(text: str) -> str:
@@ -164,7 +168,7 @@ def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequen
         priority_weights={k: float(v) for k, v in weights.items()},
         synonyms=tuple((v, synonyms[v]) for v in ordered),
         theme_keywords=theme_kw, initiative_keywords=init_kw,
-        initiative_themes={i: tuple(ts) for i, ts in initiative_themes.items()},
+        initiative_themes={i: tuple(ts) for i, ts in initiative_themes.items()}, theme_boosts=boosts,
         members={str(k): dict(v) for k, v in members.items()},
         theme_profiles=theme_profiles, initiative_profiles=init_profiles, idf=idf,
         _synonym_re=synonym_re, _synonym_map=synonyms, _keyword_re=keyword_re,
@@ -232,7 +236,7 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
     for tid, kws in rules.theme_keywords.items():
         score, hits = _match(kws, in_title, in_body, rules.title_weight)
         sim = _cosine(grams, rules.theme_profiles.get(tid, Counter()), rules.idf)
-        theme_scores[tid] = score + SIMILARITY_WEIGHT * sim
+        theme_scores[tid] = score * rules.theme_boosts.get(tid, 1.0) + SIMILARITY_WEIGHT * sim
         if hits:
             reasons.append(Reason(f"theme:{tid}", hits, score))
     for iid, themes in rules.initiative_themes.items():

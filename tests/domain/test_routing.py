@@ -96,3 +96,11 @@ def test_evaluate_counts_theme_and_initiative_hits():
     assert ev.initiative_top3 == pytest.approx(1.0)
     assert ev.confusion["telework"] == {"telework": 1, "three-less": 1}
     assert [m["id"] for m in ev.misses] == ["c"]
+
+
+def test_theme_boost_multiplies_its_keywords():
+    plain = route("VPNの利用", "", rules())
+    boosted = route("VPNの利用", "", rules(themes={"telework": {"keywords": {"vpn": 2}, "boost": 2.0}}))
+    assert boosted.theme_scores["telework"] - plain.theme_scores["telework"] == pytest.approx(2 * 1.5 * 2 - 2 * 1.5)
+    with pytest.raises(RulesError, match="themes.telework.boost"):
+        rules(themes={"telework": {"keywords": {}, "boost": 0}})

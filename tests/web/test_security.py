@@ -242,3 +242,12 @@ def test_absolute_session_lifetime(auth, browser, clock, app):
         clock.advance(minutes=1)
     r = browser.get("/queue")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_reading_keeps_a_session_alive(auth, browser, clock, app):
+    """A member who only reads pages stays signed in while active (last-seen is saved on GET too)."""
+    idle = app.config["SWAT"]["session_idle_minutes"]
+    auth.login("agent")
+    for _ in range(3):
+        clock.advance(minutes=idle - 10)
+        assert browser.get("/queue").status_code == 200
