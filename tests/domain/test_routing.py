@@ -99,7 +99,8 @@ def test_evaluate_counts_theme_and_initiative_hits():
 
 
 def test_theme_boost_multiplies_its_keywords():
-    plain = route("VPNの利用", "", rules())
+    themes = {"telework": {"keywords": {"vpn": 2}}}
+    plain = route("VPNの利用", "", rules(themes=themes))
     boosted = route("VPNの利用", "", rules(themes={"telework": {"keywords": {"vpn": 2}, "boost": 2.0}}))
     assert boosted.theme_scores["telework"] - plain.theme_scores["telework"] == pytest.approx(2 * 1.5 * 2 - 2 * 1.5)
     with pytest.raises(RulesError, match="themes.telework.boost"):
