@@ -2,9 +2,8 @@
 
     .venv/bin/python bench/routing_bench.py [--record]
 
-Uses the shipped rules (config/reference) and the labelled rows of
-../shared/routing/dev.jsonl (if present) and bench/routing/*.jsonl, repeated
-to 1,000 rows. Prints the time to compile the rules, route() per consultation
+Uses the shipped rules (config/reference, the example model included) and
+the labelled rows of config/reference/routing-examples/, repeated to 1,000. Prints the time to compile the rules, route() per consultation
 (median and p99 over all rows), evaluate() over 1,000 rows, and the wall time
 of `swat routing evaluate` on a 1,000-row file (process start included).
 """
@@ -31,7 +30,7 @@ from swat.services.routing import rules_from_directory  # noqa: E402
 
 
 def rows() -> list[dict]:
-    files = [ROOT.parent / "shared" / "routing" / "dev.jsonl", *sorted((ROOT / "bench" / "routing").glob("*.jsonl"))]
+    files = sorted((ROOT / "config" / "reference" / "routing-examples").glob("*.jsonl"))
     out = []
     for f in files:
         if f.exists():

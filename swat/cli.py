@@ -195,7 +195,9 @@ def routing_evaluate(path, as_json, directory, misses):
         click.echo(f"error: {path}: no rows", err=True)
         sys.exit(1)
     try:
-        rules = rules_from_directory(directory or current_app.config["SWAT"]["reference_dir"])
+        # The rows under evaluation never teach the model that judges them.
+        rules = rules_from_directory(directory or current_app.config["SWAT"]["reference_dir"],
+                                     exclude={(r.get("title", ""), r.get("body", "")) for r in rows})
     except ReferenceDataError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)

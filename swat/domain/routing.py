@@ -38,12 +38,54 @@ class Rules:
     # governance decide the main purpose whenever they are really raised.
     theme_boosts: Mapping[str, float] = field(default_factory=dict)
     members: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Labelled examples (config/reference/routing-examples/) as a naive Bayes model over
+    # character 2- and 3-grams; its theme probabilities, times example_weight, join the scores.
+    example_weight: float = 0.0
+    example_model: ExampleModel | None = None
     theme_profiles: Mapping[str, Counter] = field(default_factory=dict)
     initiative_profiles: Mapping[str, Counter] = field(default_factory=dict)
     idf: Mapping[str, float] = field(default_factory=dict)
     _synonym_re: re.Pattern | None = None
     _synonym_map: Mapping[str, str] = field(default_factory=dict)
     _keyword_re: re.Pattern | None = None
+
+
+@dataclass(frozen=True)
+class ExampleModel:
+    counts: Mapping[str, Mapping[str, int]]
+    totals: Mapping[str, int]
+    vocabulary: int
+    alpha: float = 0.5
+
+    def probabilities(self, grams: set[str]) -> dict[str, float]:
+        logs = {}
+        for theme, counts in self.counts.items():
+            denom = self.totals[theme] + self.alpha * self.vocabulary
+            logs[theme] = sum(math.log((counts.get(g, 0) + self.alpha) / denom) for g in grams)
+        if not logs:
+            return {}
+        top = max(logs.values())
+        z = sum(math.exp(v - top) for v in logs.values())
+        return {t: math.exp(v - top) / z for t, v in logs.items()}
+
+
+def example_grams(title: str, body: str) -> set[str]:
+    """Character 2- and 3-grams of the folded text; the title counts as if written twice."""
+    text = f"{title} {title} {body}"
+    return {text[i:i + n] for n in (2, 3) for i in range(len(text) - n + 1) if " " not in text[i:i + n]}
+
+
+def train_examples(rows: Sequence[tuple[str, str, str]], themes: Sequence[str]) -> ExampleModel | None:
+    """A naive Bayes model from (normalized title, normalized body, theme) rows."""
+    counts: dict[str, Counter] = {t: Counter() for t in themes}
+    for title, body, theme in rows:
+        if theme in counts:
+            counts[theme].update(example_grams(title, body))
+    vocabulary = len(set().union(*counts.values())) if counts else 0
+    if not vocabulary:
+        return None
+    return ExampleModel(counts={t: dict(c) for t, c in counts.items()},
+                        totals={t: sum(c.values()) for t, c in counts.items()}, vocabulary=vocabulary)
 
 
 @dataclass
@@ -100,14 +142,15 @@ def bigrams(text: str) -> Counter:
 
 
 def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequence[str]],
-                  theme_texts: Mapping[str, str], initiative_texts: Mapping[str, str]) -> Rules:
+                  theme_texts: Mapping[str, str], initiative_texts: Mapping[str, str],
+                  examples: Sequence[Mapping[str, str]] = ()) -> Rules:
     """Check and compile the routing document against the catalog.
 
     Raises RulesError naming the key at fault: unknown top-level keys, unknown
     theme or initiative ids, weights out of range.
     """
     allowed = {"confidence_threshold", "min_score", "default_cap", "title_weight", "priority_weights",
-               "synonyms", "themes", "initiatives", "members"}
+               "synonyms", "themes", "initiatives", "members", "example_weight"}
     if not isinstance(doc, Mapping):
         raise RulesError("the file must be a mapping")
     unknown = set(doc) - allowed
@@ -160,7 +203,13 @@ def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequen
     docs = list(theme_profiles.values()) + list(init_profiles.values())
     df = Counter(g for d in docs for g in d)
     idf = {g: math.log((1 + len(docs)) / (1 + n)) + 1 for g, n in df.items()}
+    def fold_syn(text: str) -> str:
+        return rewrite(fold(text))
+
+    model = train_examples([(fold_syn(e["title"]), fold_syn(e["body"]), e["theme"]) for e in examples],
+                           list(theme_texts)) if examples else None
     return Rules(
+        example_weight=_num(doc.get("example_weight", 0.0), "example_weight", 0, 100), example_model=model,
         threshold=_num(doc.get("confidence_threshold", 0.5), "confidence_threshold", 0, 1),
         min_score=_num(doc.get("min_score", 2.0), "min_score", 0, 100),
         default_cap=int(_num(doc.get("default_cap", 12), "default_cap", 0, 1000)),
@@ -233,21 +282,31 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
         if hits:
             reasons.append(Reason(f"initiative:{iid}", hits, score))
     theme_scores: dict[str, float] = {}
+    # Keyword evidence alone (no similarity, no example model): a proposal is only
+    # confident when the request itself names enough of its theme's vocabulary.
+    evidence: dict[str, float] = {}
     for tid, kws in rules.theme_keywords.items():
         score, hits = _match(kws, in_title, in_body, rules.title_weight)
         sim = _cosine(grams, rules.theme_profiles.get(tid, Counter()), rules.idf)
-        theme_scores[tid] = score * rules.theme_boosts.get(tid, 1.0) + SIMILARITY_WEIGHT * sim
+        evidence[tid] = score * rules.theme_boosts.get(tid, 1.0)
+        theme_scores[tid] = evidence[tid] + SIMILARITY_WEIGHT * sim
         if hits:
             reasons.append(Reason(f"theme:{tid}", hits, score))
     for iid, themes in rules.initiative_themes.items():
+        kw_score = next((r.score for r in reasons if r.target == f"initiative:{iid}"), 0.0)
         for share, tid in zip(INITIATIVE_TO_THEME, themes, strict=False):
             if tid in theme_scores:
                 theme_scores[tid] += share * init_scores[iid]
+                evidence[tid] += share * kw_score
+    if rules.example_model is not None and rules.example_weight:
+        for tid, prob in rules.example_model.probabilities(example_grams(t, b)).items():
+            if tid in theme_scores:
+                theme_scores[tid] += rules.example_weight * prob
     ranked = sorted(theme_scores.items(), key=lambda kv: (-kv[1], kv[0]))
     top, top_score = ranked[0] if ranked else (None, 0.0)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = (top_score - second) / top_score if top_score > 0 else 0.0
-    confident = top_score >= rules.min_score and confidence >= rules.threshold
+    confident = evidence.get(top, 0.0) >= rules.min_score and confidence >= rules.threshold
     inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
     reasons.sort(key=lambda r: -r.score)
     return Proposal(

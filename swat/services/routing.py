@@ -41,6 +41,7 @@ from .reference import ReferenceDataError, read_reference
 
 DOC_NAME = "routing"
 FILE_NAME = "routing.yaml"
+EXAMPLES_DIR = "routing-examples"
 TOKYO = ZoneInfo("Asia/Tokyo")
 _compiled: dict[str, tuple[Rules, dict]] = {}
 
@@ -64,6 +65,7 @@ def read_routing(directory: str | Path) -> dict:
         raise ReferenceDataError(FILE_NAME, "", f"not valid YAML: {exc}")
     doc = {
         "rules": raw,
+        "examples": _read_examples(directory / EXAMPLES_DIR, {t["id"] for t in data.themes}),
         "initiative_themes": {i["id"]: i["theme_ids"] for i in data.initiatives if i.get("active", True)},
         "initiative_departments": {
             i["id"]: (["all"] if i["all_departments"] else i["department_ids"]) for i in data.initiatives
@@ -79,8 +81,31 @@ def read_routing(directory: str | Path) -> dict:
     return doc
 
 
-def _compile(doc: dict) -> Rules:
-    return compile_rules(doc["rules"], doc["initiative_themes"], doc["theme_texts"], doc["initiative_texts"])
+def _read_examples(folder: Path, themes: set[str]) -> list[dict]:
+    """Labelled consultations ({title, body, theme, ...} per line) that teach the example model."""
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        name = f"{EXAMPLES_DIR}/{path.name}"
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise ReferenceDataError(name, f"line {lineno}", f"not valid JSON ({exc})")
+            if not isinstance(row, dict) or not isinstance(row.get("title"), str) or \
+                    not isinstance(row.get("body"), str) or row.get("theme") not in themes:
+                raise ReferenceDataError(name, f"line {lineno}", "needs a title, a body and a known theme")
+            rows.append({"title": row["title"], "body": row["body"], "theme": row["theme"]})
+    return rows
+
+
+def _compile(doc: dict, exclude: set[tuple[str, str]] | None = None) -> Rules:
+    examples = doc.get("examples", [])
+    if exclude:
+        examples = [e for e in examples if (e["title"], e["body"]) not in exclude]
+    return compile_rules(doc["rules"], doc["initiative_themes"], doc["theme_texts"], doc["initiative_texts"],
+                         examples)
 
 
 def load_routing(session: Session, directory: str | Path, now: datetime) -> bool:
@@ -113,8 +138,11 @@ def current_rules(session: Session) -> tuple[Rules, dict] | None:
     return hit
 
 
-def rules_from_directory(directory: str | Path) -> Rules:
-    return _compile(read_routing(directory))
+def rules_from_directory(directory: str | Path, exclude: set[tuple[str, str]] | None = None) -> Rules:
+    """Compile the rules of a reference folder; `exclude` leaves those (title, body)
+    examples out of the example model, so a labelled set is never judged by a model
+    that learnt from it."""
+    return _compile(read_routing(directory), exclude)
 
 
 # --- assignment -------------------------------------------------------------
@@ -239,15 +267,8 @@ def _apply(session: Session, actor, now: datetime, ticket: Ticket, theme_id: str
                 for pos, iid in enumerate(initiative_ids)])
         ticket_service.record(session, ticket, actor, now, "initiatives", old=",".join(current),
                               new=",".join(initiative_ids))
-    if assignee_id is not None and assignee_id != ticket.assignee_id:
-        old = ticket_service._name(session, ticket.assignee_id)
-        member = session.get(User, assignee_id)
-        if ticket.status == states.NEW:
-            ticket_service._set_status(session, ticket, actor, now,
-                                       states.transition(ticket.status, "assign", states.DESK))
-        ticket.assignee_id = assignee_id
-        member.last_assigned_at = now
-        ticket_service.record(session, ticket, actor, now, "assigned", old=old, new=member.display_name)
+    if assignee_id is not None:
+        ticket_service.set_assignee(session, actor, now, ticket, assignee_id)
     ticket.triage = False
     ticket.updated_at = now
 
@@ -264,12 +285,8 @@ def decide_triage(session: Session, actor: User, now: datetime, ticket: Ticket, 
     ids = list(dict.fromkeys(i for i in initiative_ids if i))
     if ids and set(session.scalars(select(Initiative.id).where(Initiative.id.in_(ids), Initiative.active))) != set(ids):
         raise ValidationError("Choose valid initiatives.", field="initiatives")
-    if assignee_id is not None:
-        member = session.get(User, assignee_id)
-        if member is None or not member.active or member.role not in ("agent", "lead"):
-            raise ValidationError("Choose an active SWAT member.", field="assignee")
     if not states.is_open(ticket.status):
-        raise ValidationError("Reopen the consultation before replying.", field="theme")
+        raise ValidationError("This consultation is no longer open.", field="theme")
     _apply(session, actor, now, ticket, theme_id or None, ids, assignee_id)
     proposal = session.get(RoutingProposal, ticket.id)
     if proposal is not None:
@@ -280,6 +297,12 @@ def decide_triage(session: Session, actor: User, now: datetime, ticket: Ticket, 
 
 
 # --- similar past consultations -------------------------------------------------
+
+# The newest tickets of the same theme or initiatives that are compared, and how
+# much of each text: bounded work per page view, whatever the size of the archive.
+SIMILAR_POOL = 200
+SIMILAR_TEXT = 300
+
 
 @dataclass
 class Similar:
@@ -307,14 +330,14 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     if not conds:
         return []
     pool = session.scalars(
-        select(Ticket).where(or_(*conds), Ticket.id != ticket.id).order_by(Ticket.id.desc()).limit(300)
+        select(Ticket).where(or_(*conds), Ticket.id != ticket.id).order_by(Ticket.id.desc()).limit(SIMILAR_POOL)
     ).all()
     if not pool:
         return []
-    mine = bigrams(fold(ticket.title + " " + ticket.body))
+    mine = bigrams(fold(ticket.title + " " + ticket.body[:SIMILAR_TEXT]))
     scored = []
     for other in pool:
-        theirs = bigrams(fold(other.title + " " + other.body))
+        theirs = bigrams(fold(other.title + " " + other.body[:SIMILAR_TEXT]))
         overlap = sum((mine & theirs).values())
         score = overlap / max(1, min(sum(mine.values()), sum(theirs.values())))
         if score > 0.05:

@@ -239,6 +239,7 @@ def claim_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) -
     session.expire(ticket)
     if result.rowcount != 1:
         _already_taken(session, ticket)
+    actor.last_assigned_at = now
     record(session, ticket, actor, now, "claimed", old=states.NEW, new=actor.display_name)
     session.flush()
     return ticket
@@ -253,9 +254,16 @@ def _already_taken(session: Session, ticket: Ticket) -> None:
 
 def assign_ticket(session: Session, actor: User, now: datetime, ticket: Ticket,
                   assignee_id: int | None) -> Ticket:
-    """Hand the ticket to a SWAT member (or back to the queue with None)."""
+    """A SWAT member hands the ticket to a member (or back to the queue with None)."""
     if not permissions.can_assign_others(actor):
         raise Forbidden("Only SWAT members can assign consultations.")
+    return set_assignee(session, actor, now, ticket, assignee_id)
+
+
+def set_assignee(session: Session, actor: User | None, now: datetime, ticket: Ticket,
+                 assignee_id: int | None) -> Ticket:
+    """Give the ticket to an active SWAT member, or to nobody; status and history follow
+    the transition table. `actor` None is the desk itself (routing)."""
     if assignee_id is None:
         if ticket.assignee_id is None:
             return ticket
@@ -275,6 +283,7 @@ def assign_ticket(session: Session, actor: User, now: datetime, ticket: Ticket,
     new_status = states.transition(ticket.status, "assign", states.DESK)
     old = _name(session, ticket.assignee_id)
     ticket.assignee_id = assignee.id
+    assignee.last_assigned_at = now
     if ticket.status == states.NEW:
         _set_status(session, ticket, actor, now, new_status)
     record(session, ticket, actor, now, "assigned", old=old, new=assignee.display_name)

@@ -192,43 +192,38 @@ def reopen(number):
                 _("The consultation was reopened."))
 
 
-@bp.post("/<number>/reply")
-@login_required
-def reply(number):
+def _post(number: str, form, service, success: str, page_form: str):
+    """Save a reply or a note with its files in one transaction; on error, the page with the form."""
     ticket = _load(number)
-    form = ReplyForm()
     if form.validate_on_submit():
         try:
-            svc.add_reply(db.session, current_user, now(), ticket, form.body.data,
-                          uploads(form.attachments.data), store(), limits())
+            service(db.session, current_user, now(), ticket, form.body.data, uploads(form.attachments.data),
+                    store(), limits())
             db.session.commit()
-            return _done(number, _("Your reply was sent."))
+            return _done(number, success)
         except DomainError as exc:
             db.session.rollback()
             form_error(form, exc, "body")
         except StaleDataError:
             db.session.rollback()
             flash(_("Someone else changed this consultation at the same time. Check it and try again."), "error")
-    return _page(_load_full(number), reply_form=form, status_code=400)
+    return _page(_load_full(number), status_code=400, **{page_form: form})
+
+
+@bp.post("/<number>/reply")
+@login_required
+def reply(number):
+    return _post(number, ReplyForm(), svc.add_reply, _("Your reply was sent."), "reply_form")
 
 
 @bp.post("/<number>/note")
 @login_required
 def note(number):
-    ticket = _load(number)
     if not permissions.is_desk(current_user):
+        _load(number)  # a hidden ticket stays a 404 like any other
         abort(404)
-    form = NoteForm(prefix="note")
-    if form.validate_on_submit():
-        try:
-            svc.add_internal_note(db.session, current_user, now(), ticket, form.body.data,
-                                  uploads(form.attachments.data), store(), limits())
-            db.session.commit()
-            return _done(number, _("The internal note was saved."))
-        except DomainError as exc:
-            db.session.rollback()
-            form_error(form, exc, "body")
-    return _page(_load_full(number), note_form=form, status_code=400)
+    return _post(number, NoteForm(prefix="note"), svc.add_internal_note, _("The internal note was saved."),
+                 "note_form")
 
 
 @bp.get("/<number>/files/<int:file_id>")

@@ -105,3 +105,30 @@ def test_theme_boost_multiplies_its_keywords():
     assert boosted.theme_scores["telework"] - plain.theme_scores["telework"] == pytest.approx(2 * 1.5 * 2 - 2 * 1.5)
     with pytest.raises(RulesError, match="themes.telework.boost"):
         rules(themes={"telework": {"keywords": {}, "boost": 0}})
+
+
+def test_examples_teach_a_model_that_joins_the_scores_but_not_the_confidence():
+    examples = [{"title": "会議室の予約を変えたい", "body": "予約の方法", "theme": "telework"}] * 5 + [
+        {"title": "窓口の混雑", "body": "府民の相談窓口", "theme": "citizen-services"}] * 5
+    plain = rules()
+    taught = compile_rules({**plain_doc(), "example_weight": 8}, CATALOG_THEMES, THEME_TEXTS, INIT_TEXTS, examples)
+    before = route("会議室の予約", "", plain)
+    after = route("会議室の予約", "", taught)
+    assert after.theme == "telework" and after.theme_scores["telework"] > before.theme_scores["telework"] + 4
+    assert not after.confident  # no keyword evidence: the lead decides
+    assert route("会議室の予約", "", compile_rules({**plain_doc(), "example_weight": 0}, CATALOG_THEMES,
+                                              THEME_TEXTS, INIT_TEXTS, examples)).theme_scores == before.theme_scores
+
+
+def plain_doc():
+    return {
+        "confidence_threshold": 0.3, "min_score": 2.0, "default_cap": 5, "title_weight": 1.5,
+        "synonyms": {"テレワーク": ["在宅勤務", "リモートワーク"], "lineworks": ["line works", "ラインワークス"]},
+        "themes": {"telework": {"keywords": {"テレワーク": 3, "vpn": 2}},
+                   "citizen-services": {"keywords": {"府民": 1}},
+                   "three-less": {"keywords": {"自動化": 2}}},
+        "initiatives": {"sns-consultation": {"keywords": {"line": 3, "相談": 1}},
+                        "telework": {"keywords": {"テレワーク": 3}},
+                        "rpa": {"keywords": {"rpa": 3, "転記": 2}},
+                        "line-works": {"keywords": {"lineworks": 4}}},
+    }

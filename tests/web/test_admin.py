@@ -99,3 +99,21 @@ def test_cli_creates_users_and_loads_reference(app, ctx, tmp_path):
     (tmp_path / "ref" / "departments.yaml").write_text("departments: [", encoding="utf-8")
     r = runner.invoke(args=["reference", "load", "--dir", str(tmp_path / "ref")])
     assert r.exit_code == 1 and "departments.yaml" in r.output and "nothing was loaded" in r.output
+
+
+def test_routing_evaluate_reports_figures_and_never_judges_with_its_own_rows(app, ctx, tmp_path):
+    import json
+
+    runner = app.test_cli_runner()
+    examples = app.config["SWAT"]["reference_dir"] + "/routing-examples/dev.jsonl"
+    r = runner.invoke(args=["routing", "evaluate", examples, "--json"])
+    assert r.exit_code == 0, r.output
+    figures = json.loads(r.output)
+    assert set(figures) >= {"theme_accuracy", "initiative_top1", "initiative_top3", "n"}
+    assert figures["n"] == 30 and 0.8 <= figures["theme_accuracy"] < 1.0  # not a model that saw these rows
+    r = runner.invoke(args=["routing", "evaluate", examples])
+    assert "theme accuracy" in r.output and "confusion" in r.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "x", "body": "y", "theme": "telework"}\nnot json\n', encoding="utf-8")
+    r = runner.invoke(args=["routing", "evaluate", str(bad)])
+    assert r.exit_code == 1 and "bad.jsonl:2" in r.output
