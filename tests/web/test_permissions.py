@@ -161,6 +161,9 @@ PAGES = {
     "/reference/initiatives": set(ROLES),
     "/consultations": set(ROLES),
     "/queue": {"agent", "lead", "manager", "manager_health", "admin"},
+    "/triage": {"lead", "admin"},
+    "/team": {"agent", "lead", "admin"},
+    "/admin/routing": {"lead", "admin"},
 }
 
 
