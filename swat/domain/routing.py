@@ -181,10 +181,13 @@ def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequen
     if not isinstance(members, Mapping):
         raise RulesError("members: expected username: {cap: N}")
     for name, m in members.items():
-        if not isinstance(m, Mapping) or set(m) - {"cap"}:
-            raise RulesError(f"members.{name}: only 'cap' can be set here")
+        if not isinstance(m, Mapping) or set(m) - {"cap", "themes"}:
+            raise RulesError(f"members.{name}: only 'cap' and 'themes' can be set here")
         if "cap" in m:
             _num(m["cap"], f"members.{name}.cap", 0, 1000)
+        if "themes" in m:
+            if not isinstance(m["themes"], list) or any(t not in theme_texts for t in m["themes"]):
+                raise RulesError(f"members.{name}.themes: expected a list of theme ids")
     # Longest variants first, so "line works" wins over "line".
     ordered = sorted(synonyms, key=len, reverse=True)
     synonym_re = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None

@@ -100,6 +100,21 @@ def _read_examples(folder: Path, themes: set[str]) -> list[dict]:
     return rows
 
 
+def _apply_member_skills(session: Session, members: dict) -> None:
+    for username, settings in members.items():
+        if "themes" not in settings:
+            continue
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            continue
+        wanted = list(dict.fromkeys(settings["themes"]))
+        current = list(session.scalars(select(user_themes.c.theme_id).where(user_themes.c.user_id == user.id)))
+        if sorted(current) != sorted(wanted):
+            session.execute(delete(user_themes).where(user_themes.c.user_id == user.id))
+            if wanted:
+                session.execute(insert(user_themes), [{"user_id": user.id, "theme_id": t} for t in wanted])
+
+
 def _compile(doc: dict, exclude: set[tuple[str, str]] | None = None) -> Rules:
     examples = doc.get("examples", [])
     if exclude:
@@ -109,8 +124,12 @@ def _compile(doc: dict, exclude: set[tuple[str, str]] | None = None) -> Rules:
 
 
 def load_routing(session: Session, directory: str | Path, now: datetime) -> bool:
-    """Store the routing document if it changed; True when it did. Flushes, never commits."""
+    """Store the routing document if it changed; True when it did. Flushes, never commits.
+
+    Members listed with `themes` in routing.yaml get exactly those skills (the
+    admin page can change them until the next load)."""
     doc = read_routing(directory)
+    _apply_member_skills(session, doc["rules"].get("members") or {})
     content = json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str)
     checksum = hashlib.sha256(content.encode()).hexdigest()
     row = session.get(ReferenceDocument, DOC_NAME)

@@ -183,3 +183,20 @@ def test_similar_consultations_resolved_first_with_answers(members, clock, store
     assert found[0].answer == "福祉部のLINE相談の事例を紹介します。"
     assert routing.similar_tickets(db.session, members["staff"], new) == []
     assert db.session.get(Ticket, new.id)
+
+
+def test_skills_and_caps_can_live_in_routing_yaml(members, clock, app, tmp_path):
+    from sqlalchemy.orm import selectinload
+
+    reference = tmp_path / "ref"
+    shutil.copytree(app.config["SWAT"]["reference_dir"], reference)
+    doc = yaml.safe_load((reference / "routing.yaml").read_text(encoding="utf-8"))
+    doc["members"] = {"m1": {"cap": 3, "themes": ["telework", "data"]}, "nobody-here": {"themes": ["data"]}}
+    (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    routing.load_routing(db.session, reference, clock.now())
+    db.session.commit()
+    m1 = db.session.scalar(select(User).where(User.username == "m1").options(selectinload(User.themes)))
+    assert sorted(t.id for t in m1.themes) == ["data", "telework"]
+    rules, _ = routing.current_rules(db.session)
+    assert [c.username for c in routing.candidates(db.session, rules, "telework", clock.now())] == ["m1", "tw"]
+    assert next(c for c in routing.candidates(db.session, rules, "telework", clock.now()) if c.username == "m1").cap == 3
