@@ -320,7 +320,7 @@ def decide_triage(session: Session, actor: User, now: datetime, ticket: Ticket, 
 # The newest tickets of the same theme or initiatives that are compared, and how
 # much of each text: bounded work per page view, whatever the size of the archive.
 SIMILAR_POOL = 200
-SIMILAR_TEXT = 300
+SIMILAR_TEXT = 120
 
 
 @dataclass
