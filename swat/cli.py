@@ -37,6 +37,7 @@ def register_cli(app) -> None:
     app.cli.add_command(setup)
     app.cli.add_command(attachments)
     app.cli.add_command(routing_group)
+    app.cli.add_command(sla_group)
 
 
 def _now():
@@ -56,11 +57,13 @@ def reference_load(directory):
     from .extensions import db
     from .services.reference import ReferenceDataError, load_reference
     from .services.routing import load_routing
+    from .services.sla import load_sla
 
     directory = directory or current_app.config["SWAT"]["reference_dir"]
     try:
         report = load_reference(db.session, directory)
         routing_changed = load_routing(db.session, directory, _now())
+        sla_changed = load_sla(db.session, directory, _now())
         db.session.commit()
     except ReferenceDataError as exc:
         db.session.rollback()
@@ -69,6 +72,7 @@ def reference_load(directory):
         sys.exit(1)
     click.echo(report.summary())
     click.echo(f"routing: {'updated' if routing_changed else 'unchanged'}")
+    click.echo(f"sla: {'updated' if sla_changed else 'unchanged'}")
 
 
 @click.group()
@@ -127,11 +131,13 @@ def setup():
     from .services.demo import load_demo
     from .services.reference import ReferenceDataError, load_reference
     from .services.routing import load_routing
+    from .services.sla import load_sla
 
     upgrade()
     try:
         report = load_reference(db.session, current_app.config["SWAT"]["reference_dir"])
         load_routing(db.session, current_app.config["SWAT"]["reference_dir"], _now())
+        load_sla(db.session, current_app.config["SWAT"]["reference_dir"], _now())
     except ReferenceDataError as exc:
         db.session.rollback()
         click.echo(f"error: {exc}", err=True)
@@ -224,3 +230,51 @@ def routing_evaluate(path, as_json, directory, misses):
         click.echo("")
         for m in ev.misses:
             click.echo(f"{m['id']}: theme {m['theme']} -> {m['got']}; initiatives {m['initiatives']} -> {m['proposed']}")
+
+
+@click.group("sla")
+def sla_group():
+    """Business-time arithmetic on the working calendar (config/reference/sla.yaml)."""
+
+
+def _calendar(directory):
+    from .services.reference import ReferenceDataError
+    from .services.sla import SlaRules, read_sla
+
+    try:
+        return SlaRules(read_sla(directory or current_app.config["SWAT"]["reference_dir"])).calendar
+    except ReferenceDataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _instant(value: str, name: str):
+    from .domain.calendar import parse_instant
+
+    try:
+        return parse_instant(value)
+    except ValueError:
+        click.echo(f"error: {name}: not an ISO 8601 date and time: {value!r}", err=True)
+        sys.exit(2)
+
+
+@sla_group.command("due")
+@click.option("--start", required=True, help="ISO 8601 instant; without an offset it is Tokyo time.")
+@click.option("--minutes", required=True, type=click.IntRange(min=0))
+@click.option("--dir", "directory", default=None, help="Reference folder with sla.yaml.")
+@with_appcontext
+def sla_due(start, minutes, directory):
+    """The earliest instant at which MINUTES business minutes have passed since START."""
+    from .domain.calendar import format_instant
+
+    click.echo(format_instant(_calendar(directory).due(_instant(start, "--start"), minutes)))
+
+
+@sla_group.command("elapsed")
+@click.option("--start", required=True)
+@click.option("--end", required=True)
+@click.option("--dir", "directory", default=None, help="Reference folder with sla.yaml.")
+@with_appcontext
+def sla_elapsed(start, end, directory):
+    """Business minutes between START and END."""
+    click.echo(_calendar(directory).elapsed(_instant(start, "--start"), _instant(end, "--end")))

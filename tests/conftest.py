@@ -27,6 +27,7 @@ from swat.models import Base, ReferenceDocument  # noqa: E402
 from swat.services import accounts, tickets  # noqa: E402
 from swat.services.reference import load_reference  # noqa: E402
 from swat.services.routing import load_routing  # noqa: E402
+from swat.services.sla import load_sla  # noqa: E402
 from swat.services.storage import AttachmentStore  # noqa: E402
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo, a Wednesday
@@ -77,6 +78,7 @@ def app(tmp_path_factory):
         upgrade()
         load_reference(db.session, application.config["SWAT"]["reference_dir"])
         load_routing(db.session, application.config["SWAT"]["reference_dir"], START)
+        load_sla(db.session, application.config["SWAT"]["reference_dir"], START)
         db.session.commit()
         application.extensions["test.routing_doc"] = db.session.get(ReferenceDocument, "routing")
         db.session.expunge_all()

@@ -5,8 +5,9 @@ Holiday source: `jpholiday` (pure Python, MIT, no dependencies). It and python-h
 have 振替休日 and 国民の休日 (2026-09-22), the 2020 Olympic moves (海の日 7/23, スポーツの日
 7/24, 山の日 8/10; 7/20, 8/11 and 10/12 working days) and the 2021 ones (7/22, 7/23, 8/8 plus
 the 8/9 substitute; 10/11 a working day). jpholiday wins because it does only Japan, brings
-no transitive dependencies (python-holidays needs python-dateutil and ships every country)
-and is maintained by people who track the Cabinet Office list.
+no transitive dependencies (python-holidays needs python-dateutil and ships every country).
+Its price: a date's first look-up costs about 0.1 ms (then cached for the process), so the
+first use of a year costs ~30 ms; python-holidays builds a year in ~6 ms.
 
 Semantics, in one place:
 - An instant is an aware datetime; a naive one is refused (ValueError). Answers are aware

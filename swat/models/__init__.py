@@ -2,7 +2,7 @@
 
 from .base import Base
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
-from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
+from .routing import MemberAbsence, ReferenceDocument, RoutingProposal, SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
 from .user import LoginAttempt, User, UserSession
 
@@ -18,11 +18,13 @@ __all__ = [
     "Message",
     "ReferenceDocument",
     "RoutingProposal",
+    "SlaEvent",
     "Theme",
     "Ticket",
     "TicketCounter",
     "TicketEvent",
     "TicketInitiative",
+    "TicketSla",
     "User",
     "UserSession",
 ]

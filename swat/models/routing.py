@@ -61,3 +61,40 @@ class MemberAbsence(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime]
+
+
+class TicketSla(Base):
+    """The current state of one SLA clock of a ticket (first response or resolution).
+
+    Derived from the append-only SlaEvent log and kept here so the queue and
+    reports read it without recomputing.
+    """
+
+    __tablename__ = "ticket_slas"
+    __table_args__ = (Index("ix_ticket_slas_state_due", "state", "due_at"),)
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    target: Mapped[str] = mapped_column(String(16), primary_key=True)
+    target_minutes: Mapped[int] = mapped_column(Integer)
+    used_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))
+    running_since: Mapped[datetime | None] = mapped_column(nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SlaEvent(Base):
+    """Append-only: every start, pause, resume, met/missed and target change of a clock."""
+
+    __tablename__ = "sla_events"
+    __table_args__ = (Index("ix_sla_events_ticket_at", "ticket_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    target: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    used_minutes: Mapped[int] = mapped_column(Integer)
+    target_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    note: Mapped[str] = mapped_column(String(200), default="")

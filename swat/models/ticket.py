@@ -24,6 +24,7 @@ class Ticket(Base):
         Index("ix_tickets_theme_status", "theme_id", "status"),
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_triage", "triage", "created_at"),
+        Index("ix_tickets_status_sla_due", "status", "sla_due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -47,6 +48,8 @@ class Ticket(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Idempotency key from the filing form: a double submit makes one ticket.
+    # The nearest due instant among the running SLA clocks (None when none runs).
+    sla_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Waiting for the SWAT lead to decide theme, initiatives and assignee.
     triage: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     submission_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)

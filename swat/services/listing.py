@@ -23,6 +23,7 @@ SORTS = {
     "created": (Ticket.created_at, Ticket.id),
     "activity": (Ticket.last_activity_at, Ticket.id),
     "due": (Ticket.due_date, Ticket.id),
+    "sla": (Ticket.sla_due_at, Ticket.id),
     "number": (Ticket.id,),
 }
 MAX_QUERY = 200
@@ -91,6 +92,8 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     order = [c.desc() if f.descending else c.asc() for c in cols]
     if f.sort == "due":
         order.insert(0, Ticket.due_date.is_(None))  # undated last, both directions
+    elif f.sort == "sla":
+        order.insert(0, Ticket.sla_due_at.is_(None))  # no running clock last
     # First the page's ids (filters, order and offset over narrow index columns only),
     # then those rows with their joins: sorting whole rows of a large queue is what costs.
     ids = list(session.scalars(

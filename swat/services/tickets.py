@@ -28,6 +28,7 @@ from ..models import (
     TicketInitiative,
     User,
 )
+from . import sla
 from .storage import AttachmentStore, TooLarge, Upload
 
 TITLE_MAX = 200
@@ -213,6 +214,7 @@ def file_consultation(session: Session, actor: User, now: datetime, *, title: st
     for pos, iid in enumerate(initiative_ids):
         session.add(TicketInitiative(ticket_id=ticket.id, initiative_id=iid, position=pos))
     record(session, ticket, actor, now, "created", new=ticket.number)
+    sla.on_created(session, ticket, now)
     _save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
     session.flush()
     return ticket
@@ -312,6 +314,7 @@ def _set_status(session: Session, ticket: Ticket, actor, now: datetime, new_stat
         ticket.resolved_at = None
         ticket.closed_at = None
     record(session, ticket, actor, now, "status", old=old, new=new_status)
+    sla.on_status(session, ticket, old, new_status, now)
 
 
 def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, target: str) -> Ticket:
@@ -334,6 +337,22 @@ def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, 
         action = states.action_for_target(ticket.status, target, side)
     new_status = states.transition(ticket.status, action, side, has_assignee=ticket.assignee_id is not None)
     _set_status(session, ticket, actor, now, new_status)
+    _touch(ticket, now)
+    session.flush()
+    return ticket
+
+
+def change_priority(session: Session, actor: User, now: datetime, ticket: Ticket, priority: str) -> Ticket:
+    """The desk changes the urgency; the SLA targets are recomputed from the start."""
+    if not permissions.is_desk(actor):
+        raise Forbidden("You cannot change this consultation.")
+    rank = parse_priority(priority)
+    if rank == ticket.priority:
+        return ticket
+    old = states.PRIORITIES[ticket.priority]
+    ticket.priority = rank
+    record(session, ticket, actor, now, "priority", old=old, new=states.PRIORITIES[rank])
+    sla.on_priority(session, ticket, now)
     _touch(ticket, now)
     session.flush()
     return ticket
@@ -366,6 +385,8 @@ def add_reply(session: Session, actor: User, now: datetime, ticket: Ticket, body
     session.flush()
     _save_files(session, store, limits, ticket, message, actor, now, files, internal=False)
     record(session, ticket, actor, now, "replied" if desk else "requester_replied", new=message.id)
+    if desk:
+        sla.on_desk_reply(session, ticket, now)
     if not desk and ticket.status == states.WAITING:
         _set_status(session, ticket, actor, now,
                     states.transition(ticket.status, "requester_replied", states.REQUESTER))

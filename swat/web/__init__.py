@@ -118,6 +118,8 @@ def register_web(app: Flask) -> None:
             "ROLE_LABELS": i18n.ROLE_LABELS,
             "EVENT_LABELS": i18n.EVENT_LABELS,
             "CATEGORY_LABELS": i18n.CATEGORY_LABELS,
+            "SLA_TARGET_LABELS": i18n.SLA_TARGET_LABELS,
+            "SLA_STATE_LABELS": i18n.SLA_STATE_LABELS,
             "PRIORITIES": PRIORITIES,
             "localized": i18n.localized,
             "lang_form": lang_form,
@@ -151,6 +153,15 @@ def register_web(app: Flask) -> None:
             return json.loads(value or "[]")
         except ValueError:
             return []
+
+    @app.template_filter("business_minutes")
+    def _business_minutes(minutes):
+        """Business time as hours and minutes: 8時間45分 / 8h 45m."""
+        minutes = abs(int(minutes))
+        h, m = divmod(minutes, 60)
+        if str(get_locale()) == "ja":
+            return f"{h}時間{m:02d}分" if h else f"{m}分"
+        return f"{h}h {m:02d}m" if h else f"{m}m"
 
     @app.template_filter("filesize")
     def _filesize(n):

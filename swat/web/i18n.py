@@ -46,6 +46,21 @@ EVENT_LABELS = {
     "triaged": _l("Routed from triage"),
     "theme": _l("Changed the theme"),
     "initiatives": _l("Changed the related initiatives"),
+    "priority": _l("Changed the urgency"),
+}
+
+SLA_TARGET_LABELS = {
+    "first_response": _l("First response"),
+    "resolution": _l("Resolution"),
+}
+
+SLA_STATE_LABELS = {
+    "ok": _l("On time"),
+    "at_risk": _l("At risk"),
+    "breached": _l("Overdue"),
+    "paused": _l("Paused (waiting for requester)"),
+    "met": _l("Met"),
+    "missed": _l("Missed"),
 }
 
 CATEGORY_LABELS = {

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from ..domain import permissions, states
 from ..extensions import db
 from ..models import Department, Theme, User
-from ..services import listing
-from .common import settings
+from ..services import listing, sla
+from .common import now, settings
 from .listing_params import filters_from_request
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
@@ -29,8 +29,9 @@ def index():
         abort(403)
     f = filters_from_request(settings()["queue_page_size"], default_statuses=list(states.OPEN_STATUSES))
     page = listing.list_tickets(db.session, current_user, f)
+    clocks = sla.views(db.session, [t.id for t in page.rows], now())
     return render_template(
-        "queue/index.html", page=page, f=f,
+        "queue/index.html", page=page, f=f, sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
         themes=db.session.scalars(select(Theme).order_by(Theme.sort_order)).all(),
         departments=db.session.scalars(select(Department).order_by(Department.sort_order)).all(),
         members=desk_members(), statuses=states.STATUSES,

@@ -26,7 +26,7 @@ from ..models import (
     TicketEvent,
     TicketInitiative,
 )
-from ..services import routing
+from ..services import routing, sla
 from ..services import tickets as svc
 from ..services.visibility import get_visible_ticket
 from .common import error_text, form_error, limits, now, store, uploads
@@ -74,6 +74,7 @@ def _page(ticket: Ticket, reply_form=None, note_form=None, status_code=200):
         ]
     requester_side = permissions.can_act_as_requester(current_user, ticket.department_id)
     desk_info = _desk_info(ticket) if internal else None
+    sla_clocks = sla.views(db.session, [ticket.id], now()).get(ticket.id, [])
     return render_template(
         "tickets/show.html", ticket=ticket, messages=messages, events=events, files=files,
         by_message=by_message, show_internal=internal, desk=desk, requester_side=requester_side,
@@ -83,7 +84,7 @@ def _page(ticket: Ticket, reply_form=None, note_form=None, status_code=200):
         can_close=(desk or requester_side) and ticket.status != states.CLOSED,
         can_reopen=(desk or requester_side) and ticket.status in (states.RESOLVED, states.CLOSED),
         can_reply=(desk or requester_side) and states.is_open(ticket.status),
-        info=desk_info,
+        info=desk_info, sla_clocks=sla_clocks,
     ), status_code
 
 
@@ -176,6 +177,14 @@ def status(number):
     target = request.form.get("status", "")
     return _act(number, lambda t: svc.change_status(db.session, current_user, now(), t, target),
                 _("The status was changed."))
+
+
+@bp.post("/<number>/priority")
+@login_required
+def priority(number):
+    value = request.form.get("priority", "")
+    return _act(number, lambda t: svc.change_priority(db.session, current_user, now(), t, value),
+                _("The urgency was changed."))
 
 
 @bp.post("/<number>/close")

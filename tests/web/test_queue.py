@@ -100,3 +100,30 @@ def test_queue_and_ticket_pages_take_a_fixed_number_of_queries(make_ticket, user
     large = measure()
     assert large == small, f"queries grew with rows: {small} -> {large}"
     assert large[0] <= 12 and large[1] <= 24
+
+
+def test_queue_shows_business_time_left_at_risk_and_overdue_in_words(make_ticket, auth, browser, clock):
+    urgent = make_ticket(title="至急の相談", priority="urgent")  # first response due in 60 business minutes
+    auth.login("agent")
+    row = lambda html: html.split(urgent.number, 2)[2].split("</tr>", 1)[0]  # noqa: E731
+    assert "残り1時間00分" in row(browser.get("/queue").get_data(as_text=True))
+    clock.advance(minutes=50)
+    assert "期限間近：残り10分" in row(browser.get("/queue").get_data(as_text=True))
+    clock.advance(minutes=40)
+    assert "30分超過" in row(browser.get("/queue").get_data(as_text=True))
+    page = browser.get(f"/tickets/{urgent.number}").get_data(as_text=True)
+    assert "初回回答" in page and "期限超過" in page
+    clock.advance(hours=15)  # 02:30 the next morning: only business time counts
+    auth.login("agent")  # (the idle session ended overnight)
+    assert "6時間45分超過" in row(browser.get("/queue").get_data(as_text=True))
+    clock.advance(hours=6)  # 08:30: still before opening
+    auth.login("agent")
+    assert "6時間45分超過" in row(browser.get("/queue").get_data(as_text=True))
+
+
+def test_queue_sorts_by_sla_due(make_ticket, auth, browser):
+    low = make_ticket(title="低", priority="low")
+    urgent = make_ticket(title="至急", priority="urgent")
+    normal = make_ticket(title="通常", priority="normal")
+    auth.login("agent")
+    assert rows(browser.get("/queue?sort=sla")) == [urgent.number, normal.number, low.number]

@@ -1,0 +1,212 @@
+"""SLA clocks on real tickets: policies from config/reference/sla.yaml, state in
+ticket_slas, every step in the append-only sla_events log.
+
+The ticket services call the `on_*` hooks inside their own transaction, so a
+status change and its clock events are committed together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain import sla as clock
+from ..domain import states
+from ..domain.calendar import BusinessCalendar
+from ..models import ReferenceDocument, SlaEvent, Ticket, TicketSla
+from .reference import ReferenceDataError
+
+DOC_NAME = "sla"
+FILE_NAME = "sla.yaml"
+_compiled: dict[str, "SlaRules"] = {}
+
+
+class SlaRules:
+    def __init__(self, doc: dict) -> None:
+        self.calendar = BusinessCalendar.from_config(doc.get("calendar") or {})
+        self.policies = {
+            p: clock.Policy(int(v["first_response"]), int(v["resolution"])) for p, v in doc["policies"].items()
+        }
+        self.warn_ratio = float(doc.get("warn_ratio", 0.75))
+
+    def policy_for(self, rank: int) -> clock.Policy:
+        return self.policies[states.PRIORITIES[rank]]
+
+
+def read_sla(directory: str | Path) -> dict:
+    """sla.yaml, checked: raises ReferenceDataError("sla.yaml", item, reason)."""
+    path = Path(directory) / FILE_NAME
+    try:
+        with path.open(encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh) or {}
+    except FileNotFoundError:
+        raise ReferenceDataError(FILE_NAME, "", "file not found")
+    except yaml.YAMLError as exc:
+        raise ReferenceDataError(FILE_NAME, "", f"not valid YAML: {exc}")
+    if not isinstance(doc, dict):
+        raise ReferenceDataError(FILE_NAME, "", "the file must be a mapping")
+    unknown = set(doc) - {"calendar", "policies", "warn_ratio"}
+    if unknown:
+        raise ReferenceDataError(FILE_NAME, sorted(unknown)[0], "unknown key")
+    policies = doc.get("policies")
+    if not isinstance(policies, dict):
+        raise ReferenceDataError(FILE_NAME, "policies", "expected one entry per priority")
+    for p in states.PRIORITIES:
+        entry = policies.get(p)
+        if not isinstance(entry, dict) or set(entry) != {"first_response", "resolution"}:
+            raise ReferenceDataError(FILE_NAME, f"policies.{p}", "expected first_response and resolution")
+        for k, v in entry.items():
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 < v <= 525 * 365:
+                raise ReferenceDataError(FILE_NAME, f"policies.{p}.{k}", "expected a positive number of minutes")
+    extra = set(policies) - set(states.PRIORITIES)
+    if extra:
+        raise ReferenceDataError(FILE_NAME, f"policies.{sorted(extra)[0]}", "no such priority")
+    ratio = doc.get("warn_ratio", 0.75)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
+        raise ReferenceDataError(FILE_NAME, "warn_ratio", "expected a number between 0 and 1")
+    try:
+        SlaRules(doc)
+    except (ValueError, TypeError) as exc:
+        raise ReferenceDataError(FILE_NAME, "calendar", str(exc))
+    return doc
+
+
+def load_sla(session: Session, directory: str | Path, now: datetime) -> bool:
+    """Store sla.yaml if it changed; True when it did. Flushes, never commits."""
+    doc = read_sla(directory)
+    content = json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str)
+    checksum = hashlib.sha256(content.encode()).hexdigest()
+    row = session.get(ReferenceDocument, DOC_NAME)
+    if row is not None and row.checksum == checksum:
+        return False
+    if row is None:
+        session.add(ReferenceDocument(name=DOC_NAME, content=content, checksum=checksum, loaded_at=now))
+    else:
+        row.content, row.checksum, row.loaded_at = content, checksum, now
+    session.flush()
+    return True
+
+
+def current(session: Session) -> SlaRules | None:
+    checksum = session.scalar(select(ReferenceDocument.checksum).where(ReferenceDocument.name == DOC_NAME))
+    if checksum is None:
+        return None
+    rules = _compiled.get(checksum)
+    if rules is None:
+        content = session.scalar(select(ReferenceDocument.content).where(ReferenceDocument.name == DOC_NAME))
+        rules = SlaRules(json.loads(content))
+        _compiled.clear()
+        _compiled[checksum] = rules
+    return rules
+
+
+def _load(session: Session, ticket: Ticket) -> dict[str, clock.Clock]:
+    rows = session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id)).all()
+    return {r.target: clock.Clock(r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at,
+                                  r.stopped_at) for r in rows}
+
+
+def _save(session: Session, ticket: Ticket, step: clock.Step) -> None:
+    existing = {r.target: r for r in session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id))}
+    for target, c in step.clocks.items():
+        row = existing.get(target)
+        if row is None:
+            row = TicketSla(ticket_id=ticket.id, target=target)
+            session.add(row)
+        row.target_minutes, row.used_minutes, row.state = c.target_minutes, c.used_minutes, c.state
+        row.running_since, row.due_at, row.stopped_at = c.running_since, c.due_at, c.stopped_at
+    for e in step.events:
+        session.add(SlaEvent(ticket_id=ticket.id, target=e.target, kind=e.kind, at=e.at, used_minutes=e.used_minutes,
+                             target_minutes=e.target_minutes, due_at=e.due_at, note=e.note))
+    dues = [c.due_at for c in step.clocks.values() if c.state == clock.RUNNING and c.due_at is not None]
+    ticket.sla_due_at = min(dues) if dues else None
+
+
+def on_created(session: Session, ticket: Ticket, now: datetime) -> None:
+    rules = current(session)
+    if rules is None:
+        return
+    _save(session, ticket, clock.start(rules.calendar, rules.policy_for(ticket.priority), now))
+
+
+def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
+    """The first reply to the requester meets the first-response target."""
+    rules = current(session)
+    if rules is None:
+        return
+    clocks = _load(session, ticket)
+    if clocks.get(clock.FIRST_RESPONSE) and clocks[clock.FIRST_RESPONSE].state in (clock.RUNNING, clock.PAUSED):
+        _save(session, ticket, clock.stop(rules.calendar, clocks, (clock.FIRST_RESPONSE,), now))
+
+
+def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetime) -> None:
+    rules = current(session)
+    if rules is None:
+        return
+    clocks = _load(session, ticket)
+    if not clocks:
+        return
+    cal = rules.calendar
+    if new in (states.RESOLVED, states.CLOSED):
+        step = clock.stop(cal, clocks, clock.TARGETS, now)
+    elif new == states.WAITING:
+        step = clock.pause(cal, clocks, now)
+    elif old in (states.RESOLVED, states.CLOSED):
+        # Reopened: resolution counts again from where it stopped.
+        step = clock.resume(cal, clocks, now, (clock.RESOLUTION,), include_stopped=True)
+    elif old == states.WAITING:
+        step = clock.resume(cal, clocks, now)
+    else:
+        return
+    if step.events:
+        _save(session, ticket, step)
+
+
+def on_priority(session: Session, ticket: Ticket, now: datetime) -> None:
+    """Targets recomputed from the start for the new priority; used minutes count."""
+    rules = current(session)
+    if rules is None:
+        return
+    clocks = _load(session, ticket)
+    if clocks:
+        step = clock.change_policy(rules.calendar, clocks, rules.policy_for(ticket.priority), now)
+        if step.events:
+            _save(session, ticket, step)
+
+
+class SlaView:
+    """What a list or a ticket page shows of one clock."""
+
+    def __init__(self, target: str, state: str, remaining: int | None, target_minutes: int, used: int,
+                 due_at: datetime | None) -> None:
+        self.target, self.state, self.remaining = target, state, remaining
+        self.target_minutes, self.used, self.due_at = target_minutes, used, due_at
+
+
+def views(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, list[SlaView]]:
+    """Each ticket's clocks as shown to people (time left, at risk, breached), in one query."""
+    rules = current(session)
+    if rules is None or not ticket_ids:
+        return {}
+    out: dict[int, list[SlaView]] = {}
+    rows = session.scalars(select(TicketSla).where(TicketSla.ticket_id.in_(ticket_ids))
+                           .order_by(TicketSla.ticket_id, TicketSla.target)).all()
+    for r in rows:
+        c = clock.Clock(r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at, r.stopped_at)
+        left = clock.remaining(rules.calendar, c, now)
+        used = r.target_minutes - left if left is not None else r.used_minutes
+        out.setdefault(r.ticket_id, []).append(
+            SlaView(r.target, clock.status(rules.calendar, c, now, rules.warn_ratio), left, r.target_minutes,
+                    used, r.due_at))
+    return out
+
+
+def nearest(views_of_ticket: list[SlaView]) -> SlaView | None:
+    running = [v for v in views_of_ticket if v.remaining is not None]
+    return min(running, key=lambda v: v.remaining) if running else None
