@@ -24,7 +24,7 @@ from .reference import ReferenceDataError
 
 DOC_NAME = "sla"
 FILE_NAME = "sla.yaml"
-_compiled: dict[str, "SlaRules"] = {}
+_compiled: dict[str, SlaRules] = {}
 
 
 class SlaRules:
