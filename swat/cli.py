@@ -38,6 +38,8 @@ def register_cli(app) -> None:
     app.cli.add_command(attachments)
     app.cli.add_command(routing_group)
     app.cli.add_command(sla_group)
+    app.cli.add_command(scheduler)
+    app.cli.add_command(jobs_group)
 
 
 def _now():
@@ -278,3 +280,29 @@ def sla_due(start, minutes, directory):
 def sla_elapsed(start, end, directory):
     """Business minutes between START and END."""
     click.echo(_calendar(directory).elapsed(_instant(start, "--start"), _instant(end, "--end")))
+
+
+@click.command()
+@with_appcontext
+def scheduler():
+    """The one background process: SLA sweep every minute, outbox delivery every 30 s."""
+    from .jobs.runner import run_scheduler
+
+    run_scheduler(current_app._get_current_object())
+
+
+@click.group("jobs")
+def jobs_group():
+    """Run background jobs by hand (or from cron instead of `swat scheduler`)."""
+
+
+@jobs_group.command("run")
+@with_appcontext
+def jobs_run():
+    """Run the SLA sweep and one delivery pass once."""
+    from .jobs.runner import run_delivery, run_sweep
+
+    app = current_app._get_current_object()
+    result = run_sweep(app)
+    click.echo(f"sweep: {result.fired} escalations fired, {result.renotified} re-notified")
+    click.echo(f"delivery: {run_delivery(app)}")

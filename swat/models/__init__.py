@@ -1,6 +1,7 @@
 """SQLAlchemy models: persistence only, no rules."""
 
 from .base import Base
+from .notify import Escalation, Notification, OutboxMessage
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
 from .routing import MemberAbsence, ReferenceDocument, RoutingProposal, SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
@@ -10,12 +11,15 @@ __all__ = [
     "Attachment",
     "Base",
     "Department",
+    "Escalation",
     "EscalationStep",
     "GovernanceBody",
     "Initiative",
     "LoginAttempt",
     "MemberAbsence",
     "Message",
+    "Notification",
+    "OutboxMessage",
     "ReferenceDocument",
     "RoutingProposal",
     "SlaEvent",

@@ -71,7 +71,8 @@ class TicketSla(Base):
     """
 
     __tablename__ = "ticket_slas"
-    __table_args__ = (Index("ix_ticket_slas_state_due", "state", "due_at"),)
+    __table_args__ = (Index("ix_ticket_slas_state_due", "state", "due_at"),
+                      Index("ix_ticket_slas_next_check", "next_check_at"))
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     target: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -81,6 +82,9 @@ class TicketSla(Base):
     running_since: Mapped[datetime | None] = mapped_column(nullable=True)
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     stopped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the scheduler must look at this clock next (the next escalation level not yet
+    # fired: warning, breach, twice the target); None when nothing is left to fire.
+    next_check_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class SlaEvent(Base):

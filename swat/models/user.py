@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
@@ -34,6 +34,10 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # When the member was last given a ticket: ties in assignment go to whoever waited longest.
     last_assigned_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Notification choices: in the app (the bell), by e-mail, and kinds the user muted.
+    notify_inapp: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    muted_kinds: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     themes: Mapped[list[Theme]] = relationship(

@@ -36,6 +36,7 @@ from ..models import (
     User,
 )
 from ..models.user import user_themes
+from . import notify
 from . import tickets as ticket_service
 from .reference import ReferenceDataError, read_reference
 
@@ -266,6 +267,8 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         proposal.triage_reason = "unsure" if not confident else ("nobody_fits" if member is None else "review")
         ticket.triage = True
         ticket_service.record(session, ticket, None, now, "triage", new=proposal.triage_reason, internal=True)
+        notify.notify(session, now, notify.user_ids_with_role(session, "lead"), "triage", ticket,
+                      notify.ticket_params(ticket, reason=proposal.triage_reason))
     session.flush()
     return proposal
 

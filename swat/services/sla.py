@@ -34,6 +34,9 @@ class SlaRules:
             p: clock.Policy(int(v["first_response"]), int(v["resolution"])) for p, v in doc["policies"].items()
         }
         self.warn_ratio = float(doc.get("warn_ratio", 0.75))
+        escalation = doc.get("escalation") or {}
+        self.renotify_minutes = int(escalation.get("renotify_minutes", 120))
+        self.cio_usernames = list(escalation.get("cio") or [])
 
     def policy_for(self, rank: int) -> clock.Policy:
         return self.policies[states.PRIORITIES[rank]]
@@ -51,7 +54,7 @@ def read_sla(directory: str | Path) -> dict:
         raise ReferenceDataError(FILE_NAME, "", f"not valid YAML: {exc}")
     if not isinstance(doc, dict):
         raise ReferenceDataError(FILE_NAME, "", "the file must be a mapping")
-    unknown = set(doc) - {"calendar", "policies", "warn_ratio"}
+    unknown = set(doc) - {"calendar", "policies", "warn_ratio", "escalation"}
     if unknown:
         raise ReferenceDataError(FILE_NAME, sorted(unknown)[0], "unknown key")
     policies = doc.get("policies")
@@ -70,6 +73,14 @@ def read_sla(directory: str | Path) -> dict:
     ratio = doc.get("warn_ratio", 0.75)
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio < 1:
         raise ReferenceDataError(FILE_NAME, "warn_ratio", "expected a number between 0 and 1")
+    escalation = doc.get("escalation") or {}
+    if not isinstance(escalation, dict) or set(escalation) - {"renotify_minutes", "cio"}:
+        raise ReferenceDataError(FILE_NAME, "escalation", "expected renotify_minutes and cio")
+    minutes = escalation.get("renotify_minutes", 120)
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
+        raise ReferenceDataError(FILE_NAME, "escalation.renotify_minutes", "expected a positive number of minutes")
+    if not isinstance(escalation.get("cio", []), list):
+        raise ReferenceDataError(FILE_NAME, "escalation.cio", "expected a list of user names")
     try:
         SlaRules(doc)
     except (ValueError, TypeError) as exc:
@@ -112,7 +123,34 @@ def _load(session: Session, ticket: Ticket) -> dict[str, clock.Clock]:
                                   r.stopped_at) for r in rows}
 
 
+WARN, BREACH, DOUBLE = 1, 2, 3
+
+
+def level_instants(rules: SlaRules, row: TicketSla) -> dict[int, datetime]:
+    """When a running clock reaches each escalation level: the warning share of its
+    target, the target itself, and twice the target."""
+    if row.state != clock.RUNNING or row.running_since is None:
+        return {}
+    cal, since, used, target = rules.calendar, row.running_since, row.used_minutes, row.target_minutes
+    warn = -(-int(rules.warn_ratio * target * 100) // 100)  # whole minutes, rounded up
+    return {
+        WARN: cal.due(since, max(0, warn - used)),
+        BREACH: cal.due(since, max(0, target - used)),
+        DOUBLE: cal.due(since, max(0, 2 * target - used)),
+    }
+
+
+def refresh_next_check(session: Session, rules: SlaRules, row: TicketSla) -> None:
+    from ..models import Escalation
+
+    fired = set(session.scalars(select(Escalation.level).where(
+        Escalation.ticket_id == row.ticket_id, Escalation.target == row.target)))
+    pending = [t for level, t in level_instants(rules, row).items() if level not in fired]
+    row.next_check_at = min(pending) if pending else None
+
+
 def _save(session: Session, ticket: Ticket, step: clock.Step) -> None:
+    rules = current(session)
     existing = {r.target: r for r in session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id))}
     for target, c in step.clocks.items():
         row = existing.get(target)
@@ -121,6 +159,7 @@ def _save(session: Session, ticket: Ticket, step: clock.Step) -> None:
             session.add(row)
         row.target_minutes, row.used_minutes, row.state = c.target_minutes, c.used_minutes, c.state
         row.running_since, row.due_at, row.stopped_at = c.running_since, c.due_at, c.stopped_at
+        refresh_next_check(session, rules, row)
     for e in step.events:
         session.add(SlaEvent(ticket_id=ticket.id, target=e.target, kind=e.kind, at=e.at, used_minutes=e.used_minutes,
                              target_minutes=e.target_minutes, due_at=e.due_at, note=e.note))

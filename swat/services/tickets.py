@@ -28,7 +28,7 @@ from ..models import (
     TicketInitiative,
     User,
 )
-from . import sla
+from . import notify, sla
 from .storage import AttachmentStore, TooLarge, Upload
 
 TITLE_MAX = 200
@@ -289,6 +289,8 @@ def set_assignee(session: Session, actor: User | None, now: datetime, ticket: Ti
     if ticket.status == states.NEW:
         _set_status(session, ticket, actor, now, new_status)
     record(session, ticket, actor, now, "assigned", old=old, new=assignee.display_name)
+    notify.notify(session, now, [assignee.id], "assigned", ticket, notify.ticket_params(ticket),
+                  exclude=actor.id if actor else None)
     _touch(ticket, now)
     session.flush()
     return ticket
@@ -315,6 +317,8 @@ def _set_status(session: Session, ticket: Ticket, actor, now: datetime, new_stat
         ticket.closed_at = None
     record(session, ticket, actor, now, "status", old=old, new=new_status)
     sla.on_status(session, ticket, old, new_status, now)
+    notify.notify(session, now, [ticket.requester_id], "status", ticket,
+                  notify.ticket_params(ticket, old=old, new=new_status), exclude=actor.id if actor else None)
 
 
 def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, target: str) -> Ticket:
@@ -387,6 +391,8 @@ def add_reply(session: Session, actor: User, now: datetime, ticket: Ticket, body
     record(session, ticket, actor, now, "replied" if desk else "requester_replied", new=message.id)
     if desk:
         sla.on_desk_reply(session, ticket, now)
+        notify.notify(session, now, [ticket.requester_id], "reply", ticket,
+                      notify.ticket_params(ticket, author=actor.display_name), exclude=actor.id)
     if not desk and ticket.status == states.WAITING:
         _set_status(session, ticket, actor, now,
                     states.transition(ticket.status, "requester_replied", states.REQUESTER))

@@ -21,9 +21,9 @@ from . import i18n
 def register_web(app: Flask) -> None:
     app.extensions.setdefault("swat.clock", SystemClock())
 
-    from . import admin, auth, consultations, queue, reference, tickets, triage
+    from . import admin, auth, consultations, notifications, queue, reference, tickets, triage
 
-    for module in (auth, consultations, queue, tickets, reference, admin, triage):
+    for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications):
         app.register_blueprint(module.bp)
 
     login_manager.login_view = "auth.login"
@@ -124,7 +124,15 @@ def register_web(app: Flask) -> None:
             "localized": i18n.localized,
             "lang_form": lang_form,
             "current_locale": str(get_locale()),
+            "unread_notifications": _unread(),
         }
+
+    def _unread():
+        if not (current_user and current_user.is_authenticated):
+            return 0
+        from .notifications import unread_count
+
+        return unread_count()
 
     @app.template_filter("dt")
     def _dt(value):

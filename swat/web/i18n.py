@@ -91,3 +91,11 @@ def localized(obj, field: str = "name") -> str:
         if value:
             return value
     return getattr(obj, field)
+
+NOTIFY_KIND_LABELS = {
+    "reply": _l("Replies to my consultations"),
+    "status": _l("Status changes of my consultations"),
+    "assigned": _l("Consultations assigned to me"),
+    "triage": _l("New consultations waiting for triage"),
+    "escalation": _l("SLA warnings and escalations"),
+}

@@ -164,6 +164,8 @@ PAGES = {
     "/triage": {"lead", "admin"},
     "/team": {"agent", "lead", "admin"},
     "/admin/routing": {"lead", "admin"},
+    "/notifications": set(ROLES),
+    "/settings/notifications": set(ROLES),
 }
 
 

@@ -1,0 +1,1 @@
+"""Background work, run by `swat scheduler` in one separate process (never in web workers)."""

@@ -1,0 +1,121 @@
+"""Delivering the outbox: e-mail over SMTP and the chat webhook, with retries and backoff.
+
+Messages are claimed with a lease (a conditional UPDATE), so two delivery
+jobs never send the same message at once; a job that dies mid-way releases
+its claims when the lease runs out. A message sent but not yet marked (a
+crash between the two) can go out again after the lease: each e-mail carries
+a Message-ID made from its outbox id, so the receiving side sees the same
+message, not a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import or_, select, update
+
+from .. import messages
+from ..extensions import db
+from ..models import OutboxMessage
+
+LEASE = timedelta(minutes=5)
+BATCH = 50
+MAX_ATTEMPTS = 8
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes, at most 6 hours."""
+    return timedelta(minutes=min(2 ** (attempts - 1), 360))
+
+
+def _claim(now: datetime) -> list[OutboxMessage]:
+    token = uuid.uuid4().hex
+    claimable = (OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+                 OutboxMessage.next_attempt_at <= now,
+                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+    ids = select(OutboxMessage.id).where(*claimable).order_by(OutboxMessage.id).limit(BATCH)
+    # The conditions are repeated on the UPDATE itself: a second job that waited for the
+    # row lock re-checks them against the claimed row and leaves it alone.
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()), *claimable)
+                       .values(claim_token=token, claimed_until=now + LEASE)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
+                                   .order_by(OutboxMessage.id)))
+
+
+def _link(params: str) -> str:
+    number = json.loads(params).get("number", "")
+    return f"{current_app.config['SWAT']['base_url'].rstrip('/')}/tickets/{number}"
+
+
+def send_email(msg: OutboxMessage) -> None:
+    s = current_app.config["SWAT"]
+    if not s["smtp_host"]:
+        raise RuntimeError("no SMTP server is configured (smtp_host)")
+    with force_locale(msg.locale or "ja"):
+        email = EmailMessage()
+        email["Subject"] = "[SWAT] " + messages.subject(msg.kind, msg.params)
+        email["From"] = s["mail_from"]
+        email["To"] = msg.recipient
+        email["Date"] = formatdate(localtime=False)
+        email["Message-ID"] = f"<outbox-{msg.id}@{s['mail_from'].split('@')[-1] or 'swat-desk'}>"
+        email.set_content(messages.body(msg.kind, msg.params, _link(msg.params)))
+    with smtplib.SMTP(s["smtp_host"], s["smtp_port"], timeout=10) as smtp:
+        if s["smtp_starttls"]:
+            smtp.starttls()
+        if s["smtp_username"]:
+            smtp.login(s["smtp_username"], s["smtp_password"])
+        smtp.send_message(email)
+
+
+def post_webhook(msg: OutboxMessage) -> None:
+    """A JSON POST as LINE WORKS or Slack incoming webhooks take it ({"text": …})."""
+    url = current_app.config["SWAT"]["webhook_url"]
+    if not url:
+        raise RuntimeError("no chat webhook is configured (webhook_url)")
+    with force_locale(msg.locale or "ja"):
+        text = messages.subject(msg.kind, msg.params) + "\n" + _link(msg.params)
+    data = json.dumps({"text": text, "kind": msg.kind, "id": msg.id}, ensure_ascii=False).encode()
+    request = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (URL from settings only)
+        if response.status >= 300:
+            raise RuntimeError(f"webhook answered {response.status}")
+
+
+SENDERS = {"email": send_email, "webhook": post_webhook}
+
+
+def deliver(now: datetime) -> dict[str, int]:
+    """Send what is due; returns counts of sent, retried and given-up messages."""
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for msg in _claim(now):
+        try:
+            SENDERS[msg.channel](msg)
+        except Exception as exc:  # any failure of the far side: try again later
+            msg.attempts += 1
+            msg.last_error = str(exc)[:500]
+            if msg.attempts >= MAX_ATTEMPTS or "is configured" in str(exc):
+                msg.failed_at = now
+                counts["failed"] += 1
+            else:
+                msg.next_attempt_at = now + backoff(msg.attempts)
+                counts["retry"] += 1
+            current_app.logger.warning("outbox %s (%s) not delivered: %s", msg.id, msg.channel, exc)
+        else:
+            msg.sent_at = now
+            msg.attempts += 1
+            counts["sent"] += 1
+        msg.claimed_until = None
+        msg.claim_token = None
+        db.session.commit()
+    return counts

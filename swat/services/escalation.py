@@ -1,0 +1,133 @@
+"""The SLA sweep: warn, escalate along the governance chain, re-notify.
+
+Run by the scheduler every minute. Each (ticket, target, level) fires once:
+the escalation row is inserted with ON CONFLICT DO NOTHING under a UNIQUE
+constraint, and only the process whose insert created it notifies. Two
+schedulers at once, or one restarted after a crash, cannot fire a level twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ..domain.errors import Forbidden, NotFound, ValidationError
+from ..models import Escalation, SlaEvent, Ticket, TicketSla, User
+from . import notify, sla
+
+LEVEL_EVENT = {sla.WARN: "warned", sla.BREACH: "breached", sla.DOUBLE: "escalated"}
+BATCH = 500
+
+
+@dataclass
+class SweepResult:
+    fired: int = 0
+    renotified: int = 0
+
+
+def _insert_once(session: Session, values: dict) -> int | None:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    stmt = upsert(Escalation).values(**values).on_conflict_do_nothing().returning(Escalation.id)
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def recipients(session: Session, rules: sla.SlaRules, ticket: Ticket, level: int) -> list[int]:
+    """Level 1: the assignee (the leads when nobody has it); 2: the SWAT leads; 3: the CIO."""
+    if level == sla.WARN and ticket.assignee_id:
+        return [ticket.assignee_id]
+    if level in (sla.WARN, sla.BREACH):
+        return notify.user_ids_with_role(session, "lead")
+    names = rules.cio_usernames
+    if names:
+        return list(session.scalars(select(User.id).where(User.active, User.username.in_(names))))
+    # Without named accounts: the managers of the Smart City Strategy Dept, else desk-wide managers.
+    ids = list(session.scalars(select(User.id).where(User.active, User.role == "manager",
+                                                     User.department_id == "smart-city")))
+    return ids or list(session.scalars(select(User.id).where(User.active, User.role == "manager",
+                                                             User.department_id.is_(None))))
+
+
+def sweep(session: Session, now: datetime) -> SweepResult:
+    """Fire every escalation level that is due, and re-notify unacknowledged ones."""
+    rules = sla.current(session)
+    result = SweepResult()
+    if rules is None:
+        return result
+    rows = session.scalars(
+        select(TicketSla).where(TicketSla.next_check_at <= now).order_by(TicketSla.next_check_at).limit(BATCH)
+    ).all()
+    for row in rows:
+        ticket = session.get(Ticket, row.ticket_id)
+        for level, instant in sorted(sla.level_instants(rules, row).items()):
+            if instant > now:
+                continue
+            esc_id = _insert_once(session, {"ticket_id": row.ticket_id, "target": row.target, "level": level,
+                                            "fired_at": now, "last_notified_at": now, "times_notified": 1})
+            if esc_id is None:
+                continue  # fired before, here or by another scheduler
+            result.fired += 1
+            used = row.used_minutes + rules.calendar.elapsed(row.running_since, now)
+            session.add(SlaEvent(ticket_id=row.ticket_id, target=row.target, kind=LEVEL_EVENT[level], at=now,
+                                 used_minutes=used, target_minutes=row.target_minutes, due_at=row.due_at,
+                                 note=f"level {level}"))
+            notify.notify(session, now, recipients(session, rules, ticket, level), "escalation", ticket,
+                          notify.ticket_params(ticket, target=row.target, level=level), escalation_id=esc_id)
+        sla.refresh_next_check(session, rules, row)
+    result.renotified = _renotify(session, rules, now)
+    session.flush()
+    return result
+
+
+def _renotify(session: Session, rules: sla.SlaRules, now: datetime) -> int:
+    """Unacknowledged escalations of clocks still running are told again after the interval."""
+    cutoff = now - timedelta(minutes=rules.renotify_minutes)
+    stale = session.execute(
+        select(Escalation, TicketSla.state)
+        .join(TicketSla, (TicketSla.ticket_id == Escalation.ticket_id) & (TicketSla.target == Escalation.target))
+        .where(Escalation.acknowledged_at.is_(None), Escalation.last_notified_at <= cutoff)
+        .limit(BATCH)
+    ).all()
+    count = 0
+    for esc, state in stale:
+        if state != "running":
+            continue
+        # Claim the re-notification: only the process whose update matched tells again.
+        claimed = session.execute(
+            update(Escalation).where(Escalation.id == esc.id, Escalation.last_notified_at == esc.last_notified_at)
+            .values(last_notified_at=now, times_notified=Escalation.times_notified + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            continue
+        ticket = session.get(Ticket, esc.ticket_id)
+        notify.notify(session, now, recipients(session, rules, ticket, esc.level), "escalation", ticket,
+                      notify.ticket_params(ticket, target=esc.target, level=esc.level, again=True),
+                      escalation_id=esc.id)
+        count += 1
+    return count
+
+
+def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int, remark: str) -> Escalation:
+    """A recipient (or a lead or admin) acknowledges: who, when, and a remark."""
+    esc = session.get(Escalation, escalation_id)
+    if esc is None:
+        raise NotFound()
+    ticket = session.get(Ticket, esc.ticket_id)
+    rules = sla.current(session)
+    allowed = actor.role in ("lead", "admin") or (rules and actor.id in recipients(session, rules, ticket, esc.level))
+    if not allowed:
+        raise Forbidden("Only the people told of this escalation can acknowledge it.")
+    if esc.acknowledged_at is not None:
+        raise ValidationError("This escalation was already acknowledged.", field="remark")
+    remark = (remark or "").strip()
+    if len(remark) > 500:
+        raise ValidationError("The text can be at most %(max)d characters.", field="remark", max=500)
+    esc.acknowledged_at, esc.acknowledged_by_id, esc.remark = now, actor.id, remark
+    session.flush()
+    return esc

@@ -1,0 +1,146 @@
+"""Warnings and escalations along the governance chain, each exactly once."""
+
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from swat.domain.errors import Forbidden, ValidationError
+from swat.extensions import db
+from swat.models import Escalation, Notification, OutboxMessage, SlaEvent, User
+from swat.services import accounts, escalation, tickets
+
+JST = ZoneInfo("Asia/Tokyo")
+
+
+def at(text):
+    return datetime.fromisoformat(text).replace(tzinfo=JST)
+
+
+def fired():
+    return sorted((e.target, e.level) for e in db.session.scalars(select(Escalation)))
+
+
+def told(user):
+    return [(n.kind, n.params) for n in db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+
+
+@pytest.fixture
+def cio(ctx, clock):
+    u = accounts.create_user(db.session, clock.now(), username="cio", password="long password 1", role="manager",
+                             department_id="smart-city", display_name="CIO", email="cio@example.jp",
+                             hash_method="pbkdf2:sha256:1000")
+    db.session.commit()
+    return u
+
+
+@pytest.fixture
+def urgent(make_ticket, users, clock):
+    """Filed Wednesday 10:00; first response due in 60 business minutes; claimed by agent."""
+    clock.set(at("2026-11-25T10:00"))
+    t = make_ticket(priority="urgent")
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
+    db.session.commit()
+    return t
+
+
+def sweep(when, clock):
+    clock.set(at(when))
+    result = escalation.sweep(db.session, clock.now())
+    db.session.commit()
+    return result
+
+
+def test_warning_breach_and_cio_each_fire_once(urgent, users, cio, clock):
+    assert sweep("2026-11-25T10:44", clock).fired == 0
+    assert sweep("2026-11-25T10:45", clock).fired == 1           # 75 % of 60 minutes
+    assert fired() == [("first_response", 1)]
+    assert [k for k, _ in told(users["agent"])] == ["escalation"]  # the assignee is warned
+    assert sweep("2026-11-25T10:50", clock).fired == 0
+    assert sweep("2026-11-25T11:00", clock).fired == 1           # breached: the lead is told
+    assert [k for k, _ in told(users["lead"])] == ["escalation"]
+    assert sweep("2026-11-25T12:00", clock).fired == 1           # twice the target: the CIO
+    assert [k for k, _ in told(cio)] == ["escalation"]
+    assert fired() == [("first_response", 1), ("first_response", 2), ("first_response", 3)]
+    assert sweep("2026-11-25T12:01", clock).fired == 0
+    kinds = [e.kind for e in db.session.scalars(select(SlaEvent).where(SlaEvent.ticket_id == urgent.id)
+                                                .order_by(SlaEvent.id))]
+    assert kinds[-3:] == ["warned", "breached", "escalated"]
+    # e-mail for those with an address, through the outbox
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
+                             .where(OutboxMessage.recipient == "cio@example.jp")) == 1
+
+
+def test_nothing_fires_while_paused_or_after_the_answer(urgent, users, clock, store, limits):
+    clock.set(at("2026-11-25T10:30"))
+    tickets.add_reply(db.session, users["agent"], clock.now(), urgent, "回答", [], store, limits)
+    db.session.commit()
+    sweep("2026-11-25T17:00", clock)
+    assert ("first_response", 1) not in fired()
+
+
+def test_business_hours_only(urgent, clock):
+    clock.set(at("2026-11-25T10:00"))
+    sweep("2026-11-25T20:00", clock)  # evening: 465 business minutes have passed, not 600
+    # first response (60) is past twice its target; resolution (525) only past its 75 % mark
+    assert fired() == [("first_response", 1), ("first_response", 2), ("first_response", 3), ("resolution", 1)]
+
+
+def test_unacknowledged_escalations_are_told_again_until_acknowledged(urgent, users, clock):
+    sweep("2026-11-25T11:00", clock)
+    lead_before = len(told(users["lead"]))
+    assert sweep("2026-11-25T12:59", clock).renotified == 0
+    assert sweep("2026-11-25T13:00", clock).renotified >= 1     # 120 minutes later
+    assert len(told(users["lead"])) > lead_before
+    esc = db.session.scalar(select(Escalation).where(Escalation.level == 2))
+    with pytest.raises(Forbidden):
+        escalation.acknowledge(db.session, users["staff_health"], clock.now(), esc.id, "見ました")
+    escalation.acknowledge(db.session, users["lead"], clock.now(), esc.id, "対応を指示しました")
+    db.session.commit()
+    with pytest.raises(ValidationError):
+        escalation.acknowledge(db.session, users["lead"], clock.now(), esc.id, "again")
+    count = len(told(users["lead"]))
+    sweep("2026-11-25T16:00", clock)
+    assert len(told(users["lead"])) == count
+    esc = db.session.get(Escalation, esc.id)
+    assert (esc.acknowledged_by_id, esc.remark) == (users["lead"].id, "対応を指示しました")
+
+
+def test_two_schedulers_at_once_fire_each_level_once(app, urgent, users, cio, clock):
+    clock.set(at("2026-11-25T12:00"))
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        with app.app_context():
+            try:
+                barrier.wait()
+                escalation.sweep(db.session, clock.now())
+                db.session.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                errors.append(exc)
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    db.session.expire_all()
+    assert fired() == [("first_response", 1), ("first_response", 2), ("first_response", 3)]
+    assert len(told(users["agent"])) == 1 and len(told(users["lead"])) == 1 and len(told(cio)) == 1
+
+
+def test_muted_kinds_and_channels_are_respected(urgent, users, clock):
+    lead = db.session.get(User, users["lead"].id)
+    lead.muted_kinds = "escalation"
+    db.session.commit()
+    sweep("2026-11-25T11:00", clock)
+    assert told(users["lead"]) == []
