@@ -46,6 +46,8 @@ lint: install
 
 bench: setup
 	$(PY) bench/queue_bench.py
+	$(PY) bench/routing_bench.py
+	$(PY) bench/calendar_bench.py
 
 clean:
 	rm -rf $(VENV) instance

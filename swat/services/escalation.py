@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..domain.errors import Forbidden, NotFound, ValidationError
-from ..models import Escalation, SlaEvent, Ticket, TicketSla, User
+from ..models import Escalation, EscalationStep, SlaEvent, Ticket, TicketSla, User
 from . import notify, sla
 
 LEVEL_EVENT = {sla.WARN: "warned", sla.BREACH: "breached", sla.DOUBLE: "escalated"}
@@ -38,19 +38,26 @@ def _insert_once(session: Session, values: dict) -> int | None:
 
 
 def recipients(session: Session, rules: sla.SlaRules, ticket: Ticket, level: int) -> list[int]:
-    """Level 1: the assignee (the leads when nobody has it); 2: the SWAT leads; 3: the CIO."""
-    if level == sla.WARN and ticket.assignee_id:
+    """Who hears of an escalation level, by the escalation chain of governance.yaml:
+    the step of that level names an assignee, the SWAT lead, the CIO or a body.
+    A warning with nobody assigned goes to the leads; a body without accounts to
+    the desk-wide managers."""
+    step = session.get(EscalationStep, level)
+    kind = step.kind if step is not None else ("assignee", "lead", "cio")[min(level, 3) - 1]
+    if kind == "assignee" and ticket.assignee_id:
         return [ticket.assignee_id]
-    if level in (sla.WARN, sla.BREACH):
+    if kind in ("assignee", "lead"):
         return notify.user_ids_with_role(session, "lead")
-    names = rules.cio_usernames
-    if names:
-        return list(session.scalars(select(User.id).where(User.active, User.username.in_(names))))
-    # Without named accounts: the managers of the Smart City Strategy Dept, else desk-wide managers.
-    ids = list(session.scalars(select(User.id).where(User.active, User.role == "manager",
-                                                     User.department_id == "smart-city")))
-    return ids or list(session.scalars(select(User.id).where(User.active, User.role == "manager",
-                                                             User.department_id.is_(None))))
+    if kind == "cio" and rules.cio_usernames:
+        return list(session.scalars(select(User.id).where(User.active, User.username.in_(rules.cio_usernames))))
+    if kind == "cio":
+        # Without named accounts: the managers of the Smart City Strategy Dept.
+        ids = list(session.scalars(select(User.id).where(User.active, User.role == "manager",
+                                                         User.department_id == "smart-city")))
+        if ids:
+            return ids
+    return list(session.scalars(select(User.id).where(User.active, User.role == "manager",
+                                                     User.department_id.is_(None))))
 
 
 def sweep(session: Session, now: datetime) -> SweepResult:
