@@ -10,7 +10,9 @@ Rules:
 - the first reply to the requester meets the first-response target;
 - both clocks pause while the desk waits for the requester and resume when
   the consultation leaves that status;
-- resolving (or closing) stops the clocks; reopening resumes resolution;
+- resolving (or closing) stops the resolution clock; a first response that
+  was never given is void (neither met nor missed); reopening resumes
+  resolution, and a void first response with it;
 - a priority change recomputes the targets from the start: the minutes
   already used count against the new target.
 """
@@ -29,6 +31,7 @@ RUNNING = "running"
 PAUSED = "paused"
 MET = "met"          # stopped in time
 MISSED = "missed"    # stopped after its due time
+VOID = "void"        # first response never given: the consultation ended without one
 
 
 class Calendar(Protocol):
@@ -109,6 +112,16 @@ def stop(cal: Calendar, clocks: dict[str, Clock], targets: tuple[str, ...], at: 
     return Step(out, events)
 
 
+def void(clocks: dict[str, Clock], target: str, at: datetime) -> Step:
+    """A target that no longer applies (resolved or closed without a first response)."""
+    out, events = dict(clocks), []
+    c = clocks.get(target)
+    if c is not None and c.state in (RUNNING, PAUSED):
+        out[target] = replace(c, state=VOID, running_since=None, due_at=None, stopped_at=at)
+        events.append(Event(target, "void", at, c.used_minutes, c.target_minutes))
+    return Step(out, events)
+
+
 def pause(cal: Calendar, clocks: dict[str, Clock], at: datetime) -> Step:
     out, events = dict(clocks), []
     for t, c in clocks.items():
@@ -127,7 +140,7 @@ def resume(cal: Calendar, clocks: dict[str, Clock], at: datetime, targets: tuple
         c = clocks.get(t)
         if c is None:
             continue
-        if c.state == PAUSED or (include_stopped and c.state in (MET, MISSED)):
+        if c.state == PAUSED or (include_stopped and c.state in (MET, MISSED, VOID)):
             due = _due(cal, at, c.target_minutes, c.used_minutes)
             out[t] = replace(c, state=RUNNING, running_since=at, due_at=due, stopped_at=None)
             events.append(Event(t, "resumed", at, c.used_minutes, c.target_minutes, due))
@@ -139,7 +152,7 @@ def change_policy(cal: Calendar, clocks: dict[str, Clock], policy: Policy, at: d
     out, events = dict(clocks), []
     for t, c in clocks.items():
         minutes = policy.minutes(t)
-        if minutes == c.target_minutes or c.state in (MET, MISSED):
+        if minutes == c.target_minutes or c.state in (MET, MISSED, VOID):
             continue  # a stopped clock's outcome is history
         used = _used_now(cal, c, at)
         if c.state == RUNNING:

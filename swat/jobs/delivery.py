@@ -14,6 +14,7 @@ import json
 import smtplib
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -36,7 +37,21 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** (attempts - 1), 360))
 
 
-def _claim(now: datetime) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class Job:
+    """What a send needs, copied out of the row so no transaction stays open on the wire."""
+
+    id: int
+    channel: str
+    recipient: str
+    locale: str
+    kind: str
+    params: str
+    attempts: int
+    token: str
+
+
+def _claim(now: datetime) -> list[Job]:
     token = uuid.uuid4().hex
     claimable = (OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
                  OutboxMessage.next_attempt_at <= now,
@@ -47,9 +62,29 @@ def _claim(now: datetime) -> list[OutboxMessage]:
     db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()), *claimable)
                        .values(claim_token=token, claimed_until=now + LEASE)
                        .execution_options(synchronize_session=False))
+    jobs = [Job(m.id, m.channel, m.recipient, m.locale, m.kind, m.params, m.attempts, token)
+            for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
+                                        .order_by(OutboxMessage.id))]
     db.session.commit()
-    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
-                                   .order_by(OutboxMessage.id)))
+    return jobs
+
+
+def _still_mine(job: Job, clock) -> bool:
+    """Renew the lease just before sending; False if another job took the message meanwhile."""
+    ok = db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token,
+                                    OutboxMessage.sent_at.is_(None))
+        .values(claimed_until=clock.now() + LEASE).execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.commit()
+    return ok
+
+
+def _finish(job: Job, **values) -> None:
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token)
+                       .values(claimed_until=None, claim_token=None, **values)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def _link(params: str) -> str:
@@ -57,7 +92,7 @@ def _link(params: str) -> str:
     return f"{current_app.config['SWAT']['base_url'].rstrip('/')}/tickets/{number}"
 
 
-def send_email(msg: OutboxMessage) -> None:
+def send_email(msg: Job) -> None:
     s = current_app.config["SWAT"]
     if not s["smtp_host"]:
         raise RuntimeError("no SMTP server is configured (smtp_host)")
@@ -77,7 +112,7 @@ def send_email(msg: OutboxMessage) -> None:
         smtp.send_message(email)
 
 
-def post_webhook(msg: OutboxMessage) -> None:
+def post_webhook(msg: Job) -> None:
     """A JSON POST as LINE WORKS or Slack incoming webhooks take it ({"text": …})."""
     url = current_app.config["SWAT"]["webhook_url"]
     if not url:
@@ -96,26 +131,30 @@ SENDERS = {"email": send_email, "webhook": post_webhook}
 
 
 def deliver(now: datetime) -> dict[str, int]:
-    """Send what is due; returns counts of sent, retried and given-up messages."""
+    """Send what is due; returns counts of sent, retried and given-up messages.
+
+    Each message is sent outside any database transaction (on SQLite a write
+    transaction would hold the lock through the network call), between two
+    short ones: renew the claim, then record the outcome.
+    """
+    clock = current_app.extensions["swat.clock"]
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    for msg in _claim(now):
+    for job in _claim(now):
+        if not _still_mine(job, clock):
+            continue
         try:
-            SENDERS[msg.channel](msg)
+            SENDERS[job.channel](job)
         except Exception as exc:  # any failure of the far side: try again later
-            msg.attempts += 1
-            msg.last_error = str(exc)[:500]
-            if msg.attempts >= MAX_ATTEMPTS or "is configured" in str(exc):
-                msg.failed_at = now
+            attempts = job.attempts + 1
+            current_app.logger.warning("outbox %s (%s) not delivered: %s", job.id, job.channel, exc)
+            if attempts >= MAX_ATTEMPTS or "is configured" in str(exc):
+                _finish(job, attempts=attempts, last_error=str(exc)[:500], failed_at=clock.now())
                 counts["failed"] += 1
             else:
-                msg.next_attempt_at = now + backoff(msg.attempts)
+                _finish(job, attempts=attempts, last_error=str(exc)[:500],
+                        next_attempt_at=now + backoff(attempts))
                 counts["retry"] += 1
-            current_app.logger.warning("outbox %s (%s) not delivered: %s", msg.id, msg.channel, exc)
         else:
-            msg.sent_at = now
-            msg.attempts += 1
+            _finish(job, attempts=job.attempts + 1, sent_at=clock.now())
             counts["sent"] += 1
-        msg.claimed_until = None
-        msg.claim_token = None
-        db.session.commit()
     return counts

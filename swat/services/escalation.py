@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..domain.errors import Forbidden, NotFound, ValidationError
+from ..domain import permissions
+from ..domain.errors import NotFound, ValidationError
 from ..models import Escalation, EscalationStep, SlaEvent, Ticket, TicketSla, User
 from . import notify, sla
 
@@ -39,25 +40,29 @@ def _insert_once(session: Session, values: dict) -> int | None:
 
 def recipients(session: Session, rules: sla.SlaRules, ticket: Ticket, level: int) -> list[int]:
     """Who hears of an escalation level, by the escalation chain of governance.yaml:
-    the step of that level names an assignee, the SWAT lead, the CIO or a body.
-    A warning with nobody assigned goes to the leads; a body without accounts to
-    the desk-wide managers."""
+    the step of that level names the assignee, the SWAT lead, the CIO or a body.
+    Whoever of them is not an active account that may see the ticket is skipped,
+    and an empty step falls through to the next (assignee -> leads -> desk-wide
+    managers), so a level never fires to nobody."""
     step = session.get(EscalationStep, level)
     kind = step.kind if step is not None else ("assignee", "lead", "cio")[min(level, 3) - 1]
-    if kind == "assignee" and ticket.assignee_id:
-        return [ticket.assignee_id]
-    if kind in ("assignee", "lead"):
-        return notify.user_ids_with_role(session, "lead")
-    if kind == "cio" and rules.cio_usernames:
-        return list(session.scalars(select(User.id).where(User.active, User.username.in_(rules.cio_usernames))))
-    if kind == "cio":
-        # Without named accounts: the managers of the Smart City Strategy Dept.
-        ids = list(session.scalars(select(User.id).where(User.active, User.role == "manager",
-                                                         User.department_id == "smart-city")))
-        if ids:
-            return ids
-    return list(session.scalars(select(User.id).where(User.active, User.role == "manager",
-                                                     User.department_id.is_(None))))
+    chain = {"assignee": ["assignee", "lead", "managers"], "lead": ["lead", "managers"],
+             "cio": ["cio", "managers"], "body": ["managers"]}.get(kind, ["managers"])
+    for link in chain:
+        if link == "assignee":
+            ids = [ticket.assignee_id] if ticket.assignee_id else []
+        elif link == "lead":
+            ids = notify.user_ids_with_role(session, "lead")
+        elif link == "cio":
+            ids = list(session.scalars(select(User.id).where(User.username.in_(rules.cio_usernames)))) \
+                if rules.cio_usernames else []
+        else:
+            ids = list(session.scalars(select(User.id).where(User.role == "manager", User.department_id.is_(None))))
+        users = session.scalars(select(User).where(User.id.in_(ids), User.active)).all() if ids else []
+        found = [u.id for u in users if permissions.can_view_ticket(u, ticket.department_id)]
+        if found:
+            return found
+    return []
 
 
 def sweep(session: Session, now: datetime) -> SweepResult:
@@ -94,16 +99,15 @@ def sweep(session: Session, now: datetime) -> SweepResult:
 def _renotify(session: Session, rules: sla.SlaRules, now: datetime) -> int:
     """Unacknowledged escalations of clocks still running are told again after the interval."""
     cutoff = now - timedelta(minutes=rules.renotify_minutes)
-    stale = session.execute(
-        select(Escalation, TicketSla.state)
+    stale = session.scalars(
+        select(Escalation)
         .join(TicketSla, (TicketSla.ticket_id == Escalation.ticket_id) & (TicketSla.target == Escalation.target))
-        .where(Escalation.acknowledged_at.is_(None), Escalation.last_notified_at <= cutoff)
-        .limit(BATCH)
+        .where(Escalation.acknowledged_at.is_(None), Escalation.last_notified_at <= cutoff,
+               TicketSla.state == "running")
+        .order_by(Escalation.last_notified_at).limit(BATCH)
     ).all()
     count = 0
-    for esc, state in stale:
-        if state != "running":
-            continue
+    for esc in stale:
         # Claim the re-notification: only the process whose update matched tells again.
         claimed = session.execute(
             update(Escalation).where(Escalation.id == esc.id, Escalation.last_notified_at == esc.last_notified_at)
@@ -121,20 +125,28 @@ def _renotify(session: Session, rules: sla.SlaRules, now: datetime) -> int:
 
 
 def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int, remark: str) -> Escalation:
-    """A recipient (or a lead or admin) acknowledges: who, when, and a remark."""
+    """A recipient (or a lead or admin) acknowledges: who, when, and a remark. Once only,
+    even when two people press at the same moment."""
     esc = session.get(Escalation, escalation_id)
     if esc is None:
         raise NotFound()
     ticket = session.get(Ticket, esc.ticket_id)
     rules = sla.current(session)
+    if not permissions.can_view_ticket(actor, ticket.department_id):
+        raise NotFound()
     allowed = actor.role in ("lead", "admin") or (rules and actor.id in recipients(session, rules, ticket, esc.level))
     if not allowed:
-        raise Forbidden("Only the people told of this escalation can acknowledge it.")
-    if esc.acknowledged_at is not None:
-        raise ValidationError("This escalation was already acknowledged.", field="remark")
+        raise NotFound()  # as if it did not exist: nothing to learn from the answer
     remark = (remark or "").strip()
     if len(remark) > 500:
         raise ValidationError("The text can be at most %(max)d characters.", field="remark", max=500)
-    esc.acknowledged_at, esc.acknowledged_by_id, esc.remark = now, actor.id, remark
+    done = session.execute(
+        update(Escalation).where(Escalation.id == esc.id, Escalation.acknowledged_at.is_(None))
+        .values(acknowledged_at=now, acknowledged_by_id=actor.id, remark=remark)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        raise ValidationError("This escalation was already acknowledged.", field="remark")
+    session.expire(esc)
     session.flush()
     return esc

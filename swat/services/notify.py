@@ -15,12 +15,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain import permissions
 from ..models import Notification, OutboxMessage, Ticket, User
 
 KINDS = ("reply", "status", "assigned", "triage", "escalation")
 # Kinds that also go to the team's chat channel (when a webhook is configured).
 WEBHOOK_KINDS = ("triage", "escalation")
 WEBHOOK = "webhook"
+DESK_KINDS = ("assigned", "triage", "escalation")
 
 
 def ticket_params(ticket: Ticket, **extra) -> dict:
@@ -35,6 +37,12 @@ def notify(session: Session, now: datetime, user_ids: Iterable[int], kind: str, 
     payload = json.dumps(params, ensure_ascii=False)
     if ids:
         for user in session.scalars(select(User).where(User.id.in_(ids), User.active)):
+            # Never tell anyone of a ticket they may not open (a moved requester, a scoped
+            # manager), and desk matters only to the desk.
+            if ticket is not None and not permissions.can_view_ticket(user, ticket.department_id):
+                continue
+            if kind in DESK_KINDS and not (permissions.is_desk(user) or permissions.can_see_internal(user)):
+                continue
             muted = {k for k in (user.muted_kinds or "").split(",") if k}
             if kind in muted:
                 continue

@@ -39,6 +39,7 @@ from ..models.user import user_themes
 from . import notify
 from . import tickets as ticket_service
 from .reference import ReferenceDataError, read_reference
+from .visibility import ticket_scope
 
 DOC_NAME = "routing"
 FILE_NAME = "routing.yaml"
@@ -242,6 +243,8 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         session.add(proposal)
         ticket.triage = True
         ticket_service.record(session, ticket, None, now, "triage", new="unsure", internal=True)
+        notify.notify(session, now, notify.user_ids_with_role(session, "lead"), "triage", ticket,
+                      notify.ticket_params(ticket, reason="unsure"))
         session.flush()
         return proposal
     rules, doc = loaded
@@ -289,7 +292,7 @@ def _apply(session: Session, actor, now: datetime, ticket: Ticket, theme_id: str
                 for pos, iid in enumerate(initiative_ids)])
         ticket_service.record(session, ticket, actor, now, "initiatives", old=",".join(current),
                               new=",".join(initiative_ids))
-    if assignee_id is not None:
+    if assignee_id != ticket.assignee_id:
         ticket_service.set_assignee(session, actor, now, ticket, assignee_id)
     ticket.triage = False
     ticket.updated_at = now
@@ -352,7 +355,7 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     if not conds:
         return []
     pool = session.scalars(
-        select(Ticket).where(or_(*conds), Ticket.id != ticket.id).order_by(Ticket.id.desc()).limit(SIMILAR_POOL)
+        select(Ticket).where(or_(*conds), Ticket.id != ticket.id, ticket_scope(actor)).order_by(Ticket.id.desc()).limit(SIMILAR_POOL)
     ).all()
     if not pool:
         return []

@@ -193,12 +193,16 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
         return
     cal = rules.calendar
     if new in (states.RESOLVED, states.CLOSED):
-        step = clock.stop(cal, clocks, clock.TARGETS, now)
+        voided = clock.void(clocks, clock.FIRST_RESPONSE, now)
+        stopped = clock.stop(cal, voided.clocks, (clock.RESOLUTION,), now)
+        step = clock.Step(stopped.clocks, voided.events + stopped.events)
     elif new == states.WAITING:
         step = clock.pause(cal, clocks, now)
     elif old in (states.RESOLVED, states.CLOSED):
         # Reopened: resolution counts again from where it stopped.
-        step = clock.resume(cal, clocks, now, (clock.RESOLUTION,), include_stopped=True)
+        targets = (clock.RESOLUTION,) + ((clock.FIRST_RESPONSE,) if clocks.get(clock.FIRST_RESPONSE)
+                                         and clocks[clock.FIRST_RESPONSE].state == clock.VOID else ())
+        step = clock.resume(cal, clocks, now, targets, include_stopped=True)
     elif old == states.WAITING:
         step = clock.resume(cal, clocks, now)
     else:

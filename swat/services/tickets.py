@@ -242,6 +242,7 @@ def claim_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) -
     if result.rowcount != 1:
         _already_taken(session, ticket)
     actor.last_assigned_at = now
+    ticket.triage = False  # someone took it: it no longer waits for the lead
     record(session, ticket, actor, now, "claimed", old=states.NEW, new=actor.display_name)
     session.flush()
     return ticket
@@ -285,6 +286,7 @@ def set_assignee(session: Session, actor: User | None, now: datetime, ticket: Ti
     new_status = states.transition(ticket.status, "assign", states.DESK)
     old = _name(session, ticket.assignee_id)
     ticket.assignee_id = assignee.id
+    ticket.triage = False
     assignee.last_assigned_at = now
     if ticket.status == states.NEW:
         _set_status(session, ticket, actor, now, new_status)

@@ -61,6 +61,7 @@ SLA_STATE_LABELS = {
     "paused": _l("Paused (waiting for requester)"),
     "met": _l("Met"),
     "missed": _l("Missed"),
+    "void": _l("Not applicable (ended without a reply)"),
 }
 
 CATEGORY_LABELS = {

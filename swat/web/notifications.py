@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from .. import messages
 from ..domain.errors import DomainError
@@ -13,15 +13,22 @@ from ..extensions import db
 from ..models import Escalation, Notification, Ticket
 from ..services import escalation
 from ..services.notify import KINDS
+from ..services.visibility import ticket_scope
 from .common import error_text, now
 from .i18n import NOTIFY_KIND_LABELS
 
 bp = Blueprint("notifications", __name__)
 
 
+def _visible():
+    """Notifications of tickets the user may still see (or of no ticket)."""
+    return or_(Notification.ticket_id.is_(None),
+               Notification.ticket_id.in_(select(Ticket.id).where(ticket_scope(current_user))))
+
+
 def unread_count() -> int:
     return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None))) or 0
+        Notification.user_id == current_user.id, Notification.read_at.is_(None), _visible())) or 0
 
 
 @bp.get("/notifications")
@@ -31,7 +38,7 @@ def index():
         select(Notification, Ticket.number, Escalation)
         .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
         .outerjoin(Escalation, Escalation.id == Notification.escalation_id)
-        .where(Notification.user_id == current_user.id)
+        .where(Notification.user_id == current_user.id, _visible())
         .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)
     ).all()
     items = [{"n": n, "number": number, "esc": esc, "text": messages.subject(n.kind, n.params)}

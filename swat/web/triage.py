@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import states
 from ..domain.errors import DomainError, NotFound
@@ -80,6 +81,10 @@ def decide(number):
     except DomainError as exc:
         db.session.rollback()
         flash(f"{number}: {error_text(exc)}", "error")
+        return redirect(url_for("triage.index"))
+    except StaleDataError:
+        db.session.rollback()
+        flash(_("Someone else changed this consultation at the same time. Check it and try again."), "error")
         return redirect(url_for("triage.index"))
     flash(_("%(number)s was routed.", number=number), "success")
     return redirect(url_for("triage.index"))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from swat.domain.errors import Forbidden, ValidationError
+from swat.domain.errors import NotFound, ValidationError
 from swat.extensions import db
 from swat.models import Escalation, Notification, OutboxMessage, SlaEvent, User
 from swat.services import accounts, escalation, tickets
@@ -31,7 +31,7 @@ def told(user):
 @pytest.fixture
 def cio(ctx, clock):
     u = accounts.create_user(db.session, clock.now(), username="cio", password="long password 1", role="manager",
-                             department_id="smart-city", display_name="CIO", email="cio@example.jp",
+                             department_id=None, display_name="CIO", email="cio@example.jp",
                              hash_method="pbkdf2:sha256:1000")
     db.session.commit()
     return u
@@ -96,7 +96,7 @@ def test_unacknowledged_escalations_are_told_again_until_acknowledged(urgent, us
     assert sweep("2026-11-25T13:00", clock).renotified >= 1     # 120 minutes later
     assert len(told(users["lead"])) > lead_before
     esc = db.session.scalar(select(Escalation).where(Escalation.level == 2))
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # not theirs: answered as if it did not exist
         escalation.acknowledge(db.session, users["staff_health"], clock.now(), esc.id, "見ました")
     escalation.acknowledge(db.session, users["lead"], clock.now(), esc.id, "対応を指示しました")
     db.session.commit()
@@ -144,3 +144,22 @@ def test_muted_kinds_and_channels_are_respected(urgent, users, clock):
     db.session.commit()
     sweep("2026-11-25T11:00", clock)
     assert told(users["lead"]) == []
+
+
+def test_a_department_scoped_manager_is_never_told_of_other_departments(urgent, users, clock):
+    """The CIO step falls back to desk-wide managers, never to a department head who cannot
+    open the ticket (SECURITY.md: one department seeing another's data)."""
+    scoped = accounts.create_user(db.session, clock.now(), username="welfare-head", password="long password 1",
+                                  role="manager", department_id="welfare", hash_method="pbkdf2:sha256:1000")
+    db.session.commit()
+    sweep("2026-11-25T12:00", clock)  # twice the target: the CIO step
+    assert told(scoped) == []
+    assert [k for k, _ in told(users["manager"])].count("escalation") >= 1
+
+
+def test_a_level_never_fires_to_nobody(urgent, users, clock):
+    agent = db.session.get(User, users["agent"].id)
+    agent.active = False  # the assignee left
+    db.session.commit()
+    sweep("2026-11-25T10:45", clock)
+    assert [k for k, _ in told(users["lead"])] == ["escalation"]  # the warning went up the chain

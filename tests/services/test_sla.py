@@ -110,3 +110,14 @@ def test_cli_business_time(app):
     assert r.exit_code == 0 and r.output.strip() == "60"
     r = runner.invoke(args=["sla", "due", "--start", "yesterday", "--minutes", "5"])
     assert r.exit_code == 2 and "ISO 8601" in r.output
+
+
+def test_resolving_without_a_reply_voids_the_first_response(make_ticket, users, clock, run, store, limits):
+    clock.set(at("2026-11-25T10:00"))
+    t = make_ticket()
+    run("2026-11-25T10:30", tickets.change_status, users["agent"], t, "resolved")
+    c = clocks(t)
+    assert (c["first_response"].state, c["resolution"].state) == ("void", "met")
+    run("2026-11-25T11:00", tickets.reopen_ticket, users["staff_health"], t)
+    c = clocks(t)
+    assert (c["first_response"].state, c["resolution"].state) == ("running", "running")

@@ -45,7 +45,7 @@ def test_lead_acknowledges_an_escalation_from_the_bell(make_ticket, users, clock
     assert "担当に連絡済み" in browser.get("/notifications").get_data(as_text=True)
     browser.logout()
     auth.login("staff_health")
-    assert browser.post(f"/escalations/{esc.id}/acknowledge", {"remark": "x"}).status_code == 302
+    assert browser.post(f"/escalations/{esc.id}/acknowledge", {"remark": "x"}).status_code == 404
     db.session.expire_all()
     assert db.session.get(Escalation, esc.id).acknowledged_by_id == users["lead"].id
 
@@ -66,3 +66,37 @@ def test_preferences_choose_channels_and_kinds(make_ticket, users, clock, store,
         Notification.user_id == users["staff_health"].id))]
     assert kinds == ["reply"]
     assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).all() == []
+
+
+def test_a_moved_requester_no_longer_hears_or_sees_their_old_departments_tickets(make_ticket, users, clock, store,
+                                                                                 limits, auth, browser):
+    from swat.services import accounts
+
+    t = make_ticket()
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
+    tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答", [], store, limits)
+    db.session.commit()
+    me = db.session.get(User, users["staff_health"].id)
+    accounts.update_user(db.session, clock.now(), me, role="staff", display_name=me.display_name,
+                         department_id="welfare", theme_ids=[], active=True)
+    db.session.commit()
+    tickets.change_status(db.session, users["agent"], clock.now(), t, "resolved")
+    db.session.commit()
+    kinds = [n.kind for n in db.session.scalars(select(Notification).where(Notification.user_id == me.id))]
+    assert kinds == ["reply"]  # told before the move, not after
+    auth.login("staff_health")
+    page = browser.get("/notifications").get_data(as_text=True)
+    assert t.number not in page and "未読" not in page
+
+
+def test_claiming_a_ticket_takes_it_out_of_triage(make_ticket, users, clock):
+    from swat.services import routing
+
+    t = make_ticket(title="相談です", body="よろしくお願いします。")
+    routing.route_new_ticket(db.session, t, clock.now(), auto_apply=True)
+    db.session.commit()
+    assert t.triage
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(type(t), t.id).triage is False
