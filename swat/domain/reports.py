@@ -1,0 +1,176 @@
+"""Report periods and the small rules reports share: fiscal years (April start, shown
+as 令和 and Western years), quarters, months, age buckets, percentiles and safe CSV cells.
+
+Plain Python: the report queries (services) and the tests' independent oracles both
+build on these definitions, so "the same period" means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+REIWA_START = 2019  # 令和元年 = 2019
+
+# Age of open consultations in business days: (label, lowest, highest or None).
+AGE_BUCKETS = (("0-2", 0, 2), ("3-5", 3, 5), ("6-10", 6, 10), ("11-20", 11, 20), ("21+", 21, None))
+
+
+def fiscal_year_of(d: date) -> int:
+    """FY2020 = 2020-04-01 … 2021-03-31."""
+    return d.year if d.month >= 4 else d.year - 1
+
+
+def reiwa(year: int) -> str:
+    """令和 label of a (fiscal) year: 2019 -> 令和元, 2026 -> 令和8."""
+    n = year - REIWA_START + 1
+    if n < 1:
+        raise ValueError("before 令和")
+    return "令和元" if n == 1 else f"令和{n}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of dates [start, end) in Tokyo, of a kind: month, quarter, fy or range."""
+
+    kind: str
+    start: date
+    end: date  # exclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The span as aware instants: Tokyo midnight to Tokyo midnight."""
+        return (datetime.combine(self.start, time(0), TOKYO), datetime.combine(self.end, time(0), TOKYO))
+
+    def previous(self) -> Period:
+        """The period before, of the same kind (a range: the same number of days before)."""
+        if self.kind == "month":
+            prev_end = self.start
+            prev_start = (self.start.replace(day=1) - timedelta(days=1)).replace(day=1)
+            return Period("month", prev_start, prev_end)
+        if self.kind == "quarter":
+            return Period("quarter", _add_months(self.start, -3), self.start)
+        if self.kind == "fy":
+            return Period("fy", self.start.replace(year=self.start.year - 1), self.start)
+        return Period("range", self.start - timedelta(days=self.days), self.start)
+
+    def key(self) -> str:
+        """A compact, parseable id: 2026-11, 2026-Q3 (fiscal), FY2026, 2026-04-01..2026-06-30."""
+        if self.kind == "month":
+            return f"{self.start.year}-{self.start.month:02d}"
+        if self.kind == "quarter":
+            return f"FY{fiscal_year_of(self.start)}-Q{_fiscal_quarter(self.start)}"
+        if self.kind == "fy":
+            return f"FY{self.start.year}"
+        return f"{self.start.isoformat()}..{(self.end - timedelta(days=1)).isoformat()}"
+
+    def label_ja(self) -> str:
+        if self.kind == "month":
+            return f"{self.start.year}年{self.start.month}月"
+        if self.kind == "quarter":
+            fy = fiscal_year_of(self.start)
+            return f"{reiwa(fy)}年度（{fy}年度）第{_fiscal_quarter(self.start)}四半期"
+        if self.kind == "fy":
+            return f"{reiwa(self.start.year)}年度（{self.start.year}年度）"
+        last = self.end - timedelta(days=1)
+        return f"{self.start.year}年{self.start.month}月{self.start.day}日〜{last.year}年{last.month}月{last.day}日"
+
+    def label_en(self) -> str:
+        if self.kind == "month":
+            return self.start.strftime("%B %Y")
+        if self.kind == "quarter":
+            fy = fiscal_year_of(self.start)
+            return f"FY{fy} ({reiwa(fy).replace('令和元', 'Reiwa 1').replace('令和', 'Reiwa ')}) Q{_fiscal_quarter(self.start)}"
+        if self.kind == "fy":
+            fy = self.start.year
+            return f"FY{fy} ({reiwa(fy).replace('令和元', 'Reiwa 1').replace('令和', 'Reiwa ')})"
+        last = self.end - timedelta(days=1)
+        return f"{self.start.isoformat()} – {last.isoformat()}"
+
+
+def _add_months(d: date, months: int) -> date:
+    m = d.month - 1 + months
+    return date(d.year + m // 12, m % 12 + 1, 1)
+
+
+def _fiscal_quarter(d: date) -> int:
+    return ((d.month - 4) % 12) // 3 + 1
+
+
+def month(year: int, month_: int) -> Period:
+    start = date(year, month_, 1)
+    return Period("month", start, _add_months(start, 1))
+
+
+def fiscal_quarter(fy: int, quarter: int) -> Period:
+    if quarter not in (1, 2, 3, 4):
+        raise ValueError("a fiscal quarter is 1 to 4")
+    start = _add_months(date(fy, 4, 1), 3 * (quarter - 1))
+    return Period("quarter", start, _add_months(start, 3))
+
+
+def fiscal_year(fy: int) -> Period:
+    return Period("fy", date(fy, 4, 1), date(fy + 1, 4, 1))
+
+
+def date_range(first: date, last: date) -> Period:
+    """Both days included."""
+    if last < first:
+        raise ValueError("the last day is before the first")
+    if (last - first).days > 366 * 5:
+        raise ValueError("a range can be at most five years")
+    return Period("range", first, last + timedelta(days=1))
+
+
+def parse_period(text: str) -> Period:
+    """Read a Period.key(): 2026-11, FY2026-Q3, FY2026, 2026-04-01..2026-06-30 (ValueError otherwise)."""
+    text = (text or "").strip()
+    try:
+        if ".." in text:
+            a, b = text.split("..", 1)
+            return date_range(date.fromisoformat(a), date.fromisoformat(b))
+        if text.startswith("FY") and "-Q" in text:
+            fy, q = text[2:].split("-Q", 1)
+            return fiscal_quarter(int(fy), int(q))
+        if text.startswith("FY"):
+            return fiscal_year(int(text[2:]))
+        y, m = text.split("-", 1)
+        if len(y) == 4 and 1 <= int(m) <= 12:
+            return month(int(y), int(m))
+    except ValueError as exc:
+        raise ValueError(f"not a period: {text!r}") from exc
+    raise ValueError(f"not a period: {text!r}")
+
+
+def age_bucket(business_days: int) -> str:
+    for label, lo, hi in AGE_BUCKETS:
+        if business_days >= lo and (hi is None or business_days <= hi):
+            return label
+    return AGE_BUCKETS[0][0]
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Linear interpolation between closest ranks (PostgreSQL's percentile_cont)."""
+    if not values:
+        return None
+    xs = sorted(values)
+    if len(xs) == 1:
+        return float(xs[0])
+    pos = (len(xs) - 1) * p
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
+
+
+def safe_cell(value: object) -> object:
+    """A CSV cell that spreadsheet programs will not run as a formula (ASVS 1.2.10):
+    text starting with = + - @ tab or CR gets a leading apostrophe."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
