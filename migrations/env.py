@@ -104,6 +104,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from swat.models.base import include_object_for
+
+        conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -51,3 +51,17 @@ class Base(DeclarativeBase):
     registry = registry(
         metadata=MetaData(naming_convention=NAMING), type_annotation_map={datetime: UTCDateTime()}
     )
+
+
+# Indexes that exist on PostgreSQL only (declared with ddl_if): schema comparisons on
+# other engines leave them out.
+POSTGRESQL_ONLY_INDEXES = {"ix_tickets_search_trgm"}
+
+
+def include_object_for(dialect_name: str):
+    """An Alembic include_object hook for this engine."""
+
+    def include(obj, name, type_, reflected, compare_to):
+        return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES and dialect_name != "postgresql")
+
+    return include

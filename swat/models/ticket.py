@@ -25,6 +25,9 @@ class Ticket(Base):
         Index("ix_tickets_created_at", "created_at"),
         Index("ix_tickets_triage", "triage", "created_at"),
         Index("ix_tickets_status_sla_due", "status", "sla_due_at"),
+        # Free-text search (LIKE '%…%') on PostgreSQL: trigrams, Japanese included.
+        Index("ix_tickets_search_trgm", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
