@@ -40,6 +40,7 @@ def register_cli(app) -> None:
     app.cli.add_command(sla_group)
     app.cli.add_command(scheduler)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(seed)
 
 
 def _now():
@@ -306,3 +307,38 @@ def jobs_run():
     result = run_sweep(app)
     click.echo(f"sweep: {result.fired} escalations fired, {result.renotified} re-notified")
     click.echo(f"delivery: {run_delivery(app)}")
+
+
+@click.command("seed")
+@click.option("--tickets", required=True, type=click.IntRange(min=0), help="How many consultations to add.")
+@click.option("--seed", "rng_seed", default=42, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--years", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Fiscal years (April start) to spread them over, up to now.")
+@with_appcontext
+def seed(tickets, rng_seed, years):
+    """Generate realistic consultations with history, replies and SLA facts (never in production).
+
+    Commits in batches (see services.seed.seed); the `seed-*` accounts share the password
+    swat-seed-2026.
+    """
+    import time
+
+    from .extensions import db
+    from .services.seed import SeedRefused
+    from .services.seed import seed as run_seed
+
+    shown = [time.perf_counter()]
+
+    def progress(done, total):
+        if done == total or time.perf_counter() - shown[0] >= 1.0:
+            shown[0] = time.perf_counter()
+            click.echo(f"  {done:,}/{total:,} tickets")
+
+    try:
+        report = run_seed(db.session, _now(), current_app.config["SWAT"], tickets, rng_seed, years,
+                          progress=progress)
+    except SeedRefused as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(report.summary())
