@@ -21,9 +21,9 @@ from . import i18n
 def register_web(app: Flask) -> None:
     app.extensions.setdefault("swat.clock", SystemClock())
 
-    from . import admin, auth, consultations, notifications, queue, reference, tickets, triage
+    from . import admin, auth, consultations, notifications, queue, reference, reports, tickets, triage
 
-    for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications):
+    for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications, reports):
         app.register_blueprint(module.bp)
 
     login_manager.login_view = "auth.login"

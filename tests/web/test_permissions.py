@@ -165,6 +165,7 @@ PAGES = {
     "/team": {"agent", "lead", "admin"},
     "/admin/routing": {"lead", "admin"},
     "/notifications": set(ROLES),
+    "/reports": {"manager", "manager_health", "lead", "admin"},
     "/settings/notifications": set(ROLES),
 }
 
