@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased, contains_eager
 
 from ..domain import states
 from ..domain.text import escape_like, normalize_for_search
-from ..models import Department, Theme, Ticket, User
+from ..models import Department, Theme, Ticket, TicketInitiative, User
 from .visibility import ticket_scope
 
 SORTS = {
@@ -38,6 +38,11 @@ class TicketFilters:
     assignee: str = ""
     priority: str = ""
     q: str = ""
+    initiative: str = ""
+    # Drill-down from a report: the tickets behind a count ("opened", "resolved" or
+    # "backlog") of a period key (see domain.reports.parse_period).
+    period: str = ""
+    measure: str = ""
     sort: str = "priority"
     descending: bool = False
     page: int = 1
@@ -75,6 +80,21 @@ def _filtered(actor, f: TicketFilters) -> Select:
         stmt = stmt.where(Ticket.assignee_id == int(f.assignee))
     if f.priority in states.PRIORITY_RANK:
         stmt = stmt.where(Ticket.priority == states.PRIORITY_RANK[f.priority])
+    if f.initiative == "none":
+        stmt = stmt.where(~Ticket.id.in_(select(TicketInitiative.ticket_id)))
+    elif f.initiative:
+        stmt = stmt.where(Ticket.id.in_(select(TicketInitiative.ticket_id)
+                                        .where(TicketInitiative.initiative_id == f.initiative)))
+    if f.period and f.measure:
+        from ..domain.reports import parse_period
+        from .reports import MEASURES, measure_clause
+
+        try:
+            period = parse_period(f.period)
+        except ValueError:
+            period = None
+        if period is not None and f.measure in MEASURES:
+            stmt = stmt.where(measure_clause(f.measure, period))
     term = normalize_for_search(f.q).strip()[:MAX_QUERY]
     for word in term.split():
         stmt = stmt.where(Ticket.search_text.like(f"%{escape_like(word)}%", escape="\\"))

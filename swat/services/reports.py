@@ -67,8 +67,21 @@ class Figures:
         return self.rate(self.reopened, self.resolved)
 
 
-def _visible(actor):
-    return select(Ticket.id).where(ticket_scope(actor))
+MEASURES = ("opened", "resolved", "backlog")
+
+
+def measure_clause(measure: str, period: rdomain.Period):
+    """The tickets a count stands for: the same predicate the report counts with and
+    the drill-down list filters with, so a number and its list always agree."""
+    start, end = period.bounds()
+    if measure == "opened":
+        return and_(Ticket.created_at >= start, Ticket.created_at < end)
+    if measure == "resolved":
+        return and_(Ticket.resolved_at >= start, Ticket.resolved_at < end)
+    if measure == "backlog":
+        return and_(Ticket.created_at < end, or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
+                    or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end))
+    raise ValueError(measure)
 
 
 def _percentiles(session: Session, base, column) -> tuple[float | None, float | None]:
@@ -102,14 +115,9 @@ def figures(session: Session, actor, period: rdomain.Period, now: datetime) -> F
     start, end = period.bounds()
     visible = ticket_scope(actor)
     f = Figures()
-    f.opened = session.scalar(select(func.count()).select_from(Ticket).where(
-        visible, Ticket.created_at >= start, Ticket.created_at < end)) or 0
-    f.resolved = session.scalar(select(func.count()).select_from(Ticket).where(
-        visible, Ticket.resolved_at >= start, Ticket.resolved_at < end)) or 0
-    f.backlog = session.scalar(select(func.count()).select_from(Ticket).where(
-        visible, Ticket.created_at < end,
-        or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
-        or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end))) or 0
+    for measure in MEASURES:
+        setattr(f, measure, session.scalar(select(func.count()).select_from(Ticket).where(
+            visible, measure_clause(measure, period))) or 0)
     horizon = min(end, now)
     for target, met_attr, due_attr, med_attr, p90_attr in (
         ("first_response", "fr_met", "fr_due", "fr_median_h", "fr_p90_h"),
@@ -170,6 +178,19 @@ def ages(session: Session, actor, now: datetime) -> dict[str, int]:
     return out
 
 
+def _drill_filter(dimension: str, key) -> dict:
+    """Query-string filters of the ticket list for one breakdown row."""
+    if dimension == "department":
+        return {"department": key}
+    if dimension == "theme":
+        return {"theme": key or "none"}
+    if dimension == "priority":
+        return {"priority": states.PRIORITIES[key]}
+    if dimension == "member":
+        return {"assignee": str(key) if key else "none"}
+    return {"initiative": key or "none"}
+
+
 def breakdown(session: Session, actor, period: rdomain.Period, dimension: str, now: datetime) -> list[dict]:
     """Opened, resolved and backlog per department/theme/priority/member/initiative,
     each one grouped query; the same definitions as figures()."""
@@ -187,10 +208,7 @@ def breakdown(session: Session, actor, period: rdomain.Period, dimension: str, n
         key, label_q = func.coalesce(Ticket.assignee_id, 0), select(User.id, User.display_name)
     else:
         key, label_q = func.coalesce(TicketInitiative.initiative_id, ""), None
-    opened = case((and_(Ticket.created_at >= start, Ticket.created_at < end), 1), else_=0)
-    resolved = case((and_(Ticket.resolved_at >= start, Ticket.resolved_at < end), 1), else_=0)
-    backlog = case((and_(Ticket.created_at < end, or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
-                         or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end)), 1), else_=0)
+    opened, resolved, backlog = (case((measure_clause(m, period), 1), else_=0) for m in MEASURES)
     stmt = select(key.label("k"), func.sum(opened), func.sum(resolved), func.sum(backlog)).select_from(Ticket)
     if dimension == "initiative":
         stmt = stmt.outerjoin(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
@@ -208,6 +226,6 @@ def breakdown(session: Session, actor, period: rdomain.Period, dimension: str, n
         else:
             name = labels.get(k, "-") if k not in ("", 0) else "-"
         out.append({"key": k, "label": name, "opened": int(o or 0), "resolved": int(r or 0),
-                    "backlog": int(b or 0)})
+                    "backlog": int(b or 0), "filter": _drill_filter(dimension, k)})
     out.sort(key=lambda row: (-row["opened"], str(row["label"])))
     return out

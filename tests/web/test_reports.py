@@ -11,12 +11,12 @@ def test_report_page_and_scoping(make_ticket, auth, browser):
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
     assert "2026年11月" in html and "部局別" in html
     row = html.split("受付件数", 1)[1].split("</tr>", 1)[0]
-    assert "<td>2</td>" in row
+    assert ">2</a></td>" in row
     browser.logout()
     auth.login("manager_health")
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
     row = html.split("受付件数", 1)[1].split("</tr>", 1)[0]
-    assert "<td>1</td>" in row and "福祉部" not in html
+    assert ">1</a></td>" in row and "福祉部" not in html
 
 
 def test_bad_period_is_a_clear_400(auth, browser, users):
@@ -36,3 +36,31 @@ def test_csv_has_a_bom_and_neutralised_cells(make_ticket, auth, browser):
     text = r.data.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text
     assert browser.get("/reports/export.csv?period=2026-11&table=nothing").status_code == 404
+
+
+def test_every_number_drills_down_to_its_tickets_under_the_usual_permissions(make_ticket, auth, browser, users,
+                                                                              clock):
+    import re
+
+    from swat.services import tickets
+
+    a = make_ticket("staff_health", title="健医の相談", theme="telework")
+    b = make_ticket("staff_health2", title="健医の相談その二")
+    c = make_ticket("staff_welfare", title="福祉の相談", theme="telework")
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), a)
+    tickets.change_status(db.session, users["agent"], clock.now(), a, "resolved")
+    db.session.commit()
+    auth.login("manager")
+    html = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    links = dict(re.findall(r'href="(/consultations\?[^"]+)">(\d+)</a>', html.replace("&amp;", "&")))
+    assert links, "numbers are links"
+    for url, count in links.items():
+        listed = set(re.findall(r'href="/tickets/(2026-\d{5})"', browser.get(url).get_data(as_text=True)))
+        assert len(listed) == int(count), url
+    theme_url = next(u for u in links if "theme=telework" in u and "measure=opened" in u)
+    listed = set(re.findall(r'href="/tickets/(2026-\d{5})"', browser.get(theme_url).get_data(as_text=True)))
+    assert listed == {a.number, c.number}
+    browser.logout()
+    auth.login("staff_health")  # the same link shows staff only their own department
+    listed = set(re.findall(r'href="/tickets/(2026-\d{5})"', browser.get(theme_url).get_data(as_text=True)))
+    assert listed == {a.number} and b.number not in listed
