@@ -64,3 +64,13 @@ def test_every_number_drills_down_to_its_tickets_under_the_usual_permissions(mak
     auth.login("staff_health")  # the same link shows staff only their own department
     listed = set(re.findall(r'href="/tickets/(2026-\d{5})"', browser.get(theme_url).get_data(as_text=True)))
     assert listed == {a.number} and b.number not in listed
+
+
+def test_each_breakdown_has_a_chart_drawn_on_the_server_beside_its_table(make_ticket, auth, browser):
+    make_ticket("staff_health", theme="telework")
+    auth.login("lead")
+    html = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    section = html.split("部局別", 1)[1].split("</section>", 1)[0]
+    assert '<svg class="chart" role="img" aria-label="部局別"' in section
+    assert "<rect" in section and "健康医療部" in section and "<table>" in section
+    assert "http" not in section.split("<svg", 1)[1].split("</svg>", 1)[0].replace("http://www.w3.org", "")
