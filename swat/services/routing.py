@@ -10,7 +10,6 @@ silently.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,6 @@ from ..models import (
     Initiative,
     MemberAbsence,
     Message,
-    ReferenceDocument,
     RoutingProposal,
     Theme,
     Ticket,
@@ -36,7 +34,7 @@ from ..models import (
     User,
 )
 from ..models.user import user_themes
-from . import notify
+from . import documents, notify
 from . import tickets as ticket_service
 from .reference import ReferenceDataError, read_reference
 from .visibility import ticket_scope
@@ -45,7 +43,6 @@ DOC_NAME = "routing"
 FILE_NAME = "routing.yaml"
 EXAMPLES_DIR = "routing-examples"
 TOKYO = ZoneInfo("Asia/Tokyo")
-_compiled: dict[str, tuple[Rules, dict]] = {}
 
 
 # --- rules ----------------------------------------------------------------
@@ -132,31 +129,12 @@ def load_routing(session: Session, directory: str | Path, now: datetime) -> bool
     admin page can change them until the next load)."""
     doc = read_routing(directory)
     _apply_member_skills(session, doc["rules"].get("members") or {})
-    content = json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str)
-    checksum = hashlib.sha256(content.encode()).hexdigest()
-    row = session.get(ReferenceDocument, DOC_NAME)
-    if row is not None and row.checksum == checksum:
-        return False
-    if row is None:
-        session.add(ReferenceDocument(name=DOC_NAME, content=content, checksum=checksum, loaded_at=now))
-    else:
-        row.content, row.checksum, row.loaded_at = content, checksum, now
-    session.flush()
-    return True
+    return documents.store(session, DOC_NAME, doc, now)
 
 
 def current_rules(session: Session) -> tuple[Rules, dict] | None:
     """The loaded rules (compiled once per version and cached), or None before the first load."""
-    checksum = session.scalar(select(ReferenceDocument.checksum).where(ReferenceDocument.name == DOC_NAME))
-    if checksum is None:
-        return None
-    hit = _compiled.get(checksum)
-    if hit is None:
-        doc = json.loads(session.scalar(select(ReferenceDocument.content).where(ReferenceDocument.name == DOC_NAME)))
-        hit = (_compile(doc), doc)
-        _compiled.clear()
-        _compiled[checksum] = hit
-    return hit
+    return documents.compiled(session, DOC_NAME, lambda doc: (_compile(doc), doc))
 
 
 def rules_from_directory(directory: str | Path, exclude: set[tuple[str, str]] | None = None) -> Rules:

@@ -7,8 +7,6 @@ status change and its clock events are committed together or not at all.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -19,12 +17,12 @@ from sqlalchemy.orm import Session
 from ..domain import sla as clock
 from ..domain import states
 from ..domain.calendar import BusinessCalendar
-from ..models import ReferenceDocument, SlaEvent, Ticket, TicketSla
+from ..models import SlaEvent, Ticket, TicketSla
+from . import documents
 from .reference import ReferenceDataError
 
 DOC_NAME = "sla"
 FILE_NAME = "sla.yaml"
-_compiled: dict[str, SlaRules] = {}
 
 
 class SlaRules:
@@ -90,31 +88,12 @@ def read_sla(directory: str | Path) -> dict:
 
 def load_sla(session: Session, directory: str | Path, now: datetime) -> bool:
     """Store sla.yaml if it changed; True when it did. Flushes, never commits."""
-    doc = read_sla(directory)
-    content = json.dumps(doc, ensure_ascii=False, sort_keys=True, default=str)
-    checksum = hashlib.sha256(content.encode()).hexdigest()
-    row = session.get(ReferenceDocument, DOC_NAME)
-    if row is not None and row.checksum == checksum:
-        return False
-    if row is None:
-        session.add(ReferenceDocument(name=DOC_NAME, content=content, checksum=checksum, loaded_at=now))
-    else:
-        row.content, row.checksum, row.loaded_at = content, checksum, now
-    session.flush()
-    return True
+    return documents.store(session, DOC_NAME, read_sla(directory), now)
 
 
 def current(session: Session) -> SlaRules | None:
-    checksum = session.scalar(select(ReferenceDocument.checksum).where(ReferenceDocument.name == DOC_NAME))
-    if checksum is None:
-        return None
-    rules = _compiled.get(checksum)
-    if rules is None:
-        content = session.scalar(select(ReferenceDocument.content).where(ReferenceDocument.name == DOC_NAME))
-        rules = SlaRules(json.loads(content))
-        _compiled.clear()
-        _compiled[checksum] = rules
-    return rules
+    """The loaded SLA rules (built once per version and cached), or None before the first load."""
+    return documents.compiled(session, DOC_NAME, SlaRules)
 
 
 def _load(session: Session, ticket: Ticket) -> dict[str, clock.Clock]:

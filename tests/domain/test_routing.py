@@ -13,17 +13,7 @@ INIT_TEXTS = {"sns-consultation": "SNSによる相談 LINEを活用した相談�
 
 
 def rules(**over):
-    doc = {
-        "confidence_threshold": 0.3, "min_score": 2.0, "default_cap": 5, "title_weight": 1.5,
-        "synonyms": {"テレワーク": ["在宅勤務", "リモートワーク"], "lineworks": ["line works", "ラインワークス"]},
-        "themes": {"telework": {"keywords": {"テレワーク": 3, "vpn": 2}},
-                   "citizen-services": {"keywords": {"府民": 1}},
-                   "three-less": {"keywords": {"自動化": 2}}},
-        "initiatives": {"sns-consultation": {"keywords": {"line": 3, "相談": 1}},
-                        "telework": {"keywords": {"テレワーク": 3}},
-                        "rpa": {"keywords": {"rpa": 3, "転記": 2}},
-                        "line-works": {"keywords": {"lineworks": 4}}},
-    }
+    doc = plain_doc()
     doc.update(over)
     return compile_rules(doc, CATALOG_THEMES, THEME_TEXTS, INIT_TEXTS)
 
