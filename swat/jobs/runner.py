@@ -15,34 +15,31 @@ def _now(app: Flask):
     return app.extensions["swat.clock"].now()
 
 
-def run_sweep(app: Flask):
-    from ..services.escalation import sweep
-
+def _run(app: Flask, job, failure: str):
+    """Run `job(now)` in its own app context and transaction; roll back and log on failure."""
     with app.app_context():
         try:
-            result = sweep(db.session, _now(app))
+            result = job(_now(app))
             db.session.commit()
             return result
         except Exception:
             db.session.rollback()
-            log.exception("SLA sweep failed; it runs again at the next minute")
+            log.exception(failure)
             raise
         finally:
             db.session.remove()
+
+
+def run_sweep(app: Flask):
+    from ..services.escalation import sweep
+
+    return _run(app, lambda now: sweep(db.session, now), "SLA sweep failed; it runs again at the next minute")
 
 
 def run_delivery(app: Flask):
     from .delivery import deliver
 
-    with app.app_context():
-        try:
-            return deliver(_now(app))
-        except Exception:
-            db.session.rollback()
-            log.exception("delivery failed; it runs again shortly")
-            raise
-        finally:
-            db.session.remove()
+    return _run(app, deliver, "delivery failed; it runs again shortly")
 
 
 def run_scheduler(app: Flask) -> None:

@@ -421,3 +421,15 @@ def load_reference(session: Session, directory: str | Path) -> LoadReport:
     _remove(session, Department, departments, {d["id"] for d in data.departments}, "departments", report)
     session.flush()
     return report
+
+
+def read_yaml_file(directory: str | Path, name: str) -> Any:
+    """One more YAML file of the reference folder (routing.yaml, sla.yaml), parsed;
+    a missing or unparsable file raises ReferenceDataError naming it."""
+    try:
+        with (Path(directory) / name).open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh) or {}
+    except FileNotFoundError:
+        raise ReferenceDataError(name, "", "file not found")
+    except yaml.YAMLError as exc:
+        raise ReferenceDataError(name, "", f"not valid YAML: {exc}")

@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy import and_, case, delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
@@ -36,7 +35,7 @@ from ..models import (
 from ..models.user import user_themes
 from . import documents, notify
 from . import tickets as ticket_service
-from .reference import ReferenceDataError, read_reference
+from .reference import ReferenceDataError, read_reference, read_yaml_file
 from .visibility import ticket_scope
 
 DOC_NAME = "routing"
@@ -54,14 +53,7 @@ def read_routing(directory: str | Path) -> dict:
     """
     directory = Path(directory)
     data = read_reference(directory)
-    path = directory / FILE_NAME
-    try:
-        with path.open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh) or {}
-    except FileNotFoundError:
-        raise ReferenceDataError(FILE_NAME, "", "file not found")
-    except yaml.YAMLError as exc:
-        raise ReferenceDataError(FILE_NAME, "", f"not valid YAML: {exc}")
+    raw = read_yaml_file(directory, FILE_NAME)
     doc = {
         "rules": raw,
         "examples": _read_examples(directory / EXAMPLES_DIR, {t["id"] for t in data.themes}),

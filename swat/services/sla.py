@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,7 @@ from ..domain import states
 from ..domain.calendar import BusinessCalendar
 from ..models import SlaEvent, Ticket, TicketSla
 from . import documents
-from .reference import ReferenceDataError
+from .reference import ReferenceDataError, read_yaml_file
 
 DOC_NAME = "sla"
 FILE_NAME = "sla.yaml"
@@ -42,14 +41,7 @@ class SlaRules:
 
 def read_sla(directory: str | Path) -> dict:
     """sla.yaml, checked: raises ReferenceDataError("sla.yaml", item, reason)."""
-    path = Path(directory) / FILE_NAME
-    try:
-        with path.open(encoding="utf-8") as fh:
-            doc = yaml.safe_load(fh) or {}
-    except FileNotFoundError:
-        raise ReferenceDataError(FILE_NAME, "", "file not found")
-    except yaml.YAMLError as exc:
-        raise ReferenceDataError(FILE_NAME, "", f"not valid YAML: {exc}")
+    doc = read_yaml_file(directory, FILE_NAME)
     if not isinstance(doc, dict):
         raise ReferenceDataError(FILE_NAME, "", "the file must be a mapping")
     unknown = set(doc) - {"calendar", "policies", "warn_ratio", "escalation"}
