@@ -40,6 +40,7 @@ def register_cli(app) -> None:
     app.cli.add_command(sla_group)
     app.cli.add_command(scheduler)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(reports_group)
     app.cli.add_command(seed)
 
 
@@ -300,13 +301,70 @@ def jobs_group():
 @jobs_group.command("run")
 @with_appcontext
 def jobs_run():
-    """Run the SLA sweep and one delivery pass once."""
-    from .jobs.runner import run_delivery, run_sweep
+    """Run the SLA sweep, last week's summary to managers (once per week) and one delivery pass."""
+    from .jobs.runner import run_delivery, run_sweep, run_weekly_summary
 
     app = current_app._get_current_object()
     result = run_sweep(app)
     click.echo(f"sweep: {result.fired} escalations fired, {result.renotified} re-notified")
+    weekly = run_weekly_summary(app)
+    click.echo(f"weekly summary {weekly.week}: {weekly.queued} queued, {weekly.already} sent before")
     click.echo(f"delivery: {run_delivery(app)}")
+
+
+@click.group("reports")
+def reports_group():
+    """Manager reports."""
+
+
+@reports_group.command("mail-weekly")
+@click.option("--week", default=None, help="A day (YYYY-MM-DD) of the Monday-to-Sunday week to send "
+                                           "(default: last week). Each manager gets each week once.")
+@with_appcontext
+def reports_mail_weekly(week):
+    """Queue the weekly summary e-mail to managers; the scheduler's delivery sends it."""
+    from datetime import date
+
+    from .jobs.runner import run_weekly_summary
+    from .services.weekly_summary import week_of
+
+    period = None
+    if week:
+        try:
+            period = week_of(date.fromisoformat(week))
+        except ValueError:
+            click.echo(f"error: --week: not a date (YYYY-MM-DD): {week!r}", err=True)
+            sys.exit(2)
+        if period.bounds()[1] > _now():
+            click.echo(f"error: the week {period.key()} has not ended yet", err=True)
+            sys.exit(1)
+    result = run_weekly_summary(current_app._get_current_object(), period)
+    click.echo(f"weekly summary {result.week}: {result.queued} queued, {result.already} sent before")
+
+
+@reports_group.command("facts")
+@click.option("--check", "mode", flag_value="check", default=True,
+              help="Compare the stored report facts with a fresh computation (default).")
+@click.option("--rebuild", "mode", flag_value="rebuild", help="Replace the stored report facts with a fresh computation.")
+@with_appcontext
+def reports_facts(mode):
+    """Check or rebuild the per-day facts the reports read (kept by database triggers)."""
+    from .extensions import db
+    from .services import report_facts
+
+    if mode == "rebuild":
+        n = report_facts.rebuild(db.session)
+        db.session.commit()
+        click.echo(f"report facts rebuilt: {n:,} rows")
+        return
+    problems = report_facts.check(db.session)
+    db.session.rollback()
+    for line in problems[:50]:
+        click.echo(line, err=True)
+    if problems:
+        click.echo(f"error: {len(problems):,} report fact rows differ; run `swat reports facts --rebuild`", err=True)
+        sys.exit(1)
+    click.echo("report facts agree with the tickets")
 
 
 @click.command("seed")

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import json
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from .domain import reports as rdomain
 
 STATUS = {
     "new": _l("New"), "assigned": _l("Assigned"), "in_progress": _l("In progress"),
     "waiting": _l("Waiting for requester"), "resolved": _l("Resolved"), "closed": _l("Closed"),
 }
 TARGET = {"first_response": _l("First response"), "resolution": _l("Resolution")}
+WEEKLY_SUMMARY = "weekly_summary"
 
 
 def subject(kind: str, params: dict | str) -> str:
     p = json.loads(params) if isinstance(params, str) else params
+    if kind == WEEKLY_SUMMARY:
+        return _weekly_subject(p)
     number = p.get("number", "")
     if kind == "reply":
         return _("%(number)s: the SWAT team replied", number=number)
@@ -42,8 +48,56 @@ def subject(kind: str, params: dict | str) -> str:
 
 def body(kind: str, params: dict | str, url: str) -> str:
     p = json.loads(params) if isinstance(params, str) else params
+    if kind == WEEKLY_SUMMARY:
+        return _weekly_body(p)
     lines = [subject(kind, p), "", p.get("title", "")]
     if kind == "reply" and p.get("author"):
         lines.append(_("Reply from %(name)s", name=p["author"]))
     lines += ["", url, "", _("Corona SWAT Desk (this message was sent automatically)")]
+    return "\n".join(lines)
+
+
+def _english() -> bool:
+    return str(get_locale()) == "en"
+
+
+def _weekly_subject(p: dict) -> str:
+    period = rdomain.parse_period(p["period"])
+    department = p.get("department")
+    if department:
+        scope = department.get("en" if _english() else "ja") or department.get("ja", "")
+    else:
+        scope = _("All departments")
+    return _("Weekly summary %(period)s: %(scope)s", period=period.label_en() if _english() else period.label_ja(),
+             scope=scope)
+
+
+def _number(value, percent: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{value}%" if percent else str(value)
+
+
+def _weekly_body(p: dict) -> str:
+    """The weekly summary: each figure of last week with the week before beside it."""
+    cur, prev = p["current"], p["previous"]
+
+    def line(label, key, percent=False):
+        return _("%(label)s: %(current)s (previous week: %(previous)s)", label=label,
+                 current=_number(cur.get(key), percent), previous=_number(prev.get(key), percent))
+
+    lines = [_weekly_subject(p), "",
+             line(_("Opened"), "opened"),
+             line(_("Resolved"), "resolved"),
+             line(_("Backlog at period end"), "backlog"),
+             line(_("First-response compliance"), "fr_compliance", percent=True),
+             line(_("Resolution compliance"), "res_compliance", percent=True),
+             line(_("Resolution, median (business hours)"), "res_median_h"),
+             "", _("Open consultations by age (business days)")]
+    for label, _lo, _hi in rdomain.AGE_BUCKETS:
+        lines.append(_("%(label)s: %(current)s (previous week: %(previous)s)", label=label,
+                       current=cur["ages"].get(label, 0), previous=prev["ages"].get(label, 0)))
+    lines += ["", _("The full report:"), p.get("link", ""), "",
+              _("You can turn this summary off in your notification settings: %(url)s", url=p.get("settings", "")),
+              "", _("Corona SWAT Desk (this message was sent automatically)")]
     return "\n".join(lines)

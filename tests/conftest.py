@@ -92,6 +92,8 @@ def app(tmp_path_factory):
 def _wipe(application) -> None:
     shutil.rmtree(application.config["SWAT"]["attachment_dir"], ignore_errors=True)
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
+    # On SQLite deleting children fires the report-fact triggers: empty the facts last.
+    tables.sort(key=lambda t: t.name == "report_facts")
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flask import Flask
 
+from ..domain.reports import TOKYO
 from ..extensions import db
 
 log = logging.getLogger("swat.jobs")
@@ -42,13 +44,41 @@ def run_delivery(app: Flask):
     return _run(app, deliver, "delivery failed; it runs again shortly")
 
 
+def run_weekly_summary(app: Flask, week=None):
+    """Queue last week's summary e-mail to managers (`week`: a reports Period to send
+    another ended week instead). Safe at any time and from several hosts at once."""
+    from ..services.weekly_summary import send_weekly_summaries
+
+    base_url = app.config["SWAT"]["base_url"]
+    return _run(app, lambda now: send_weekly_summaries(db.session, now, base_url, week),
+                "weekly summary failed; it runs again at the next start or next Monday")
+
+
+# Monday 08:30 in Tokyo: the weekly summary goes out as the week's work begins.
+WEEKLY_SUMMARY_AT = {"day_of_week": "mon", "hour": 8, "minute": 30}
+
+
+def _weekly_summary_is_due(now: datetime) -> bool:
+    """Whether this week's Monday 08:30 (Tokyo) has passed: a scheduler that was down
+    then catches up when it starts, and one started early on Monday does not send early."""
+    local = now.astimezone(TOKYO)
+    return local.weekday() > 0 or (local.hour, local.minute) >= (WEEKLY_SUMMARY_AT["hour"],
+                                                                 WEEKLY_SUMMARY_AT["minute"])
+
+
 def run_scheduler(app: Flask) -> None:
-    """Block forever, running the sweep every minute and delivery every 30 seconds."""
+    """Block forever, running the sweep every minute, delivery every 30 seconds and the
+    weekly summary every Monday at 08:30 (Tokyo), and once at start if that was missed."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     scheduler = BlockingScheduler(timezone="Asia/Tokyo")
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     scheduler.add_job(run_sweep, "interval", args=[app], minutes=1, id="sla-sweep", **options)
     scheduler.add_job(run_delivery, "interval", args=[app], seconds=30, id="outbox-delivery", **options)
-    log.info("scheduler started: SLA sweep every minute, delivery every 30 s")
+    scheduler.add_job(run_weekly_summary, "cron", args=[app], id="weekly-summary", max_instances=1, coalesce=True,
+                      misfire_grace_time=6 * 3600, **WEEKLY_SUMMARY_AT)
+    if _weekly_summary_is_due(_now(app)):
+        # Sends nothing if this week's run already happened (here or on another host).
+        scheduler.add_job(run_weekly_summary, "date", args=[app], id="weekly-summary-catch-up")
+    log.info("scheduler started: SLA sweep every minute, delivery every 30 s, weekly summary Mondays 08:30")
     scheduler.start()

@@ -1,8 +1,9 @@
 """SQLAlchemy models: persistence only, no rules."""
 
 from .base import Base
-from .notify import Escalation, Notification, OutboxMessage
+from .notify import Escalation, Notification, OutboxMessage, ReportMailing
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
+from .report import ReportFact
 from .routing import MemberAbsence, ReferenceDocument, RoutingProposal, SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
 from .user import LoginAttempt, User, UserSession
@@ -21,6 +22,8 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "ReferenceDocument",
+    "ReportFact",
+    "ReportMailing",
     "RoutingProposal",
     "SlaEvent",
     "Theme",

@@ -71,3 +71,23 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class ReportMailing(Base):
+    """One summary e-mail of one period to one reader (the weekly summary to managers).
+
+    The row is inserted with ON CONFLICT DO NOTHING under the UNIQUE constraint and the
+    outbox message is written only by the transaction whose insert created it, so a
+    summary goes out once per (kind, period, reader) with any number of schedulers."""
+
+    __tablename__ = "report_mailings"
+    __table_args__ = (
+        UniqueConstraint("kind", "period_key", "user_id", name="uq_report_mailings_kind_period_user"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period_key: Mapped[str] = mapped_column(String(32))  # a reports Period.key(), e.g. 2026-11-16..2026-11-22
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id", ondelete="SET NULL"), nullable=True)

@@ -1,10 +1,13 @@
-"""Manager reports: grouped SQL over stored facts (tickets, ticket_slas, ticket_events).
+"""Manager reports: grouped SQL over stored facts.
 
-No report walks tickets in Python: every figure is an aggregate query, filtered
-by the same visibility rule as every list (a department head sees their own
-department only). Durations are the business minutes the SLA clocks stored.
+Counts come from `report_facts` (per-day rows the database keeps current with triggers, see
+models/report.py), so a fiscal year over a million tickets sums a few thousand rows. The
+time figures read the stopped SLA clocks (business minutes stored when the clock stopped),
+and the live parts (clocks overdue right now, open tickets by age) read the small set of
+open tickets. Every figure is scoped by the same rule as every list: a department head
+sees their own department only. No report walks tickets in Python.
 
-Definitions (the tests compute the same figures independently):
+Definitions (the tests compute the same figures independently, row by row):
 - opened: tickets filed in the period;
 - resolved: tickets whose (latest) resolution falls in the period;
 - backlog: tickets filed before the period's end and neither resolved nor closed
@@ -12,22 +15,23 @@ Definitions (the tests compute the same figures independently):
 - compliance: of the clocks that ended in the period (met or missed) plus the running
   clocks whose due time fell in the period and has passed, the share met;
 - first-response / resolution time: median and 90th percentile of the business
-  minutes used by the clocks that ended in the period, in business hours;
-- reopened rate: tickets reopened in the period over tickets resolved in it;
+  minutes used by the clocks that ended in the period, in business hours; in breakdowns,
+  the mean (total business minutes over clocks ended), which the stored facts add up exactly;
+- reopened rate: reopenings in the period over resolutions in the period;
 - age: open tickets now, by business days since filing (0-2, 3-5, 6-10, 11-20, 21+).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from ..domain import permissions, states
 from ..domain import reports as rdomain
-from ..domain import states
-from ..models import Department, Theme, Ticket, TicketEvent, TicketInitiative, TicketSla, User
+from ..models import Department, Initiative, ReportFact, Theme, Ticket, TicketInitiative, TicketSla, User
 from . import sla
 from .visibility import ticket_scope
 
@@ -68,6 +72,7 @@ class Figures:
 
 
 MEASURES = ("opened", "resolved", "backlog")
+TARGETS = (("first_response", "fr"), ("resolution", "res"))
 
 
 def measure_clause(measure: str, period: rdomain.Period):
@@ -82,6 +87,37 @@ def measure_clause(measure: str, period: rdomain.Period):
         return and_(Ticket.created_at < end, or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
                     or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end))
     raise ValueError(measure)
+
+
+def _fact_sums(period: rdomain.Period):
+    """Sums over report_facts: counts in the period, and the backlog at its end (filed
+    minus left the backlog, over every day before the end)."""
+    s, e = period.start, period.end
+    inside = and_(ReportFact.day >= s, ReportFact.day < e)
+
+    def within(col):
+        return func.coalesce(func.sum(case((inside, col), else_=0)), 0)
+
+    return [within(ReportFact.opened).label("opened"), within(ReportFact.resolved).label("resolved"),
+            func.coalesce(func.sum(ReportFact.opened - ReportFact.exited), 0).label("backlog"),
+            within(ReportFact.reopened).label("reopened"),
+            within(ReportFact.fr_met).label("fr_met"), within(ReportFact.fr_missed).label("fr_missed"),
+            within(ReportFact.fr_minutes).label("fr_minutes"),
+            within(ReportFact.res_met).label("res_met"), within(ReportFact.res_missed).label("res_missed"),
+            within(ReportFact.res_minutes).label("res_minutes")]
+
+
+def _fact_scope(actor):
+    department = permissions.department_scope(actor)
+    return [] if department is None else [ReportFact.department_id == department]
+
+
+def _overdue_clause(period: rdomain.Period, now: datetime, target: str):
+    """Running clocks whose due time fell in the period and has passed: they count as due
+    (and not met) in compliance."""
+    start, end = period.bounds()
+    return and_(TicketSla.target == target, TicketSla.state == "running",
+                TicketSla.due_at >= start, TicketSla.due_at < min(end, now))
 
 
 def _percentiles(session: Session, base, column) -> tuple[float | None, float | None]:
@@ -113,38 +149,25 @@ def _hours(minutes):
 
 def figures(session: Session, actor, period: rdomain.Period, now: datetime) -> Figures:
     start, end = period.bounds()
-    visible = ticket_scope(actor)
+    department = permissions.department_scope(actor)
     f = Figures()
-    for measure in MEASURES:
-        setattr(f, measure, session.scalar(select(func.count()).select_from(Ticket).where(
-            visible, measure_clause(measure, period))) or 0)
-    horizon = min(end, now)
-    for target, met_attr, due_attr, med_attr, p90_attr in (
-        ("first_response", "fr_met", "fr_due", "fr_median_h", "fr_p90_h"),
-        ("resolution", "res_met", "res_due", "res_median_h", "res_p90_h"),
-    ):
-        ended = and_(TicketSla.target == target, TicketSla.state.in_(("met", "missed")),
-                     TicketSla.stopped_at >= start, TicketSla.stopped_at < end)
-        overdue = and_(TicketSla.target == target, TicketSla.state == "running",
-                       TicketSla.due_at >= start, TicketSla.due_at < horizon)
-        row = session.execute(
-            select(func.count(), func.sum(case((TicketSla.state == "met", 1), else_=0)))
-            .select_from(TicketSla).join(Ticket, Ticket.id == TicketSla.ticket_id)
-            .where(visible, or_(ended, overdue))
-        ).one()
-        setattr(f, due_attr, row[0] or 0)
-        setattr(f, met_attr, int(row[1] or 0))
-        base = (select(TicketSla.used_minutes).join(Ticket, Ticket.id == TicketSla.ticket_id)
-                .where(visible, ended))
-        med, p90 = _percentiles(session, base, TicketSla.used_minutes)
-        setattr(f, med_attr, _hours(med))
-        setattr(f, p90_attr, _hours(p90))
-    f.reopened = session.scalar(
-        select(func.count(func.distinct(TicketEvent.ticket_id))).select_from(TicketEvent)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(visible, TicketEvent.kind == "status", TicketEvent.old_value.in_((states.RESOLVED, states.CLOSED)),
-               TicketEvent.new_value.in_((states.IN_PROGRESS, states.NEW)),
-               TicketEvent.at >= start, TicketEvent.at < end)) or 0
+    row = session.execute(select(*_fact_sums(period)).where(
+        ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))).one()._mapping
+    f.opened, f.resolved, f.backlog, f.reopened = (int(row[k]) for k in ("opened", "resolved", "backlog", "reopened"))
+    for target, prefix in TARGETS:
+        overdue = select(func.count()).select_from(TicketSla).where(_overdue_clause(period, now, target))
+        ended = select(TicketSla.used_minutes).where(
+            TicketSla.target == target, TicketSla.stopped_at >= start, TicketSla.stopped_at < end,
+            TicketSla.state.in_(("met", "missed")))
+        if department is not None:
+            overdue = overdue.join(Ticket, Ticket.id == TicketSla.ticket_id).where(ticket_scope(actor))
+            ended = ended.join(Ticket, Ticket.id == TicketSla.ticket_id).where(ticket_scope(actor))
+        met, missed = int(row[f"{prefix}_met"]), int(row[f"{prefix}_missed"])
+        setattr(f, f"{prefix}_met", met)
+        setattr(f, f"{prefix}_due", met + missed + (session.scalar(overdue) or 0))
+        med, p90 = _percentiles(session, ended, TicketSla.used_minutes)
+        setattr(f, f"{prefix}_median_h", _hours(med))
+        setattr(f, f"{prefix}_p90_h", _hours(p90))
     f.ages = ages(session, actor, now)
     return f
 
@@ -185,47 +208,135 @@ def _drill_filter(dimension: str, key) -> dict:
     if dimension == "theme":
         return {"theme": key or "none"}
     if dimension == "priority":
-        return {"priority": states.PRIORITIES[key]}
+        return {"priority": states.PRIORITIES[int(key)]}
     if dimension == "member":
-        return {"assignee": str(key) if key else "none"}
-    return {"initiative": key or "none"}
+        return {"assignee": key or "none"}
+    return {"initiative": key}
+
+
+def _live_key(dimension: str):
+    """The breakdown key of a ticket, as report_facts spells it."""
+    return {"department": Ticket.department_id, "theme": func.coalesce(Ticket.theme_id, ""),
+            "priority": cast(Ticket.priority, String(12)),
+            "member": func.coalesce(cast(Ticket.assignee_id, String(12)), ""),
+            "initiative": TicketInitiative.initiative_id}[dimension]
+
+
+def _labels(session: Session, dimension: str) -> dict[str, str]:
+    if dimension == "department":
+        return dict(session.execute(select(Department.id, Department.name)).all())
+    if dimension == "theme":
+        return dict(session.execute(select(Theme.id, Theme.name)).all())
+    if dimension == "member":
+        return {str(i): n for i, n in session.execute(select(User.id, User.display_name))}
+    if dimension == "initiative":
+        return dict(session.execute(select(Initiative.id, Initiative.name)).all())
+    return {}
+
+
+def breakdowns(session: Session, actor, period: rdomain.Period, now: datetime,
+               dimensions: tuple[str, ...] = DIMENSIONS) -> dict[str, list[dict]]:
+    """Every figure the stored facts give, per department/theme/urgency/member/initiative:
+    two grouped queries over report_facts, plus one small query per dimension for the
+    clocks overdue right now. Rows with nothing in the period and no backlog are left out."""
+    for dimension in dimensions:
+        if dimension not in DIMENSIONS:
+            raise ValueError(dimension)
+    found: dict[str, dict[str, dict]] = {d: {} for d in dimensions}
+    sums = _fact_sums(period)
+    queries = []
+    if "department" in dimensions:
+        queries.append(select(literal("department"), ReportFact.department_id, *sums)
+                       .where(ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))
+                       .group_by(ReportFact.department_id))
+    others = [d for d in dimensions if d != "department"]
+    if others:
+        queries.append(select(ReportFact.dim, ReportFact.key, *sums)
+                       .where(ReportFact.dim.in_(others), ReportFact.day < period.end, *_fact_scope(actor))
+                       .group_by(ReportFact.dim, ReportFact.key))
+    for stmt in queries:
+        for row in session.execute(stmt):
+            values = {k: int(v) for k, v in row._mapping.items() if k in
+                      ("opened", "resolved", "backlog", "reopened", "fr_met", "fr_missed", "fr_minutes",
+                       "res_met", "res_missed", "res_minutes")}
+            found[row[0]][row[1]] = values
+    for dimension in dimensions:
+        key = _live_key(dimension)
+        for target, prefix in TARGETS:
+            stmt = (select(key, func.count()).select_from(TicketSla)
+                    .join(Ticket, Ticket.id == TicketSla.ticket_id))
+            if dimension == "initiative":
+                stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
+            stmt = stmt.where(_overdue_clause(period, now, target), ticket_scope(actor)).group_by(key)
+            for k, n in session.execute(stmt):
+                row = found[dimension].get(k)
+                if row is not None:
+                    row[f"{prefix}_overdue"] = n
+    out = {}
+    for dimension in dimensions:
+        labels = _labels(session, dimension)
+        rows = []
+        for k, v in found[dimension].items():
+            if not (v["opened"] or v["resolved"] or v["backlog"] or v["fr_met"] or v["fr_missed"]
+                    or v["res_met"] or v["res_missed"]):
+                continue
+            fr_ended, res_ended = v["fr_met"] + v["fr_missed"], v["res_met"] + v["res_missed"]
+            fr_due, res_due = fr_ended + v.get("fr_overdue", 0), res_ended + v.get("res_overdue", 0)
+            if dimension == "priority":
+                label = states.PRIORITIES[int(k)]
+            else:
+                label = labels.get(k, k) if k else "-"
+            rows.append({
+                "key": k, "label": label, "opened": v["opened"], "resolved": v["resolved"], "backlog": v["backlog"],
+                "fr_met": v["fr_met"], "fr_due": fr_due, "fr_compliance": Figures.rate(v["fr_met"], fr_due),
+                "res_met": v["res_met"], "res_due": res_due, "res_compliance": Figures.rate(v["res_met"], res_due),
+                "fr_mean_h": _hours(v["fr_minutes"] / fr_ended) if fr_ended else None,
+                "res_mean_h": _hours(v["res_minutes"] / res_ended) if res_ended else None,
+                "reopened": v["reopened"], "reopened_rate": Figures.rate(v["reopened"], v["resolved"]),
+                "filter": _drill_filter(dimension, k)})
+        if dimension == "priority":
+            rows.sort(key=lambda r: int(r["key"]))
+        else:
+            rows.sort(key=lambda r: (-r["opened"], -r["backlog"], str(r["label"])))
+        out[dimension] = rows
+    return out
 
 
 def breakdown(session: Session, actor, period: rdomain.Period, dimension: str, now: datetime) -> list[dict]:
-    """Opened, resolved and backlog per department/theme/priority/member/initiative,
-    each one grouped query; the same definitions as figures()."""
-    if dimension not in DIMENSIONS:
-        raise ValueError(dimension)
-    start, end = period.bounds()
-    visible = ticket_scope(actor)
-    if dimension == "department":
-        key, label_q = Ticket.department_id, select(Department.id, Department.name)
-    elif dimension == "theme":
-        key, label_q = func.coalesce(Ticket.theme_id, ""), select(Theme.id, Theme.name)
-    elif dimension == "priority":
-        key, label_q = Ticket.priority, None
-    elif dimension == "member":
-        key, label_q = func.coalesce(Ticket.assignee_id, 0), select(User.id, User.display_name)
-    else:
-        key, label_q = func.coalesce(TicketInitiative.initiative_id, ""), None
-    opened, resolved, backlog = (case((measure_clause(m, period), 1), else_=0) for m in MEASURES)
-    stmt = select(key.label("k"), func.sum(opened), func.sum(resolved), func.sum(backlog)).select_from(Ticket)
-    if dimension == "initiative":
-        stmt = stmt.outerjoin(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
-    stmt = stmt.where(visible, Ticket.created_at < end).group_by(key)
-    rows = session.execute(stmt).all()
-    labels = dict(session.execute(label_q).all()) if label_q is not None else {}
-    out = []
-    for k, o, r, b in rows:
-        if not (o or r or b):
-            continue
-        if dimension == "priority":
-            name = states.PRIORITIES[k]
-        elif dimension == "initiative":
-            name = k or "-"
+    """One dimension of breakdowns()."""
+    return breakdowns(session, actor, period, now, (dimension,))[dimension]
+
+
+def trend(session: Session, actor, period: rdomain.Period) -> list[dict]:
+    """Opened and resolved per week (periods up to 92 days) or per month, with the backlog
+    at each step's end: one grouped query over report_facts by day."""
+    rows = session.execute(
+        select(ReportFact.day, func.sum(ReportFact.opened), func.sum(ReportFact.resolved),
+               func.sum(ReportFact.exited))
+        .where(ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))
+        .group_by(ReportFact.day)).all()
+    weekly = period.days <= 92
+    steps: list[dict] = []
+    backlog = 0
+    by_day = {}
+    for day, opened, resolved, exited in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        if day < period.start:
+            backlog += int(opened or 0) - int(exited or 0)
         else:
-            name = labels.get(k, "-") if k not in ("", 0) else "-"
-        out.append({"key": k, "label": name, "opened": int(o or 0), "resolved": int(r or 0),
-                    "backlog": int(b or 0), "filter": _drill_filter(dimension, k)})
-    out.sort(key=lambda row: (-row["opened"], str(row["label"])))
-    return out
+            by_day[day] = (int(opened or 0), int(resolved or 0), int(exited or 0))
+    d = period.start
+    while d < period.end:
+        if weekly:
+            step_end = min(d + timedelta(days=7 - d.weekday()), period.end)
+        else:
+            step_end = min((d.replace(day=1) + timedelta(days=32)).replace(day=1), period.end)
+        opened = resolved = 0
+        x = d
+        while x < step_end:
+            o, r, e = by_day.get(x, (0, 0, 0))
+            opened, resolved, backlog = opened + o, resolved + r, backlog + o - e
+            x += timedelta(days=1)
+        steps.append({"start": d, "end": step_end, "opened": opened, "resolved": resolved, "backlog": backlog})
+        d = step_end
+    return steps

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, update
 
@@ -14,6 +15,8 @@ from ..models import Escalation, Notification, Ticket
 from ..services import escalation
 from ..services.notify import KINDS
 from ..services.visibility import ticket_scope
+from ..services.weekly_summary import KIND as WEEKLY_SUMMARY
+from ..services.weekly_summary import ROLES as WEEKLY_SUMMARY_ROLES
 from .common import error_text, now
 from .i18n import NOTIFY_KIND_LABELS
 
@@ -71,16 +74,28 @@ def acknowledge(escalation_id):
     return redirect(url_for("notifications.index"))
 
 
+WEEKLY_SUMMARY_LABEL = _l("Weekly summary by e-mail (managers, Monday mornings)")
+
+
+def _kinds() -> tuple[str, ...]:
+    """The kinds this user can choose: everyone's, plus the weekly summary for managers."""
+    if current_user.role in WEEKLY_SUMMARY_ROLES:
+        return (*KINDS, WEEKLY_SUMMARY)
+    return KINDS
+
+
 @bp.route("/settings/notifications", methods=["GET", "POST"])
 @login_required
 def preferences():
+    kinds = _kinds()
     if request.method == "POST":
         current_user.notify_inapp = request.form.get("inapp") == "y"
         current_user.notify_email = request.form.get("email") == "y"
         wanted = set(request.form.getlist("kinds"))
-        current_user.muted_kinds = ",".join(k for k in KINDS if k not in wanted)
+        current_user.muted_kinds = ",".join(k for k in kinds if k not in wanted)
         db.session.commit()
         flash(_("Your notification choices were saved."), "success")
         return redirect(url_for("notifications.preferences"))
     muted = set((current_user.muted_kinds or "").split(","))
-    return render_template("notifications/preferences.html", kinds=KINDS, muted=muted, labels=NOTIFY_KIND_LABELS)
+    labels = {**NOTIFY_KIND_LABELS, WEEKLY_SUMMARY: WEEKLY_SUMMARY_LABEL}
+    return render_template("notifications/preferences.html", kinds=kinds, muted=muted, labels=labels)

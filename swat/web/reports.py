@@ -1,19 +1,29 @@
-"""/reports: the manager's figures for a period beside the previous one, breakdowns, CSV."""
+"""/reports: the manager's figures for a period beside the previous one, the trend, the
+breakdowns, and their exports (CSV and XLSX built from the very tables the page shows)."""
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 
 from ..domain import reports as rd
 from ..extensions import db
 from ..services import reports
 from .common import now, roles_required
+from .i18n import PRIORITY_LABELS
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+PCT = " (%)"
+RESOLVED = lazy_pgettext("report", "Resolved")  # a count, not the status
+HOURS = _l("business hours")
 
 
 def _period() -> rd.Period:
@@ -26,56 +36,182 @@ def _period() -> rd.Period:
         abort(400)
 
 
+def _period_label(period: rd.Period) -> str:
+    from flask_babel import get_locale
+
+    return period.label_ja() if str(get_locale()) == "ja" else period.label_en()
+
+
+# (attribute, label, is a count that links to its tickets)
 FIGURE_ROWS = [
-    ("opened", "opened"), ("resolved", "resolved"), ("backlog", "backlog"),
-    ("fr_compliance", "fr_compliance"), ("res_compliance", "res_compliance"),
-    ("fr_median_h", "fr_median_h"), ("fr_p90_h", "fr_p90_h"), ("res_median_h", "res_median_h"),
-    ("res_p90_h", "res_p90_h"), ("reopened_rate", "reopened_rate"),
+    ("opened", _l("Opened"), True),
+    ("resolved", RESOLVED, True),
+    ("backlog", _l("Backlog at period end"), True),
+    ("fr_compliance", _l("First-response compliance"), False),
+    ("res_compliance", _l("Resolution compliance"), False),
+    ("fr_median_h", _l("First response, median"), False),
+    ("fr_p90_h", _l("First response, 90th percentile"), False),
+    ("res_median_h", _l("Resolution, median"), False),
+    ("res_p90_h", _l("Resolution, 90th percentile"), False),
+    ("reopened_rate", _l("Reopened"), False),
 ]
+BREAKDOWN_COLUMNS = [
+    ("opened", _l("Opened"), True),
+    ("resolved", RESOLVED, True),
+    ("backlog", _l("Backlog at period end"), True),
+    ("fr_compliance", _l("First-response compliance"), False),
+    ("res_compliance", _l("Resolution compliance"), False),
+    ("fr_mean_h", _l("First response, mean"), False),
+    ("res_mean_h", _l("Resolution, mean"), False),
+    ("reopened_rate", _l("Reopened"), False),
+]
+DIMENSION_LABELS = {"department": _l("By department"), "theme": _l("By theme"), "priority": _l("By urgency"),
+                    "member": _l("By SWAT member"), "initiative": _l("By initiative")}
+TABLES = ("figures", "ages", "trend", *reports.DIMENSIONS)
+
+
+def unit(attr: str) -> str:
+    """The unit shown after a column's name."""
+    if attr.endswith("_compliance") or attr.endswith("_rate"):
+        return PCT
+    if attr.endswith("_h"):
+        return f" ({HOURS})"
+    return ""
+
+
+@dataclass
+class Table:
+    """A report table as the page, the CSV and the XLSX all show it."""
+
+    name: str
+    title: str
+    header: list[str]
+    rows: list[list]
+    source: list[dict] = field(default_factory=list)  # the rows as dicts: keys, drill-down filters, charts
+
+
+def _label(dimension: str, row: dict) -> str:
+    if dimension == "priority":
+        return str(PRIORITY_LABELS[row["label"]])
+    return str(_l("(not set)")) if row["key"] == "" else str(row["label"])
+
+
+def _sorted(dim: str, rows: list[dict]) -> list[dict]:
+    """Rows in the order asked for with ?sort=<dimension>:<column>[:asc] (default: as given)."""
+    parts = request.args.get("sort", "").split(":")
+    if len(parts) < 2 or parts[0] != dim or parts[1] not in {a for a, _, _ in BREAKDOWN_COLUMNS} | {"label"}:
+        return rows
+    column, ascending = parts[1], len(parts) > 2 and parts[2] == "asc"
+    present = [r for r in rows if r[column] is not None]
+    missing = [r for r in rows if r[column] is None]
+    present.sort(key=lambda r: r[column] if column != "label" else str(r["label"]), reverse=not ascending)
+    return present + missing
+
+
+def build_tables(period: rd.Period, names=TABLES) -> dict[str, Table]:
+    """The report's tables for the signed-in user, computed once."""
+    at = now()
+    out: dict[str, Table] = {}
+    if "figures" in names or "ages" in names:
+        cur = reports.figures(db.session, current_user, period, at)
+        prev = reports.figures(db.session, current_user, period.previous(), at)
+        out["figures"] = Table("figures", str(_l("Figures")),
+                               [str(_l("Figure")), _period_label(period), _period_label(period.previous())],
+                               [[str(label) + unit(attr), getattr(cur, attr), getattr(prev, attr)]
+                                for attr, label, _ in FIGURE_ROWS])
+        out["ages"] = Table("ages", str(_l("Open consultations by age (business days)")),
+                            [str(_l("Age (business days)")), str(_l("Open consultations"))],
+                            [[label, n] for label, n in cur.ages.items()])
+    if "trend" in names:
+        steps = reports.trend(db.session, current_user, period)
+        out["trend"] = Table("trend", str(_l("Trend")),
+                             [str(_l("From")), str(_l("To")), str(_l("Opened")), str(RESOLVED),
+                              str(_l("Backlog at the end"))],
+                             [[s["start"].isoformat(), (s["end"] - timedelta(days=1)).isoformat(), s["opened"],
+                               s["resolved"], s["backlog"]] for s in steps], steps)
+    dims = tuple(d for d in reports.DIMENSIONS if d in names)
+    if dims:
+        for dim, rows in reports.breakdowns(db.session, current_user, period, at, dims).items():
+            rows = _sorted(dim, rows)
+            for r in rows:
+                r["display"] = _label(dim, r)
+            out[dim] = Table(dim, str(DIMENSION_LABELS[dim]),
+                             [str(DIMENSION_LABELS[dim])] + [str(label) + unit(a) for a, label, _ in BREAKDOWN_COLUMNS],
+                             [[r["display"]] + [r[a] for a, _, _ in BREAKDOWN_COLUMNS] for r in rows], rows)
+    return out
 
 
 @bp.get("")
 @roles_required("manager", "lead", "admin")
 def index():
     period = _period()
-    at = now()
-    current = reports.figures(db.session, current_user, period, at)
-    previous = reports.figures(db.session, current_user, period.previous(), at)
-    breakdowns = {dim: reports.breakdown(db.session, current_user, period, dim, at) for dim in reports.DIMENSIONS}
-    today = at.astimezone(rd.TOKYO).date()
+    tables = build_tables(period)
+    today = now().astimezone(rd.TOKYO).date()
     fy = rd.fiscal_year_of(today)
     choices = [rd.fiscal_year(fy), rd.fiscal_year(fy - 1)] + [rd.fiscal_quarter(fy, q) for q in (1, 2, 3, 4)] + [
         rd.month(today.year, today.month), rd.month(today.year, today.month).previous()]
-    return render_template("reports/index.html", period=period, current=current, previous=previous,
-                           breakdowns=breakdowns, choices=choices, rows=FIGURE_ROWS, today=today)
+    return render_template("reports/index.html", period=period, tables=tables, choices=choices,
+                           figure_rows=FIGURE_ROWS, columns=BREAKDOWN_COLUMNS, dimensions=reports.DIMENSIONS,
+                           sort=request.args.get("sort", ""), today=today, zip=zip)
+
+
+def _requested() -> tuple[rd.Period, tuple[str, ...]]:
+    period = _period()
+    table = request.args.get("table", "")
+    if table and table not in TABLES:
+        abort(404)
+    return period, ((table,) if table else TABLES)
+
+
+def _filename(period: rd.Period, table: str, ext: str) -> str:
+    return f"swat-{table or 'report'}-{period.key()}.{ext}".replace("..", "_")
 
 
 @bp.get("/export.csv")
 @roles_required("manager", "lead", "admin")
 def export_csv():
-    """A breakdown (or the figures) as CSV: UTF-8 with BOM for Excel, formula-safe cells."""
+    """One table (default: the figures) as CSV: UTF-8 with BOM so Excel reads Japanese,
+    cells starting with = + - @ tab or CR neutralised."""
     period = _period()
-    table = request.args.get("table", "figures")
-    at = now()
+    name = request.args.get("table", "figures")
+    if name not in TABLES:
+        abort(404)
+    table = build_tables(period, (name,))[name]
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    if table == "figures":
-        cur = reports.figures(db.session, current_user, period, at)
-        prev = reports.figures(db.session, current_user, period.previous(), at)
-        writer.writerow(["figure", period.key(), period.previous().key()])
-        for name, attr in FIGURE_ROWS:
-            writer.writerow([name, getattr(cur, attr), getattr(prev, attr)])
-        for label, n in cur.ages.items():
-            writer.writerow([f"open_age_{label}", n, ""])
-    elif table in reports.DIMENSIONS:
-        writer.writerow([table, "opened", "resolved", "backlog"])
-        for row in reports.breakdown(db.session, current_user, period, table, at):
-            writer.writerow([rd.safe_cell(str(row["label"])), row["opened"], row["resolved"], row["backlog"]])
-    else:
-        abort(404)
-    name = f"swat-{table}-{period.key()}.csv".replace("..", "_")
+    writer.writerow([rd.safe_cell(h) for h in table.header])
+    for row in table.rows:
+        writer.writerow(["" if v is None else rd.safe_cell(v) for v in row])
     return Response(out.getvalue().encode("utf-8"), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{_filename(period, name, "csv")}"'})
 
 
+@bp.get("/export.xlsx")
+@roles_required("manager", "lead", "admin")
+def export_xlsx():
+    """One table (?table=) or the whole report, one sheet per table, as an Excel workbook."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    period, names = _requested()
+    tables = build_tables(period, names)
+    book = Workbook()
+    book.remove(book.active)
+    for name in names:
+        table = tables[name]
+        sheet = book.create_sheet(name)
+        sheet.append([rd.safe_cell(h) for h in table.header])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in table.rows:
+            # Text that looks like a formula is neutralised as in CSV; numbers stay numbers.
+            sheet.append([rd.safe_cell(v) if isinstance(v, str) else v for v in row])
+        sheet.column_dimensions["A"].width = 28
+        sheet.freeze_panes = "B2"
+    out = io.BytesIO()
+    book.save(out)
+    fname = _filename(period, request.args.get("table", ""), "xlsx")
+    return Response(out.getvalue(),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{fname}"'})

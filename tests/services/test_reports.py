@@ -15,7 +15,7 @@ from sqlalchemy import select
 from swat.domain import reports as rd
 from swat.extensions import db
 from swat.models import Ticket, TicketEvent, TicketSla, User
-from swat.services import reports, tickets
+from swat.services import report_facts, reports, routing, tickets
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -30,7 +30,9 @@ def history(users, clock, store, limits):
         clock.advance(hours=rng.choice([10, 20, 30, 50, 70]))
         t = tickets.file_consultation(db.session, users[rng.choice(requesters)], clock.now(), title="相談",
                                       body="本文", theme_id=rng.choice([None, "telework", "healthcare"]),
-                                      initiative_ids=[], priority=rng.choice(["urgent", "high", "normal", "low"]),
+                                      initiative_ids=rng.choice([[], [], ["sns-consultation"],
+                                                                 ["smartphone-apps", "cashless"]]),
+                                      priority=rng.choice(["urgent", "high", "normal", "low"]),
                                       due_date=None, files=[], store=store, limits=limits)
         db.session.commit()
         made.append(t)
@@ -53,6 +55,15 @@ def history(users, clock, store, limits):
                     tickets.reopen_ticket(db.session, agent, clock.now(), older)
                 elif older.status == "resolved":
                     tickets.close_ticket(db.session, agent, clock.now(), older)
+                # Every breakdown key changes now and then: urgency, assignee, theme and initiatives.
+                if older.status in ("assigned", "in_progress", "waiting") and rng.random() < 0.3:
+                    tickets.change_priority(db.session, agent, clock.now(), older, rng.choice(["urgent", "low"]))
+                    tickets.assign_ticket(db.session, users["lead"], clock.now(), older,
+                                          users[rng.choice(["agent", "agent2"])].id)
+                    routing.decide_triage(db.session, users["lead"], clock.now(), older,
+                                          theme_id=rng.choice(["data", "telework", None]),
+                                          initiative_ids=rng.choice([[], ["drones"], ["cashless", "smart-school"]]),
+                                          assignee_id=older.assignee_id)
                 db.session.commit()
             except Exception:
                 db.session.rollback()
@@ -78,12 +89,12 @@ def oracle(actor, period, now):
         f[f"{prefix}_due"] = len(ended) + len(overdue)
         f[f"{prefix}_met"] = sum(c.state == "met" for c in ended)
         used = [c.used_minutes for c in ended]
-        med = rd.percentile(used, 0.5)
-        f[f"{prefix}_median_h"] = None if med is None else round(med / 60, 1)
-    reopened = {e.ticket_id for e in db.session.scalars(select(TicketEvent))
-                if e.ticket_id in ids and e.kind == "status" and e.old_value in ("resolved", "closed")
-                and e.new_value in ("in_progress", "new") and start <= e.at < end}
-    f["reopened"] = len(reopened)
+        for p, name in ((0.5, "median"), (0.9, "p90")):
+            value = rd.percentile(used, p)
+            f[f"{prefix}_{name}_h"] = None if value is None else round(value / 60, 1)
+    f["reopened"] = sum(1 for e in db.session.scalars(select(TicketEvent))
+                        if e.ticket_id in ids and e.kind == "status" and e.old_value in ("resolved", "closed")
+                        and e.new_value in ("new", "assigned", "in_progress", "waiting") and start <= e.at < end)
     return f
 
 
@@ -97,6 +108,79 @@ def test_figures_match_the_oracle(history, users, period, who):
     assert want["opened"] > 0 or period.kind == "range"
     for key, value in want.items():
         assert getattr(got, key) == value, key
+
+
+def test_stored_facts_match_the_tickets(history):
+    """The triggers kept report_facts equal to a fresh computation through every change."""
+    kinds = set(db.session.scalars(select(TicketEvent.kind)))
+    assert {"priority", "assigned", "theme", "initiatives", "claimed", "replied"} <= kinds
+    assert report_facts.stored(db.session)
+    assert report_facts.check(db.session) == []
+    before = report_facts.stored(db.session)
+    report_facts.rebuild(db.session)
+    assert report_facts.stored(db.session) == before
+
+
+def breakdown_oracle(actor, period, now, dimension):
+    """Per breakdown key, the same definitions applied by hand to the rows of that key."""
+    from swat.models import TicketInitiative
+
+    links = {}
+    for link in db.session.scalars(select(TicketInitiative)):
+        links.setdefault(link.ticket_id, []).append(link.initiative_id)
+    keys_of = {
+        "department": lambda t: [t.department_id], "theme": lambda t: [t.theme_id or ""],
+        "priority": lambda t: [str(t.priority)], "member": lambda t: [str(t.assignee_id or "")],
+        "initiative": lambda t: links.get(t.id, []),
+    }[dimension]
+    start, end = period.bounds()
+    tickets_ = [t for t in db.session.scalars(select(Ticket))
+                if actor.role != "manager" or actor.department_id in (None, t.department_id)]
+    clocks = {}
+    for c in db.session.scalars(select(TicketSla)):
+        clocks.setdefault(c.ticket_id, []).append(c)
+    events = {}
+    for e in db.session.scalars(select(TicketEvent)):
+        events.setdefault(e.ticket_id, []).append(e)
+    out = {}
+    for t in tickets_:
+        for key in keys_of(t):
+            row = out.setdefault(key, {"opened": 0, "resolved": 0, "backlog": 0, "fr_met": 0, "fr_due": 0,
+                                       "res_met": 0, "res_due": 0, "res_used": [], "reopened": 0})
+            row["opened"] += start <= t.created_at < end
+            row["resolved"] += t.resolved_at is not None and start <= t.resolved_at < end
+            row["backlog"] += (t.created_at < end and not (t.resolved_at and t.resolved_at < end)
+                               and not (t.closed_at and t.closed_at < end))
+            for c in clocks.get(t.id, []):
+                prefix = "fr" if c.target == "first_response" else "res"
+                ended = c.state in ("met", "missed") and start <= c.stopped_at < end
+                overdue = c.state == "running" and start <= c.due_at < min(end, now)
+                row[f"{prefix}_due"] += ended or overdue
+                row[f"{prefix}_met"] += ended and c.state == "met"
+                if ended and prefix == "res":
+                    row["res_used"].append(c.used_minutes)
+            row["reopened"] += sum(1 for e in events.get(t.id, []) if e.kind == "status"
+                                   and e.old_value in ("resolved", "closed") and start <= e.at < end
+                                   and e.new_value in ("new", "assigned", "in_progress", "waiting"))
+    for row in out.values():
+        used = row.pop("res_used")
+        row["res_mean_h"] = round(sum(used) / len(used) / 60, 1) if used else None
+    return {k: v for k, v in out.items() if v["opened"] or v["resolved"] or v["backlog"] or v["fr_due"]
+            or v["res_due"]}
+
+
+@pytest.mark.parametrize("period", [rd.month(2026, 11), rd.fiscal_year(2026),
+                                    rd.date_range(date(2026, 10, 15), date(2026, 11, 3))])
+@pytest.mark.parametrize("who", ["manager", "manager_health"])
+def test_breakdowns_match_the_oracle(history, users, period, who):
+    actor = db.session.get(User, users[who].id)
+    got = reports.breakdowns(db.session, actor, period, history)
+    for dimension in reports.DIMENSIONS:
+        want = breakdown_oracle(actor, period, history, dimension)
+        have = {r["key"]: {k: r[k] for k in ("opened", "resolved", "backlog", "fr_met", "fr_due", "res_met",
+                                              "res_due", "res_mean_h", "reopened")} for r in got[dimension]}
+        # A clock overdue now belongs to an open ticket, so its key always has a backlog row.
+        assert have == want, dimension
 
 
 def test_scoped_manager_sees_a_subset(history, users):
@@ -122,3 +206,23 @@ def test_age_buckets_count_open_tickets(history, users):
     open_count = sum(t.status in ("new", "assigned", "in_progress", "waiting") for t in db.session.scalars(select(Ticket)))
     assert sum(ages.values()) == open_count
     assert set(ages) == {"0-2", "3-5", "6-10", "11-20", "21+"}
+
+
+def test_facts_command_finds_and_repairs_drift(history, app):
+    """`swat reports facts` says the facts agree; after a manual change it reports the
+    difference and exits 1, and --rebuild repairs it."""
+    from sqlalchemy import update
+
+    from swat.models import ReportFact
+
+    db.session.commit()
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["reports", "facts"])
+    assert ok.exit_code == 0 and "agree" in ok.output
+    db.session.execute(update(ReportFact).where(ReportFact.dim == "all").values(opened=ReportFact.opened + 1))
+    db.session.commit()
+    bad = runner.invoke(args=["reports", "facts", "--check"])
+    assert bad.exit_code == 1 and "differ" in bad.output
+    fixed = runner.invoke(args=["reports", "facts", "--rebuild"])
+    assert fixed.exit_code == 0 and "rebuilt" in fixed.output
+    assert runner.invoke(args=["reports", "facts"]).exit_code == 0

@@ -66,11 +66,100 @@ def test_every_number_drills_down_to_its_tickets_under_the_usual_permissions(mak
     assert listed == {a.number} and b.number not in listed
 
 
-def test_each_breakdown_has_a_chart_drawn_on_the_server_beside_its_table(make_ticket, auth, browser):
+def test_each_table_has_a_chart_drawn_on_the_server_beside_it(make_ticket, auth, browser):
     make_ticket("staff_health", theme="telework")
     auth.login("lead")
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
-    section = html.split("部局別", 1)[1].split("</section>", 1)[0]
-    assert '<svg class="chart" role="img" aria-label="部局別"' in section
+    section = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
+    assert '<svg class="chart" role="img" aria-label="部局別: 受付件数 / 解決件数"' in section
+    assert '<svg class="chart" role="img" aria-label="部局別: 遵守率 (%)"' in section
     assert "<rect" in section and "健康医療部" in section and "<table>" in section
-    assert "http" not in section.split("<svg", 1)[1].split("</svg>", 1)[0].replace("http://www.w3.org", "")
+    for svg in html.split("<svg")[1:]:
+        assert "http" not in svg.split("</svg>", 1)[0].replace("http://www.w3.org", ""), "nothing from outside"
+    trend = html.split('id="h-trend"', 1)[1].split("</section>", 1)[0]
+    assert "週ごとの推移" in trend and "<polyline" in trend
+    # November 2026 in weeks starting on Mondays: 11/1 (a Sunday) alone, then 11/2 ... 11/30.
+    assert trend.count("<tr><td>2026-11-") == 6
+
+
+def test_breakdown_tables_sort_by_any_column(make_ticket, auth, browser):
+    for _ in range(2):
+        make_ticket("staff_welfare")
+    make_ticket("staff_health")
+    auth.login("manager")
+    html = browser.get("/reports?period=2026-11&sort=department:opened:asc").get_data(as_text=True)
+    section = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
+    assert section.index("健康医療部") < section.index("福祉部")
+    assert 'aria-sort="ascending"' in section
+    html = browser.get("/reports?period=2026-11&sort=department:opened").get_data(as_text=True)
+    section = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
+    assert section.index("福祉部") < section.index("健康医療部")
+
+
+def _norm(rows):
+    """Cells compared as numbers where they are numbers (Excel reads 100.0 back as 100)."""
+    def one(v):
+        v = "" if v is None else str(v)
+        try:
+            return float(v)
+        except ValueError:
+            return v
+    return [[one(v) for v in row] for row in rows]
+
+
+def _cells(html_table: str) -> list[list[str]]:
+    """The text of each body row's cells, as a reader sees them (— for no data)."""
+    import re
+
+    if "<tbody>" not in html_table:
+        return []
+    body = html_table.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    rows = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr, re.S)
+        rows.append([re.sub(r"<span class=\"visually-hidden\">.*?</span>|<[^>]+>", "", c).strip() for c in cells])
+    return rows
+
+
+def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, users, clock, store, limits):
+    """Every table: the page, its CSV and the workbook agree cell by cell."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from swat.services import tickets
+
+    made = [make_ticket("staff_health", theme="telework", initiatives=["sns-consultation"]), make_ticket("staff_welfare"),
+            make_ticket("staff_health2", theme="healthcare")]
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), made[0])
+    tickets.add_reply(db.session, users["agent"], clock.now(), made[0], "回答です", [], store, limits)
+    tickets.change_status(db.session, users["agent"], clock.now(), made[0], "resolved")
+    db.session.commit()
+    auth.login("manager")
+    html = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    book = load_workbook(io.BytesIO(browser.get("/reports/export.xlsx?period=2026-11").data))
+    assert book.sheetnames == ["figures", "ages", "trend", "department", "theme", "priority", "member",
+                               "initiative"]
+    for name in book.sheetnames:
+        r = browser.get(f"/reports/export.csv?period=2026-11&table={name}")
+        rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+        sheet = [["" if v is None else str(v) for v in row] for row in book[name].iter_rows(values_only=True)]
+        assert _norm(rows) == _norm(sheet), name
+        single = load_workbook(io.BytesIO(browser.get(f"/reports/export.xlsx?period=2026-11&table={name}").data))
+        assert single.sheetnames == [name]
+        anchor = {"figures": 'id="h-figures"', "ages": "<h3>", "trend": 'id="h-trend"'}.get(name, f'id="h-{name}"')
+        section = html.split(anchor, 1)[1]
+        if name == "figures":
+            section = section.split("<h3>", 1)[0]
+        if name == "ages":  # shown as one row across
+            header = section.split("<thead>", 1)[1].split("</thead>", 1)[0]
+            import re
+            labels = re.findall(r"<th[^>]*>(.*?)</th>", header)
+            assert _norm([[label, n] for label, n in zip(labels, _cells(section)[0], strict=True)]) == _norm(rows[1:])
+            continue
+        page = [[c.replace("—", "") for c in row] for row in _cells(section.split("</section>", 1)[0])]
+        assert _norm(page) == _norm(rows[1:]), name
+    figures = dict((row[0], row[1]) for row in csv.reader(io.StringIO(
+        browser.get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig"))))
+    assert figures["受付件数"] == "3" and figures["解決件数"] == "1"

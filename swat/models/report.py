@@ -1,0 +1,50 @@
+"""Report facts: per-day counts kept by the database itself, so reports stay fast at any size."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+COUNTERS = ("opened", "resolved", "exited", "reopened", "fr_met", "fr_missed", "fr_minutes",
+            "res_met", "res_missed", "res_minutes")
+
+
+class ReportFact(Base):
+    """What happened on one Tokyo day to the consultations of one department, for one
+    breakdown key: dim is 'all' (key ''), 'theme', 'priority', 'member' (assignee id) or
+    'initiative'.
+
+    Triggers on tickets, ticket_initiatives, ticket_events and ticket_slas (migration 0008)
+    keep these rows equal to the grouped counts over the tickets as they stand now, in the
+    same transaction as the change, however the change is written (ORM, bulk UPDATE, COPY).
+    `swat reports facts --check` compares them with a fresh computation.
+
+    - opened: filed that day; resolved: resolved_at that day; exited: left the backlog that day
+      (the earlier of resolved_at and closed_at), so backlog at a day's start is the sum of
+      opened minus exited before it;
+    - reopened: reopenings (resolved or closed back to open) that day;
+    - fr_/res_: first-response and resolution clocks that stopped that day as met or missed, and
+      the business minutes they used.
+    """
+
+    __tablename__ = "report_facts"
+
+    # Key order: a breakdown reads one dim over a span of days.
+    dim: Mapped[str] = mapped_column(String(12), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    department_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    exited: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    fr_met: Mapped[int] = mapped_column(Integer, default=0)
+    fr_missed: Mapped[int] = mapped_column(Integer, default=0)
+    fr_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    res_met: Mapped[int] = mapped_column(Integer, default=0)
+    res_missed: Mapped[int] = mapped_column(Integer, default=0)
+    res_minutes: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,132 @@
+"""Report facts (models.report.ReportFact): checking and rebuilding them.
+
+The database keeps report_facts current with triggers (migration 0008). This module
+computes the same rows a second, independent way, with grouped queries over tickets,
+ticket_initiatives, ticket_events and ticket_slas, for `swat reports facts --check`
+(which must find nothing) and `--rebuild` (after a restore or a manual repair).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import String, and_, case, cast, delete, func, insert, literal, or_, select, text
+from sqlalchemy.orm import Session
+
+from ..domain import states
+from ..models import ReportFact, Ticket, TicketEvent, TicketInitiative, TicketSla
+from ..models.report import COUNTERS
+
+REOPEN_FROM = (states.RESOLVED, states.CLOSED)
+REOPEN_TO = states.OPEN_STATUSES
+
+
+def tokyo_day(session: Session, column):
+    """The Asia/Tokyo calendar day of a stored instant, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone("Asia/Tokyo", column))
+    return func.date(column, "+9 hours")
+
+
+def exit_at():
+    """When a ticket left the backlog: the earlier of its resolution and its closing."""
+    return case((Ticket.resolved_at.is_(None), Ticket.closed_at),
+                (or_(Ticket.closed_at.is_(None), Ticket.resolved_at <= Ticket.closed_at), Ticket.resolved_at),
+                else_=Ticket.closed_at)
+
+
+def _dimensions():
+    """(dim, key expression, needs the initiative join)."""
+    return [
+        ("all", literal(""), False),
+        ("theme", func.coalesce(Ticket.theme_id, ""), False),
+        ("priority", cast(Ticket.priority, String), False),
+        ("member", func.coalesce(cast(Ticket.assignee_id, String), ""), False),
+        ("initiative", TicketInitiative.initiative_id, True),
+    ]
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def computed(session: Session) -> dict[tuple, dict[str, int]]:
+    """Every non-zero fact row, from grouped queries over the tickets as they stand now."""
+    out: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    fr, res = TicketSla.target == "first_response", TicketSla.target == "resolution"
+    met, missed = TicketSla.state == "met", TicketSla.state == "missed"
+
+    def one(x):
+        return func.sum(case((x, 1), else_=0))
+
+    def minutes(x):
+        return func.sum(case((x, TicketSla.used_minutes), else_=0))
+
+    for dim, key, via_initiatives in _dimensions():
+        def grouped(day_col, columns, *where, extra_join=None, dim=dim, key=key, via=via_initiatives):
+            day = tokyo_day(session, day_col)
+            stmt = select(day, Ticket.department_id, key, *columns).select_from(Ticket)
+            if via:
+                stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
+            if extra_join is not None:
+                stmt = stmt.join(*extra_join)
+            stmt = stmt.where(day_col.is_not(None), *where).group_by(day, Ticket.department_id, key)
+            for row in session.execute(stmt):
+                yield (_as_date(row[0]), row[1], dim, row[2] or ""), row[3:]
+
+        for k, (n,) in grouped(Ticket.created_at, [func.count()]):
+            out[k]["opened"] += n
+        for k, (n,) in grouped(Ticket.resolved_at, [func.count()]):
+            out[k]["resolved"] += n
+        for k, (n,) in grouped(exit_at(), [func.count()]):
+            out[k]["exited"] += n
+        for k, (n,) in grouped(TicketEvent.at, [func.count()], TicketEvent.kind == "status",
+                               TicketEvent.old_value.in_(REOPEN_FROM), TicketEvent.new_value.in_(REOPEN_TO),
+                               extra_join=(TicketEvent, TicketEvent.ticket_id == Ticket.id)):
+            out[k]["reopened"] += n
+        sla_cols = [one(and_(fr, met)), one(and_(fr, missed)), minutes(fr),
+                    one(and_(res, met)), one(and_(res, missed)), minutes(res)]
+        for k, values in grouped(TicketSla.stopped_at, sla_cols, TicketSla.state.in_(("met", "missed")),
+                                 extra_join=(TicketSla, TicketSla.ticket_id == Ticket.id)):
+            for name, v in zip(("fr_met", "fr_missed", "fr_minutes", "res_met", "res_missed", "res_minutes"),
+                               values, strict=True):
+                out[k][name] += int(v or 0)
+    return {k: v for k, v in out.items() if any(v.values())}
+
+
+def stored(session: Session) -> dict[tuple, dict[str, int]]:
+    rows = session.execute(select(ReportFact.day, ReportFact.department_id, ReportFact.dim, ReportFact.key,
+                                  *[getattr(ReportFact, c) for c in COUNTERS]))
+    out = {}
+    for row in rows:
+        values = dict(zip(COUNTERS, row[4:], strict=True))
+        if any(values.values()):
+            out[(_as_date(row[0]), row[1], row[2], row[3])] = values
+    return out
+
+
+def check(session: Session) -> list[str]:
+    """Differences between the stored facts and a fresh computation (empty when they agree)."""
+    want, have = computed(session), stored(session)
+    problems = []
+    for k in sorted(set(want) | set(have), key=str):
+        w, h = want.get(k), have.get(k)
+        if w != h:
+            problems.append(f"{k[0]} {k[1]} {k[2]}={k[3]!r}: stored {h} but the tickets say {w}")
+    return problems
+
+
+def rebuild(session: Session) -> int:
+    """Replace every fact row with a fresh computation; returns the number of rows.
+
+    On PostgreSQL the tables the facts come from are locked against writes meanwhile, so
+    no change slips between the computation and the replacement."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE tickets, ticket_initiatives, ticket_events, ticket_slas IN SHARE MODE"))
+    want = computed(session)
+    session.execute(delete(ReportFact))
+    rows = [{"day": k[0], "department_id": k[1], "dim": k[2], "key": k[3], **v} for k, v in want.items()]
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(ReportFact), rows[i:i + 5000])
+    return len(rows)
