@@ -376,8 +376,9 @@ def reports_facts(mode):
 def seed(tickets, rng_seed, years):
     """Generate realistic consultations with history, replies and SLA facts (never in production).
 
-    Commits in batches (see services.seed.seed); the `seed-*` accounts share the password
-    swat-seed-2026.
+    Commits in batches, or on PostgreSQL a large seed in one transaction with the indexes
+    rebuilt at the end (see services.seed.seed); the reported time is the whole load. The
+    `seed-*` accounts share the password swat-seed-2026.
     """
     import time
 

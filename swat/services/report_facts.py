@@ -8,10 +8,9 @@ ticket_initiatives, ticket_events and ticket_slas, for `swat reports facts --che
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import String, and_, case, cast, delete, func, insert, literal, or_, select, text
+from sqlalchemy import Integer, String, and_, case, cast, delete, func, insert, literal, or_, select, text, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import states
@@ -51,9 +50,9 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def computed(session: Session) -> dict[tuple, dict[str, int]]:
-    """Every non-zero fact row, from grouped queries over the tickets as they stand now."""
-    out: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+def _computed_select(session: Session):
+    """One SELECT of every fact row: grouped queries per dimension and kind of fact, added up
+    by (day, department, dim, key)."""
     fr, res = TicketSla.target == "first_response", TicketSla.target == "resolution"
     met, missed = TicketSla.state == "met", TicketSla.state == "missed"
 
@@ -63,36 +62,45 @@ def computed(session: Session) -> dict[tuple, dict[str, int]]:
     def minutes(x):
         return func.sum(case((x, TicketSla.used_minutes), else_=0))
 
+    zero = literal(0)
+    parts = []
     for dim, key, via_initiatives in _dimensions():
-        def grouped(day_col, columns, *where, extra_join=None, dim=dim, key=key, via=via_initiatives):
+        def grouped(day_col, values: dict, *where, extra_join=None, dim=dim, key=key, via=via_initiatives):
             day = tokyo_day(session, day_col)
-            stmt = select(day, Ticket.department_id, key, *columns).select_from(Ticket)
+            cols = [values.get(c, zero).label(c) for c in COUNTERS]
+            stmt = select(day.label("day"), Ticket.department_id.label("department_id"),
+                          literal(dim).label("dim"), func.coalesce(key, "").label("key"), *cols).select_from(Ticket)
             if via:
                 stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
             if extra_join is not None:
                 stmt = stmt.join(*extra_join)
-            stmt = stmt.where(day_col.is_not(None), *where).group_by(day, Ticket.department_id, key)
-            for row in session.execute(stmt):
-                yield (_as_date(row[0]), row[1], dim, row[2] or ""), row[3:]
+            parts.append(stmt.where(day_col.is_not(None), *where).group_by(day, Ticket.department_id, key))
 
-        for k, (n,) in grouped(Ticket.created_at, [func.count()]):
-            out[k]["opened"] += n
-        for k, (n,) in grouped(Ticket.resolved_at, [func.count()]):
-            out[k]["resolved"] += n
-        for k, (n,) in grouped(exit_at(), [func.count()]):
-            out[k]["exited"] += n
-        for k, (n,) in grouped(TicketEvent.at, [func.count()], TicketEvent.kind == "status",
-                               TicketEvent.old_value.in_(REOPEN_FROM), TicketEvent.new_value.in_(REOPEN_TO),
-                               extra_join=(TicketEvent, TicketEvent.ticket_id == Ticket.id)):
-            out[k]["reopened"] += n
-        sla_cols = [one(and_(fr, met)), one(and_(fr, missed)), minutes(fr),
-                    one(and_(res, met)), one(and_(res, missed)), minutes(res)]
-        for k, values in grouped(TicketSla.stopped_at, sla_cols, TicketSla.state.in_(("met", "missed")),
-                                 extra_join=(TicketSla, TicketSla.ticket_id == Ticket.id)):
-            for name, v in zip(("fr_met", "fr_missed", "fr_minutes", "res_met", "res_missed", "res_minutes"),
-                               values, strict=True):
-                out[k][name] += int(v or 0)
-    return {k: v for k, v in out.items() if any(v.values())}
+        grouped(Ticket.created_at, {"opened": func.count()})
+        grouped(Ticket.resolved_at, {"resolved": func.count()})
+        grouped(exit_at(), {"exited": func.count()})
+        grouped(TicketEvent.at, {"reopened": func.count()}, TicketEvent.kind == "status",
+                TicketEvent.old_value.in_(REOPEN_FROM), TicketEvent.new_value.in_(REOPEN_TO),
+                extra_join=(TicketEvent, TicketEvent.ticket_id == Ticket.id))
+        grouped(TicketSla.stopped_at, {"fr_met": one(and_(fr, met)), "fr_missed": one(and_(fr, missed)),
+                                       "fr_minutes": minutes(fr), "res_met": one(and_(res, met)),
+                                       "res_missed": one(and_(res, missed)), "res_minutes": minutes(res)},
+                TicketSla.state.in_(("met", "missed")),
+                extra_join=(TicketSla, TicketSla.ticket_id == Ticket.id))
+    u = union_all(*parts).subquery()
+    return (select(u.c.day, u.c.department_id, u.c.dim, u.c.key,
+                   *[cast(func.sum(u.c[c]), Integer).label(c) for c in COUNTERS])
+            .group_by(u.c.day, u.c.department_id, u.c.dim, u.c.key))
+
+
+def computed(session: Session) -> dict[tuple, dict[str, int]]:
+    """Every non-zero fact row, from grouped queries over the tickets as they stand now."""
+    out = {}
+    for row in session.execute(_computed_select(session)):
+        values = {c: int(v or 0) for c, v in zip(COUNTERS, row[4:], strict=True)}
+        if any(values.values()):
+            out[(_as_date(row[0]), row[1], row[2], row[3])] = values
+    return out
 
 
 def stored(session: Session) -> dict[tuple, dict[str, int]]:
@@ -124,9 +132,9 @@ def rebuild(session: Session) -> int:
     no change slips between the computation and the replacement."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE tickets, ticket_initiatives, ticket_events, ticket_slas IN SHARE MODE"))
-    want = computed(session)
     session.execute(delete(ReportFact))
-    rows = [{"day": k[0], "department_id": k[1], "dim": k[2], "key": k[3], **v} for k, v in want.items()]
-    for i in range(0, len(rows), 5000):
-        session.execute(insert(ReportFact), rows[i:i + 5000])
-    return len(rows)
+    stmt = _computed_select(session).subquery()
+    session.execute(insert(ReportFact).from_select(
+        ["day", "department_id", "dim", "key", *COUNTERS],
+        select(*stmt.c).where(or_(*[stmt.c[c] != 0 for c in COUNTERS]))))
+    return session.scalar(select(func.count()).select_from(ReportFact)) or 0

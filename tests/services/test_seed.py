@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from swat.domain import states
 from swat.extensions import db
 from swat.models import Message, SlaEvent, Ticket, TicketCounter, TicketEvent, TicketSla, User
+from swat.services import report_facts
 from swat.services.listing import TicketFilters, list_tickets
 from swat.services.seed import SeedRefused, seed
 
@@ -101,6 +102,8 @@ def test_staff_see_only_their_department(seeded):
 def test_running_twice_adds_without_collisions(seeded, ctx, clock):
     again = seed(db.session, clock.now(), ctx.config["SWAT"], 50, rng_seed=42, years=1)
     assert again.users_created == 0 and again.tickets == 50
+    # The report facts followed both loads (triggers on this path).
+    assert report_facts.check(db.session) == []
     assert count(Ticket) == N + 50
     assert db.session.scalar(select(func.count(func.distinct(Ticket.number)))) == N + 50
     # Filing after seeding continues the counter instead of reusing a seeded number.
@@ -115,3 +118,43 @@ def test_refused_in_production(ctx, clock):
     with pytest.raises(SeedRefused, match="production"):
         seed(db.session, clock.now(), settings, 10, rng_seed=1, years=1)
     assert count(Ticket) == 0 and count(User) == 0
+
+
+def test_old_consultations_are_settled(seeded, clock):
+    """A steady-state desk: what was filed months ago is resolved or closed, bar a few."""
+    from datetime import timedelta
+
+    cutoff = clock.now() - timedelta(days=90)
+    old = db.session.execute(select(Ticket.status, func.count()).where(Ticket.created_at < cutoff)
+                             .group_by(Ticket.status)).all()
+    total = sum(n for _, n in old)
+    still_open = sum(n for s, n in old if s in states.OPEN_STATUSES)
+    assert total > 100 and still_open <= 0.03 * total
+    closed = sum(n for s, n in old if s == states.CLOSED)
+    assert closed >= 0.9 * total
+
+
+def test_bulk_load_with_workers(ctx, clock, monkeypatch):
+    """The large-seed path: worker processes, and on PostgreSQL one transaction with the
+    indexes and foreign keys rebuilt after; the rows come out the same shape."""
+    import swat.services.seed as seeding
+
+    monkeypatch.setattr(seeding, "BULK_MIN", 1000)
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    report = seed(db.session, clock.now(), ctx.config["SWAT"], 1200, rng_seed=5, years=2, batch_size=500,
+                  workers=2 if postgres else 0)
+    assert report.tickets == count(Ticket) == 1200 and report.bulk == postgres
+    assert count(TicketSla) == 2400
+    assert db.session.scalar(select(func.count(func.distinct(Message.id)))) == count(Message)
+    replied = set(db.session.scalars(select(TicketEvent.new_value).where(TicketEvent.kind == "replied")))
+    assert replied <= {str(i) for i in db.session.scalars(select(Message.id))}
+    # With the triggers paused for the bulk load, the facts were rebuilt to match the rows.
+    assert report_facts.stored(db.session) and report_facts.check(db.session) == []
+    if postgres:
+        from sqlalchemy import text
+
+        names = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'tickets'")))
+        assert {"ix_tickets_search_trgm", "ix_tickets_created_at"} <= names
+        fks = db.session.scalar(text("SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+                                     "AND conrelid = 'ticket_events'::regclass"))
+        assert fks == 2
