@@ -183,19 +183,26 @@ def _business_days_back(cal, now: datetime, days: int) -> datetime:
     return datetime.combine(d, time(0), rdomain.TOKYO)
 
 
-def ages(session: Session, actor, now: datetime) -> dict[str, int]:
+def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> dict[str, int]:
     """Open tickets by business days since filing, with one grouped query: the bucket
-    edges are turned into instants first."""
+    edges are turned into instants first. With `at`, the tickets open at that past instant
+    (the backlog rule: filed before it, neither resolved nor closed before it), aged as the
+    page would have shown them then; the buckets add up to that backlog."""
     rules = sla.current(session)
     labels = [b[0] for b in rdomain.AGE_BUCKETS]
     if rules is None:
         return dict.fromkeys(labels, 0)
+    when = now if at is None else at
     # A ticket filed on or after the start of the business day N days back is at most N days old.
-    edges = [(label, _business_days_back(rules.calendar, now, hi)) for label, _lo, hi in rdomain.AGE_BUCKETS if hi]
+    edges = [(label, _business_days_back(rules.calendar, when, hi)) for label, _lo, hi in rdomain.AGE_BUCKETS if hi]
     bucket = case(*[(Ticket.created_at >= edge, literal(label)) for label, edge in edges],
                   else_=literal(labels[-1]))
-    rows = session.execute(select(bucket, func.count()).where(
-        ticket_scope(actor), Ticket.status.in_(states.OPEN_STATUSES)).group_by(bucket)).all()
+    if at is None:
+        open_then = Ticket.status.in_(states.OPEN_STATUSES)
+    else:
+        open_then = and_(Ticket.created_at < at, or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= at),
+                         or_(Ticket.closed_at.is_(None), Ticket.closed_at >= at))
+    rows = session.execute(select(bucket, func.count()).where(ticket_scope(actor), open_then).group_by(bucket)).all()
     out = dict.fromkeys(labels, 0)
     out.update({label: n for label, n in rows})
     return out

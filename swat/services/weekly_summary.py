@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..domain import permissions
 from ..domain import reports as rdomain
-from ..models import Department, OutboxMessage, ReportMailing, Ticket, User
-from . import reports, sla
-from .visibility import ticket_scope
+from ..models import Department, OutboxMessage, ReportMailing, User
+from . import reports
 
 KIND = "weekly_summary"
 ROLES = ("manager",)
@@ -57,41 +56,11 @@ def wants_summary(user: User) -> bool:
             and KIND not in muted)
 
 
-def _business_days_back(cal, day: date, days: int) -> datetime:
-    counted = 0
-    while counted < days:
-        day -= timedelta(days=1)
-        if cal.is_business_day(day):
-            counted += 1
-    return datetime.combine(day, time(0), rdomain.TOKYO)
-
-
-def ages_at(session: Session, actor, at: datetime) -> dict[str, int]:
-    """Consultations open at the instant `at` (the report's backlog rule: filed before it,
-    neither resolved nor closed before it), by business days since filing as the reports
-    page would have counted them at that instant. One grouped query; the buckets add up
-    to the backlog."""
-    labels = [b[0] for b in rdomain.AGE_BUCKETS]
-    out = dict.fromkeys(labels, 0)
-    rules = sla.current(session)
-    if rules is None:
-        return out
-    day = at.astimezone(rdomain.TOKYO).date()
-    edges = [(label, _business_days_back(rules.calendar, day, hi)) for label, _lo, hi in rdomain.AGE_BUCKETS if hi]
-    bucket = case(*[(Ticket.created_at >= edge, literal(label)) for label, edge in edges],
-                  else_=literal(labels[-1]))
-    open_at = and_(Ticket.created_at < at, or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= at),
-                   or_(Ticket.closed_at.is_(None), Ticket.closed_at >= at))
-    rows = session.execute(select(bucket, func.count()).where(ticket_scope(actor), open_at).group_by(bucket)).all()
-    out.update({label: n for label, n in rows})
-    return out
-
-
 def _figures(session: Session, actor, week: rdomain.Period, now: datetime) -> dict:
     f = reports.figures(session, actor, week, now)
     return {"opened": f.opened, "resolved": f.resolved, "backlog": f.backlog,
             "fr_compliance": f.fr_compliance, "res_compliance": f.res_compliance,
-            "res_median_h": f.res_median_h, "ages": ages_at(session, actor, week.bounds()[1])}
+            "res_median_h": f.res_median_h, "ages": reports.ages(session, actor, now, at=week.bounds()[1])}
 
 
 def summary(session: Session, actor, week: rdomain.Period, now: datetime) -> dict:
