@@ -199,7 +199,7 @@ COLUMNS = {
     "messages": ("id", "ticket_id", "author_id", "internal", "body", "created_at"),
     "ticket_events": ("ticket_id", "actor_id", "at", "kind", "old_value", "new_value", "internal"),
     "ticket_slas": ("ticket_id", "target", "target_minutes", "used_minutes", "state", "running_since", "due_at",
-                    "stopped_at", "next_check_at"),
+                    "stopped_at", "next_check_at", "department_id"),
     "sla_events": ("ticket_id", "target", "kind", "at", "used_minutes", "target_minutes", "due_at", "note"),
 }
 assert tuple(COLUMNS) == TABLES

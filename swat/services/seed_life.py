@@ -375,10 +375,10 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
                     sla_due = c.due_at
             if copy:
                 c_out(f"{tid}\t{c.target}\t{c.target_minutes}\t{c.used_minutes}\t{c.state}\t{ts(c.running_since)}\t"
-                      f"{ts(c.due_at)}\t{ts(c.stopped_at)}\t{ts(check)}\n")
+                      f"{ts(c.due_at)}\t{ts(c.stopped_at)}\t{ts(check)}\t{dep}\n")
             else:
                 c_out((tid, c.target, c.target_minutes, c.used_minutes, c.state, c.running_since, c.due_at,
-                       c.stopped_at, check))
+                       c.stopped_at, check, dep))
         due_date = (created + timedelta(days=7 + int(rnd() * 40))).astimezone(TOKYO).date() if rnd() < 0.25 \
             else None
         if copy:

@@ -126,7 +126,7 @@ def _save(session: Session, ticket: Ticket, step: clock.Step) -> None:
     for target, c in step.clocks.items():
         row = existing.get(target)
         if row is None:
-            row = TicketSla(ticket_id=ticket.id, target=target)
+            row = TicketSla(ticket_id=ticket.id, target=target, department_id=ticket.department_id)
             session.add(row)
         row.target_minutes, row.used_minutes, row.state = c.target_minutes, c.used_minutes, c.state
         row.running_since, row.due_at, row.stopped_at = c.running_since, c.due_at, c.stopped_at
