@@ -471,8 +471,9 @@ def measure(browser: Browser, log: StatementLog, label: str, url: str, who: str,
         with browser.app.app_context():
             t0 = time.perf_counter()
             response = browser.client.get(url)
-            body = response.get_data(as_text=True)
+            data = response.get_data()
             elapsed = time.perf_counter() - t0
+        body = data.decode() if response.mimetype.startswith("text/") else ""
         if response.status_code != 200:
             raise SystemExit(f"{url}: HTTP {response.status_code}")
         if i >= WARMUPS:

@@ -160,8 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         for label, page, who in pages(fy.key(), month.key()):
             browser.client = app.test_client()  # a fresh sign-in per page
             browser.login(who)
-            m = measure(browser, log, label, page, who, args.repeat) if "xlsx" not in page else \
-                measure_binary(browser, log, label, page, who, args.repeat)
+            m = measure(browser, log, label, page, who, args.repeat)
             results.append(m)
             print(f"{label:45s} {m.median:8.1f} ms median  {m.p90:8.1f} p90  {m.statement_text} statements",
                   flush=True)
@@ -194,27 +193,6 @@ def main(argv: list[str] | None = None) -> int:
         if pg and not (args.keep or args.reuse):
             drop_postgres(url)
     return 0
-
-
-def measure_binary(browser, log, label: str, url: str, who: str, repeat: int):
-    """As queue_bench.measure, for a download (the body is bytes)."""
-    from queue_bench import Measurement
-
-    times, counts, sql_times = [], [], []
-    for i in range(WARMUPS + repeat):
-        log.reset()
-        with browser.app.app_context():
-            t0 = time.perf_counter()
-            response = browser.client.get(url)
-            response.get_data()
-            elapsed = time.perf_counter() - t0
-        if response.status_code != 200:
-            raise SystemExit(f"{url}: HTTP {response.status_code}")
-        if i >= WARMUPS:
-            times.append(elapsed * 1000)
-            counts.append(len(log.statements))
-            sql_times.append(sum(st[2] for st in log.statements) * 1000)
-    return Measurement(label, url, who, times, counts, sql_times, None, None, list(log.statements))
 
 
 def _engine(app):

@@ -26,13 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain import reports as rdomain
 from ..models import Department, Initiative, ReportFact, Theme, Ticket, TicketInitiative, TicketSla, User
-from . import sla
+from . import report_facts, sla
 from .visibility import ticket_scope
 
 DIMENSIONS = ("department", "theme", "priority", "member", "initiative")
@@ -208,14 +208,6 @@ def _drill_filter(dimension: str, key) -> dict:
     return {"initiative": key}
 
 
-def _live_key(dimension: str):
-    """The breakdown key of a ticket, as report_facts spells it."""
-    return {"department": Ticket.department_id, "theme": func.coalesce(Ticket.theme_id, ""),
-            "priority": cast(Ticket.priority, String(12)),
-            "member": func.coalesce(cast(Ticket.assignee_id, String(12)), ""),
-            "initiative": TicketInitiative.initiative_id}[dimension]
-
-
 def _labels(session: Session, dimension: str) -> dict[str, str]:
     if dimension == "department":
         return dict(session.execute(select(Department.id, Department.name)).all())
@@ -255,7 +247,7 @@ def breakdowns(session: Session, actor, period: rdomain.Period, now: datetime,
                        "res_met", "res_missed", "res_minutes")}
             found[row[0]][row[1]] = values
     for dimension in dimensions:
-        key = _live_key(dimension)
+        key = report_facts.breakdown_key(dimension)
         for target, prefix in TARGETS:
             stmt = (select(key, func.count()).select_from(TicketSla)
                     .join(Ticket, Ticket.id == TicketSla.ticket_id))

@@ -8,15 +8,12 @@ working calendar (09:00-17:45, 525 business minutes a day) and the SLA policies
 """
 
 import json
-import socket
 import threading
 from datetime import datetime
-from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
@@ -259,30 +256,11 @@ def test_english_readers_get_english_and_japanese_readers_japanese(weeks, clock)
     assert "受付件数" in body and "期末の未完了件数" in body and "初回回答の期限遵守率" in body
 
 
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp(app):
-    inbox = Inbox()
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    old = dict(app.config["SWAT"])
-    app.config["SWAT"].update(smtp_host="127.0.0.1", smtp_port=port, mail_from="swat@pref.example.jp",
-                              base_url=BASE)
-    yield inbox
-    controller.stop()
-    app.config["SWAT"].clear()
-    app.config["SWAT"].update(old)
+def smtp(smtp, app):
+    """The loopback SMTP server of tests/jobs/conftest.py, with the desk's address for links."""
+    app.config["SWAT"]["base_url"] = BASE  # put back by the server fixture
+    return smtp
 
 
 def test_the_summary_arrives_over_smtp_once(app, weeks, clock, smtp):
