@@ -6,7 +6,7 @@ SWAT   := $(VENV)/bin/swat
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run setup install translations test browser lint bench messages clean
+.PHONY: run setup install translations test browser lint bench messages clean screenshots
 
 run: setup
 	$(SWAT) setup
@@ -34,12 +34,27 @@ messages: install
 	  --project "SWAT Desk" -o swat/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i swat/translations/messages.pot -d swat/translations --no-fuzzy-matching --ignore-obsolete
 
-# The real-browser test needs Debian's Chromium and ChromeDriver.
-browser:
+# The real-browser tests need Debian's Chromium and ChromeDriver, and axe-core from the npm
+# registry (pinned in tests/e2e/package-lock.json) for the accessibility scan.
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+
+browser: $(AXE)
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || sh scripts/install-browser.sh
+
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
+	touch $@
 
 test: setup browser
 	$(PY) -m pytest
+
+# Run the browser tests and refresh the README's pictures from what they saw.
+SHOTS := 02-new-consultation 04-queue 18-queue-panel 08-staff-sees-answer 11-triage 12-escalation-ack \
+         13-report 15-admin-users 31-phone-queue 20-keyboard-focus-claim
+screenshots: setup browser
+	$(PY) -m pytest -q tests/e2e
+	mkdir -p docs/screenshots
+	for s in $(SHOTS); do cp test-artifacts/screenshots/$$s.png docs/screenshots/; done
 
 lint: install
 	$(VENV)/bin/ruff check swat tests bench

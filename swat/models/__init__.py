@@ -2,6 +2,7 @@
 
 from .base import Base
 from .notify import Escalation, Notification, OutboxMessage, ReportMailing
+from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
 from .report import ReportFact
 from .routing import MemberAbsence, ReferenceDocument, RoutingProposal, SlaEvent, TicketSla
@@ -21,6 +22,7 @@ __all__ = [
     "Message",
     "Notification",
     "OutboxMessage",
+    "QueueView",
     "ReferenceDocument",
     "ReportFact",
     "ReportMailing",

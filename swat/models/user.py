@@ -38,6 +38,8 @@ class User(Base):
     notify_inapp: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     muted_kinds: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # The queue filters the member used last (a canonical query string, "" for the default).
+    queue_query: Mapped[str] = mapped_column(String(1000), default="", server_default="")
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     themes: Mapped[list[Theme]] = relationship(

@@ -119,23 +119,35 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     ids = list(session.scalars(
         base.with_only_columns(Ticket.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
     ))
-    rows: list[Ticket] = []
-    if ids:
-        assignee = aliased(User)
-        requester = aliased(User)
-        stmt = (
-            select(Ticket).where(Ticket.id.in_(ids))
-            .join(Department, Ticket.department_id == Department.id)
-            .outerjoin(Theme, Ticket.theme_id == Theme.id)
-            .join(requester, Ticket.requester_id == requester.id)
-            .outerjoin(assignee, Ticket.assignee_id == assignee.id)
-            .options(
-                contains_eager(Ticket.department),
-                contains_eager(Ticket.theme),
-                contains_eager(Ticket.requester.of_type(requester)),
-                contains_eager(Ticket.assignee.of_type(assignee)),
-            )
-        )
-        by_id = {t.id: t for t in session.scalars(stmt).unique()}
-        rows = [by_id[i] for i in ids if i in by_id]
+    rows = _rows(session, ids)
     return Page(rows=rows, total=total, page=page, per_page=per_page)
+
+
+def _rows(session: Session, ids: list[int]) -> list[Ticket]:
+    """The tickets with these ids, in this order, with what a list row shows, in one query."""
+    if not ids:
+        return []
+    assignee = aliased(User)
+    requester = aliased(User)
+    stmt = (
+        select(Ticket).where(Ticket.id.in_(ids))
+        .join(Department, Ticket.department_id == Department.id)
+        .outerjoin(Theme, Ticket.theme_id == Theme.id)
+        .join(requester, Ticket.requester_id == requester.id)
+        .outerjoin(assignee, Ticket.assignee_id == assignee.id)
+        .options(
+            contains_eager(Ticket.department),
+            contains_eager(Ticket.theme),
+            contains_eager(Ticket.requester.of_type(requester)),
+            contains_eager(Ticket.assignee.of_type(assignee)),
+        )
+    )
+    by_id = {t.id: t for t in session.scalars(stmt).unique()}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def list_row(session: Session, actor, number: str) -> Ticket | None:
+    """One ticket as a list row shows it, if the actor may see it (else None)."""
+    ids = list(session.scalars(select(Ticket.id).where(ticket_scope(actor), Ticket.number == number)))
+    rows = _rows(session, ids)
+    return rows[0] if rows else None

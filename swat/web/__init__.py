@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from flask import Flask, render_template, request
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,6 +17,13 @@ from ..domain.states import PRIORITIES
 from ..extensions import db, login_manager
 from ..services import accounts
 from . import i18n
+
+PANEL_HEADER = "X-Swat-Panel"
+
+
+def is_panel() -> bool:
+    """The queue's side panel asked for this page: its content only, without the layout."""
+    return request.headers.get(PANEL_HEADER) == "1"
 
 
 def register_web(app: Flask) -> None:
@@ -58,6 +66,8 @@ def register_web(app: Flask) -> None:
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.headers.get(PANEL_HEADER) is not None:
+            h.add("Vary", PANEL_HEADER)
         if current_user and current_user.is_authenticated and "Cache-Control" not in h:
             h["Cache-Control"] = "no-store"
         return response
@@ -124,6 +134,7 @@ def register_web(app: Flask) -> None:
             "localized": i18n.localized,
             "lang_form": lang_form,
             "current_locale": str(get_locale()),
+            "is_panel": is_panel(),
             "unread_notifications": _unread(),
         }
 
@@ -142,6 +153,19 @@ def register_web(app: Flask) -> None:
         if str(get_locale()) == "ja":
             return format_datetime(value, "yyyy年M月d日 HH:mm")
         return format_datetime(value, "yyyy-MM-dd HH:mm")
+
+    @app.template_filter("ago")
+    def _ago(value):
+        """How long ago (or how soon), in words: 3時間前 / 3 hours ago; none for a missing time."""
+        if value is None:
+            return ""
+        from .common import now
+
+        delta = value - now()
+        if abs(delta) < timedelta(minutes=1):
+            return _("just now")
+        text = format_timedelta(delta, granularity="minute", add_direction=True)
+        return text.replace(" ", "") if str(get_locale()) == "ja" else text
 
     @app.template_filter("date")
     def _date(value):

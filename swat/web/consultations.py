@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -30,8 +31,44 @@ def index():
     if f.sort == "priority" and "sort" not in request.args:
         f.sort, f.descending = "activity", True
     page = listing.list_tickets(db.session, current_user, f)
-    return render_template("consultations/index.html", page=page, f=f,
+    return render_template("consultations/index.html", page=page, f=f, narrowed=_narrowed(f),
                            can_file=permissions.can_file(current_user))
+
+
+# Filters a report's drill-down link sets, which the list's own form does not offer.
+DRILL_DOWN_ARGS = ("period", "measure", "department", "theme", "priority", "assignee", "initiative")
+
+
+def _narrowed(f) -> list[tuple[str, str, str]]:
+    """(query argument, label, value) for each drill-down filter in force, in the user's language."""
+    from ..domain.reports import parse_period
+    from ..models import Department, User
+    from .reports import FIGURE_ROWS
+
+    out = []
+    nobody = _("None")
+    if f.period and f.measure:
+        try:
+            period = parse_period(f.period)
+            out.append(("period", _("Period"), period.label_ja() if str(get_locale()) == "ja" else period.label_en()))
+        except ValueError:
+            pass
+        labels = {attr: str(label) for attr, label, _linked in FIGURE_ROWS}
+        if f.measure in labels:
+            out.append(("measure", _("Figure"), labels[f.measure]))
+    for arg, label, model in (("department", _("Department"), Department), ("theme", _("Theme"), Theme),
+                              ("initiative", _("Initiative"), Initiative)):
+        value = getattr(f, arg)
+        if value:
+            row = db.session.get(model, value) if value != "none" else None
+            out.append((arg, label, localized(row) if row else nobody))
+    if f.priority in PRIORITY_LABELS:
+        out.append(("priority", _("Urgency"), str(PRIORITY_LABELS[f.priority])))
+    if f.assignee:
+        user = db.session.get(User, int(f.assignee)) if f.assignee.isdigit() else None
+        out.append(("assignee", _("Assignee"), user.display_name if user else
+                    (current_user.display_name if f.assignee == "me" else nobody)))
+    return out
 
 
 def _choices(form: ConsultationForm) -> None:

@@ -1,19 +1,37 @@
-"""The SWAT queue: every visible ticket, filtered, sorted and paged."""
+"""The SWAT queue: every visible ticket, filtered, sorted and paged.
+
+The queue remembers each member's filters (a bare /queue goes back to them) and
+keeps the views they saved by name, next to a few built-in ones.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..domain import permissions, states
+from ..domain.errors import DomainError, NotFound
 from ..extensions import db
 from ..models import Department, Theme, User
-from ..services import listing, sla
-from .common import now, settings
+from ..services import listing, queue_views, sla
+from .common import error_text, now, settings
 from .listing_params import filters_from_request
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
+
+# Views every member has: (name, canonical query).
+BUILTIN_VIEWS = (
+    (_l("Assigned to me"), "assignee=me"),
+    (_l("Unassigned"), "assignee=none"),  # open statuses: the default
+    (_l("Overdue first"), "sort=sla"),
+)
+# Arguments of a report drill-down: a one-off list, not filters to remember.
+ONE_OFF_KEYS = ("initiative", "period", "measure")
+# Set just before sending a bare /queue to the remembered filters: the page then says so.
+REMEMBERED_NOTE = "queue_remembered"
 
 
 def desk_members():
@@ -22,18 +40,101 @@ def desk_members():
     ).all()
 
 
+def _require_queue() -> None:
+    if not queue_views.may_use(current_user):
+        abort(403)
+
+
+def queue_url(query: str) -> str:
+    """The queue with these filters; with none, the default queue (forgetting remembered filters)."""
+    query = queue_views.canonical(query)
+    return f"{url_for('queue.index')}?{query}" if query else url_for("queue.index", reset=1)
+
+
+def _view_links(current: str) -> tuple[list[dict], list[dict]]:
+    """Built-in and saved views as links; the first whose filters are on screen is current."""
+    builtin = [{"id": None, "name": name, "href": queue_url(q), "query": q} for name, q in BUILTIN_VIEWS]
+    saved = [{"id": v.id, "name": v.name, "href": queue_url(v.query), "query": v.query}
+             for v in queue_views.list_views(db.session, current_user)]
+    first = next((link for link in builtin + saved if link["query"] == current), None)
+    for link in builtin + saved:
+        link["current"] = link is first
+    return builtin, saved
+
+
 @bp.get("")
 @login_required
 def index():
-    if not (permissions.can_work_queue(current_user) or current_user.role == "manager"):
-        abort(403)
+    _require_queue()
+    args = request.args
+    if "reset" in args:
+        if queue_views.forget_filters(db.session, current_user):
+            db.session.commit()
+        return redirect(url_for("queue.index"))
+    if not args:
+        remembered = queue_views.canonical(current_user.queue_query)
+        if remembered:
+            session[REMEMBERED_NOTE] = True
+            return redirect(f"{url_for('queue.index')}?{remembered}")
+    current = queue_views.canonical_query(args.items(multi=True))
+    if any(k in args for k in queue_views.FILTER_KEYS) and not any(k in args for k in ONE_OFF_KEYS):
+        if queue_views.remember_filters(db.session, current_user, current):
+            db.session.commit()
+    remembered_note = bool(session.pop(REMEMBERED_NOTE, False))
     f = filters_from_request(settings()["queue_page_size"], default_statuses=list(states.OPEN_STATUSES))
     page = listing.list_tickets(db.session, current_user, f)
     clocks = sla.views(db.session, [t.id for t in page.rows], now())
+    builtin_views, saved_views = _view_links(current)
     return render_template(
         "queue/index.html", page=page, f=f, sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
         themes=db.session.scalars(select(Theme).order_by(Theme.sort_order)).all(),
         departments=db.session.scalars(select(Department).order_by(Department.sort_order)).all(),
         members=desk_members(), statuses=states.STATUSES,
         can_claim=permissions.can_work_queue(current_user),
+        current_query=current, builtin_views=builtin_views, saved_views=saved_views,
+        remembered_note=remembered_note, max_view_name=queue_views.NAME_MAX,
     )
+
+
+@bp.get("/row/<number>")
+@login_required
+def row(number):
+    """One queue row, redrawn by the side panel after it changed the ticket."""
+    _require_queue()
+    ticket = listing.list_row(db.session, current_user, number)
+    if ticket is None:
+        abort(404)
+    clocks = sla.views(db.session, [ticket.id], now())
+    return render_template("queue/_row.html", row=ticket, sla_view=sla.nearest(clocks.get(ticket.id, [])),
+                           can_claim=permissions.can_work_queue(current_user))
+
+
+@bp.post("/views")
+@login_required
+def save_view():
+    _require_queue()
+    query = request.form.get("query", "")
+    try:
+        view = queue_views.save_view(db.session, current_user, now(), request.form.get("name", ""), query)
+        name, query = view.name, view.query
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(error_text(exc), "error")
+    else:
+        flash(_("The view “%(name)s” was saved.", name=name), "success")
+    return redirect(queue_url(query))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id):
+    _require_queue()
+    try:
+        name = queue_views.delete_view(db.session, current_user, view_id).name
+        db.session.commit()
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    flash(_("The view “%(name)s” was deleted.", name=name), "success")
+    return redirect(queue_url(request.form.get("query", "")))
