@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions
 from ..domain.errors import NotFound, ValidationError
-from ..models import Escalation, EscalationStep, SlaEvent, Ticket, TicketSla, User
+from ..models import Escalation, EscalationStep, Notification, SlaEvent, Ticket, TicketSla, User
 from . import notify, sla
 
 LEVEL_EVENT = {sla.WARN: "warned", sla.BREACH: "breached", sla.DOUBLE: "escalated"}
@@ -147,6 +147,10 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
     ).rowcount
     if done != 1:
         raise ValidationError("This escalation was already acknowledged.", field="remark")
+    # Acknowledging answers the alert: it no longer counts as unread on the actor's bell.
+    session.execute(update(Notification).where(
+        Notification.user_id == actor.id, Notification.escalation_id == esc.id,
+        Notification.read_at.is_(None)).values(read_at=now).execution_options(synchronize_session=False))
     session.expire(esc)
     session.flush()
     return esc

@@ -76,7 +76,7 @@ def _filtered(actor, f: TicketFilters) -> Select:
         stmt = stmt.where(Ticket.assignee_id == actor.id)
     elif f.assignee == "none":
         stmt = stmt.where(Ticket.assignee_id.is_(None))
-    elif f.assignee.isdigit():
+    elif f.assignee.isascii() and f.assignee.isdigit() and len(f.assignee) < 10:
         stmt = stmt.where(Ticket.assignee_id == int(f.assignee))
     if f.priority in states.PRIORITY_RANK:
         stmt = stmt.where(Ticket.priority == states.PRIORITY_RANK[f.priority])
@@ -148,6 +148,12 @@ def _rows(session: Session, ids: list[int]) -> list[Ticket]:
 
 def list_row(session: Session, actor, number: str) -> Ticket | None:
     """One ticket as a list row shows it, if the actor may see it (else None)."""
-    ids = list(session.scalars(select(Ticket.id).where(ticket_scope(actor), Ticket.number == number)))
-    rows = _rows(session, ids)
+    from ..domain.errors import NotFound
+    from .visibility import get_visible_ticket
+
+    try:
+        ticket = get_visible_ticket(session, actor, number)
+    except NotFound:
+        return None
+    rows = _rows(session, [ticket.id])
     return rows[0] if rows else None

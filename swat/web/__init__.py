@@ -66,8 +66,8 @@ def register_web(app: Flask) -> None:
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config["SESSION_COOKIE_SECURE"]:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.headers.get(PANEL_HEADER) is not None:
-            h.add("Vary", PANEL_HEADER)
+        if response.mimetype == "text/html":
+            response.vary.add(PANEL_HEADER)  # the same address answers a page or a panel
         if current_user and current_user.is_authenticated and "Cache-Control" not in h:
             h["Cache-Control"] = "no-store"
         return response

@@ -65,7 +65,11 @@ def _narrowed(f) -> list[tuple[str, str, str]]:
     if f.priority in PRIORITY_LABELS:
         out.append(("priority", _("Urgency"), str(PRIORITY_LABELS[f.priority])))
     if f.assignee:
-        user = db.session.get(User, int(f.assignee)) if f.assignee.isdigit() else None
+        # Only SWAT members are named: an id never reveals anyone else's name.
+        user = (db.session.get(User, int(f.assignee)) if f.assignee.isascii() and f.assignee.isdigit()
+                and len(f.assignee) < 10 else None)
+        if user is not None and user.role not in ("agent", "lead"):
+            user = None
         out.append(("assignee", _("Assignee"), user.display_name if user else
                     (current_user.display_name if f.assignee == "me" else nobody)))
     return out

@@ -63,10 +63,6 @@ def mark_read():
 def acknowledge(escalation_id):
     try:
         escalation.acknowledge(db.session, current_user, now(), escalation_id, request.form.get("remark", ""))
-        # Acknowledging answers the alert: it no longer counts as unread on the bell.
-        db.session.execute(update(Notification).where(
-            Notification.user_id == current_user.id, Notification.escalation_id == escalation_id,
-            Notification.read_at.is_(None)).values(read_at=now()))
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

@@ -62,13 +62,19 @@ def _view_links(current: str) -> tuple[list[dict], list[dict]]:
     return builtin, saved
 
 
+def _own_navigation() -> bool:
+    """The member got here from the desk itself (or typed the address), not from a link on
+    another site: only then may opening the queue change what it remembers."""
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
 @bp.get("")
 @login_required
 def index():
     _require_queue()
     args = request.args
     if "reset" in args:
-        if queue_views.forget_filters(db.session, current_user):
+        if _own_navigation() and queue_views.forget_filters(db.session, current_user):
             db.session.commit()
         return redirect(url_for("queue.index"))
     if not args:
@@ -78,7 +84,7 @@ def index():
             return redirect(f"{url_for('queue.index')}?{remembered}")
     current = queue_views.canonical_query(args.items(multi=True))
     if any(k in args for k in queue_views.FILTER_KEYS) and not any(k in args for k in ONE_OFF_KEYS):
-        if queue_views.remember_filters(db.session, current_user, current):
+        if _own_navigation() and queue_views.remember_filters(db.session, current_user, current):
             db.session.commit()
     remembered_note = bool(session.pop(REMEMBERED_NOTE, False))
     f = filters_from_request(settings()["queue_page_size"], default_statuses=list(states.OPEN_STATUSES))

@@ -118,6 +118,11 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
             driver.get(base + path)
             visible(driver, "main h1")
             scan(f"{username} {path}")
+            if path == "/queue":
+                # The queue with a consultation open beside it.
+                driver.find_element(By.CSS_SELECTOR, "a[data-panel-open]").click()
+                visible(driver, "#queue-panel .panel-title")
+                scan(f"{username} {path} with the side panel")
         if username == "staff_health":
             driver.get(base + "/consultations/new")
             submit(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/consultations/new'] button.primary"))
@@ -125,7 +130,7 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
             scan(f"{username} /consultations/new (errors)")
         sign_out_any(driver)
 
-    assert len(scanned) == 2 + sum(len(p) for p in pages_by_role(desk_day).values()) + 1
+    assert len(scanned) == 2 + sum(len(p) for p in pages_by_role(desk_day).values()) + 2
     assert found == {}, "axe-core found serious or critical WCAG 2.1 AA violations:\n" + json.dumps(
         found, ensure_ascii=False, indent=1)
     # The only failed loads are the ones asked for: the unknown page and the form sent empty.

@@ -37,7 +37,9 @@ fetch(arguments[0], {credentials: "same-origin"})
 
 
 def wait(driver):
-    return WebDriverWait(driver, WAIT_SECONDS)
+    # Parts of a page are redrawn in place (the queue's panel and rows): an element found a
+    # moment ago may be gone when read, which only means "look again".
+    return WebDriverWait(driver, WAIT_SECONDS, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def visible(driver, css):

@@ -127,3 +127,27 @@ def test_filters_are_remembered_and_saved_as_a_view(make_ticket, live_server, dr
     assert "前回の絞り込み条件を適用しています。" in visible(driver, ".remembered-filters").text
     assert len(driver.find_elements(By.CSS_SELECTOR, "table.tickets tbody tr")) == 1
     assert browser_errors(driver) == []
+
+
+def test_a_failed_action_in_the_panel_keeps_what_was_typed(make_ticket, live_server, driver):
+    number = make_ticket(title="庁内チャットの導入").number
+    db.session.commit()
+    sign_in(driver, live_server, "agent")
+    row_of(driver, number).find_element(By.CSS_SELECTOR, "a[data-panel-open]").click()
+    panel = visible(driver, "#queue-panel")
+    visible(driver, "#queue-panel .panel-title")
+    form = panel.find_element(By.CSS_SELECTOR, f"form[action='/tickets/{number}/reply']")
+    form.find_element(By.NAME, "body").send_keys("書きかけの回答です。")
+    # The form's token has expired (as after a long break): the server refuses the reply.
+    driver.execute_script("arguments[0].querySelector('[name=csrf_token]').value = 'expired';", form)
+    button(form, "返信を送信").click()
+    alert = visible(driver, "#queue-panel .panel-alert")
+    assert alert.get_attribute("role") == "alert"
+    assert "有効期限" in alert.text, alert.text
+    assert driver.switch_to.active_element == alert
+    # Nothing typed is lost, and the form can be sent again.
+    form = panel.find_element(By.CSS_SELECTOR, f"form[action='/tickets/{number}/reply']")
+    assert form.find_element(By.NAME, "body").get_attribute("value") == "書きかけの回答です。"
+    assert button(form, "返信を送信").is_enabled()
+    assert "新規" in row_of(driver, number).text
+    assert [e for e in browser_errors(driver) if "/reply - Failed to load resource" not in e] == []

@@ -163,3 +163,21 @@ def test_a_level_never_fires_to_nobody(urgent, users, clock):
     db.session.commit()
     sweep("2026-11-25T10:45", clock)
     assert [k for k, _ in told(users["lead"])] == ["escalation"]  # the warning went up the chain
+
+
+def test_acknowledging_reads_the_alerts_of_that_escalation_only(urgent, users, clock):
+    sweep("2026-11-25T11:00", clock)
+    levels = {e.level: e.id for e in db.session.scalars(select(Escalation))}
+    assert {1, 2} <= set(levels)
+
+    def unread(user, escalation_id):
+        return db.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.user_id == user.id, Notification.escalation_id == escalation_id,
+            Notification.read_at.is_(None)))
+
+    # The warning went to the assignee, the breach to the lead.
+    assert unread(users["lead"], levels[2]) == 1 and unread(users["agent"], levels[1]) == 1
+    escalation.acknowledge(db.session, users["lead"], clock.now(), levels[2], "確認しました")
+    db.session.commit()
+    assert unread(users["lead"], levels[2]) == 0
+    assert unread(users["agent"], levels[1]) == 1  # someone else's alert of another level stays

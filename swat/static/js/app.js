@@ -17,24 +17,33 @@
     return;
   }
   const body = panel.querySelector(".panel-body");
+  const alertBox = panel.querySelector(".panel-alert");
+  const announcer = panel.querySelector(".panel-announce");
   const wide = window.matchMedia("(min-width: 1100px)");
   const HEADERS = { "X-Swat-Panel": "1" };
   let opener = null;
+  let current = null; // the request whose answer the panel waits for
 
   function isPanelPage(text) {
     return text.trimStart().startsWith('<div class="panel-doc"');
   }
 
-  function errorPage(text) {
-    // A full error page (expired form, no permission): show its message in the panel.
+  function messageOf(text) {
+    // What a full page (expired form, no permission, the sign-in page) says, as plain text.
     const doc = new DOMParser().parseFromString(text, "text/html");
-    const main = doc.querySelector("main .error-page") || doc.querySelector("main");
-    const wrap = document.createElement("div");
-    wrap.className = "panel-doc";
-    if (main) {
-      wrap.append(...Array.from(main.childNodes).map((n) => document.importNode(n, true)));
-    }
-    return wrap.outerHTML;
+    const part = doc.querySelector("main .error-page p:not(.error-code)") || doc.querySelector("main .flash");
+    return part ? part.textContent.trim() : "";
+  }
+
+  function showAlert(text) {
+    alertBox.textContent = text || panel.dataset.failed;
+    alertBox.hidden = false;
+    alertBox.focus();
+  }
+
+  function enableForms() {
+    panel.querySelectorAll("button[disabled]").forEach((b) => { b.disabled = false; });
+    document.querySelectorAll("form[data-panel-form] button[disabled]").forEach((b) => { b.disabled = false; });
   }
 
   async function refreshRow(number) {
@@ -44,51 +53,77 @@
     }
     const response = await fetch(`${panel.dataset.rowUrl}/${encodeURIComponent(number)}`,
                                  { credentials: "same-origin" });
-    if (response.ok) {
-      const holder = document.createElement("tbody");
-      holder.innerHTML = (await response.text()).trim();
-      const fresh = holder.querySelector("tr");
-      if (fresh) {
-        fresh.classList.add("row-current");
-        document.querySelectorAll("tr.row-current").forEach((r) => r.classList.remove("row-current"));
-        row.replaceWith(fresh);
-      }
+    const text = response.ok && !response.redirected ? (await response.text()).trim() : "";
+    if (!text.startsWith("<tr")) {
+      return;
     }
+    const holder = document.createElement("tbody");
+    holder.innerHTML = text;
+    const fresh = holder.querySelector("tr");
+    document.querySelectorAll("tr.row-current").forEach((r) => r.classList.remove("row-current"));
+    fresh.classList.add("row-current");
+    row.replaceWith(fresh);
   }
 
-  async function show(response) {
-    const text = await response.text();
+  function show(text) {
     // The server renders the fragment with Jinja's escaping, exactly as it renders a page.
-    body.innerHTML = isPanelPage(text) ? text : errorPage(text);
+    body.innerHTML = text;
+    alertBox.hidden = true;
     panel.hidden = false;
     document.body.classList.add("panel-open");
     const doc = body.querySelector(".panel-doc");
-    const number = doc && doc.dataset.number;
-    const heading = body.querySelector(".page-head h2, .page-head h1, h1");
+    const heading = body.querySelector(".page-head h2, .page-head h1");
     const firstError = body.querySelector("[aria-invalid='true']");
     if (heading) {
       heading.setAttribute("tabindex", "-1");
     }
     (firstError || heading || panel).focus();
-    if (number) {
-      await refreshRow(number);
-    }
+    // Say what happened: the flash was inserted with the page, which screen readers skip.
+    announcer.textContent = Array.from(body.querySelectorAll(".flash")).map((p) => p.textContent.trim()).join(" ");
+    return doc && doc.dataset.number;
   }
 
-  async function request(url, init) {
+  async function request(url, init, isPost) {
+    if (current) {
+      current.abort();
+    }
+    const mine = new AbortController();
+    current = mine;
     panel.setAttribute("aria-busy", "true");
     try {
-      await show(await fetch(url, Object.assign({ credentials: "same-origin", headers: HEADERS }, init)));
+      const response = await fetch(url, Object.assign(
+        { credentials: "same-origin", headers: HEADERS, signal: mine.signal }, init));
+      const text = await response.text();
+      if (current !== mine) {
+        return; // closed, or another consultation was opened meanwhile
+      }
+      if (isPanelPage(text)) {
+        const number = show(text);
+        if (number) {
+          await refreshRow(number);
+        }
+      } else if (!isPost && panel.hidden) {
+        window.location.assign(url); // nothing typed to lose: show it as a page
+      } else {
+        // An error page or the sign-in page: keep what is in the panel (a half-written
+        // reply stays), and say what went wrong above it.
+        panel.hidden = false;
+        document.body.classList.add("panel-open");
+        enableForms();
+        showAlert(messageOf(text));
+      }
     } catch (err) {
-      body.innerHTML = "";
-      const p = document.createElement("p");
-      p.className = "flash flash-error";
-      p.setAttribute("role", "alert");
-      p.textContent = panel.dataset.offline;
-      body.append(p);
-      panel.hidden = false;
+      if (current === mine && err.name !== "AbortError") {
+        panel.hidden = false;
+        document.body.classList.add("panel-open");
+        enableForms();
+        showAlert(panel.dataset.offline);
+      }
     } finally {
-      panel.removeAttribute("aria-busy");
+      if (current === mine) {
+        current = null;
+        panel.removeAttribute("aria-busy");
+      }
     }
   }
 
@@ -100,10 +135,26 @@
     return link;
   }
 
+  function edited() {
+    return Array.from(body.querySelectorAll("textarea, input[type=text], input[type=file]"))
+      .some((el) => (el.type === "file" ? el.files.length > 0 : el.value.trim() !== ""));
+  }
+
   function close() {
+    if (edited() && !window.confirm(panel.dataset.discard)) {
+      return;
+    }
+    if (current) {
+      current.abort();
+      current = null;
+    }
     panel.hidden = true;
+    panel.removeAttribute("aria-busy");
     body.innerHTML = "";
+    alertBox.hidden = true;
+    announcer.textContent = "";
     document.body.classList.remove("panel-open");
+    enableForms();
     // The row may have been redrawn since: go back to the same consultation's link.
     if (opener && !document.contains(opener) && opener.dataset.number) {
       opener = document.querySelector(`tr[data-number="${CSS.escape(opener.dataset.number)}"] a[data-panel-open]`);
@@ -122,9 +173,13 @@
     if (!link || !wide.matches || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) {
       return;
     }
+    if (!panel.hidden && edited() && !window.confirm(panel.dataset.discard)) {
+      ev.preventDefault();
+      return;
+    }
     ev.preventDefault();
     opener = remember(link);
-    request(link.href, { method: "GET" });
+    request(link.href, { method: "GET" }, false);
   });
 
   document.addEventListener("submit", (ev) => {
@@ -136,6 +191,9 @@
       return;
     }
     ev.preventDefault();
+    if (current) {
+      return; // one action at a time
+    }
     if (!panel.contains(form)) {
       opener = form.closest("tr") ? remember(form.closest("tr").querySelector("a[data-panel-open]")) : null;
     }
@@ -144,11 +202,15 @@
       data.append(ev.submitter.name, ev.submitter.value);
     }
     form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
-    request(form.action, { method: "POST", body: data });
+    request(form.action, { method: "POST", body: data }, true);
   });
 
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape" && !panel.hidden) {
+    // Esc also ends a Japanese input method's conversion: leave that to the input method.
+    if (ev.key !== "Escape" || ev.isComposing || ev.keyCode === 229 || panel.hidden) {
+      return;
+    }
+    if (panel.contains(document.activeElement) || document.activeElement === document.body) {
       close();
     }
   });
