@@ -53,10 +53,10 @@ def test_japanese_catalog_is_complete_and_keeps_placeholders():
 
 def test_pages_are_japanese_by_default_and_english_on_request(auth, browser):
     html = browser.get("/login").get_data(as_text=True)
-    assert '<html lang="ja">' in html and "ログイン" in html
+    assert '<html lang="ja" ' in html and "ログイン" in html
     browser.post("/language", {"locale": "en", "next": "/login"})
     html = browser.get("/login").get_data(as_text=True)
-    assert '<html lang="en">' in html and "Sign in" in html and "ログイン" not in html
+    assert '<html lang="en" ' in html and "Sign in" in html and "ログイン" not in html
 
 
 def test_a_users_language_follows_them(auth, browser, users):

@@ -135,8 +135,14 @@ def register_web(app: Flask) -> None:
             "lang_form": lang_form,
             "current_locale": str(get_locale()),
             "is_panel": is_panel(),
+            "server_now": _now(),
             "unread_notifications": _unread(),
         }
+
+    def _now():
+        from .common import now
+
+        return now()
 
     def _unread():
         if not (current_user and current_user.is_authenticated):

@@ -8,6 +8,7 @@ and is injected into the page under test; a missing copy fails the test, never s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -89,7 +90,7 @@ def switch_language(driver, label: str) -> None:
 
 
 @pytest.mark.parametrize("locale", ["ja", "en"])
-def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driver, locale):
+def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driver, screenshot, locale):
     source = axe_source()
     base = live_server
     found: dict[str, list[dict]] = {}
@@ -98,6 +99,9 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
     def scan(label: str) -> None:
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == locale, label
         scanned.append(label)
+        # Every scanned page is kept as a picture too: test-artifacts/screenshots/pages-ja-….png
+        slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+        screenshot(f"pages-{locale}-{len(scanned):02d}-{slug}")
         bad = serious_violations(driver, source)
         if bad:
             found[label] = bad

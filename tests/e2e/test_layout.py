@@ -70,3 +70,45 @@ def test_every_main_page_fits_a_360px_phone_and_names_itself(desk_day, live_serv
     assert len(distinct) >= len([label for label in titles if "/tickets/" not in label]) - 2, titles
     expected = ("/no-such-page - Failed to load resource: the server responded with a status of 404",)
     assert [e for e in browser_errors(driver) if not any(x in e for x in expected)] == []
+
+
+# Offsets from a time to "now", in seconds, each some seconds clear of a rounding edge (the page
+# adds the time since it loaded): minutes, the 0.85 thresholds of hour, day, week, month, year.
+OFFSETS = [0, 20, 65, 100, 140, 160, 3000, 3100, 3720, 5000, 9100, 72000, 74000, 86400 * 3, 86400 * 6,
+           86400 * 40, 86400 * 400]
+SHIFT_NOW_JS = """
+const root = document.documentElement;
+root.dataset.now = new Date(Date.parse(arguments[0]) + arguments[1] * 1000).toISOString();
+document.dispatchEvent(new Event("visibilitychange"));
+return document.querySelector("time[datetime] + .ago").textContent;
+"""
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+def test_how_long_ago_stays_true_while_a_page_stays_open(make_ticket, app, live_server, driver, locale):
+    """The page redraws 3時間前 as time passes, in the words and rounding the server uses."""
+    from datetime import timedelta
+
+    from flask_babel import force_locale
+
+    from swat.extensions import db
+
+    ticket = make_ticket()
+    filed = ticket.created_at
+    db.session.commit()
+    sign_in_any(driver, live_server, "staff_health", locale)
+    driver.get(live_server + "/consultations")
+    visible(driver, "time[datetime] + .ago")
+    stamp = driver.find_element(By.CSS_SELECTOR, "time[datetime]").get_attribute("datetime")
+    got, want = [], []
+    ago = app.jinja_env.filters["ago"]
+    for seconds in OFFSETS:
+        got.append(driver.execute_script(SHIFT_NOW_JS, stamp, seconds))
+        clock = app.extensions["swat.clock"]
+        saved = clock.now()
+        clock.set(filed + timedelta(seconds=seconds))
+        with app.test_request_context(), force_locale(locale):
+            words = ago(filed)
+            want.append(("（%s）" if locale == "ja" else "(%s)") % words)
+        clock.set(saved)
+    assert got == want

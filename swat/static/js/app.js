@@ -9,6 +9,49 @@
     invalid.focus();
   }
 
+  // "3時間前" beside each time, kept true while a page stays open all day. Counted from the
+  // server's clock (the page carries it), rounded as the server rounds (Babel's rules).
+  const root = document.documentElement;
+  const loadedAt = performance.now();
+  const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400],
+                 ["hour", 3600], ["minute", 60]];
+  function roundHalfEven(x) {
+    const r = Math.round(x);
+    return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  }
+  function ago(seconds) {
+    if (Math.abs(seconds) < 60) {
+      return root.dataset.justNow;
+    }
+    const words = new Intl.RelativeTimeFormat(root.lang, { numeric: "always" });
+    for (const [unit, size] of UNITS) {
+      const value = Math.abs(seconds) / size;
+      if (value >= 0.85 || unit === "minute") {
+        const text = words.format(Math.sign(seconds) * Math.max(1, roundHalfEven(value)), unit);
+        return root.lang === "ja" ? text.replace(/\s+/g, "") : text;
+      }
+    }
+    return "";
+  }
+  function refreshTimes() {
+    const now = Date.parse(root.dataset.now) + (performance.now() - loadedAt);
+    document.querySelectorAll("time[datetime] + .ago").forEach((span) => {
+      const at = Date.parse(span.previousElementSibling.getAttribute("datetime"));
+      if (!Number.isNaN(at)) {
+        span.textContent = root.dataset.ago.replace("{}", ago((at - now) / 1000));
+      }
+    });
+  }
+  if (!Number.isNaN(Date.parse(root.dataset.now || "")) && root.dataset.ago && window.Intl
+      && Intl.RelativeTimeFormat) {
+    window.setInterval(refreshTimes, 60000);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") {
+        refreshTimes(); // back to the tab after a while
+      }
+    });
+  }
+
   // The queue's side panel: on a wide screen a consultation opens beside the queue, and it can
   // be claimed, answered and resolved there; only its row in the queue is redrawn. On a narrow
   // screen, or with a modifier key, links and forms work as ordinary pages.
