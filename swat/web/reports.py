@@ -65,6 +65,8 @@ BREAKDOWN_COLUMNS = [
     ("res_mean_h", _l("Resolution, mean"), False),
     ("reopened_rate", _l("Reopened"), False),
 ]
+# Shown per breakdown on request (?times=<dimension>): they read every clock of the period.
+TIME_COLUMNS = [(attr, label, False) for attr, label, _ in FIGURE_ROWS if attr.endswith(("_median_h", "_p90_h"))]
 DIMENSION_LABELS = {"department": _l("By department"), "theme": _l("By theme"), "priority": _l("By urgency"),
                     "member": _l("By SWAT member"), "initiative": _l("By initiative")}
 TABLES = ("figures", "ages", "trend", *reports.DIMENSIONS)
@@ -88,6 +90,7 @@ class Table:
     header: list[str]
     rows: list[list]
     source: list[dict] = field(default_factory=list)  # the rows as dicts: keys, drill-down filters, charts
+    columns: list[tuple] = field(default_factory=list)  # (attribute, label, linked) after the first column
 
 
 def _label(dimension: str, row: dict) -> str:
@@ -99,7 +102,8 @@ def _label(dimension: str, row: dict) -> str:
 def _sorted(dim: str, rows: list[dict]) -> list[dict]:
     """Rows in the order asked for with ?sort=<dimension>:<column>[:asc] (default: as given)."""
     parts = request.args.get("sort", "").split(":")
-    if len(parts) < 2 or parts[0] != dim or parts[1] not in {a for a, _, _ in BREAKDOWN_COLUMNS} | {"label"}:
+    allowed = {a for a, _, _ in BREAKDOWN_COLUMNS + TIME_COLUMNS} | {"label"}
+    if len(parts) < 2 or parts[0] != dim or parts[1] not in allowed or parts[1] not in (rows[0] if rows else {}):
         return rows
     column, ascending = parts[1], len(parts) > 2 and parts[2] == "asc"
     present = [r for r in rows if r[column] is not None]
@@ -108,8 +112,14 @@ def _sorted(dim: str, rows: list[dict]) -> list[dict]:
     return present + missing
 
 
-def build_tables(period: rd.Period, names=TABLES) -> dict[str, Table]:
-    """The report's tables for the signed-in user, computed once."""
+def requested_times() -> tuple[str, ...]:
+    """The breakdowns whose median and p90 times were asked for (?times=theme&times=member)."""
+    return tuple(d for d in reports.DIMENSIONS if d in request.args.getlist("times"))
+
+
+def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -> dict[str, Table]:
+    """The report's tables for the signed-in user, computed once; the breakdowns named in
+    `times` also get median and p90 times."""
     at = now()
     out: dict[str, Table] = {}
     if "figures" in names or "ages" in names:
@@ -132,12 +142,18 @@ def build_tables(period: rd.Period, names=TABLES) -> dict[str, Table]:
     dims = tuple(d for d in reports.DIMENSIONS if d in names)
     if dims:
         for dim, rows in reports.breakdowns(db.session, current_user, period, at, dims).items():
+            columns = list(BREAKDOWN_COLUMNS)
+            if dim in times:
+                columns += TIME_COLUMNS
+                extra = reports.time_percentiles(db.session, current_user, period, dim)
+                for r in rows:
+                    r.update({a: extra.get(r["key"], {}).get(a) for a, _, _ in TIME_COLUMNS})
             rows = _sorted(dim, rows)
             for r in rows:
                 r["display"] = _label(dim, r)
             out[dim] = Table(dim, str(DIMENSION_LABELS[dim]),
-                             [str(DIMENSION_LABELS[dim])] + [str(label) + unit(a) for a, label, _ in BREAKDOWN_COLUMNS],
-                             [[r["display"]] + [r[a] for a, _, _ in BREAKDOWN_COLUMNS] for r in rows], rows)
+                             [str(DIMENSION_LABELS[dim])] + [str(label) + unit(a) for a, label, _ in columns],
+                             [[r["display"]] + [r[a] for a, _, _ in columns] for r in rows], rows, columns)
     return out
 
 
@@ -145,14 +161,15 @@ def build_tables(period: rd.Period, names=TABLES) -> dict[str, Table]:
 @roles_required("manager", "lead", "admin")
 def index():
     period = _period()
-    tables = build_tables(period)
+    times = requested_times()
+    tables = build_tables(period, times=times)
     today = now().astimezone(rd.TOKYO).date()
     fy = rd.fiscal_year_of(today)
     choices = [rd.fiscal_year(fy), rd.fiscal_year(fy - 1)] + [rd.fiscal_quarter(fy, q) for q in (1, 2, 3, 4)] + [
         rd.month(today.year, today.month), rd.month(today.year, today.month).previous()]
     return render_template("reports/index.html", period=period, tables=tables, choices=choices,
-                           figure_rows=FIGURE_ROWS, columns=BREAKDOWN_COLUMNS, dimensions=reports.DIMENSIONS,
-                           sort=request.args.get("sort", ""), today=today, zip=zip)
+                           figure_rows=FIGURE_ROWS, dimensions=reports.DIMENSIONS,
+                           sort=request.args.get("sort", ""), today=today, zip=zip, times=times)
 
 
 def _requested() -> tuple[rd.Period, tuple[str, ...]]:
@@ -176,7 +193,7 @@ def export_csv():
     name = request.args.get("table", "figures")
     if name not in TABLES:
         abort(404)
-    table = build_tables(period, (name,))[name]
+    table = build_tables(period, (name,), requested_times())[name]
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
@@ -195,7 +212,7 @@ def export_xlsx():
     from openpyxl.styles import Font
 
     period, names = _requested()
-    tables = build_tables(period, names)
+    tables = build_tables(period, names, requested_times())
     book = Workbook()
     book.remove(book.active)
     for name in names:

@@ -226,3 +226,47 @@ def test_facts_command_finds_and_repairs_drift(history, app):
     fixed = runner.invoke(args=["reports", "facts", "--rebuild"])
     assert fixed.exit_code == 0 and "rebuilt" in fixed.output
     assert runner.invoke(args=["reports", "facts"]).exit_code == 0
+
+
+def times_oracle(actor, period, dimension):
+    """Per breakdown key, median and p90 of the clocks that stopped in the period, by hand."""
+    from swat.models import TicketInitiative
+
+    links = {}
+    for link in db.session.scalars(select(TicketInitiative)):
+        links.setdefault(link.ticket_id, []).append(link.initiative_id)
+    keys_of = {
+        "department": lambda t: [t.department_id], "theme": lambda t: [t.theme_id or ""],
+        "priority": lambda t: [str(t.priority)], "member": lambda t: [str(t.assignee_id or "")],
+        "initiative": lambda t: links.get(t.id, []),
+    }[dimension]
+    start, end = period.bounds()
+    by_id = {t.id: t for t in db.session.scalars(select(Ticket))
+             if actor.role != "manager" or actor.department_id in (None, t.department_id)}
+    used: dict[tuple, list[int]] = {}
+    for c in db.session.scalars(select(TicketSla)):
+        t = by_id.get(c.ticket_id)
+        if t is None or c.state not in ("met", "missed") or not (start <= c.stopped_at < end):
+            continue
+        prefix = "fr" if c.target == "first_response" else "res"
+        for key in keys_of(t):
+            used.setdefault((key, prefix), []).append(c.used_minutes)
+    out: dict[str, dict] = {}
+    for (key, prefix), values in used.items():
+        row = out.setdefault(key, {})
+        for p, name in ((0.5, "median"), (0.9, "p90")):
+            row[f"{prefix}_{name}_h"] = round(rd.percentile(values, p) / 60, 1)
+    return out
+
+
+@pytest.mark.parametrize("period", [rd.month(2026, 11), rd.fiscal_year(2026)])
+@pytest.mark.parametrize("who", ["manager", "manager_health"])
+def test_breakdown_times_match_the_oracle(history, users, period, who):
+    actor = db.session.get(User, users[who].id)
+    checked = 0
+    for dimension in reports.DIMENSIONS:
+        want = times_oracle(actor, period, dimension)
+        got = reports.time_percentiles(db.session, actor, period, dimension)
+        assert got == want, dimension
+        checked += sum(len(v) for v in want.values())
+    assert checked > 10

@@ -163,3 +163,41 @@ def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, use
     figures = dict((row[0], row[1]) for row in csv.reader(io.StringIO(
         browser.get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig"))))
     assert figures["受付件数"] == "3" and figures["解決件数"] == "1"
+
+
+def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth, browser, users, clock, store,
+                                                               limits):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from swat.services import tickets
+
+    made = [make_ticket("staff_health", theme="telework"), make_ticket("staff_welfare", theme="telework"),
+            make_ticket("staff_health2", theme="healthcare")]
+    for i, t in enumerate(made):
+        clock.advance(minutes=30 * (i + 1))
+        tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
+        tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答です", [], store, limits)
+    db.session.commit()
+    auth.login("manager")
+    plain = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    assert "初回回答時間（中央値）" not in plain.split('id="h-theme"', 1)[1]
+    html = browser.get("/reports?period=2026-11&times=theme").get_data(as_text=True)
+    theme = html.split('id="h-theme"', 1)[1].split("</section>", 1)[0]
+    department = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
+    assert "初回回答時間（中央値）" in theme and "初回回答時間（中央値）" not in department
+    assert "中央値・90パーセンタイルを隠す" in theme
+    rows = list(csv.reader(io.StringIO(browser.get(
+        "/reports/export.csv?period=2026-11&table=theme&times=theme").data.decode("utf-8-sig"))))
+    assert len(rows[0]) == 1 + 8 + 4 and rows[0][-4].startswith("初回回答時間（中央値）")
+    sheet = load_workbook(io.BytesIO(browser.get(
+        "/reports/export.xlsx?period=2026-11&table=theme&times=theme").data))["theme"]
+    cells = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    page = [[c.replace("—", "") for c in row] for row in _cells(theme)]
+    assert _norm(page) == _norm(rows[1:]) == _norm(cells[1:])
+    # Telework: first answers after 30 and 90 business minutes (the clock moves on 30, then
+    # 60 more) -> median 60 minutes = 1.0 hour, p90 30 + 0.9 * 60 = 84 minutes = 1.4 hours.
+    telework = next(r for r in rows[1:] if r[0] == "テレワーク")
+    assert telework[-4:-2] == ["1.0", "1.4"]
