@@ -61,6 +61,11 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+def assignee_id(value: str) -> int | None:
+    """A user id given as an assignee filter (ASCII digits that fit an id), else None."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
 def _filtered(actor, f: TicketFilters) -> Select:
     stmt = select(Ticket).where(ticket_scope(actor))
     statuses = [s for s in f.statuses if s in states.STATUSES]
@@ -76,8 +81,8 @@ def _filtered(actor, f: TicketFilters) -> Select:
         stmt = stmt.where(Ticket.assignee_id == actor.id)
     elif f.assignee == "none":
         stmt = stmt.where(Ticket.assignee_id.is_(None))
-    elif f.assignee.isascii() and f.assignee.isdigit() and len(f.assignee) < 10:
-        stmt = stmt.where(Ticket.assignee_id == int(f.assignee))
+    elif (user_id := assignee_id(f.assignee)) is not None:
+        stmt = stmt.where(Ticket.assignee_id == user_id)
     if f.priority in states.PRIORITY_RANK:
         stmt = stmt.where(Ticket.priority == states.PRIORITY_RANK[f.priority])
     if f.initiative == "none":

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..domain import permissions, states
 from ..domain.errors import Forbidden, NotFound, ValidationError
 from ..models import QueueView
-from .listing import MAX_QUERY, SORTS
+from .listing import MAX_QUERY, SORTS, assignee_id
 
 # The query arguments that are a member's filters (the page number is not one).
 FILTER_KEYS = ("status", "theme", "department", "assignee", "priority", "q", "sort", "dir", "per_page")
@@ -60,7 +60,7 @@ def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
         if value := first(key, 64):
             out.append((key, value))
     assignee = first("assignee", 20)
-    if assignee in ("me", "none") or (assignee.isascii() and assignee.isdigit()):
+    if assignee in ("me", "none") or assignee_id(assignee) is not None:
         out.append(("assignee", assignee))
     if (priority := first("priority", 16)) in states.PRIORITY_RANK:
         out.append(("priority", priority))

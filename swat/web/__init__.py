@@ -30,6 +30,7 @@ def register_web(app: Flask) -> None:
     app.extensions.setdefault("swat.clock", SystemClock())
 
     from . import admin, auth, consultations, notifications, queue, reference, reports, tickets, triage
+    from .common import now
 
     for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications, reports):
         app.register_blueprint(module.bp)
@@ -135,14 +136,9 @@ def register_web(app: Flask) -> None:
             "lang_form": lang_form,
             "current_locale": str(get_locale()),
             "is_panel": is_panel(),
-            "server_now": _now(),
+            "server_now": now(),
             "unread_notifications": _unread(),
         }
-
-    def _now():
-        from .common import now
-
-        return now()
 
     def _unread():
         if not (current_user and current_user.is_authenticated):
@@ -165,8 +161,6 @@ def register_web(app: Flask) -> None:
         """How long ago (or how soon), in words: 3時間前 / 3 hours ago; none for a missing time."""
         if value is None:
             return ""
-        from .common import now
-
         delta = value - now()
         if abs(delta) < timedelta(minutes=1):
             return _("just now")

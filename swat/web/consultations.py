@@ -35,10 +35,6 @@ def index():
                            can_file=permissions.can_file(current_user))
 
 
-# Filters a report's drill-down link sets, which the list's own form does not offer.
-DRILL_DOWN_ARGS = ("period", "measure", "department", "theme", "priority", "assignee", "initiative")
-
-
 def _narrowed(f) -> list[tuple[str, str, str]]:
     """(query argument, label, value) for each drill-down filter in force, in the user's language."""
     from ..domain.reports import parse_period
@@ -66,8 +62,8 @@ def _narrowed(f) -> list[tuple[str, str, str]]:
         out.append(("priority", _("Urgency"), str(PRIORITY_LABELS[f.priority])))
     if f.assignee:
         # Only SWAT members are named: an id never reveals anyone else's name.
-        user = (db.session.get(User, int(f.assignee)) if f.assignee.isascii() and f.assignee.isdigit()
-                and len(f.assignee) < 10 else None)
+        user_id = listing.assignee_id(f.assignee)
+        user = db.session.get(User, user_id) if user_id is not None else None
         if user is not None and user.role not in ("agent", "lead"):
             user = None
         out.append(("assignee", _("Assignee"), user.display_name if user else

@@ -121,18 +121,23 @@ def test_stored_facts_match_the_tickets(history):
     assert report_facts.stored(db.session) == before
 
 
-def breakdown_oracle(actor, period, now, dimension):
-    """Per breakdown key, the same definitions applied by hand to the rows of that key."""
+def oracle_keys(dimension):
+    """A ticket's keys in one breakdown, read off its plain columns (initiative: its links)."""
     from swat.models import TicketInitiative
 
     links = {}
     for link in db.session.scalars(select(TicketInitiative)):
         links.setdefault(link.ticket_id, []).append(link.initiative_id)
-    keys_of = {
+    return {
         "department": lambda t: [t.department_id], "theme": lambda t: [t.theme_id or ""],
         "priority": lambda t: [str(t.priority)], "member": lambda t: [str(t.assignee_id or "")],
         "initiative": lambda t: links.get(t.id, []),
     }[dimension]
+
+
+def breakdown_oracle(actor, period, now, dimension):
+    """Per breakdown key, the same definitions applied by hand to the rows of that key."""
+    keys_of = oracle_keys(dimension)
     start, end = period.bounds()
     tickets_ = [t for t in db.session.scalars(select(Ticket))
                 if actor.role != "manager" or actor.department_id in (None, t.department_id)]
@@ -230,16 +235,7 @@ def test_facts_command_finds_and_repairs_drift(history, app):
 
 def times_oracle(actor, period, dimension):
     """Per breakdown key, median and p90 of the clocks that stopped in the period, by hand."""
-    from swat.models import TicketInitiative
-
-    links = {}
-    for link in db.session.scalars(select(TicketInitiative)):
-        links.setdefault(link.ticket_id, []).append(link.initiative_id)
-    keys_of = {
-        "department": lambda t: [t.department_id], "theme": lambda t: [t.theme_id or ""],
-        "priority": lambda t: [str(t.priority)], "member": lambda t: [str(t.assignee_id or "")],
-        "initiative": lambda t: links.get(t.id, []),
-    }[dimension]
+    keys_of = oracle_keys(dimension)
     start, end = period.bounds()
     by_id = {t.id: t for t in db.session.scalars(select(Ticket))
              if actor.role != "manager" or actor.department_id in (None, t.department_id)}

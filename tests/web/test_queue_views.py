@@ -12,13 +12,9 @@ from swat.models import QueueView, User
 from swat.services import queue_views, tickets
 
 from ..conftest import count_queries
+from .test_queue import rows
 
 NOTE = "The filters from last time are applied."
-NUMBER = re.compile(r'href="/tickets/(2026-\d{5})"')
-
-
-def rows(response):
-    return list(dict.fromkeys(NUMBER.findall(response.get_data(as_text=True))))
 
 
 @pytest.fixture
