@@ -100,6 +100,14 @@ def _add_months(d: date, months: int) -> date:
     return date(d.year + m // 12, m % 12 + 1, 1)
 
 
+def whole_months(start: date, end: date) -> tuple[date, date] | None:
+    """The calendar months wholly inside [start, end), as (first day, first day after), or
+    None when there is none."""
+    first = start if start.day == 1 else _add_months(start.replace(day=1), 1)
+    after = end.replace(day=1)
+    return (first, after) if first < after else None
+
+
 def _fiscal_quarter(d: date) -> int:
     return ((d.month - 4) % 12) // 3 + 1
 

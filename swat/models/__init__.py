@@ -4,7 +4,7 @@ from .base import Base
 from .notify import Escalation, Notification, OutboxMessage, ReportMailing
 from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
-from .report import ReportFact
+from .report import ReportFact, ReportTimeCount
 from .routing import MemberAbsence, ReferenceDocument, RoutingProposal, SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
 from .user import LoginAttempt, User, UserSession
@@ -26,6 +26,7 @@ __all__ = [
     "ReferenceDocument",
     "ReportFact",
     "ReportMailing",
+    "ReportTimeCount",
     "RoutingProposal",
     "SlaEvent",
     "Theme",

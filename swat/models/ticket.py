@@ -135,8 +135,7 @@ class TicketEvent(Base):
     """One change to a ticket: who, when, what, before and after. Append-only."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),
-                      Index("ix_ticket_events_kind_at", "kind", "at"))
+    __table_args__ = (Index("ix_ticket_events_ticket_at", "ticket_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))

@@ -2,10 +2,11 @@
 
 Counts come from `report_facts` (per-day rows the database keeps current with triggers, see
 models/report.py), so a fiscal year over a million tickets sums a few thousand rows. The
-time figures read the stopped SLA clocks (business minutes stored when the clock stopped),
-and the live parts (clocks overdue right now, open tickets by age) read the small set of
-open tickets. Every figure is scoped by the same rule as every list: a department head
-sees their own department only. No report walks tickets in Python.
+time figures are exact percentiles of the business minutes of the stopped SLA clocks: for
+whole months desk-wide from the per-month minute counts (report_time_counts), otherwise from
+the clocks themselves, ranked in SQL. The live parts (clocks overdue right now, open
+tickets by age) read the small set of open tickets. Every figure is scoped by the same
+rule as every list: a department head sees their own department only. No report walks tickets in Python.
 
 Definitions (the tests compute the same figures independently, row by row):
 - opened: tickets filed in the period;
@@ -26,12 +27,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain import reports as rdomain
-from ..models import Department, Initiative, ReportFact, Theme, Ticket, TicketInitiative, TicketSla, User
+from ..models import (
+    Department,
+    Initiative,
+    ReportFact,
+    ReportTimeCount,
+    Theme,
+    Ticket,
+    TicketInitiative,
+    TicketSla,
+    User,
+)
 from . import report_facts, sla
 from .visibility import ticket_scope
 
@@ -120,14 +131,59 @@ def _overdue_clause(period: rdomain.Period, now: datetime, target: str):
                 TicketSla.due_at >= start, TicketSla.due_at < min(end, now))
 
 
-def _percentiles(session: Session, base, column) -> tuple[float | None, float | None]:
-    """Median and p90 of a column (percentile_cont's definition): the database groups the
-    values (one row per distinct business minute, a hash aggregate rather than a sort of
-    every clock) and the ranks are read off the counts."""
-    sub = base.subquery()
-    col = sub.c[column.key]
-    counts = session.execute(select(col, func.count()).group_by(col).order_by(col)).all()
-    return rdomain.percentile_of_counts(counts, 0.5), rdomain.percentile_of_counts(counts, 0.9)
+def _stopped_minutes(target: str, period: rdomain.Period, department: str | None):
+    """(v, n) rows: n clocks of `target` that stopped (met or missed) in the period having
+    used v business minutes; a v may repeat. Desk-wide, whole months come from the
+    stored counts (report_time_counts) and only the part months at either end from the
+    clocks themselves; a department's come from its clocks."""
+
+    def clocks(first: date, after: date):
+        start, end = rdomain.Period("range", first, after).bounds()
+        q = select(TicketSla.used_minutes.label("v"), literal(1).label("n")).where(
+            TicketSla.target == target, TicketSla.stopped_at >= start, TicketSla.stopped_at < end,
+            TicketSla.state.in_(("met", "missed")))
+        if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
+            q = q.where(TicketSla.department_id == department)
+        return q
+
+    months = None if department is not None else rdomain.whole_months(period.start, period.end)
+    if months is None:
+        return clocks(period.start, period.end)
+    first, after = months
+    parts = [select(ReportTimeCount.minutes.label("v"), ReportTimeCount.clocks.label("n")).where(
+        ReportTimeCount.target == target, ReportTimeCount.month >= first, ReportTimeCount.month < after,
+        ReportTimeCount.clocks != 0)]
+    if period.start < first:
+        parts.append(clocks(period.start, first))
+    if after < period.end:
+        parts.append(clocks(after, period.end))
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
+def _median_p90(session: Session, counts) -> tuple[float | None, float | None]:
+    """Median and p90 (percentile_cont's definition, as rdomain.percentile_of_counts) of the
+    multiset given by (v, n) rows, found by the database: it adds up each value's count,
+    runs a cumulative count in value order and returns only the values at the two ranks
+    either side of each percentile (rank r is the first value whose cumulative count
+    exceeds r)."""
+    c = counts.subquery()
+    grouped = select(c.c.v, func.sum(c.c.n).label("n")).group_by(c.c.v).subquery()
+    w = select(grouped.c.v, cast(func.sum(grouped.c.n).over(order_by=grouped.c.v), BigInteger).label("cum"),
+               cast(func.sum(grouped.c.n).over(), BigInteger).label("total")).subquery()
+    last = w.c.total - 1
+    cols = [func.max(w.c.total)]
+    for tenths in (5, 9):
+        lo = (last * tenths) // 10  # floor((total - 1) * p), in integers
+        hi = (last * tenths + 9) // 10  # its ceiling
+        cols += [func.min(case((w.c.cum > lo, w.c.v))), func.min(case((w.c.cum > hi, w.c.v)))]
+    total, *ends = session.execute(select(*cols)).one()
+    if not total:
+        return None, None
+    out = []
+    for tenths, (lo_value, hi_value) in zip((5, 9), (ends[0:2], ends[2:4]), strict=True):
+        pos = (total - 1) * tenths / 10
+        out.append(float(lo_value + (hi_value - lo_value) * (pos - (total - 1) * tenths // 10)))
+    return out[0], out[1]
 
 
 def _hours(minutes):
@@ -135,7 +191,6 @@ def _hours(minutes):
 
 
 def figures(session: Session, actor, period: rdomain.Period, now: datetime) -> Figures:
-    start, end = period.bounds()
     department = permissions.department_scope(actor)
     f = Figures()
     row = session.execute(select(*_fact_sums(period)).where(
@@ -143,16 +198,12 @@ def figures(session: Session, actor, period: rdomain.Period, now: datetime) -> F
     f.opened, f.resolved, f.backlog, f.reopened = (int(row[k]) for k in ("opened", "resolved", "backlog", "reopened"))
     for target, prefix in TARGETS:
         overdue = select(func.count()).select_from(TicketSla).where(_overdue_clause(period, now, target))
-        ended = select(TicketSla.used_minutes).where(
-            TicketSla.target == target, TicketSla.stopped_at >= start, TicketSla.stopped_at < end,
-            TicketSla.state.in_(("met", "missed")))
         if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
             overdue = overdue.where(TicketSla.department_id == department)
-            ended = ended.where(TicketSla.department_id == department)
         met, missed = int(row[f"{prefix}_met"]), int(row[f"{prefix}_missed"])
         setattr(f, f"{prefix}_met", met)
         setattr(f, f"{prefix}_due", met + missed + (session.scalar(overdue) or 0))
-        med, p90 = _percentiles(session, ended, TicketSla.used_minutes)
+        med, p90 = _median_p90(session, _stopped_minutes(target, period, department))
         setattr(f, f"{prefix}_median_h", _hours(med))
         setattr(f, f"{prefix}_p90_h", _hours(p90))
     f.ages = ages(session, actor, now)

@@ -265,7 +265,9 @@ def _restore_after_load(session: Session, indexes: list, fks: list) -> None:
     triggers back on and rebuild what they would have maintained (report facts)."""
     from .report_facts import rebuild
 
-    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+    # Index builds sort (B-tree) or gather (GIN trigrams) in this much memory before
+    # spilling; this transaction only.
+    session.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
     for _, definition in indexes:
         session.execute(text(definition))
     for table, name, definition in fks:

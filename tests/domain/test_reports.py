@@ -18,6 +18,7 @@ from swat.domain.reports import (
     percentile_of_counts,
     reiwa,
     safe_cell,
+    whole_months,
 )
 
 
@@ -65,6 +66,17 @@ def test_bounds_are_tokyo_midnights():
                                           (20, "11-20"), (21, "21+"), (400, "21+")])
 def test_age_buckets(days, bucket):
     assert age_bucket(days) == bucket
+
+
+@pytest.mark.parametrize("start, end, months", [
+    (date(2026, 4, 1), date(2027, 4, 1), (date(2026, 4, 1), date(2027, 4, 1))),  # a fiscal year
+    (date(2026, 11, 1), date(2026, 12, 1), (date(2026, 11, 1), date(2026, 12, 1))),  # a month
+    (date(2026, 9, 29), date(2026, 11, 21), (date(2026, 10, 1), date(2026, 11, 1))),  # a part either side
+    (date(2026, 10, 15), date(2026, 11, 4), None),  # no whole month
+    (date(2026, 12, 2), date(2027, 2, 1), (date(2027, 1, 1), date(2027, 2, 1))),  # over the new year
+])
+def test_whole_months_inside_a_span(start, end, months):
+    assert whole_months(start, end) == months
 
 
 def test_percentiles_interpolate_like_postgresql():

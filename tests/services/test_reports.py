@@ -98,8 +98,11 @@ def oracle(actor, period, now):
     return f
 
 
+# The desk-wide times of whole months come from report_time_counts, part months from the
+# clocks: the last range is part of September, all of October and part of November.
 @pytest.mark.parametrize("period", [rd.month(2026, 10), rd.month(2026, 11), rd.fiscal_quarter(2026, 3),
-                                    rd.fiscal_year(2026), rd.date_range(date(2026, 10, 15), date(2026, 11, 3))])
+                                    rd.fiscal_year(2026), rd.date_range(date(2026, 10, 15), date(2026, 11, 3)),
+                                    rd.date_range(date(2026, 9, 29), date(2026, 11, 20))])
 @pytest.mark.parametrize("who", ["manager", "manager_health"])
 def test_figures_match_the_oracle(history, users, period, who):
     actor = db.session.get(User, users[who].id)
@@ -108,6 +111,28 @@ def test_figures_match_the_oracle(history, users, period, who):
     assert want["opened"] > 0 or period.kind == "range"
     for key, value in want.items():
         assert getattr(got, key) == value, key
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_the_database_finds_the_same_percentiles(ctx, case):
+    """reports._median_p90 ranks (value, count) rows in SQL; it must give what the plain
+    percentile gives over the values spelled out, repeated values and a value split over
+    several rows included."""
+    from sqlalchemy import literal, union_all
+
+    rng = random.Random(case)
+    rows = [(rng.randint(0, 60 if case % 2 else 100_000), rng.randint(1, 4)) for _ in range(rng.randint(1, 40))]
+    values = [v for v, n in rows for _ in range(n)]
+    counts = union_all(*[select(literal(v).label("v"), literal(n).label("n")) for v, n in rows])
+    median, p90 = reports._median_p90(db.session, counts)
+    assert (median, p90) == (rd.percentile(values, 0.5), rd.percentile(values, 0.9))
+
+
+def test_no_clocks_no_percentiles(ctx):
+    from sqlalchemy import literal
+
+    empty = select(literal(1).label("v"), literal(1).label("n")).where(literal(1) == 0)
+    assert reports._median_p90(db.session, empty) == (None, None)
 
 
 def test_stored_facts_match_the_tickets(history):
@@ -231,6 +256,39 @@ def test_facts_command_finds_and_repairs_drift(history, app):
     fixed = runner.invoke(args=["reports", "facts", "--rebuild"])
     assert fixed.exit_code == 0 and "rebuilt" in fixed.output
     assert runner.invoke(args=["reports", "facts"]).exit_code == 0
+
+
+def test_facts_command_checks_the_time_counts(history, app):
+    """The per-month minute counts are checked and rebuilt with the other facts; a changed
+    count moves the figures of its month until it is repaired."""
+    from sqlalchemy import update
+
+    from swat.models import ReportTimeCount
+
+    db.session.commit()
+    manager = db.session.get(User, db.session.scalar(select(User.id).where(User.role == "manager",
+                                                                           User.department_id.is_(None))))
+    period, now = rd.month(2026, 10), history
+    right = reports.figures(db.session, manager, period, now)
+    counts = db.session.scalars(select(ReportTimeCount).where(ReportTimeCount.month == date(2026, 10, 1),
+                                                              ReportTimeCount.target == "resolution",
+                                                              ReportTimeCount.clocks > 0)).all()
+    assert counts, "October has stopped resolution clocks"
+    top = max(counts, key=lambda c: c.minutes)
+    db.session.execute(update(ReportTimeCount).where(ReportTimeCount.target == top.target,
+                                                     ReportTimeCount.month == top.month,
+                                                     ReportTimeCount.minutes == top.minutes)
+                       .values(clocks=ReportTimeCount.clocks + 50))
+    db.session.commit()
+    wrong = reports.figures(db.session, manager, period, now)
+    assert (wrong.res_median_h, wrong.res_p90_h) != (right.res_median_h, right.res_p90_h)
+    runner = app.test_cli_runner()
+    bad = runner.invoke(args=["reports", "facts", "--check"])
+    assert bad.exit_code == 1 and "2026-10 resolution" in bad.output
+    assert runner.invoke(args=["reports", "facts", "--rebuild"]).exit_code == 0
+    assert runner.invoke(args=["reports", "facts"]).exit_code == 0
+    again = reports.figures(db.session, manager, period, now)
+    assert (again.res_median_h, again.res_p90_h) == (right.res_median_h, right.res_p90_h)
 
 
 def times_oracle(actor, period, dimension):
