@@ -176,26 +176,6 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
 
 
-def percentile_of_counts(counts: Sequence[tuple[float, int]], p: float) -> float | None:
-    """percentile() of a multiset given as (value, how many) pairs in ascending value order,
-    so the database can send one row per distinct value instead of one per clock."""
-    n = sum(c for _, c in counts)
-    if not n:
-        return None
-    pos = (n - 1) * p
-    lo, hi = math.floor(pos), math.ceil(pos)
-    lo_value = hi_value = None
-    seen = 0
-    for value, c in counts:
-        if lo_value is None and lo < seen + c:
-            lo_value = value
-        if hi < seen + c:
-            hi_value = value
-            break
-        seen += c
-    return float(lo_value + (hi_value - lo_value) * (pos - lo))
-
-
 def safe_cell(value: object) -> object:
     """A CSV cell that spreadsheet programs will not run as a formula (ASVS 1.2.10):
     text starting with = + - @ tab or CR gets a leading apostrophe."""

@@ -160,30 +160,41 @@ def _stopped_minutes(target: str, period: rdomain.Period, department: str | None
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
-def _median_p90(session: Session, counts) -> tuple[float | None, float | None]:
-    """Median and p90 (percentile_cont's definition, as rdomain.percentile_of_counts) of the
-    multiset given by (v, n) rows, found by the database: it adds up each value's count,
-    runs a cumulative count in value order and returns only the values at the two ranks
-    either side of each percentile (rank r is the first value whose cumulative count
-    exceeds r)."""
+def _ranked(session: Session, counts) -> dict[str, tuple[float, float]]:
+    """Median and p90 (percentile_cont's definition, as rdomain.percentile) per
+    key k of the multisets given by (k, v, n) rows (n values v under key k; a (k, v) may
+    repeat), found by the database: it adds up each value's count, runs a cumulative count
+    in value order within each key and returns only the values at the two ranks either side
+    of each percentile (rank r is the first value whose cumulative count exceeds r). Keys
+    without values are absent."""
     c = counts.subquery()
-    grouped = select(c.c.v, func.sum(c.c.n).label("n")).group_by(c.c.v).subquery()
-    w = select(grouped.c.v, cast(func.sum(grouped.c.n).over(order_by=grouped.c.v), BigInteger).label("cum"),
-               cast(func.sum(grouped.c.n).over(), BigInteger).label("total")).subquery()
+    grouped = select(c.c.k, c.c.v, func.sum(c.c.n).label("n")).group_by(c.c.k, c.c.v).subquery()
+    w = select(grouped.c.k, grouped.c.v,
+               cast(func.sum(grouped.c.n).over(partition_by=grouped.c.k, order_by=grouped.c.v), BigInteger)
+               .label("cum"),
+               cast(func.sum(grouped.c.n).over(partition_by=grouped.c.k), BigInteger).label("total")).subquery()
     last = w.c.total - 1
-    cols = [func.max(w.c.total)]
+    cols = [w.c.k, func.max(w.c.total)]
     for tenths in (5, 9):
         lo = (last * tenths) // 10  # floor((total - 1) * p), in integers
         hi = (last * tenths + 9) // 10  # its ceiling
         cols += [func.min(case((w.c.cum > lo, w.c.v))), func.min(case((w.c.cum > hi, w.c.v)))]
-    total, *ends = session.execute(select(*cols)).one()
-    if not total:
-        return None, None
-    out = []
-    for tenths, (lo_value, hi_value) in zip((5, 9), (ends[0:2], ends[2:4]), strict=True):
-        pos = (total - 1) * tenths / 10
-        out.append(float(lo_value + (hi_value - lo_value) * (pos - (total - 1) * tenths // 10)))
-    return out[0], out[1]
+    out = {}
+    for k, total, *ends in session.execute(select(*cols).group_by(w.c.k)):
+        if not total:
+            continue
+        values = []
+        for tenths, (lo_value, hi_value) in zip((5, 9), (ends[0:2], ends[2:4]), strict=True):
+            pos = (total - 1) * (tenths / 10)  # as rdomain.percentile interpolates
+            values.append(float(lo_value + (hi_value - lo_value) * (pos - (total - 1) * tenths // 10)))
+        out[str(k)] = (values[0], values[1])
+    return out
+
+
+def _median_p90(session: Session, counts) -> tuple[float | None, float | None]:
+    """Median and p90 of the multiset given by (v, n) rows (see _ranked)."""
+    c = counts.subquery()
+    return _ranked(session, select(literal("").label("k"), c.c.v, c.c.n)).get("", (None, None))
 
 
 def _hours(minutes):
@@ -341,10 +352,10 @@ def breakdowns(session: Session, actor, period: rdomain.Period, now: datetime,
 
 def time_percentiles(session: Session, actor, period: rdomain.Period, dimension: str) -> dict[str, dict]:
     """Median and p90 first-response and resolution times (business hours) per key of one
-    breakdown: the clocks that stopped, met or missed, in the period. The database groups
-    them by key and business minute (one grouped query per target); the ranks are read off
-    the counts, as for the whole desk's figures. Asked for one breakdown at a time: over a
-    year of a large desk this reads every clock that stopped in it."""
+    breakdown: the clocks that stopped, met or missed, in the period, ranked by the database
+    per key (one statement per target; see _ranked), as for the whole desk's figures. Asked
+    for one breakdown at a time: over a year of a large desk this reads every clock that
+    stopped in it."""
     if dimension not in DIMENSIONS:
         raise ValueError(dimension)
     start, end = period.bounds()
@@ -352,7 +363,7 @@ def time_percentiles(session: Session, actor, period: rdomain.Period, dimension:
     key = TicketSla.department_id if dimension == "department" else report_facts.breakdown_key(dimension)
     out: dict[str, dict] = {}
     for target, prefix in TARGETS:
-        stmt = select(func.coalesce(key, "").label("k"), TicketSla.used_minutes, func.count()).select_from(TicketSla)
+        stmt = select(func.coalesce(key, "").label("k"), TicketSla.used_minutes.label("v"), literal(1).label("n"))
         if dimension != "department":
             stmt = stmt.join(Ticket, Ticket.id == TicketSla.ticket_id)
         if dimension == "initiative":
@@ -361,14 +372,10 @@ def time_percentiles(session: Session, actor, period: rdomain.Period, dimension:
                           TicketSla.state.in_(("met", "missed")))
         if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
             stmt = stmt.where(TicketSla.department_id == department)
-        counts: dict[str, list] = {}
-        for k, minutes, n in session.execute(stmt.group_by(key, TicketSla.used_minutes)):
-            counts.setdefault(str(k), []).append((minutes, n))
-        for k, pairs in counts.items():
-            pairs.sort()
+        for k, (median, p90) in _ranked(session, stmt).items():
             row = out.setdefault(k, {})
-            row[f"{prefix}_median_h"] = _hours(rdomain.percentile_of_counts(pairs, 0.5))
-            row[f"{prefix}_p90_h"] = _hours(rdomain.percentile_of_counts(pairs, 0.9))
+            row[f"{prefix}_median_h"] = _hours(median)
+            row[f"{prefix}_p90_h"] = _hours(p90)
     return out
 
 

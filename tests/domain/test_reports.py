@@ -3,8 +3,6 @@
 from datetime import date
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from swat.domain.reports import (
     age_bucket,
@@ -15,7 +13,6 @@ from swat.domain.reports import (
     month,
     parse_period,
     percentile,
-    percentile_of_counts,
     reiwa,
     safe_cell,
     whole_months,
@@ -90,11 +87,3 @@ def test_percentiles_interpolate_like_postgresql():
                                         ("\tx", "'\tx"), ("\rx", "'\rx"), ("普通の文字", "普通の文字"), (-3, -3)])
 def test_csv_cells_are_neutralised(cell, safe):
     assert safe_cell(cell) == safe
-
-
-@given(st.lists(st.integers(min_value=0, max_value=40), max_size=60), st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]))
-def test_percentile_of_counts_equals_percentile_of_the_values(values, p):
-    from collections import Counter
-
-    counts = sorted(Counter(values).items())
-    assert percentile_of_counts(counts, p) == percentile(values, p)

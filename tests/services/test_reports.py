@@ -115,17 +115,21 @@ def test_figures_match_the_oracle(history, users, period, who):
 
 @pytest.mark.parametrize("case", range(40))
 def test_the_database_finds_the_same_percentiles(ctx, case):
-    """reports._median_p90 ranks (value, count) rows in SQL; it must give what the plain
-    percentile gives over the values spelled out, repeated values and a value split over
-    several rows included."""
+    """reports._ranked ranks (key, value, count) rows in SQL, each key on its own; per key it
+    must give what the plain percentile gives over the values spelled out, repeated values
+    and a value split over several rows included."""
     from sqlalchemy import literal, union_all
 
     rng = random.Random(case)
-    rows = [(rng.randint(0, 60 if case % 2 else 100_000), rng.randint(1, 4)) for _ in range(rng.randint(1, 40))]
-    values = [v for v, n in rows for _ in range(n)]
-    counts = union_all(*[select(literal(v).label("v"), literal(n).label("n")) for v, n in rows])
-    median, p90 = reports._median_p90(db.session, counts)
-    assert (median, p90) == (rd.percentile(values, 0.5), rd.percentile(values, 0.9))
+    rows = [(rng.choice("abc"), rng.randint(0, 60 if case % 2 else 100_000), rng.randint(1, 4))
+            for _ in range(rng.randint(1, 60))]
+    counts = union_all(*[select(literal(k).label("k"), literal(v).label("v"), literal(n).label("n"))
+                         for k, v, n in rows])
+    want = {}
+    for k in sorted({k for k, _, _ in rows}):
+        values = [v for key, v, n in rows if key == k for _ in range(n)]
+        want[k] = (rd.percentile(values, 0.5), rd.percentile(values, 0.9))
+    assert reports._ranked(db.session, counts) == want
 
 
 def test_no_clocks_no_percentiles(ctx):
