@@ -348,15 +348,24 @@ def reports_mail_weekly(week):
 @click.option("--rebuild", "mode", flag_value="rebuild", help="Replace the stored report facts with a fresh computation.")
 @with_appcontext
 def reports_facts(mode):
-    """Check or rebuild the per-day facts the reports read (kept by database triggers)."""
+    """Check or rebuild the per-day facts and per-month minute counts the reports read (kept
+    by database triggers)."""
+    from sqlalchemy import func, select
+
     from .extensions import db
+    from .models import ReportTimeCount
     from .services import report_facts
 
     if mode == "rebuild":
         n = report_facts.rebuild(db.session)
+        counts = db.session.scalar(select(func.count()).select_from(ReportTimeCount)) or 0
         db.session.commit()
-        click.echo(f"report facts rebuilt: {n:,} rows")
+        click.echo(f"report facts rebuilt: {n:,} rows, and {counts:,} minute counts")
         return
+    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+        # One snapshot for the stored rows and the fresh computation, so writes committed
+        # meanwhile by the running desk cannot show up as differences.
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     problems = report_facts.check(db.session)
     db.session.rollback()
     for line in problems[:50]:

@@ -73,14 +73,15 @@ def _sqlite_triggers() -> list[str]:
 
 
 def _pg_triggers() -> list[str]:
-    join = "o.ticket_id = n.ticket_id AND o.target = n.target"
-    diff = (f"({', '.join('o.' + c for c in COUNTED)}) IS DISTINCT FROM "
-            f"({', '.join('n.' + c for c in COUNTED)})")
+    # An updated row counts as changed unless an identical row (same clock, same counted
+    # values) is on the other side; so a change of the key itself is counted too.
+    same = ("x.ticket_id = y.ticket_id AND (x.target, x.state, x.stopped_at, x.used_minutes) "
+            "IS NOT DISTINCT FROM (y.target, y.state, y.stopped_at, y.used_minutes)")
+    gone = f"(SELECT x.* FROM old_rows x WHERE NOT EXISTS (SELECT 1 FROM new_rows y WHERE {same}))"
+    came = f"(SELECT x.* FROM new_rows x WHERE NOT EXISTS (SELECT 1 FROM old_rows y WHERE {same}))"
     bodies = {
         "ins": (_upsert("postgresql", "new_rows", "1"), "REFERENCING NEW TABLE AS new_rows"),
-        "upd": (_upsert("postgresql", f"(SELECT o.* FROM old_rows o JOIN new_rows n ON {join} WHERE {diff})", "-1")
-                + ";\n" + _upsert("postgresql", f"(SELECT n.* FROM new_rows n JOIN old_rows o ON {join} WHERE {diff})",
-                                  "1"),
+        "upd": (_upsert("postgresql", gone, "-1") + ";\n" + _upsert("postgresql", came, "1"),
                 "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows"),
         "del": (_upsert("postgresql", "old_rows", "-1"), "REFERENCING OLD TABLE AS old_rows"),
     }

@@ -132,6 +132,53 @@ def test_the_database_finds_the_same_percentiles(ctx, case):
     assert reports._ranked(db.session, counts) == want
 
 
+def test_fourteen_clocks_give_the_plain_p90(ctx):
+    """A count where (n - 1) x 9 / 10 and (n - 1) x 0.9 differ in the last bit: the p90 must
+    still be the plain percentile's, or 9 minutes shows as 0.1 h on one page and 0.2 h on
+    another."""
+    from sqlalchemy import literal, union_all
+
+    values = [0] * 11 + [2, 12, 12]
+    counts = union_all(*[select(literal("").label("k"), literal(v).label("v"), literal(1).label("n"))
+                         for v in values])
+    assert reports._ranked(db.session, counts) == {"": (rd.percentile(values, 0.5), rd.percentile(values, 0.9))}
+
+
+def test_minute_counts_follow_any_change_to_a_clock(history):
+    """Whatever a statement changes on stopped clocks, the triggers keep the minute counts
+    equal to the clocks: minutes, stop time (across a month), state, the target itself,
+    several rows at once, deletion."""
+    from sqlalchemy import delete, update
+
+    def agree():
+        assert report_facts.stored_time_counts(db.session) == report_facts.computed_time_counts(db.session)
+
+    stopped = db.session.scalars(select(TicketSla).where(TicketSla.state.in_(("met", "missed")))
+                                 .order_by(TicketSla.ticket_id, TicketSla.target)).all()
+    assert len(stopped) >= 6
+    keys = [(c.ticket_id, c.target) for c in stopped]
+
+    def where(i):
+        return (TicketSla.ticket_id == keys[i][0]) & (TicketSla.target == keys[i][1])
+
+    agree()
+    db.session.execute(update(TicketSla).where(where(0)).values(used_minutes=TicketSla.used_minutes + 7))
+    agree()
+    db.session.execute(update(TicketSla).where(where(1)).values(stopped_at=datetime(2026, 12, 1, 0, 30, tzinfo=JST)))
+    agree()
+    db.session.execute(update(TicketSla).where(where(2)).values(state="running"))
+    agree()
+    db.session.execute(update(TicketSla).where(where(3)).values(target="legacy"))
+    keys[3] = (keys[3][0], "legacy")
+    agree()
+    db.session.execute(update(TicketSla).where(TicketSla.state.in_(("met", "missed")))
+                       .values(used_minutes=TicketSla.used_minutes * 2))
+    agree()
+    db.session.execute(delete(TicketSla).where(where(4)))
+    agree()
+    db.session.rollback()
+
+
 def test_no_clocks_no_percentiles(ctx):
     from sqlalchemy import literal
 
