@@ -6,7 +6,8 @@ time figures are exact percentiles of the business minutes of the stopped SLA cl
 whole months desk-wide from the per-month minute counts (report_time_counts), otherwise from
 the clocks themselves, ranked in SQL. The live parts (clocks overdue right now, open
 tickets by age) read the small set of open tickets. Every figure is scoped by the same
-rule as every list: a department head sees their own department only. No report walks tickets in Python.
+rule as every list: a department head sees their own department only. No report walks
+tickets in Python.
 
 Definitions (the tests compute the same figures independently, row by row):
 - opened: tickets filed in the period;
@@ -131,6 +132,17 @@ def _overdue_clause(period: rdomain.Period, now: datetime, target: str):
                 TicketSla.due_at >= start, TicketSla.due_at < min(end, now))
 
 
+def _stopped_in(target: str, start: datetime, end: datetime, department: str | None) -> list:
+    """The clocks of `target` that stopped, met or missed, in [start, end) (of one
+    department, by the clock's copy of the ticket's department, see TicketSla): the one
+    reading of "a time in the period" for the figures and the breakdowns."""
+    clauses = [TicketSla.target == target, TicketSla.stopped_at >= start, TicketSla.stopped_at < end,
+               TicketSla.state.in_(("met", "missed"))]
+    if department is not None:
+        clauses.append(TicketSla.department_id == department)
+    return clauses
+
+
 def _stopped_minutes(target: str, period: rdomain.Period, department: str | None):
     """(v, n) rows: n clocks of `target` that stopped (met or missed) in the period having
     used v business minutes; a v may repeat. Desk-wide, whole months come from the
@@ -139,12 +151,8 @@ def _stopped_minutes(target: str, period: rdomain.Period, department: str | None
 
     def clocks(first: date, after: date):
         start, end = rdomain.Period("range", first, after).bounds()
-        q = select(TicketSla.used_minutes.label("v"), literal(1).label("n")).where(
-            TicketSla.target == target, TicketSla.stopped_at >= start, TicketSla.stopped_at < end,
-            TicketSla.state.in_(("met", "missed")))
-        if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
-            q = q.where(TicketSla.department_id == department)
-        return q
+        return select(TicketSla.used_minutes.label("v"), literal(1).label("n")).where(
+            *_stopped_in(target, start, end, department))
 
     months = None if department is not None else rdomain.whole_months(period.start, period.end)
     if months is None:
@@ -368,10 +376,7 @@ def time_percentiles(session: Session, actor, period: rdomain.Period, dimension:
             stmt = stmt.join(Ticket, Ticket.id == TicketSla.ticket_id)
         if dimension == "initiative":
             stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
-        stmt = stmt.where(TicketSla.target == target, TicketSla.stopped_at >= start, TicketSla.stopped_at < end,
-                          TicketSla.state.in_(("met", "missed")))
-        if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
-            stmt = stmt.where(TicketSla.department_id == department)
+        stmt = stmt.where(*_stopped_in(target, start, end, department))
         for k, (median, p90) in _ranked(session, stmt).items():
             row = out.setdefault(k, {})
             row[f"{prefix}_median_h"] = _hours(median)

@@ -265,9 +265,7 @@ def _restore_after_load(session: Session, indexes: list, fks: list) -> None:
     triggers back on and rebuild what they would have maintained (report facts)."""
     from .report_facts import rebuild
 
-    # Index builds sort (B-tree) or gather (GIN trigrams) in this much memory before
-    # spilling; this transaction only.
-    session.execute(text("SET LOCAL maintenance_work_mem = '1GB'"))
+    session.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
     for _, definition in indexes:
         session.execute(text(definition))
     for table, name, definition in fks:
