@@ -42,10 +42,16 @@ def timed(fn) -> float:
 
 def source() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "swat/domain/calendar.py"], cwd=ROOT,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "swat/domain/calendar.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" with uncommitted swat/domain/calendar.py" if dirty else "")
@@ -67,14 +73,17 @@ def main() -> None:
     elapsed_warm = min(timed(lambda: [cal.elapsed(s, e) for s, e in spans]) for _ in range(5))
     days = sum((e - s).days for s, e in spans) / len(spans)
 
-    table = "\n".join([
-        "| measure | value |", "|---|---:|",
-        f"| {args.n:,} × due(), cold (fresh process: table + holiday look-ups included) | {cold:.3f} s |",
-        f"| {args.n:,} × due(), warm (best of 5) | {warm:.3f} s |",
-        f"| one due(), warm | {warm / args.n * 1e6:.1f} µs |",
-        f"| {args.n:,} × elapsed() over the same spans, warm (best of 5) | {elapsed_warm:.3f} s |",
-        f"| mean span | {days:.0f} calendar days |",
-    ])
+    table = "\n".join(
+        [
+            "| measure | value |",
+            "|---|---:|",
+            f"| {args.n:,} × due(), cold (fresh process: table + holiday look-ups included) | {cold:.3f} s |",
+            f"| {args.n:,} × due(), warm (best of 5) | {warm:.3f} s |",
+            f"| one due(), warm | {warm / args.n * 1e6:.1f} µs |",
+            f"| {args.n:,} × elapsed() over the same spans, warm (best of 5) | {elapsed_warm:.3f} s |",
+            f"| mean span | {days:.0f} calendar days |",
+        ]
+    )
     print(table)
     if args.record:
         (ROOT / "bench" / "CALENDAR.md").write_text(

@@ -93,30 +93,117 @@ THEMES = ["mobility", "healthcare", "three-less", "telework", "ict-governance", 
 THEME_WEIGHTS = [4, 22, 18, 14, 10, 18, 8]
 NO_THEME_SHARE = 0.2
 AGENT_SKILLS = [
-    ["healthcare", "citizen-services"], ["telework"], ["three-less", "data"], ["ict-governance"],
-    ["mobility", "data"], ["healthcare"], ["citizen-services"], ["three-less"], ["telework", "ict-governance"],
+    ["healthcare", "citizen-services"],
+    ["telework"],
+    ["three-less", "data"],
+    ["ict-governance"],
+    ["mobility", "data"],
+    ["healthcare"],
+    ["citizen-services"],
+    ["three-less"],
+    ["telework", "ict-governance"],
     ["data"],
 ]
-SURNAMES = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田",
-            "松本", "井上", "木村", "林", "清水", "山崎", "森", "池田", "橋本", "阿部", "石川", "前田"]
-GIVEN = ["太郎", "花子", "健一", "美咲", "大輔", "由美", "翔太", "陽子", "直樹", "恵", "拓也", "真理子",
-         "浩二", "彩", "誠", "裕子"]
+SURNAMES = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "清水",
+    "山崎",
+    "森",
+    "池田",
+    "橋本",
+    "阿部",
+    "石川",
+    "前田",
+]
+GIVEN = [
+    "太郎",
+    "花子",
+    "健一",
+    "美咲",
+    "大輔",
+    "由美",
+    "翔太",
+    "陽子",
+    "直樹",
+    "恵",
+    "拓也",
+    "真理子",
+    "浩二",
+    "彩",
+    "誠",
+    "裕子",
+]
 
 # --- ticket content ------------------------------------------------------------------------
 
 STATUS_WEIGHTS = {  # about 30% open
-    states.NEW: 8, states.ASSIGNED: 6, states.IN_PROGRESS: 11, states.WAITING: 5,
-    states.RESOLVED: 25, states.CLOSED: 45,
+    states.NEW: 8,
+    states.ASSIGNED: 6,
+    states.IN_PROGRESS: 11,
+    states.WAITING: 5,
+    states.RESOLVED: 25,
+    states.CLOSED: 45,
 }
 PRIORITY_WEIGHTS = [5, 20, 60, 15]  # urgent, high, normal, low (rank 0..3)
-SERVICES = ["保健所の健康観察", "ワクチン接種の予約受付", "陽性者への療養案内", "職員の在宅勤務", "学校のオンライン授業",
-            "補助金の電子申請", "府民からの問い合わせ対応", "会議の議事録作成", "公用車の運行管理", "イベントの来場者管理",
-            "飲食店の感染防止認証", "宿泊療養施設の運営", "営業時間短縮協力金の審査", "入院調整"]
-TECHS = ["チャットボット", "RPA", "AI-OCR", "AI音声認識", "Web会議", "電子申請システム", "ダッシュボード",
-         "クラウドサービス", "タブレット端末", "オープンデータ", "5G", "ドローン", "ＱＲコード"]
+SERVICES = [
+    "保健所の健康観察",
+    "ワクチン接種の予約受付",
+    "陽性者への療養案内",
+    "職員の在宅勤務",
+    "学校のオンライン授業",
+    "補助金の電子申請",
+    "府民からの問い合わせ対応",
+    "会議の議事録作成",
+    "公用車の運行管理",
+    "イベントの来場者管理",
+    "飲食店の感染防止認証",
+    "宿泊療養施設の運営",
+    "営業時間短縮協力金の審査",
+    "入院調整",
+]
+TECHS = [
+    "チャットボット",
+    "RPA",
+    "AI-OCR",
+    "AI音声認識",
+    "Web会議",
+    "電子申請システム",
+    "ダッシュボード",
+    "クラウドサービス",
+    "タブレット端末",
+    "オープンデータ",
+    "5G",
+    "ドローン",
+    "ＱＲコード",
+]
 TARGETS = ["府民", "高齢者", "保護者", "事業者", "医療機関", "職員", "児童・生徒", "観光客"]
-PROBLEMS = ["入力作業の負担", "電話がつながらない問題", "紙の書類が多い問題", "集計の遅れ", "セキュリティ上の懸念",
-            "個人情報の取り扱い", "費用の見積もり", "調達の進め方", "アカウントの管理", "通信環境の不安定さ"]
+PROBLEMS = [
+    "入力作業の負担",
+    "電話がつながらない問題",
+    "紙の書類が多い問題",
+    "集計の遅れ",
+    "セキュリティ上の懸念",
+    "個人情報の取り扱い",
+    "費用の見積もり",
+    "調達の進め方",
+    "アカウントの管理",
+    "通信環境の不安定さ",
+]
 TITLES = [
     "{service}の{tech}化について相談したい",
     "{target}向けに{tech}を導入したい",
@@ -167,6 +254,7 @@ class Cast:
 
 # --- database setup ------------------------------------------------------------------------
 
+
 def _pg_connect_kwargs(url) -> dict:
     kw = {"dbname": "postgres", "autocommit": True}
     for key, attr in (("host", "host"), ("port", "port"), ("user", "username"), ("password", "password")):
@@ -208,23 +296,61 @@ def make_cast(session, now: datetime, rng: random.Random) -> Cast:
 
     for dep, _weight, count in DEPARTMENTS:
         for i in range(1, count + 1):
-            u = accounts.create_user(session, now, username=f"staff-{dep}-{i:02d}", password=PASSWORD, role="staff",
-                                     display_name=person(), department_id=dep, hash_method=HASH_METHOD)
+            u = accounts.create_user(
+                session,
+                now,
+                username=f"staff-{dep}-{i:02d}",
+                password=PASSWORD,
+                role="staff",
+                display_name=person(),
+                department_id=dep,
+                hash_method=HASH_METHOD,
+            )
             made.append(u)
             cast.staff_by_department.setdefault(dep, []).append((u.id, u.display_name))
     for i, skills in enumerate(AGENT_SKILLS, start=1):
-        u = accounts.create_user(session, now, username=f"agent{i:02d}", password=PASSWORD, role="agent",
-                                 display_name=f"{person()}（SWAT）", department_id="smart-city", theme_ids=skills,
-                                 hash_method=HASH_METHOD)
+        u = accounts.create_user(
+            session,
+            now,
+            username=f"agent{i:02d}",
+            password=PASSWORD,
+            role="agent",
+            display_name=f"{person()}（SWAT）",
+            department_id="smart-city",
+            theme_ids=skills,
+            hash_method=HASH_METHOD,
+        )
         cast.agents.append((u.id, u.display_name))
-    lead = accounts.create_user(session, now, username="lead", password=PASSWORD, role="lead",
-                                display_name=f"{person()}（リーダー）", department_id="smart-city",
-                                theme_ids=["ict-governance"], hash_method=HASH_METHOD)
+    lead = accounts.create_user(
+        session,
+        now,
+        username="lead",
+        password=PASSWORD,
+        role="lead",
+        display_name=f"{person()}（リーダー）",
+        department_id="smart-city",
+        theme_ids=["ict-governance"],
+        hash_method=HASH_METHOD,
+    )
     cast.agents.append((lead.id, lead.display_name))
-    accounts.create_user(session, now, username="manager", password=PASSWORD, role="manager",
-                         display_name=f"{person()}（統括）", hash_method=HASH_METHOD)
-    accounts.create_user(session, now, username="admin", password=PASSWORD, role="admin",
-                         display_name="システム管理者", hash_method=HASH_METHOD)
+    accounts.create_user(
+        session,
+        now,
+        username="manager",
+        password=PASSWORD,
+        role="manager",
+        display_name=f"{person()}（統括）",
+        hash_method=HASH_METHOD,
+    )
+    accounts.create_user(
+        session,
+        now,
+        username="admin",
+        password=PASSWORD,
+        role="admin",
+        display_name="システム管理者",
+        hash_method=HASH_METHOD,
+    )
     cast.agent_username = "agent01"
     cast.staff_department = "health-medical"
     cast.staff_username = "staff-health-medical-01"
@@ -233,9 +359,15 @@ def make_cast(session, now: datetime, rng: random.Random) -> Cast:
 
 # --- the bulk load -------------------------------------------------------------------------
 
+
 def _fill(template: str, rng: random.Random) -> str:
-    return template.format(service=rng.choice(SERVICES), tech=rng.choice(TECHS), target=rng.choice(TARGETS),
-                           problem=rng.choice(PROBLEMS), n=rng.randint(2, 12))
+    return template.format(
+        service=rng.choice(SERVICES),
+        tech=rng.choice(TECHS),
+        target=rng.choice(TARGETS),
+        problem=rng.choice(PROBLEMS),
+        n=rng.randint(2, 12),
+    )
 
 
 def _content(rng: random.Random) -> tuple[str, str]:
@@ -321,14 +453,29 @@ def bulk_load(app, cast: Cast, n: int, batch: int, now: datetime, rng: random.Ra
         due = None
         if rng.random() < 0.3:
             due = (created + timedelta(days=rng.randint(7, 60))).astimezone(TOKYO).date()
-        tickets.append({
-            "id": tid, "number": f"{year}-{counters[year]:06d}", "title": title, "body": body,
-            "search_text": normalize_for_search(f"{title}\n{body}"), "status": status, "priority": priority,
-            "theme_id": theme, "department_id": dep, "requester_id": requester_id,
-            "assignee_id": assignee[0] if assignee else None, "due_date": due,
-            "created_at": created, "updated_at": last, "last_activity_at": last,
-            "resolved_at": resolved_at, "closed_at": closed_at, "submission_token": None, "version": 1,
-        })
+        tickets.append(
+            {
+                "id": tid,
+                "number": f"{year}-{counters[year]:06d}",
+                "title": title,
+                "body": body,
+                "search_text": normalize_for_search(f"{title}\n{body}"),
+                "status": status,
+                "priority": priority,
+                "theme_id": theme,
+                "department_id": dep,
+                "requester_id": requester_id,
+                "assignee_id": assignee[0] if assignee else None,
+                "due_date": due,
+                "created_at": created,
+                "updated_at": last,
+                "last_activity_at": last,
+                "resolved_at": resolved_at,
+                "closed_at": closed_at,
+                "submission_token": None,
+                "version": 1,
+            }
+        )
         # Two posts and three history events: filed, taken, then a reply each way (or, for a new
         # ticket nobody took yet, the requester's follow-up and a desk member's internal note).
         t1 = _between(rng, created, last)
@@ -336,25 +483,71 @@ def bulk_load(app, cast: Cast, n: int, batch: int, now: datetime, rng: random.Ra
         mid = 2 * tid - 1
         if assignee is None:
             helper = rng.choice(cast.agents)
-            messages.append({"id": mid, "ticket_id": tid, "author_id": requester_id, "internal": False,
-                             "body": _fill(rng.choice(REQUESTER_REPLIES), rng), "created_at": t1})
-            messages.append({"id": mid + 1, "ticket_id": tid, "author_id": helper[0], "internal": True,
-                             "body": _fill(rng.choice(INTERNAL_NOTES), rng), "created_at": t2})
-            ev = [("created", requester_id, created, "", "", False),
-                  ("requester_replied", requester_id, t1, "", str(mid), False),
-                  ("note_added", helper[0], t2, "", str(mid + 1), True)]
+            messages.append(
+                {
+                    "id": mid,
+                    "ticket_id": tid,
+                    "author_id": requester_id,
+                    "internal": False,
+                    "body": _fill(rng.choice(REQUESTER_REPLIES), rng),
+                    "created_at": t1,
+                }
+            )
+            messages.append(
+                {
+                    "id": mid + 1,
+                    "ticket_id": tid,
+                    "author_id": helper[0],
+                    "internal": True,
+                    "body": _fill(rng.choice(INTERNAL_NOTES), rng),
+                    "created_at": t2,
+                }
+            )
+            ev = [
+                ("created", requester_id, created, "", "", False),
+                ("requester_replied", requester_id, t1, "", str(mid), False),
+                ("note_added", helper[0], t2, "", str(mid + 1), True),
+            ]
         else:
-            messages.append({"id": mid, "ticket_id": tid, "author_id": assignee[0], "internal": False,
-                             "body": _fill(rng.choice(DESK_REPLIES), rng), "created_at": t1})
-            messages.append({"id": mid + 1, "ticket_id": tid, "author_id": requester_id, "internal": False,
-                             "body": _fill(rng.choice(REQUESTER_REPLIES), rng), "created_at": t2})
+            messages.append(
+                {
+                    "id": mid,
+                    "ticket_id": tid,
+                    "author_id": assignee[0],
+                    "internal": False,
+                    "body": _fill(rng.choice(DESK_REPLIES), rng),
+                    "created_at": t1,
+                }
+            )
+            messages.append(
+                {
+                    "id": mid + 1,
+                    "ticket_id": tid,
+                    "author_id": requester_id,
+                    "internal": False,
+                    "body": _fill(rng.choice(REQUESTER_REPLIES), rng),
+                    "created_at": t2,
+                }
+            )
             claimed = _between(rng, created, t1)
-            ev = [("created", requester_id, created, "", "", False),
-                  ("claimed", assignee[0], claimed, states.NEW, assignee[1], False),
-                  ("replied", assignee[0], t1, "", str(mid), False)]
+            ev = [
+                ("created", requester_id, created, "", "", False),
+                ("claimed", assignee[0], claimed, states.NEW, assignee[1], False),
+                ("replied", assignee[0], t1, "", str(mid), False),
+            ]
         for k, (kind, actor, at, old, new, internal) in enumerate(ev):
-            events.append({"id": 3 * tid - 2 + k, "ticket_id": tid, "actor_id": actor, "at": at, "kind": kind,
-                           "old_value": old, "new_value": new, "internal": internal})
+            events.append(
+                {
+                    "id": 3 * tid - 2 + k,
+                    "ticket_id": tid,
+                    "actor_id": actor,
+                    "at": at,
+                    "kind": kind,
+                    "old_value": old,
+                    "new_value": new,
+                    "internal": internal,
+                }
+            )
         n_messages += 2
         n_events += 3
         if len(tickets) >= batch:
@@ -362,14 +555,24 @@ def bulk_load(app, cast: Cast, n: int, batch: int, now: datetime, rng: random.Ra
                 flush(conn)
     with engine.begin() as conn:
         flush(conn)
-        conn.execute(insert(TicketCounter.__table__), [{"year": y, "last_number": c} for y, c in sorted(counters.items())])
+        conn.execute(
+            insert(TicketCounter.__table__), [{"year": y, "last_number": c} for y, c in sorted(counters.items())]
+        )
         if engine.dialect.name == "postgresql":
             # Explicit ids were inserted: move the sequences past them so the app's inserts work.
             for table in ("tickets", "messages", "ticket_events"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
     total = time.perf_counter() - started
-    return {"tickets": n, "messages": n_messages, "events": n_events, "seconds": total,
-            "ticket_insert_seconds": t_tickets, "child_insert_seconds": t_children}
+    return {
+        "tickets": n,
+        "messages": n_messages,
+        "events": n_events,
+        "seconds": total,
+        "ticket_insert_seconds": t_tickets,
+        "child_insert_seconds": t_children,
+    }
 
 
 def refresh_statistics(engine, mode: str) -> str:
@@ -386,6 +589,7 @@ def refresh_statistics(engine, mode: str) -> str:
 
 
 # --- measuring -----------------------------------------------------------------------------
+
 
 class StatementLog:
     """Every statement the engine sends, with the time spent in cursor.execute."""
@@ -429,8 +633,9 @@ class Browser:
         if not match:
             raise SystemExit("no CSRF token on /login")
         with self.app.app_context():
-            response = self.client.post("/login", data={"username": username, "password": PASSWORD,
-                                                         "csrf_token": match.group(1), "next": ""})
+            response = self.client.post(
+                "/login", data={"username": username, "password": PASSWORD, "csrf_token": match.group(1), "next": ""}
+            )
         if response.status_code != 302:
             raise SystemExit(f"sign-in as {username} failed: {response.status_code}")
 
@@ -482,8 +687,9 @@ def measure(browser: Browser, log: StatementLog, label: str, url: str, who: str,
             sql_times.append(sum(s[2] for s in log.statements) * 1000)
     rows = body.count("<tr>") - 1 if "<tbody>" in body else None
     match = COUNT_RE.search(body)
-    return Measurement(label, url, who, times, counts, sql_times, rows,
-                       int(match.group(1)) if match else None, list(log.statements))
+    return Measurement(
+        label, url, who, times, counts, sql_times, rows, int(match.group(1)) if match else None, list(log.statements)
+    )
 
 
 def explain(engine, m: Measurement) -> str:
@@ -497,21 +703,26 @@ def explain(engine, m: Measurement) -> str:
             prefix = "EXPLAIN (ANALYZE, BUFFERS) " if pg else "EXPLAIN QUERY PLAN "
             result = conn.exec_driver_sql(prefix + statement, params if params is not None else ())
             lines = ["\t".join(str(c) for c in row) for row in result]
-            out.append(f"-- {seconds * 1000:.1f} ms in cursor.execute\n{statement}\n-- params: {params!r}\n"
-                       + "\n".join(lines) + "\n")
+            out.append(
+                f"-- {seconds * 1000:.1f} ms in cursor.execute\n{statement}\n-- params: {params!r}\n"
+                + "\n".join(lines)
+                + "\n"
+            )
         conn.rollback()
     return "\n".join(out)
 
 
 # --- reporting -----------------------------------------------------------------------------
 
+
 def source_state() -> str:
     """The commit measured, and whether files outside bench/ differed from it (read-only git)."""
     import subprocess
 
     def git(*args: str) -> str:
-        return subprocess.run(["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            ["git", "--no-optional-locks", *args], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
 
     try:
         commit = git("rev-parse", "--short", "HEAD").strip()
@@ -549,8 +760,10 @@ def machine_facts(engine) -> dict[str, str]:
             import psycopg
 
             facts["database"] = "PostgreSQL " + conn.execute(text("SHOW server_version")).scalar()
-            settings = {k: conn.execute(text(f"SHOW {k}")).scalar()
-                        for k in ("shared_buffers", "work_mem", "effective_cache_size", "jit")}
+            settings = {
+                k: conn.execute(text(f"SHOW {k}")).scalar()
+                for k in ("shared_buffers", "work_mem", "effective_cache_size", "jit")
+            }
             facts["database settings"] = ", ".join(f"{k}={v}" for k, v in settings.items()) + " (same host, TCP)"
             facts["driver"] = f"psycopg {psycopg.__version__}"
         else:
@@ -567,13 +780,23 @@ def table(measurements: list[Measurement]) -> str:
     for m in measurements:
         total = f"{m.total:,}" if m.total is not None else "—"
         rows = str(m.rows) if m.rows is not None else "—"
-        lines.append(f"| `{m.url}` | {m.who} | {rows} | {total} | {m.median:.1f} | {m.p90:.1f} | "
-                     f"{m.statement_text} | {statistics.median(m.sql_ms):.1f} |")
+        lines.append(
+            f"| `{m.url}` | {m.who} | {rows} | {total} | {m.median:.1f} | {m.p90:.1f} | "
+            f"{m.statement_text} | {statistics.median(m.sql_ms):.1f} |"
+        )
     return "\n".join(lines)
 
 
-def section(engine_name: str, args, command: str, facts: dict, load: dict, stats: str, phases: dict,
-            measurements: list[Measurement]) -> str:
+def section(
+    engine_name: str,
+    args,
+    command: str,
+    facts: dict,
+    load: dict,
+    stats: str,
+    phases: dict,
+    measurements: list[Measurement],
+) -> str:
     rate = load["tickets"] / load["seconds"]
     rows = load["tickets"] + load["messages"] + load["events"]
     lines = [
@@ -637,22 +860,36 @@ def record(engine_key: str, body: str) -> None:
 
 # --- main ----------------------------------------------------------------------------------
 
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--tickets", type=int, default=100_000)
-    p.add_argument("--database-url", default="", help="postgresql+psycopg://user@host:port/NAME (NAME is dropped "
-                   "and created again); default: a new SQLite file in a temporary folder")
+    p.add_argument(
+        "--database-url",
+        default="",
+        help="postgresql+psycopg://user@host:port/NAME (NAME is dropped "
+        "and created again); default: a new SQLite file in a temporary folder",
+    )
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--batch", type=int, default=5000, help="rows per executemany batch")
-    p.add_argument("--analyze", choices=("auto", "yes", "no"), default="auto",
-                   help="refresh planner statistics after the load (auto: PostgreSQL yes, SQLite no)")
+    p.add_argument(
+        "--analyze",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="refresh planner statistics after the load (auto: PostgreSQL yes, SQLite no)",
+    )
     p.add_argument("--record", action="store_true", help="write the results into bench/RESULTS.md")
     p.add_argument("--explain", action="store_true", help="print the plan of every ticket query of every page")
     p.add_argument("--keep", action="store_true", help="keep the database (and temporary folder) afterwards")
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--after-load-sql", action="append", default=[], metavar="SQL",
-                   help="run this statement after the load, before the statistics (repeatable): for trying an "
-                   "index without changing the app; such a run is an experiment, not a baseline")
+    p.add_argument(
+        "--after-load-sql",
+        action="append",
+        default=[],
+        metavar="SQL",
+        help="run this statement after the load, before the statistics (repeatable): for trying an "
+        "index without changing the app; such a run is an experiment, not a baseline",
+    )
     args = p.parse_args(argv)
     command = shlex.join([".venv/bin/python", "bench/queue_bench.py", *(argv if argv is not None else sys.argv[1:])])
 
@@ -662,8 +899,14 @@ def main(argv: list[str] | None = None) -> int:
     if is_pg:
         name = recreate_postgres(url)
         print(f"database {name}: dropped and created", flush=True)
-    app = create_app({"database_url": url, "instance_path": str(tmp / "instance"),
-                      "attachment_dir": str(tmp / "att"), "password_hash_method": HASH_METHOD})
+    app = create_app(
+        {
+            "database_url": url,
+            "instance_path": str(tmp / "instance"),
+            "attachment_dir": str(tmp / "att"),
+            "password_hash_method": HASH_METHOD,
+        }
+    )
     rng = random.Random(args.seed)
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     phases: dict = {}
@@ -697,8 +940,10 @@ def main(argv: list[str] | None = None) -> int:
             stats = refresh_statistics(db.engine, args.analyze)
             print(f"statistics: {stats} ({time.perf_counter() - t0:.1f} s)", flush=True)
             open_first = db.session.scalar(
-                select(Ticket.number).where(Ticket.status.in_(states.OPEN_STATUSES))
-                .order_by(Ticket.priority, Ticket.created_at, Ticket.id).limit(1)
+                select(Ticket.number)
+                .where(Ticket.status.in_(states.OPEN_STATUSES))
+                .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
+                .limit(1)
             )
             db.session.remove()
             facts = machine_facts(db.engine)
@@ -727,8 +972,10 @@ def main(argv: list[str] | None = None) -> int:
             browser.login(username)
             m = measure(browser, log, page_url, page_url, who, args.repeat)
             measurements.append(m)
-            print(f"  {page_url:40s} {m.median:8.1f} ms median {m.p90:8.1f} ms p90  {m.statement_text:>5} statements",
-                  flush=True)
+            print(
+                f"  {page_url:40s} {m.median:8.1f} ms median {m.p90:8.1f} ms p90  {m.statement_text:>5} statements",
+                flush=True,
+            )
         engine_name = "PostgreSQL" if is_pg else "SQLite"
         print()
         body = section(engine_name, args, command, facts, load, stats, phases, measurements)

@@ -90,9 +90,16 @@ BENCH_USERS = [  # username, role, department
 def _users(now) -> None:
     for username, role, department in BENCH_USERS:
         if db.session.scalar(select(User.id).where(User.username == username)) is None:
-            accounts.create_user(db.session, now, username=username, password=PASSWORD, role=role,
-                                 display_name=username, department_id=department,
-                                 hash_method="pbkdf2:sha256:1000")
+            accounts.create_user(
+                db.session,
+                now,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                display_name=username,
+                department_id=department,
+                hash_method="pbkdf2:sha256:1000",
+            )
     # A reused database remembers the queue filters of the last run: forget them, so "the
     # queue's first page" is the plain one again and not a redirect to those filters.
     db.session.execute(update(User).where(User.username.in_([u for u, _, _ in BENCH_USERS])).values(queue_query=""))
@@ -107,10 +114,12 @@ def pages(fy_key: str, month_key: str) -> list[tuple[str, str, str]]:
         ("fiscal-year workbook (XLSX, all tables)", f"/reports/export.xlsx?period={fy_key}", "bench-manager"),
         ("breakdown CSV", f"/reports/export.csv?period={fy_key}&table=member", "bench-manager"),
         ("fiscal-year report + median/p90 by theme", f"/reports?period={fy_key}&times=theme", "bench-manager"),
-        ("fiscal-year report + median/p90 by initiative", f"/reports?period={fy_key}&times=initiative",
-         "bench-manager"),
-        ("fiscal-year report + median/p90 by department", f"/reports?period={fy_key}&times=department",
-         "bench-head"),
+        (
+            "fiscal-year report + median/p90 by initiative",
+            f"/reports?period={fy_key}&times=initiative",
+            "bench-manager",
+        ),
+        ("fiscal-year report + median/p90 by department", f"/reports?period={fy_key}&times=department", "bench-head"),
         ("queue, first page", "/queue", "bench-agent"),
         ("queue, open and urgent", "/queue?status=open&priority=urgent", "bench-agent"),
         ("staff: own department's list", "/consultations", "bench-staff"),
@@ -132,8 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     url = args.database_url if pg else f"sqlite:///{tmp / 'bench.db'}"
     if pg and not args.reuse:
         recreate_postgres(url)
-    app = create_app({"database_url": url, "instance_path": str(tmp / "instance"),
-                      "attachment_dir": str(tmp / "att"), "password_hash_method": "pbkdf2:sha256:1000"})
+    app = create_app(
+        {
+            "database_url": url,
+            "instance_path": str(tmp / "instance"),
+            "attachment_dir": str(tmp / "att"),
+            "password_hash_method": "pbkdf2:sha256:1000",
+        }
+    )
     now = datetime.now(UTC)
     seeded = {"seconds": 0.0, "tickets": 0, "note": "reused"}
     try:
@@ -155,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
             stats = refresh_statistics(db.engine, "auto")
             total = db.session.scalar(select(func.count()).select_from(Ticket))
             facts = db.session.scalar(select(func.count()).select_from(ReportFact))
-            open_now = db.session.scalar(select(func.count()).select_from(Ticket).where(
-                Ticket.status.in_(("new", "assigned", "in_progress", "waiting"))))
+            open_now = db.session.scalar(
+                select(func.count())
+                .select_from(Ticket)
+                .where(Ticket.status.in_(("new", "assigned", "in_progress", "waiting")))
+            )
             db.session.remove()
             machine = machine_facts(db.engine)
         today = now.astimezone(TOKYO).date()
@@ -170,26 +188,30 @@ def main(argv: list[str] | None = None) -> int:
             browser.login(who)
             m = measure(browser, log, label, page, who, args.repeat)
             results.append(m)
-            print(f"{label:45s} {m.median:8.1f} ms median  {m.p90:8.1f} p90  {m.statement_text} statements",
-                  flush=True)
+            print(f"{label:45s} {m.median:8.1f} ms median  {m.p90:8.1f} p90  {m.statement_text} statements", flush=True)
         engine_name = "PostgreSQL" if pg else "SQLite"
-        body = "\n".join([
-            f"## {engine_name}, {total:,} tickets",
-            "",
-            f"- date: {datetime.now(UTC).astimezone(TOKYO):%Y-%m-%d %H:%M %Z}",
-            f"- command: `{shlex.join(['.venv/bin/python', 'bench/reports_bench.py', *(argv or sys.argv[1:])])}`",
-            f"- seed: {seeded['note']}; statistics after the load: {stats}",
-            f"- {open_now:,} consultations open now; report_facts holds {facts:,} rows",
-            f"- periods: {fy.key()} (vs {fy.previous().key()}) and {month.key()}; {WARMUPS} warm-ups, "
-            f"then {args.repeat} timed requests per page",
-            *[f"- {k}: {v}" for k, v in machine.items()],
-            "",
-            "| page | as | median ms | p90 ms | SQL statements | SQL ms (median) |",
-            "|---|---|---:|---:|---:|---:|",
-            *[f"| {m.label} (`{m.url}`) | {m.who} | {m.median:.1f} | {m.p90:.1f} | {m.statement_text} | "
-              f"{statistics.median(m.sql_ms):.1f} |" for m in results],
-            "",
-        ])
+        body = "\n".join(
+            [
+                f"## {engine_name}, {total:,} tickets",
+                "",
+                f"- date: {datetime.now(UTC).astimezone(TOKYO):%Y-%m-%d %H:%M %Z}",
+                f"- command: `{shlex.join(['.venv/bin/python', 'bench/reports_bench.py', *(argv or sys.argv[1:])])}`",
+                f"- seed: {seeded['note']}; statistics after the load: {stats}",
+                f"- {open_now:,} consultations open now; report_facts holds {facts:,} rows",
+                f"- periods: {fy.key()} (vs {fy.previous().key()}) and {month.key()}; {WARMUPS} warm-ups, "
+                f"then {args.repeat} timed requests per page",
+                *[f"- {k}: {v}" for k, v in machine.items()],
+                "",
+                "| page | as | median ms | p90 ms | SQL statements | SQL ms (median) |",
+                "|---|---|---:|---:|---:|---:|",
+                *[
+                    f"| {m.label} (`{m.url}`) | {m.who} | {m.median:.1f} | {m.p90:.1f} | {m.statement_text} | "
+                    f"{statistics.median(m.sql_ms):.1f} |"
+                    for m in results
+                ],
+                "",
+            ]
+        )
         print(body)
         if args.record:
             record(f"{engine_name.lower()}-{total}", body)

@@ -64,15 +64,18 @@ def main() -> None:
     subprocess.run([swat, "routing", "evaluate", path, "--json"], check=True, capture_output=True, cwd=ROOT)
     cli_s = time.perf_counter() - t
     os.unlink(path)
-    table = "\n".join([
-        "| measure | value |", "|---|---:|",
-        f"| compile the rules | {compile_ms:.1f} ms |",
-        f"| route() one consultation, median | {statistics.median(times):.2f} ms |",
-        f"| route() one consultation, p99 | {times[int(len(times) * 0.99) - 1]:.2f} ms |",
-        f"| route() one consultation, max | {times[-1]:.2f} ms |",
-        f"| evaluate() 1,000 rows | {eval_s:.2f} s |",
-        f"| `swat routing evaluate` 1,000 rows (whole process) | {cli_s:.2f} s |",
-    ])
+    table = "\n".join(
+        [
+            "| measure | value |",
+            "|---|---:|",
+            f"| compile the rules | {compile_ms:.1f} ms |",
+            f"| route() one consultation, median | {statistics.median(times):.2f} ms |",
+            f"| route() one consultation, p99 | {times[int(len(times) * 0.99) - 1]:.2f} ms |",
+            f"| route() one consultation, max | {times[-1]:.2f} ms |",
+            f"| evaluate() 1,000 rows | {eval_s:.2f} s |",
+            f"| `swat routing evaluate` 1,000 rows (whole process) | {cli_s:.2f} s |",
+        ]
+    )
     print(table)
     if args.record:
         out = ROOT / "bench" / "ROUTING.md"

@@ -80,13 +80,19 @@ def main() -> None:
         wall = time.perf_counter() - t0
         summary = out.strip().splitlines()[-1]
         counts = {t: query(url, f"SELECT count(*) FROM {t}")[0][0] for t in TABLES}
-        age = ("extract(epoch from now() - created_at) / 86400" if engine == "PostgreSQL"
-               else "julianday('now') - julianday(created_at)")
+        age = (
+            "extract(epoch from now() - created_at) / 86400"
+            if engine == "PostgreSQL"
+            else "julianday('now') - julianday(created_at)"
+        )
         by_age = []
         for lo, hi in AGES:
-            n, o, r = query(url, f"SELECT count(*), sum(CASE WHEN status IN {OPEN} THEN 1 ELSE 0 END), "
-                                 f"sum(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END) FROM tickets "
-                                 f"WHERE {age} >= {lo} AND {age} < {hi}")[0]
+            n, o, r = query(
+                url,
+                f"SELECT count(*), sum(CASE WHEN status IN {OPEN} THEN 1 ELSE 0 END), "
+                f"sum(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END) FROM tickets "
+                f"WHERE {age} >= {lo} AND {age} < {hi}",
+            )[0]
             by_age.append((lo, hi, n, o or 0, r or 0))
     finally:
         if tmp:
@@ -94,16 +100,22 @@ def main() -> None:
         elif not a.keep:
             drop_postgres(a.database_url)
     n = counts["tickets"]
-    lines = [f"### {engine}, {a.tickets:,} tickets ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)", "",
-             f"- command: `.venv/bin/python bench/seed_bench.py --tickets {a.tickets}"
-             + (" --database-url postgresql+psycopg://.../swat_seedbench`" if a.database_url else "`"),
-             f"- `swat seed` said: {summary}",
-             f"- wall time of the whole command: {wall:.1f} s = **{a.tickets / wall:,.0f} tickets/s**",
-             f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
-             f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (after the run)",
-             "- rows per ticket: " + ", ".join(f"{t} {counts[t] / n:.2f}" for t in TABLES)
-             + f"; total {sum(counts.values()) / n:.2f}", "",
-             "| filed (days ago) | tickets | open | resolved, not closed |", "|---|---:|---:|---:|"]
+    lines = [
+        f"### {engine}, {a.tickets:,} tickets ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"- command: `.venv/bin/python bench/seed_bench.py --tickets {a.tickets}"
+        + (" --database-url postgresql+psycopg://.../swat_seedbench`" if a.database_url else "`"),
+        f"- `swat seed` said: {summary}",
+        f"- wall time of the whole command: {wall:.1f} s = **{a.tickets / wall:,.0f} tickets/s**",
+        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (after the run)",
+        "- rows per ticket: "
+        + ", ".join(f"{t} {counts[t] / n:.2f}" for t in TABLES)
+        + f"; total {sum(counts.values()) / n:.2f}",
+        "",
+        "| filed (days ago) | tickets | open | resolved, not closed |",
+        "|---|---:|---:|---:|",
+    ]
     for lo, hi, k, o, r in by_age:
         label = f"{lo}+" if hi > 5000 else f"{lo}-{hi}"
         lines.append(f"| {label} | {k:,} | {100 * o / max(k, 1):.1f}% | {100 * r / max(k, 1):.1f}% |")

@@ -43,9 +43,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
-    migrate.init_app(
-        app, db, directory=str(settings_mod.PROJECT_ROOT / "migrations"), render_as_batch=True
-    )
+    migrate.init_app(app, db, directory=str(settings_mod.PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
 

@@ -24,8 +24,7 @@ def _create_app():
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False,
-             set_debug_flag=False)
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False, set_debug_flag=False)
 def main():
     """SWAT Desk administration."""
 
@@ -100,9 +99,16 @@ def users_create(username, password, role, department, themes, display_name, ema
 
     try:
         user = create_user(
-            db.session, _now(), username=username, password=password, role=role, display_name=display_name,
-            department_id=department, theme_ids=[t.strip() for t in themes.split(",") if t.strip()],
-            email=email, hash_method=current_app.config["SWAT"]["password_hash_method"],
+            db.session,
+            _now(),
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name,
+            department_id=department,
+            theme_ids=[t.strip() for t in themes.split(",") if t.strip()],
+            email=email,
+            hash_method=current_app.config["SWAT"]["password_hash_method"],
         )
         db.session.commit()
     except DomainError as exc:
@@ -176,7 +182,9 @@ def routing_group():
 @routing_group.command("evaluate")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--dir", "directory", default=None, help="Reference folder with routing.yaml (default: the configured one).")
+@click.option(
+    "--dir", "directory", default=None, help="Reference folder with routing.yaml (default: the configured one)."
+)
 @click.option("--misses", is_flag=True, help="List the rows routed wrongly.")
 @with_appcontext
 def routing_evaluate(path, as_json, directory, misses):
@@ -206,17 +214,27 @@ def routing_evaluate(path, as_json, directory, misses):
         sys.exit(1)
     try:
         # The rows under evaluation never teach the model that judges them.
-        rules = rules_from_directory(directory or current_app.config["SWAT"]["reference_dir"],
-                                     exclude={(r.get("title", ""), r.get("body", "")) for r in rows})
+        rules = rules_from_directory(
+            directory or current_app.config["SWAT"]["reference_dir"],
+            exclude={(r.get("title", ""), r.get("body", "")) for r in rows},
+        )
     except ReferenceDataError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     ev = evaluate(rows, rules)
     if as_json:
-        click.echo(json.dumps({"theme_accuracy": round(ev.theme_accuracy, 4),
-                               "initiative_top1": round(ev.initiative_top1, 4),
-                               "initiative_top3": round(ev.initiative_top3, 4), "n": ev.n,
-                               "confusion": ev.confusion}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "theme_accuracy": round(ev.theme_accuracy, 4),
+                    "initiative_top1": round(ev.initiative_top1, 4),
+                    "initiative_top3": round(ev.initiative_top3, 4),
+                    "n": ev.n,
+                    "confusion": ev.confusion,
+                },
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(f"rows: {ev.n}")
     click.echo(f"theme accuracy:    {ev.theme_accuracy:.3f}")
@@ -233,7 +251,9 @@ def routing_evaluate(path, as_json, directory, misses):
     if misses:
         click.echo("")
         for m in ev.misses:
-            click.echo(f"{m['id']}: theme {m['theme']} -> {m['got']}; initiatives {m['initiatives']} -> {m['proposed']}")
+            click.echo(
+                f"{m['id']}: theme {m['theme']} -> {m['got']}; initiatives {m['initiatives']} -> {m['proposed']}"
+            )
 
 
 @click.group("sla")
@@ -318,8 +338,12 @@ def reports_group():
 
 
 @reports_group.command("mail-weekly")
-@click.option("--week", default=None, help="A day (YYYY-MM-DD) of the Monday-to-Sunday week to send "
-                                           "(default: last week). Each manager gets each week once.")
+@click.option(
+    "--week",
+    default=None,
+    help="A day (YYYY-MM-DD) of the Monday-to-Sunday week to send "
+    "(default: last week). Each manager gets each week once.",
+)
 @with_appcontext
 def reports_mail_weekly(week):
     """Queue the weekly summary e-mail to managers; the scheduler's delivery sends it."""
@@ -343,9 +367,16 @@ def reports_mail_weekly(week):
 
 
 @reports_group.command("facts")
-@click.option("--check", "mode", flag_value="check", default=True,
-              help="Compare the stored report facts with a fresh computation (default).")
-@click.option("--rebuild", "mode", flag_value="rebuild", help="Replace the stored report facts with a fresh computation.")
+@click.option(
+    "--check",
+    "mode",
+    flag_value="check",
+    default=True,
+    help="Compare the stored report facts with a fresh computation (default).",
+)
+@click.option(
+    "--rebuild", "mode", flag_value="rebuild", help="Replace the stored report facts with a fresh computation."
+)
 @with_appcontext
 def reports_facts(mode):
     """Check or rebuild the per-day facts and per-month minute counts the reports read (kept
@@ -379,8 +410,13 @@ def reports_facts(mode):
 @click.command("seed")
 @click.option("--tickets", required=True, type=click.IntRange(min=0), help="How many consultations to add.")
 @click.option("--seed", "rng_seed", default=42, show_default=True, help="Random seed (same seed, same data).")
-@click.option("--years", default=2, show_default=True, type=click.IntRange(min=1),
-              help="Fiscal years (April start) to spread them over, up to now.")
+@click.option(
+    "--years",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Fiscal years (April start) to spread them over, up to now.",
+)
 @with_appcontext
 def seed(tickets, rng_seed, years):
     """Generate realistic consultations with history, replies and SLA facts (never in production).
@@ -403,8 +439,7 @@ def seed(tickets, rng_seed, years):
             click.echo(f"  {done:,}/{total:,} tickets")
 
     try:
-        report = run_seed(db.session, _now(), current_app.config["SWAT"], tickets, rng_seed, years,
-                          progress=progress)
+        report = run_seed(db.session, _now(), current_app.config["SWAT"], tickets, rng_seed, years, progress=progress)
     except SeedRefused as exc:
         db.session.rollback()
         click.echo(f"error: {exc}", err=True)

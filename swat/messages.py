@@ -12,8 +12,12 @@ from flask_babel import lazy_gettext as _l
 from .domain import reports as rdomain
 
 STATUS = {
-    "new": _l("New"), "assigned": _l("Assigned"), "in_progress": _l("In progress"),
-    "waiting": _l("Waiting for requester"), "resolved": _l("Resolved"), "closed": _l("Closed"),
+    "new": _l("New"),
+    "assigned": _l("Assigned"),
+    "in_progress": _l("In progress"),
+    "waiting": _l("Waiting for requester"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
 }
 TARGET = {"first_response": _l("First response"), "resolution": _l("Resolution")}
 WEEKLY_SUMMARY = "weekly_summary"
@@ -40,8 +44,9 @@ def subject(kind: str, params: dict | str) -> str:
         elif level == 2:
             text = _("%(number)s: %(target)s target breached", number=number, target=target)
         else:
-            text = _("%(number)s: %(target)s target exceeded twice over (escalated to the CIO)", number=number,
-                     target=target)
+            text = _(
+                "%(number)s: %(target)s target exceeded twice over (escalated to the CIO)", number=number, target=target
+            )
         return _("Reminder: %(text)s", text=text) if p.get("again") else text
     return number
 
@@ -68,8 +73,11 @@ def _weekly_subject(p: dict) -> str:
         scope = department.get("en" if _english() else "ja") or department.get("ja", "")
     else:
         scope = _("All departments")
-    return _("Weekly summary %(period)s: %(scope)s", period=period.label_en() if _english() else period.label_ja(),
-             scope=scope)
+    return _(
+        "Weekly summary %(period)s: %(scope)s",
+        period=period.label_en() if _english() else period.label_ja(),
+        scope=scope,
+    )
 
 
 def _number(value, percent: bool = False) -> str:
@@ -83,21 +91,41 @@ def _weekly_body(p: dict) -> str:
     cur, prev = p["current"], p["previous"]
 
     def line(label, key, percent=False):
-        return _("%(label)s: %(current)s (previous week: %(previous)s)", label=label,
-                 current=_number(cur.get(key), percent), previous=_number(prev.get(key), percent))
+        return _(
+            "%(label)s: %(current)s (previous week: %(previous)s)",
+            label=label,
+            current=_number(cur.get(key), percent),
+            previous=_number(prev.get(key), percent),
+        )
 
-    lines = [_weekly_subject(p), "",
-             line(_("Opened"), "opened"),
-             line(_("Resolved"), "resolved"),
-             line(_("Backlog at period end"), "backlog"),
-             line(_("First-response compliance"), "fr_compliance", percent=True),
-             line(_("Resolution compliance"), "res_compliance", percent=True),
-             line(_("Resolution, median (business hours)"), "res_median_h"),
-             "", _("Open consultations by age (business days)")]
+    lines = [
+        _weekly_subject(p),
+        "",
+        line(_("Opened"), "opened"),
+        line(_("Resolved"), "resolved"),
+        line(_("Backlog at period end"), "backlog"),
+        line(_("First-response compliance"), "fr_compliance", percent=True),
+        line(_("Resolution compliance"), "res_compliance", percent=True),
+        line(_("Resolution, median (business hours)"), "res_median_h"),
+        "",
+        _("Open consultations by age (business days)"),
+    ]
     for label, _lo, _hi in rdomain.AGE_BUCKETS:
-        lines.append(_("%(label)s: %(current)s (previous week: %(previous)s)", label=label,
-                       current=cur["ages"].get(label, 0), previous=prev["ages"].get(label, 0)))
-    lines += ["", _("The full report:"), p.get("link", ""), "",
-              _("You can turn this summary off in your notification settings: %(url)s", url=p.get("settings", "")),
-              "", _("Corona SWAT Desk (this message was sent automatically)")]
+        lines.append(
+            _(
+                "%(label)s: %(current)s (previous week: %(previous)s)",
+                label=label,
+                current=cur["ages"].get(label, 0),
+                previous=prev["ages"].get(label, 0),
+            )
+        )
+    lines += [
+        "",
+        _("The full report:"),
+        p.get("link", ""),
+        "",
+        _("You can turn this summary off in your notification settings: %(url)s", url=p.get("settings", "")),
+        "",
+        _("Corona SWAT Desk (this message was sent automatically)"),
+    ]
     return "\n".join(lines)

@@ -45,16 +45,18 @@ def _merge(into: dict[str, Any], values: Mapping[str, Any], origin: str) -> None
         if k not in into:
             raise SettingsError(f"{origin}: unknown setting {key!r}")
         default = into[k]
-        if default is not None and not isinstance(value, type(default)) and not (
-            isinstance(default, int) and isinstance(value, int)
+        if (
+            default is not None
+            and not isinstance(value, type(default))
+            and not (isinstance(default, int) and isinstance(value, int))
         ):
-            raise SettingsError(
-                f"{origin}: setting {key!r} should be {type(default).__name__}, got {value!r}"
-            )
+            raise SettingsError(f"{origin}: setting {key!r} should be {type(default).__name__}, got {value!r}")
         into[k] = value
 
 
-def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Return the effective settings as a dict of lowercase keys."""
     environ = os.environ if environ is None else environ
     with DEFAULTS_FILE.open("rb") as fh:
@@ -74,7 +76,7 @@ def load_settings(overrides: Mapping[str, Any] | None = None, environ: Mapping[s
     for name, raw in environ.items():
         if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
-        key = name[len(ENV_PREFIX):].lower()
+        key = name[len(ENV_PREFIX) :].lower()
         if key not in settings:
             raise SettingsError(f"unknown environment setting {name}")
         settings[key] = _coerce(key, settings[key], raw)
@@ -99,9 +101,7 @@ def _finish(settings: dict[str, Any]) -> None:
         settings["database_url"] = f"sqlite:///{instance / 'swat.db'}"
     if settings["env"] == "production":
         if not settings["secret_key"] or len(settings["secret_key"]) < 32:
-            raise SettingsError(
-                "production needs SWAT_SECRET_KEY (at least 32 characters); refusing to start"
-            )
+            raise SettingsError("production needs SWAT_SECRET_KEY (at least 32 characters); refusing to start")
         if settings["debug"]:
             raise SettingsError("debug must be off in production; refusing to start")
     elif not settings["secret_key"]:

@@ -34,8 +34,15 @@ START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo, a Wednesday
 PASSWORD = "correct horse battery"
 # Tables holding reference data survive between tests; everything else is emptied.
 REFERENCE_TABLES = {
-    "reference_documents", "departments", "governance_bodies", "escalation_steps", "themes", "initiatives",
-    "initiative_departments", "initiative_themes", "alembic_version",
+    "reference_documents",
+    "departments",
+    "governance_bodies",
+    "escalation_steps",
+    "themes",
+    "initiatives",
+    "initiative_departments",
+    "initiative_themes",
+    "alembic_version",
 }
 
 USERS = {
@@ -62,11 +69,13 @@ def database_url(tmp_root) -> str:
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("swat")
-    application = create_app({
-        "database_url": database_url(root),
-        "instance_path": str(root / "instance"),
-        "attachment_dir": str(root / "attachments"),
-    })
+    application = create_app(
+        {
+            "database_url": database_url(root),
+            "instance_path": str(root / "instance"),
+            "attachment_dir": str(root / "attachments"),
+        }
+    )
     with application.app_context():
         engine = db.engine
         with engine.begin() as conn:
@@ -104,8 +113,8 @@ def _wipe(application) -> None:
     # Put back the shipped routing rules if a test loaded others (cheaper than reloading them).
     shipped = application.extensions["test.routing_doc"]
     db.session.execute(
-        update(ReferenceDocument).where(ReferenceDocument.name == "routing",
-                                        ReferenceDocument.checksum != shipped.checksum)
+        update(ReferenceDocument)
+        .where(ReferenceDocument.name == "routing", ReferenceDocument.checksum != shipped.checksum)
         .values(content=shipped.content, checksum=shipped.checksum)
     )
     db.session.commit()
@@ -138,8 +147,14 @@ def users(ctx, clock):
     made = {}
     for username, (role, dep, themes) in USERS.items():
         made[username] = accounts.create_user(
-            db.session, clock.now(), username=username, password=PASSWORD, role=role,
-            display_name=username.replace("_", " ").title(), department_id=dep, theme_ids=themes,
+            db.session,
+            clock.now(),
+            username=username,
+            password=PASSWORD,
+            role=role,
+            display_name=username.replace("_", " ").title(),
+            department_id=dep,
+            theme_ids=themes,
             hash_method="pbkdf2:sha256:1000",
         )
     db.session.commit()
@@ -161,12 +176,30 @@ def limits(app):
 def make_ticket(ctx, users, clock, store, limits):
     """File a consultation through the service and commit it."""
 
-    def make(requester="staff_health", title="LINEで相談を受けたい", body="LINE相談の事例を教えてください。",
-             theme=None, initiatives=(), priority="normal", due_date=None, files=(), **_):
+    def make(
+        requester="staff_health",
+        title="LINEで相談を受けたい",
+        body="LINE相談の事例を教えてください。",
+        theme=None,
+        initiatives=(),
+        priority="normal",
+        due_date=None,
+        files=(),
+        **_,
+    ):
         t = tickets.file_consultation(
-            db.session, users[requester], clock.now(), title=title, body=body, theme_id=theme,
-            initiative_ids=list(initiatives), priority=priority, due_date=due_date, files=list(files),
-            store=store, limits=limits,
+            db.session,
+            users[requester],
+            clock.now(),
+            title=title,
+            body=body,
+            theme_id=theme,
+            initiative_ids=list(initiatives),
+            priority=priority,
+            due_date=due_date,
+            files=list(files),
+            store=store,
+            limits=limits,
         )
         db.session.commit()
         return t

@@ -13,10 +13,37 @@ TRANSLATIONS = ROOT / "swat" / "translations"
 def extract(tmp_path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l", "-k",
-         "lazy_gettext", "-k", "DomainError", "-k", "ValidationError", "-k", "Conflict", "-k", "Forbidden",
-         "-k", "InvalidTransition", "-k", "NotFound", "--no-location", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "-k",
+            "DomainError",
+            "-k",
+            "ValidationError",
+            "-k",
+            "Conflict",
+            "-k",
+            "Forbidden",
+            "-k",
+            "InvalidTransition",
+            "-k",
+            "NotFound",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with pot.open("rb") as fh:
         return {m.id for m in read_po(fh) if m.id}

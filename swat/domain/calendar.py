@@ -99,9 +99,15 @@ class BusinessCalendar:
     applies; a date may not be in both.
     """
 
-    def __init__(self, opens: time = time(9, 0), closes: time = time(17, 45), tz: str = "Asia/Tokyo",
-                 year_end: tuple[MonthDay, MonthDay] | None = ((12, 29), (1, 3)),
-                 extra_closed: Iterable[date] = (), extra_open: Iterable[date] = ()) -> None:
+    def __init__(
+        self,
+        opens: time = time(9, 0),
+        closes: time = time(17, 45),
+        tz: str = "Asia/Tokyo",
+        year_end: tuple[MonthDay, MonthDay] | None = ((12, 29), (1, 3)),
+        extra_closed: Iterable[date] = (),
+        extra_open: Iterable[date] = (),
+    ) -> None:
         for name, t in (("opens", opens), ("closes", closes)):
             if not isinstance(t, time) or t.tzinfo is not None or t.second or t.microsecond:
                 raise ValueError(f"{name} must be a naive time on a whole minute, got {t!r}")
@@ -126,9 +132,11 @@ class BusinessCalendar:
         self._table: _Table | None = None
 
     def __repr__(self) -> str:
-        return (f"BusinessCalendar(opens={self.opens:%H:%M}, closes={self.closes:%H:%M}, tz={self.tz!r}, "
-                f"year_end={self.year_end!r}, extra_closed={len(self.extra_closed)}, "
-                f"extra_open={len(self.extra_open)})")
+        return (
+            f"BusinessCalendar(opens={self.opens:%H:%M}, closes={self.closes:%H:%M}, tz={self.tz!r}, "
+            f"year_end={self.year_end!r}, extra_closed={len(self.extra_closed)}, "
+            f"extra_open={len(self.extra_open)})"
+        )
 
     # -- days ------------------------------------------------------------------------------
 

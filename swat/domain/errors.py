@@ -38,8 +38,9 @@ class InvalidTransition(DomainError):
 class ValidationError(DomainError):
     """Input broke a rule that a form cannot check (unknown ids, limits)."""
 
-    def __init__(self, message: str, field: str | None = None, cause: DomainError | None = None,
-                 **params: object) -> None:
+    def __init__(
+        self, message: str, field: str | None = None, cause: DomainError | None = None, **params: object
+    ) -> None:
         super().__init__(message, **params)
         self.field = field
         # A more specific error this one wraps ("Line 3:" + "That user name is taken.").

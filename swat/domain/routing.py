@@ -72,7 +72,7 @@ class ExampleModel:
 def example_grams(title: str, body: str) -> set[str]:
     """Character 2- and 3-grams of the folded text; the title counts as if written twice."""
     text = f"{title} {title} {body}"
-    return {text[i:i + n] for n in (2, 3) for i in range(len(text) - n + 1) if " " not in text[i:i + n]}
+    return {text[i : i + n] for n in (2, 3) for i in range(len(text) - n + 1) if " " not in text[i : i + n]}
 
 
 def train_examples(rows: Sequence[tuple[str, str, str]], themes: Sequence[str]) -> ExampleModel | None:
@@ -84,8 +84,11 @@ def train_examples(rows: Sequence[tuple[str, str, str]], themes: Sequence[str]) 
     vocabulary = len(set().union(*counts.values())) if counts else 0
     if not vocabulary:
         return None
-    return ExampleModel(counts={t: dict(c) for t, c in counts.items()},
-                        totals={t: sum(c.values()) for t, c in counts.items()}, vocabulary=vocabulary)
+    return ExampleModel(
+        counts={t: dict(c) for t, c in counts.items()},
+        totals={t: sum(c.values()) for t, c in counts.items()},
+        vocabulary=vocabulary,
+    )
 
 
 @dataclass
@@ -138,19 +141,33 @@ def _keywords(block: Any, where: str, allowed: frozenset = frozenset({"keywords"
 
 def bigrams(text: str) -> Counter:
     text = re.sub(r"\s+", " ", text)
-    return Counter(text[i:i + 2] for i in range(len(text) - 1) if not text[i:i + 2].isspace())
+    return Counter(text[i : i + 2] for i in range(len(text) - 1) if not text[i : i + 2].isspace())
 
 
-def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequence[str]],
-                  theme_texts: Mapping[str, str], initiative_texts: Mapping[str, str],
-                  examples: Sequence[Mapping[str, str]] = ()) -> Rules:
+def compile_rules(
+    doc: Mapping[str, Any],
+    initiative_themes: Mapping[str, Sequence[str]],
+    theme_texts: Mapping[str, str],
+    initiative_texts: Mapping[str, str],
+    examples: Sequence[Mapping[str, str]] = (),
+) -> Rules:
     """Check and compile the routing document against the catalog.
 
     Raises RulesError naming the key at fault: unknown top-level keys, unknown
     theme or initiative ids, weights out of range.
     """
-    allowed = {"confidence_threshold", "min_score", "default_cap", "title_weight", "priority_weights",
-               "synonyms", "themes", "initiatives", "members", "example_weight"}
+    allowed = {
+        "confidence_threshold",
+        "min_score",
+        "default_cap",
+        "title_weight",
+        "priority_weights",
+        "synonyms",
+        "themes",
+        "initiatives",
+        "members",
+        "example_weight",
+    }
     if not isinstance(doc, Mapping):
         raise RulesError("the file must be a mapping")
     unknown = set(doc) - allowed
@@ -201,29 +218,41 @@ def compile_rules(doc: Mapping[str, Any], initiative_themes: Mapping[str, Sequen
     every_term = sorted({k for kws in (*theme_kw.values(), *init_kw.values()) for k in kws}, key=len, reverse=True)
     keyword_re = re.compile("|".join(re.escape(k) for k in every_term)) if every_term else None
     theme_profiles = {t: bigrams(rewrite(fold(theme_texts[t] + " " + " ".join(theme_kw[t])))) for t in theme_texts}
-    init_profiles = {i: bigrams(rewrite(fold(initiative_texts[i] + " " + " ".join(init_kw[i]))))
-                     for i in initiative_themes}
+    init_profiles = {
+        i: bigrams(rewrite(fold(initiative_texts[i] + " " + " ".join(init_kw[i])))) for i in initiative_themes
+    }
     docs = list(theme_profiles.values()) + list(init_profiles.values())
     df = Counter(g for d in docs for g in d)
     idf = {g: math.log((1 + len(docs)) / (1 + n)) + 1 for g, n in df.items()}
+
     def fold_syn(text: str) -> str:
         return rewrite(fold(text))
 
-    model = train_examples([(fold_syn(e["title"]), fold_syn(e["body"]), e["theme"]) for e in examples],
-                           list(theme_texts)) if examples else None
+    model = (
+        train_examples([(fold_syn(e["title"]), fold_syn(e["body"]), e["theme"]) for e in examples], list(theme_texts))
+        if examples
+        else None
+    )
     return Rules(
-        example_weight=_num(doc.get("example_weight", 0.0), "example_weight", 0, 100), example_model=model,
+        example_weight=_num(doc.get("example_weight", 0.0), "example_weight", 0, 100),
+        example_model=model,
         threshold=_num(doc.get("confidence_threshold", 0.5), "confidence_threshold", 0, 1),
         min_score=_num(doc.get("min_score", 2.0), "min_score", 0, 100),
         default_cap=int(_num(doc.get("default_cap", 12), "default_cap", 0, 1000)),
         title_weight=_num(doc.get("title_weight", 1.5), "title_weight", 0, 10),
         priority_weights={k: float(v) for k, v in weights.items()},
         synonyms=tuple((v, synonyms[v]) for v in ordered),
-        theme_keywords=theme_kw, initiative_keywords=init_kw,
-        initiative_themes={i: tuple(ts) for i, ts in initiative_themes.items()}, theme_boosts=boosts,
+        theme_keywords=theme_kw,
+        initiative_keywords=init_kw,
+        initiative_themes={i: tuple(ts) for i, ts in initiative_themes.items()},
+        theme_boosts=boosts,
         members={str(k): dict(v) for k, v in members.items()},
-        theme_profiles=theme_profiles, initiative_profiles=init_profiles, idf=idf,
-        _synonym_re=synonym_re, _synonym_map=synonyms, _keyword_re=keyword_re,
+        theme_profiles=theme_profiles,
+        initiative_profiles=init_profiles,
+        idf=idf,
+        _synonym_re=synonym_re,
+        _synonym_map=synonyms,
+        _keyword_re=keyword_re,
     )
 
 
@@ -241,8 +270,9 @@ def _terms_in(text: str, rules: Rules) -> set[str]:
     return {m.group(0) for m in rules._keyword_re.finditer(text)}
 
 
-def _match(keywords: Mapping[str, float], in_title: set[str], in_body: set[str],
-           title_weight: float) -> tuple[float, list[str]]:
+def _match(
+    keywords: Mapping[str, float], in_title: set[str], in_body: set[str], title_weight: float
+) -> tuple[float, list[str]]:
     score = 0.0
     hits = []
     for term, weight in keywords.items():
@@ -313,8 +343,13 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
     inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
     reasons.sort(key=lambda r: -r.score)
     return Proposal(
-        theme=top if top_score > 0 else None, confidence=round(confidence, 3), confident=confident,
-        initiatives=inits, theme_scores=theme_scores, initiative_scores=init_scores, reasons=reasons,
+        theme=top if top_score > 0 else None,
+        confidence=round(confidence, 3),
+        confident=confident,
+        initiatives=inits,
+        theme_scores=theme_scores,
+        initiative_scores=init_scores,
+        reasons=reasons,
     )
 
 
@@ -350,12 +385,15 @@ def evaluate(rows: Sequence[Mapping[str, Any]], rules: Rules) -> Evaluation:
             top1 += bool(p.initiatives[:1]) and p.initiatives[0] in gold_inits
             top3 += bool(set(p.initiatives[:3]) & set(gold_inits))
         if got != gold or (gold_inits and not set(p.initiatives[:3]) & set(gold_inits)):
-            misses.append({"id": row.get("id"), "theme": gold, "got": got, "initiatives": gold_inits,
-                           "proposed": p.initiatives})
+            misses.append(
+                {"id": row.get("id"), "theme": gold, "got": got, "initiatives": gold_inits, "proposed": p.initiatives}
+            )
     n = len(rows)
     return Evaluation(
-        n=n, theme_accuracy=theme_ok / n if n else 0.0,
+        n=n,
+        theme_accuracy=theme_ok / n if n else 0.0,
         initiative_top1=top1 / with_init if with_init else 0.0,
         initiative_top3=top3 / with_init if with_init else 0.0,
-        confusion=confusion, misses=misses,
+        confusion=confusion,
+        misses=misses,
     )

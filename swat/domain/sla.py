@@ -29,9 +29,9 @@ TARGETS = (FIRST_RESPONSE, RESOLUTION)
 
 RUNNING = "running"
 PAUSED = "paused"
-MET = "met"          # stopped in time
-MISSED = "missed"    # stopped after its due time
-VOID = "void"        # first response never given: the consultation ended without one
+MET = "met"  # stopped in time
+MISSED = "missed"  # stopped after its due time
+VOID = "void"  # first response never given: the consultation ended without one
 
 
 class Calendar(Protocol):
@@ -132,8 +132,13 @@ def pause(cal: Calendar, clocks: dict[str, Clock], at: datetime) -> Step:
     return Step(out, events)
 
 
-def resume(cal: Calendar, clocks: dict[str, Clock], at: datetime, targets: tuple[str, ...] = TARGETS,
-           include_stopped: bool = False) -> Step:
+def resume(
+    cal: Calendar,
+    clocks: dict[str, Clock],
+    at: datetime,
+    targets: tuple[str, ...] = TARGETS,
+    include_stopped: bool = False,
+) -> Step:
     """Resume paused clocks (and, on reopen, stopped ones) from `at`."""
     out, events = dict(clocks), []
     for t in targets:
@@ -156,8 +161,9 @@ def change_policy(cal: Calendar, clocks: dict[str, Clock], policy: Policy, at: d
             continue  # a stopped clock's outcome is history
         used = _used_now(cal, c, at)
         if c.state == RUNNING:
-            new = replace(c, target_minutes=minutes, used_minutes=used, running_since=at,
-                          due_at=_due(cal, at, minutes, used))
+            new = replace(
+                c, target_minutes=minutes, used_minutes=used, running_since=at, due_at=_due(cal, at, minutes, used)
+            )
         else:
             new = replace(c, target_minutes=minutes)
         out[t] = new
@@ -175,7 +181,7 @@ def remaining(cal: Calendar, c: Clock, now: datetime) -> int | None:
 
 
 def status(cal: Calendar, c: Clock, now: datetime, warn_ratio: float) -> str:
-    """"ok", "at_risk" (past warn_ratio of the target), "breached", or the stopped state."""
+    """ "ok", "at_risk" (past warn_ratio of the target), "breached", or the stopped state."""
     left = remaining(cal, c, now)
     if left is None:
         return c.state

@@ -72,9 +72,7 @@ def transition(status: str, action: str, side: str, has_assignee: bool = True) -
     """
     row = _BY_KEY.get((action, status))
     if row is None or side not in row.sides:
-        raise InvalidTransition(
-            "This consultation cannot be changed that way in its current status."
-        )
+        raise InvalidTransition("This consultation cannot be changed that way in its current status.")
     if row.target == IN_PROGRESS and not has_assignee:
         return NEW
     return row.target
@@ -91,9 +89,7 @@ def action_for_target(status: str, target: str, side: str) -> str:
         row = _BY_KEY.get((action, status))
         if row is not None and side in row.sides:
             return action
-    raise InvalidTransition(
-        "This consultation cannot be changed that way in its current status."
-    )
+    raise InvalidTransition("This consultation cannot be changed that way in its current status.")
 
 
 def target_statuses(status: str, side: str) -> list[str]:

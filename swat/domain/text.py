@@ -13,9 +13,7 @@ def normalize_for_search(text: str) -> str:
 
 def escape_like(term: str, escape: str = "\\") -> str:
     """Escape LIKE wildcards so a user's % or _ match themselves."""
-    return (
-        term.replace(escape, escape + escape).replace("%", escape + "%").replace("_", escape + "_")
-    )
+    return term.replace(escape, escape + escape).replace("%", escape + "%").replace("_", escape + "_")
 
 
 def is_safe_next(target: str | None) -> bool:

@@ -53,37 +53,53 @@ class Job:
 
 def _claim(now: datetime) -> list[Job]:
     token = uuid.uuid4().hex
-    claimable = (OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
-                 OutboxMessage.next_attempt_at <= now,
-                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+    claimable = (
+        OutboxMessage.sent_at.is_(None),
+        OutboxMessage.failed_at.is_(None),
+        OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+    )
     ids = select(OutboxMessage.id).where(*claimable).order_by(OutboxMessage.id).limit(BATCH)
     # The conditions are repeated on the UPDATE itself: a second job that waited for the
     # row lock re-checks them against the claimed row and leaves it alone.
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids.scalar_subquery()), *claimable)
-                       .values(claim_token=token, claimed_until=now + LEASE)
-                       .execution_options(synchronize_session=False))
-    jobs = [Job(m.id, m.channel, m.recipient, m.locale, m.kind, m.params, m.attempts, token)
-            for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.claim_token == token)
-                                        .order_by(OutboxMessage.id))]
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids.scalar_subquery()), *claimable)
+        .values(claim_token=token, claimed_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    jobs = [
+        Job(m.id, m.channel, m.recipient, m.locale, m.kind, m.params, m.attempts, token)
+        for m in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
+        )
+    ]
     db.session.commit()
     return jobs
 
 
 def _still_mine(job: Job, clock) -> bool:
     """Renew the lease just before sending; False if another job took the message meanwhile."""
-    ok = db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token,
-                                    OutboxMessage.sent_at.is_(None))
-        .values(claimed_until=clock.now() + LEASE).execution_options(synchronize_session=False)
-    ).rowcount == 1
+    ok = (
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token, OutboxMessage.sent_at.is_(None))
+            .values(claimed_until=clock.now() + LEASE)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     db.session.commit()
     return ok
 
 
 def _finish(job: Job, **values) -> None:
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token)
-                       .values(claimed_until=None, claim_token=None, **values)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token)
+        .values(claimed_until=None, claim_token=None, **values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
 
 
@@ -120,8 +136,9 @@ def post_webhook(msg: Job) -> None:
     with force_locale(msg.locale or "ja"):
         text = messages.subject(msg.kind, msg.params) + "\n" + _link(msg.params)
     data = json.dumps({"text": text, "kind": msg.kind, "id": msg.id}, ensure_ascii=False).encode()
-    request = urllib.request.Request(url, data=data, method="POST",
-                                     headers={"Content-Type": "application/json; charset=utf-8"})
+    request = urllib.request.Request(
+        url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}
+    )
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (URL from settings only)
         if response.status >= 300:
             raise RuntimeError(f"webhook answered {response.status}")
@@ -151,8 +168,7 @@ def deliver(now: datetime) -> dict[str, int]:
                 _finish(job, attempts=attempts, last_error=str(exc)[:500], failed_at=clock.now())
                 counts["failed"] += 1
             else:
-                _finish(job, attempts=attempts, last_error=str(exc)[:500],
-                        next_attempt_at=now + backoff(attempts))
+                _finish(job, attempts=attempts, last_error=str(exc)[:500], next_attempt_at=now + backoff(attempts))
                 counts["retry"] += 1
         else:
             _finish(job, attempts=job.attempts + 1, sent_at=clock.now())

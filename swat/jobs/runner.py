@@ -50,8 +50,11 @@ def run_weekly_summary(app: Flask, week=None):
     from ..services.weekly_summary import send_weekly_summaries
 
     base_url = app.config["SWAT"]["base_url"]
-    return _run(app, lambda now: send_weekly_summaries(db.session, now, base_url, week),
-                "weekly summary failed; it runs again at the next start or next Monday")
+    return _run(
+        app,
+        lambda now: send_weekly_summaries(db.session, now, base_url, week),
+        "weekly summary failed; it runs again at the next start or next Monday",
+    )
 
 
 # Monday 08:30 in Tokyo: the weekly summary goes out as the week's work begins.
@@ -62,8 +65,7 @@ def _weekly_summary_is_due(now: datetime) -> bool:
     """Whether this week's Monday 08:30 (Tokyo) has passed: a scheduler that was down
     then catches up when it starts, and one started early on Monday does not send early."""
     local = now.astimezone(TOKYO)
-    return local.weekday() > 0 or (local.hour, local.minute) >= (WEEKLY_SUMMARY_AT["hour"],
-                                                                 WEEKLY_SUMMARY_AT["minute"])
+    return local.weekday() > 0 or (local.hour, local.minute) >= (WEEKLY_SUMMARY_AT["hour"], WEEKLY_SUMMARY_AT["minute"])
 
 
 def run_scheduler(app: Flask) -> None:
@@ -75,8 +77,16 @@ def run_scheduler(app: Flask) -> None:
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     scheduler.add_job(run_sweep, "interval", args=[app], minutes=1, id="sla-sweep", **options)
     scheduler.add_job(run_delivery, "interval", args=[app], seconds=30, id="outbox-delivery", **options)
-    scheduler.add_job(run_weekly_summary, "cron", args=[app], id="weekly-summary", max_instances=1, coalesce=True,
-                      misfire_grace_time=6 * 3600, **WEEKLY_SUMMARY_AT)
+    scheduler.add_job(
+        run_weekly_summary,
+        "cron",
+        args=[app],
+        id="weekly-summary",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=6 * 3600,
+        **WEEKLY_SUMMARY_AT,
+    )
     if _weekly_summary_is_due(_now(app)):
         # Sends nothing if this week's run already happened (here or on another host).
         scheduler.add_job(run_weekly_summary, "date", args=[app], id="weekly-summary-catch-up")

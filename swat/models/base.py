@@ -48,9 +48,7 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     # One registry carries the naming convention and the type map, so Flask-SQLAlchemy's
     # subclass of this base inherits both.
-    registry = registry(
-        metadata=MetaData(naming_convention=NAMING), type_annotation_map={datetime: UTCDateTime()}
-    )
+    registry = registry(metadata=MetaData(naming_convention=NAMING), type_annotation_map={datetime: UTCDateTime()})
 
 
 # Indexes that exist on PostgreSQL only (declared with ddl_if): schema comparisons on

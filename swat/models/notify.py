@@ -43,8 +43,7 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), nullable=True)
-    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"),
-                                                      nullable=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"), nullable=True)
     params: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -81,9 +80,7 @@ class ReportMailing(Base):
     summary goes out once per (kind, period, reader) with any number of schedulers."""
 
     __tablename__ = "report_mailings"
-    __table_args__ = (
-        UniqueConstraint("kind", "period_key", "user_id", name="uq_report_mailings_kind_period_user"),
-    )
+    __table_args__ = (UniqueConstraint("kind", "period_key", "user_id", name="uq_report_mailings_kind_period_user"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

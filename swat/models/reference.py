@@ -94,6 +94,4 @@ class Initiative(Base):
     departments: Mapped[list[Department]] = relationship(
         secondary=initiative_departments, lazy="raise", order_by=Department.sort_order
     )
-    themes: Mapped[list[Theme]] = relationship(
-        secondary=initiative_themes, lazy="raise", order_by=Theme.sort_order
-    )
+    themes: Mapped[list[Theme]] = relationship(secondary=initiative_themes, lazy="raise", order_by=Theme.sort_order)

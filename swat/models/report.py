@@ -9,8 +9,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
 
-COUNTERS = ("opened", "resolved", "exited", "reopened", "fr_met", "fr_missed", "fr_minutes",
-            "res_met", "res_missed", "res_minutes")
+COUNTERS = (
+    "opened",
+    "resolved",
+    "exited",
+    "reopened",
+    "fr_met",
+    "fr_missed",
+    "fr_minutes",
+    "res_met",
+    "res_missed",
+    "res_minutes",
+)
 
 
 class ReportFact(Base):

@@ -71,13 +71,24 @@ class TicketSla(Base):
     """
 
     __tablename__ = "ticket_slas"
-    __table_args__ = (Index("ix_ticket_slas_state_due", "state", "due_at"),
-                      Index("ix_ticket_slas_next_check", "next_check_at"),
-                      Index("ix_ticket_slas_target_stopped", "target", "stopped_at",
-                            postgresql_include=["state", "used_minutes", "department_id"]),
-                      # A department head's time figures: that department's clocks only.
-                      Index("ix_ticket_slas_department_stopped", "department_id", "target", "stopped_at",
-                            postgresql_include=["state", "used_minutes"]))
+    __table_args__ = (
+        Index("ix_ticket_slas_state_due", "state", "due_at"),
+        Index("ix_ticket_slas_next_check", "next_check_at"),
+        Index(
+            "ix_ticket_slas_target_stopped",
+            "target",
+            "stopped_at",
+            postgresql_include=["state", "used_minutes", "department_id"],
+        ),
+        # A department head's time figures: that department's clocks only.
+        Index(
+            "ix_ticket_slas_department_stopped",
+            "department_id",
+            "target",
+            "stopped_at",
+            postgresql_include=["state", "used_minutes"],
+        ),
+    )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
     target: Mapped[str] = mapped_column(String(16), primary_key=True)

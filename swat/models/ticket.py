@@ -24,15 +24,29 @@ class Ticket(Base):
         Index("ix_tickets_theme_status", "theme_id", "status"),
         # Reports count by filing date; on PostgreSQL the index carries the columns they
         # group by, so counting is an index-only scan instead of reading whole tickets.
-        Index("ix_tickets_created_at", "created_at",
-              postgresql_include=["resolved_at", "closed_at", "department_id", "theme_id", "priority",
-                                  "assignee_id", "status"]),
+        Index(
+            "ix_tickets_created_at",
+            "created_at",
+            postgresql_include=[
+                "resolved_at",
+                "closed_at",
+                "department_id",
+                "theme_id",
+                "priority",
+                "assignee_id",
+                "status",
+            ],
+        ),
         Index("ix_tickets_resolved_at", "resolved_at"),
         Index("ix_tickets_triage", "triage", "created_at"),
         Index("ix_tickets_status_sla_due", "status", "sla_due_at"),
         # Free-text search (LIKE '%…%') on PostgreSQL: trigrams, Japanese included.
-        Index("ix_tickets_search_trgm", "search_text", postgresql_using="gin",
-              postgresql_ops={"search_text": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_tickets_search_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -42,9 +42,7 @@ class User(Base):
     queue_query: Mapped[str] = mapped_column(String(1000), default="", server_default="")
 
     department: Mapped[Department | None] = relationship(lazy="raise")
-    themes: Mapped[list[Theme]] = relationship(
-        secondary=user_themes, lazy="raise", order_by=Theme.sort_order
-    )
+    themes: Mapped[list[Theme]] = relationship(secondary=user_themes, lazy="raise", order_by=Theme.sort_order)
 
     # Flask-Login protocol. The session id, not the user id, identifies a login,
     # so a logout or a deactivation ends it on the server.

@@ -89,10 +89,19 @@ def _set_themes(session: Session, user: User, theme_ids: list[str]) -> None:
         session.execute(insert(user_themes), [{"user_id": user.id, "theme_id": t} for t in theme_ids])
 
 
-def create_user(session: Session, now: datetime, *, username: str, password: str, role: str,
-                display_name: str = "", department_id: str | None = None,
-                theme_ids: Sequence[str] = (), email: str = "",
-                hash_method: str = "scrypt") -> User:
+def create_user(
+    session: Session,
+    now: datetime,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str = "",
+    department_id: str | None = None,
+    theme_ids: Sequence[str] = (),
+    email: str = "",
+    hash_method: str = "scrypt",
+) -> User:
     """Create an account after checking every field; the password is stored hashed."""
     username = _check_username(session, username)
     _check_password(password)
@@ -100,9 +109,15 @@ def create_user(session: Session, now: datetime, *, username: str, password: str
     theme_ids = _check_themes(session, theme_ids)
     display_name = " ".join((display_name or "").split())[:100] or username
     user = User(
-        username=username, display_name=display_name, email=(email or "").strip()[:254],
-        password_hash=generate_password_hash(password, method=hash_method), role=role,
-        department_id=department_id, active=True, locale="", created_at=now,
+        username=username,
+        display_name=display_name,
+        email=(email or "").strip()[:254],
+        password_hash=generate_password_hash(password, method=hash_method),
+        role=role,
+        department_id=department_id,
+        active=True,
+        locale="",
+        created_at=now,
     )
     session.add(user)
     session.flush()
@@ -110,9 +125,18 @@ def create_user(session: Session, now: datetime, *, username: str, password: str
     return user
 
 
-def update_user(session: Session, now: datetime, user: User, *, role: str, display_name: str,
-                department_id: str | None, theme_ids: Sequence[str], active: bool,
-                email: str = "") -> User:
+def update_user(
+    session: Session,
+    now: datetime,
+    user: User,
+    *,
+    role: str,
+    display_name: str,
+    department_id: str | None,
+    theme_ids: Sequence[str],
+    active: bool,
+    email: str = "",
+) -> User:
     """Change an account. Deactivating it, or changing its role or department,
     ends its sessions at once, so a permission change applies immediately."""
     department_id = _check_role_department(session, role, department_id)
@@ -129,7 +153,8 @@ def update_user(session: Session, now: datetime, user: User, *, role: str, displ
     _set_themes(session, user, theme_ids)
     if rights_changed:
         session.execute(
-            update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            update(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
     session.flush()
@@ -175,7 +200,9 @@ def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: 
             continue
         name = row.get("username", "")
         if name.lower() in seen:
-            raise ValidationError("Line %(line)d: the user name %(name)s appears twice.", field="file", line=lineno, name=name)
+            raise ValidationError(
+                "Line %(line)d: the user name %(name)s appears twice.", field="file", line=lineno, name=name
+            )
         seen.add(name.lower())
         rows.append((lineno, row))
     if not rows:
@@ -190,9 +217,15 @@ def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: 
             generated = password = secrets.token_urlsafe(12)
         try:
             user = create_user(
-                session, now, username=row["username"], password=password, role="staff",
-                display_name=row.get("display_name", ""), department_id=row.get("department") or None,
-                email=row.get("email", ""), hash_method=hash_method,
+                session,
+                now,
+                username=row["username"],
+                password=password,
+                role="staff",
+                display_name=row.get("display_name", ""),
+                department_id=row.get("department") or None,
+                email=row.get("email", ""),
+                hash_method=hash_method,
             )
         except ValidationError as exc:
             raise ValidationError("Line %(line)d:", field="file", line=lineno, cause=exc)
@@ -202,12 +235,14 @@ def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: 
 
 # --- signing in -----------------------------------------------------------
 
+
 class LoginThrottled(Exception):
     pass
 
 
-def authenticate(session: Session, now: datetime, username: str, password: str, ip: str,
-                 cfg: AccountSettings) -> User | None:
+def authenticate(
+    session: Session, now: datetime, username: str, password: str, ip: str, cfg: AccountSettings
+) -> User | None:
     """The active user with these credentials, or None.
 
     Failures are counted per user name and per address over a window, in the
@@ -218,14 +253,21 @@ def authenticate(session: Session, now: datetime, username: str, password: str, 
     username = (username or "").strip()[:64]
     since = now - timedelta(minutes=cfg.window_minutes)
     failures = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            func.lower(LoginAttempt.username) == username.lower(), LoginAttempt.at >= since,
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            func.lower(LoginAttempt.username) == username.lower(),
+            LoginAttempt.at >= since,
             LoginAttempt.success.is_(False),
         )
     )
     ip_failures = session.scalar(
-        select(func.count()).select_from(LoginAttempt).where(
-            LoginAttempt.ip == ip, LoginAttempt.at >= since, LoginAttempt.success.is_(False),
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.ip == ip,
+            LoginAttempt.at >= since,
+            LoginAttempt.success.is_(False),
         )
     )
     if failures >= cfg.max_failures or ip_failures >= cfg.max_failures_per_ip:
@@ -248,8 +290,9 @@ def _hash_token(token: str) -> str:
 def start_session(session: Session, now: datetime, user: User, ip: str) -> str:
     """A new server-side session for the user; returns the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(token_hash=_hash_token(token), user_id=user.id, created_at=now,
-                            last_seen_at=now, ip=ip[:64]))
+    session.add(
+        UserSession(token_hash=_hash_token(token), user_id=user.id, created_at=now, last_seen_at=now, ip=ip[:64])
+    )
     session.flush()
     return token
 
@@ -259,15 +302,19 @@ def resume_session(session: Session, now: datetime, token: str, cfg: AccountSett
     if not token or len(token) > 100:
         return None
     row = session.execute(
-        select(UserSession, User).join(User, UserSession.user_id == User.id)
+        select(UserSession, User)
+        .join(User, UserSession.user_id == User.id)
         .where(UserSession.token_hash == _hash_token(token))
     ).one_or_none()
     if row is None:
         return None
     us, user = row
-    if (us.revoked_at is not None or not user.active
-            or now - us.last_seen_at > timedelta(minutes=cfg.idle_minutes)
-            or now - us.created_at > timedelta(hours=cfg.absolute_hours)):
+    if (
+        us.revoked_at is not None
+        or not user.active
+        or now - us.last_seen_at > timedelta(minutes=cfg.idle_minutes)
+        or now - us.created_at > timedelta(hours=cfg.absolute_hours)
+    ):
         return None
     # Write the last-seen time at most once a minute, not on every request; the
     # caller commits it (session.dirty tells), since a page view commits nothing else.
@@ -278,6 +325,4 @@ def resume_session(session: Session, now: datetime, token: str, cfg: AccountSett
 
 
 def end_session(session: Session, now: datetime, token: str) -> None:
-    session.execute(
-        update(UserSession).where(UserSession.token_hash == _hash_token(token)).values(revoked_at=now)
-    )
+    session.execute(update(UserSession).where(UserSession.token_hash == _hash_token(token)).values(revoked_at=now))

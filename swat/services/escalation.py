@@ -46,16 +46,23 @@ def recipients(session: Session, rules: sla.SlaRules, ticket: Ticket, level: int
     managers), so a level never fires to nobody."""
     step = session.get(EscalationStep, level)
     kind = step.kind if step is not None else ("assignee", "lead", "cio")[min(level, 3) - 1]
-    chain = {"assignee": ["assignee", "lead", "managers"], "lead": ["lead", "managers"],
-             "cio": ["cio", "managers"], "body": ["managers"]}.get(kind, ["managers"])
+    chain = {
+        "assignee": ["assignee", "lead", "managers"],
+        "lead": ["lead", "managers"],
+        "cio": ["cio", "managers"],
+        "body": ["managers"],
+    }.get(kind, ["managers"])
     for link in chain:
         if link == "assignee":
             ids = [ticket.assignee_id] if ticket.assignee_id else []
         elif link == "lead":
             ids = notify.user_ids_with_role(session, "lead")
         elif link == "cio":
-            ids = list(session.scalars(select(User.id).where(User.username.in_(rules.cio_usernames)))) \
-                if rules.cio_usernames else []
+            ids = (
+                list(session.scalars(select(User.id).where(User.username.in_(rules.cio_usernames))))
+                if rules.cio_usernames
+                else []
+            )
         else:
             ids = list(session.scalars(select(User.id).where(User.role == "manager", User.department_id.is_(None))))
         users = session.scalars(select(User).where(User.id.in_(ids), User.active)).all() if ids else []
@@ -79,17 +86,42 @@ def sweep(session: Session, now: datetime) -> SweepResult:
         for level, instant in sorted(sla.level_instants(rules, row).items()):
             if instant > now:
                 continue
-            esc_id = _insert_once(session, {"ticket_id": row.ticket_id, "target": row.target, "level": level,
-                                            "fired_at": now, "last_notified_at": now, "times_notified": 1})
+            esc_id = _insert_once(
+                session,
+                {
+                    "ticket_id": row.ticket_id,
+                    "target": row.target,
+                    "level": level,
+                    "fired_at": now,
+                    "last_notified_at": now,
+                    "times_notified": 1,
+                },
+            )
             if esc_id is None:
                 continue  # fired before, here or by another scheduler
             result.fired += 1
             used = row.used_minutes + rules.calendar.elapsed(row.running_since, now)
-            session.add(SlaEvent(ticket_id=row.ticket_id, target=row.target, kind=LEVEL_EVENT[level], at=now,
-                                 used_minutes=used, target_minutes=row.target_minutes, due_at=row.due_at,
-                                 note=f"level {level}"))
-            notify.notify(session, now, recipients(session, rules, ticket, level), "escalation", ticket,
-                          notify.ticket_params(ticket, target=row.target, level=level), escalation_id=esc_id)
+            session.add(
+                SlaEvent(
+                    ticket_id=row.ticket_id,
+                    target=row.target,
+                    kind=LEVEL_EVENT[level],
+                    at=now,
+                    used_minutes=used,
+                    target_minutes=row.target_minutes,
+                    due_at=row.due_at,
+                    note=f"level {level}",
+                )
+            )
+            notify.notify(
+                session,
+                now,
+                recipients(session, rules, ticket, level),
+                "escalation",
+                ticket,
+                notify.ticket_params(ticket, target=row.target, level=level),
+                escalation_id=esc_id,
+            )
         sla.refresh_next_check(session, rules, row)
     result.renotified = _renotify(session, rules, now)
     session.flush()
@@ -102,24 +134,33 @@ def _renotify(session: Session, rules: sla.SlaRules, now: datetime) -> int:
     stale = session.scalars(
         select(Escalation)
         .join(TicketSla, (TicketSla.ticket_id == Escalation.ticket_id) & (TicketSla.target == Escalation.target))
-        .where(Escalation.acknowledged_at.is_(None), Escalation.last_notified_at <= cutoff,
-               TicketSla.state == "running")
-        .order_by(Escalation.last_notified_at).limit(BATCH)
+        .where(
+            Escalation.acknowledged_at.is_(None), Escalation.last_notified_at <= cutoff, TicketSla.state == "running"
+        )
+        .order_by(Escalation.last_notified_at)
+        .limit(BATCH)
     ).all()
     count = 0
     for esc in stale:
         # Claim the re-notification: only the process whose update matched tells again.
         claimed = session.execute(
-            update(Escalation).where(Escalation.id == esc.id, Escalation.last_notified_at == esc.last_notified_at)
+            update(Escalation)
+            .where(Escalation.id == esc.id, Escalation.last_notified_at == esc.last_notified_at)
             .values(last_notified_at=now, times_notified=Escalation.times_notified + 1)
             .execution_options(synchronize_session=False)
         ).rowcount
         if claimed != 1:
             continue
         ticket = session.get(Ticket, esc.ticket_id)
-        notify.notify(session, now, recipients(session, rules, ticket, esc.level), "escalation", ticket,
-                      notify.ticket_params(ticket, target=esc.target, level=esc.level, again=True),
-                      escalation_id=esc.id)
+        notify.notify(
+            session,
+            now,
+            recipients(session, rules, ticket, esc.level),
+            "escalation",
+            ticket,
+            notify.ticket_params(ticket, target=esc.target, level=esc.level, again=True),
+            escalation_id=esc.id,
+        )
         count += 1
     return count
 
@@ -141,16 +182,20 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
     if len(remark) > 500:
         raise ValidationError("The text can be at most %(max)d characters.", field="remark", max=500)
     done = session.execute(
-        update(Escalation).where(Escalation.id == esc.id, Escalation.acknowledged_at.is_(None))
+        update(Escalation)
+        .where(Escalation.id == esc.id, Escalation.acknowledged_at.is_(None))
         .values(acknowledged_at=now, acknowledged_by_id=actor.id, remark=remark)
         .execution_options(synchronize_session=False)
     ).rowcount
     if done != 1:
         raise ValidationError("This escalation was already acknowledged.", field="remark")
     # Acknowledging answers the alert: it no longer counts as unread on the actor's bell.
-    session.execute(update(Notification).where(
-        Notification.user_id == actor.id, Notification.escalation_id == esc.id,
-        Notification.read_at.is_(None)).values(read_at=now).execution_options(synchronize_session=False))
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == actor.id, Notification.escalation_id == esc.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
     session.expire(esc)
     session.flush()
     return esc

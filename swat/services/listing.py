@@ -88,8 +88,9 @@ def _filtered(actor, f: TicketFilters) -> Select:
     if f.initiative == "none":
         stmt = stmt.where(~Ticket.id.in_(select(TicketInitiative.ticket_id)))
     elif f.initiative:
-        stmt = stmt.where(Ticket.id.in_(select(TicketInitiative.ticket_id)
-                                        .where(TicketInitiative.initiative_id == f.initiative)))
+        stmt = stmt.where(
+            Ticket.id.in_(select(TicketInitiative.ticket_id).where(TicketInitiative.initiative_id == f.initiative))
+        )
     if f.period and f.measure:
         from ..domain.reports import parse_period
         from .reports import MEASURES, measure_clause
@@ -121,9 +122,11 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
         order.insert(0, Ticket.sla_due_at.is_(None))  # no running clock last
     # First the page's ids (filters, order and offset over narrow index columns only),
     # then those rows with their joins: sorting whole rows of a large queue is what costs.
-    ids = list(session.scalars(
-        base.with_only_columns(Ticket.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
-    ))
+    ids = list(
+        session.scalars(
+            base.with_only_columns(Ticket.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        )
+    )
     rows = _rows(session, ids)
     return Page(rows=rows, total=total, page=page, per_page=per_page)
 
@@ -135,7 +138,8 @@ def _rows(session: Session, ids: list[int]) -> list[Ticket]:
     assignee = aliased(User)
     requester = aliased(User)
     stmt = (
-        select(Ticket).where(Ticket.id.in_(ids))
+        select(Ticket)
+        .where(Ticket.id.in_(ids))
         .join(Department, Ticket.department_id == Department.id)
         .outerjoin(Theme, Ticket.theme_id == Theme.id)
         .join(requester, Ticket.requester_id == requester.id)

@@ -29,8 +29,16 @@ def ticket_params(ticket: Ticket, **extra) -> dict:
     return {"number": ticket.number, "title": ticket.title, **extra}
 
 
-def notify(session: Session, now: datetime, user_ids: Iterable[int], kind: str, ticket: Ticket | None,
-           params: dict, escalation_id: int | None = None, exclude: int | None = None) -> int:
+def notify(
+    session: Session,
+    now: datetime,
+    user_ids: Iterable[int],
+    kind: str,
+    ticket: Ticket | None,
+    params: dict,
+    escalation_id: int | None = None,
+    exclude: int | None = None,
+) -> int:
     """Tell these users (minus `exclude`, usually the actor) as each of them chose; returns how many."""
     ids = sorted({uid for uid in user_ids if uid is not None and uid != exclude})
     told = 0
@@ -47,15 +55,41 @@ def notify(session: Session, now: datetime, user_ids: Iterable[int], kind: str, 
             if kind in muted:
                 continue
             if user.notify_inapp:
-                session.add(Notification(user_id=user.id, kind=kind, ticket_id=ticket.id if ticket else None,
-                                         escalation_id=escalation_id, params=payload, created_at=now))
+                session.add(
+                    Notification(
+                        user_id=user.id,
+                        kind=kind,
+                        ticket_id=ticket.id if ticket else None,
+                        escalation_id=escalation_id,
+                        params=payload,
+                        created_at=now,
+                    )
+                )
             if user.notify_email and user.email:
-                session.add(OutboxMessage(channel="email", recipient=user.email, locale=user.locale or "ja",
-                                          kind=kind, params=payload, created_at=now, next_attempt_at=now))
+                session.add(
+                    OutboxMessage(
+                        channel="email",
+                        recipient=user.email,
+                        locale=user.locale or "ja",
+                        kind=kind,
+                        params=payload,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
             told += 1
     if kind in WEBHOOK_KINDS:
-        session.add(OutboxMessage(channel=WEBHOOK, recipient="", locale="ja", kind=kind, params=payload,
-                                  created_at=now, next_attempt_at=now))
+        session.add(
+            OutboxMessage(
+                channel=WEBHOOK,
+                recipient="",
+                locale="ja",
+                kind=kind,
+                params=payload,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
     return told
 
 

@@ -107,15 +107,13 @@ def forget_filters(session: Session, actor) -> bool:
 
 def list_views(session: Session, actor) -> list[QueueView]:
     """The actor's own saved views, by name."""
-    return list(session.scalars(
-        select(QueueView).where(QueueView.user_id == actor.id).order_by(QueueView.name, QueueView.id)
-    ))
+    return list(
+        session.scalars(select(QueueView).where(QueueView.user_id == actor.id).order_by(QueueView.name, QueueView.id))
+    )
 
 
 def _name_taken(session: Session, user_id: int, name: str) -> bool:
-    return session.scalar(
-        select(QueueView.id).where(QueueView.user_id == user_id, QueueView.name == name)
-    ) is not None
+    return session.scalar(select(QueueView.id).where(QueueView.user_id == user_id, QueueView.name == name)) is not None
 
 
 def save_view(session: Session, actor, now: datetime, name: str, query: str) -> QueueView:

@@ -35,13 +35,32 @@ ALL = "all"
 # Field specs: name -> (accepted types, required). A null value counts as absent.
 _NAMED = {"id": (str, True), "name": (str, True), "name_en": (str, False), "active": (bool, False)}
 DEPARTMENT_FIELDS = {**_NAMED, "short_name": (str, False)}
-BODY_FIELDS = {**_NAMED, "kind": (str, True), "parent": (str, False), "chair": (str, False), "members": (str, False),
-               "role": (str, False), "established_on": (str, False), "dissolved_on": (str, False)}
-STEP_FIELDS = {"level": (int, True), "kind": (str, True), "body": (str, False), "label": (str, True),
-               "label_en": (str, False)}
+BODY_FIELDS = {
+    **_NAMED,
+    "kind": (str, True),
+    "parent": (str, False),
+    "chair": (str, False),
+    "members": (str, False),
+    "role": (str, False),
+    "established_on": (str, False),
+    "dissolved_on": (str, False),
+}
+STEP_FIELDS = {
+    "level": (int, True),
+    "kind": (str, True),
+    "body": (str, False),
+    "label": (str, True),
+    "label_en": (str, False),
+}
 THEME_FIELDS = {**_NAMED, "description": (str, False), "panel": (str, True)}
-INITIATIVE_FIELDS = {**_NAMED, "category": (int, True), "contents": (list, False), "departments": ((list, str), True),
-                     "departments_note": (str, False), "themes": (list, True)}
+INITIATIVE_FIELDS = {
+    **_NAMED,
+    "category": (int, True),
+    "contents": (list, False),
+    "departments": ((list, str), True),
+    "departments_note": (str, False),
+    "themes": (list, True),
+}
 TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
 
 
@@ -82,11 +101,15 @@ class LoadReport:
         return any(any(c.values()) for c in (self.created, self.updated, self.deactivated, self.deleted))
 
     def summary(self) -> str:
-        return "\n".join(f"{k}: {self.created[k]} created, {self.updated[k]} updated, "
-                         f"{self.deactivated[k]} deactivated, {self.deleted[k]} deleted" for k in KINDS)
+        return "\n".join(
+            f"{k}: {self.created[k]} created, {self.updated[k]} updated, "
+            f"{self.deactivated[k]} deactivated, {self.deleted[k]} deleted"
+            for k in KINDS
+        )
 
 
 # --- YAML: mappings remember their line; duplicate keys and implicit dates are refused ---
+
 
 class _Map(dict):
     line = 0
@@ -109,8 +132,13 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
     data.line = node.start_mark.line + 1
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        problem = ("unsupported mapping key" if not isinstance(key, (str, int, float, bool))
-                   else f"duplicate key {key!r}" if key in data else "")
+        problem = (
+            "unsupported mapping key"
+            if not isinstance(key, (str, int, float, bool))
+            else f"duplicate key {key!r}"
+            if key in data
+            else ""
+        )
         if problem:
             raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
         data[key] = loader.construct_object(value_node, deep=True)
@@ -213,8 +241,13 @@ def _date(file: str, item: str, raw: _Map, name: str, value: str | None) -> str:
 
 
 def _named(values: dict, pos: int) -> dict[str, Any]:
-    return {"id": values["id"], "name": values["name"], "name_en": values["name_en"] or "",
-            "sort_order": pos, "active": values["active"] is not False}
+    return {
+        "id": values["id"],
+        "name": values["name"],
+        "name_en": values["name_en"] or "",
+        "sort_order": pos,
+        "active": values["active"] is not False,
+    }
 
 
 def read_reference(directory: str | Path) -> ReferenceData:
@@ -227,8 +260,10 @@ def read_reference(directory: str | Path) -> ReferenceData:
     """
     directory = Path(directory)
     f = "departments.yaml"
-    departments = [{**_named(v, pos), "short_name": v["short_name"] or ""} for pos, _, _, v
-                   in _items(f, _parse(directory, f, ("departments",))["departments"], DEPARTMENT_FIELDS)]
+    departments = [
+        {**_named(v, pos), "short_name": v["short_name"] or ""}
+        for pos, _, _, v in _items(f, _parse(directory, f, ("departments",))["departments"], DEPARTMENT_FIELDS)
+    ]
     dept_ids = {d["id"] for d in departments}
 
     f = "governance.yaml"
@@ -237,9 +272,15 @@ def read_reference(directory: str | Path) -> ReferenceData:
     for pos, item, raw, v in _items(f, doc["bodies"], BODY_FIELDS):
         if v["kind"] not in BODY_KINDS:
             _fail(f, item, f"kind must be one of {', '.join(BODY_KINDS)}", raw)
-        bodies.append({**_named(v, pos), "kind": v["kind"], "parent_id": v["parent"],
-                       **{k: v[k] or "" for k in ("chair", "members", "role")},
-                       **{k: _date(f, item, raw, k, v[k]) for k in ("established_on", "dissolved_on")}})
+        bodies.append(
+            {
+                **_named(v, pos),
+                "kind": v["kind"],
+                "parent_id": v["parent"],
+                **{k: v[k] or "" for k in ("chair", "members", "role")},
+                **{k: _date(f, item, raw, k, v[k]) for k in ("established_on", "dissolved_on")},
+            }
+        )
         raws[v["id"]] = raw
     body_ids = {b["id"] for b in bodies}
     parents = {b["id"]: b["parent_id"] for b in bodies}
@@ -259,13 +300,25 @@ def read_reference(directory: str | Path) -> ReferenceData:
             _fail(f, item, f"kind must be one of {', '.join(STEP_KINDS)}", raw)
         if v["kind"] == "body" and v["body"] is None:
             _fail(f, item, "a step of kind 'body' needs a body", raw)
-        escalation.append({"level": pos, "kind": v["kind"], "body_id": _ref(f, item, raw, "body", v["body"], body_ids),
-                           "label": v["label"], "label_en": v["label_en"] or ""})
+        escalation.append(
+            {
+                "level": pos,
+                "kind": v["kind"],
+                "body_id": _ref(f, item, raw, "body", v["body"], body_ids),
+                "label": v["label"],
+                "label_en": v["label_en"] or "",
+            }
+        )
 
     f = "themes.yaml"
-    themes = [{**_named(v, pos), "description": v["description"] or "",
-               "panel_id": _ref(f, item, raw, "panel", v["panel"], body_ids)}
-              for pos, item, raw, v in _items(f, _parse(directory, f, ("themes",))["themes"], THEME_FIELDS)]
+    themes = [
+        {
+            **_named(v, pos),
+            "description": v["description"] or "",
+            "panel_id": _ref(f, item, raw, "panel", v["panel"], body_ids),
+        }
+        for pos, item, raw, v in _items(f, _parse(directory, f, ("themes",))["themes"], THEME_FIELDS)
+    ]
     theme_ids = {t["id"] for t in themes}
 
     f, initiatives = "initiatives.yaml", []
@@ -278,16 +331,22 @@ def read_reference(directory: str | Path) -> ReferenceData:
         deps = v["departments"]
         if isinstance(deps, str) and deps != ALL:
             _fail(f, item, f"field 'departments' must be a list of department ids or {ALL!r}", raw)
-        initiatives.append({
-            **_named(v, pos), "category": v["category"], "contents": "\n".join(contents),
-            "all_departments": deps == ALL, "departments_note": v["departments_note"] or "",
-            "department_ids": [] if deps == ALL else _id_list(f, item, raw, "departments", deps, dept_ids),
-            "theme_ids": _id_list(f, item, raw, "themes", v["themes"], theme_ids),
-        })
+        initiatives.append(
+            {
+                **_named(v, pos),
+                "category": v["category"],
+                "contents": "\n".join(contents),
+                "all_departments": deps == ALL,
+                "departments_note": v["departments_note"] or "",
+                "department_ids": [] if deps == ALL else _id_list(f, item, raw, "departments", deps, dept_ids),
+                "theme_ids": _id_list(f, item, raw, "themes", v["themes"], theme_ids),
+            }
+        )
     return ReferenceData(departments, bodies, escalation, themes, initiatives)
 
 
 # --- applying to the database ---
+
 
 def _assign(obj: Any, values: dict[str, Any]) -> bool:
     """Set only the attributes that differ, so an unchanged row gets no UPDATE."""
@@ -299,8 +358,9 @@ def _assign(obj: Any, values: dict[str, Any]) -> bool:
     return changed
 
 
-def _upsert(session: Session, model: type, rows: list[dict], key: str = "id", later: tuple[str, ...] = ()
-            ) -> tuple[dict, set, set]:
+def _upsert(
+    session: Session, model: type, rows: list[dict], key: str = "id", later: tuple[str, ...] = ()
+) -> tuple[dict, set, set]:
     """Create or update rows; columns in `later` are left for the caller's second pass.
 
     Returns (every object of the table by key, keys created, keys updated)."""
@@ -337,8 +397,9 @@ def _sync_links(session: Session, table, owner: str, target: str, wanted: dict[s
     return changed
 
 
-def _remove(session: Session, model: type, objs: dict, keep: set, kind: str, report: LoadReport, owned: tuple = ()
-            ) -> None:
+def _remove(
+    session: Session, model: type, objs: dict, keep: set, kind: str, report: LoadReport, owned: tuple = ()
+) -> None:
     """Delete rows no longer in the file that no other row points at; deactivate the rest.
 
     Any foreign key in the schema counts as a reference (tickets, users, user
@@ -347,8 +408,12 @@ def _remove(session: Session, model: type, objs: dict, keep: set, kind: str, rep
     rows (a removed body under a removed body) are deleted child first.
     """
     table = model.__table__
-    refs = [fk.parent for t in Base.metadata.tables.values() for fk in t.foreign_keys
-            if fk.column.table is table and not any(fk.parent is col for col in owned)]
+    refs = [
+        fk.parent
+        for t in Base.metadata.tables.values()
+        for fk in t.foreign_keys
+        if fk.column.table is table and not any(fk.parent is col for col in owned)
+    ]
     gone = set(objs) - keep
     while gone:
         session.flush()
@@ -403,8 +468,10 @@ def load_reference(session: Session, directory: str | Path) -> LoadReport:
     count("themes", created, updated)
 
     initiatives, created, updated = _upsert(session, Initiative, data.initiatives)
-    for table, target, ids in ((initiative_departments, "department_id", "department_ids"),
-                               (initiative_themes, "theme_id", "theme_ids")):
+    for table, target, ids in (
+        (initiative_departments, "department_id", "department_ids"),
+        (initiative_themes, "theme_id", "theme_ids"),
+    ):
         updated |= _sync_links(session, table, "initiative_id", target, {i["id"]: i[ids] for i in data.initiatives})
     count("initiatives", created, updated)
 

@@ -53,18 +53,24 @@ def tokyo_month(session: Session, column):
 
 def exit_at():
     """When a ticket left the backlog: the earlier of its resolution and its closing."""
-    return case((Ticket.resolved_at.is_(None), Ticket.closed_at),
-                (or_(Ticket.closed_at.is_(None), Ticket.resolved_at <= Ticket.closed_at), Ticket.resolved_at),
-                else_=Ticket.closed_at)
+    return case(
+        (Ticket.resolved_at.is_(None), Ticket.closed_at),
+        (or_(Ticket.closed_at.is_(None), Ticket.resolved_at <= Ticket.closed_at), Ticket.resolved_at),
+        else_=Ticket.closed_at,
+    )
 
 
 def breakdown_key(dimension: str):
     """A ticket's key in one breakdown, as report_facts spells it (initiative needs the
     ticket_initiatives join)."""
-    return {"department": Ticket.department_id, "all": literal(""),
-            "theme": func.coalesce(Ticket.theme_id, ""), "priority": cast(Ticket.priority, String),
-            "member": func.coalesce(cast(Ticket.assignee_id, String), ""),
-            "initiative": TicketInitiative.initiative_id}[dimension]
+    return {
+        "department": Ticket.department_id,
+        "all": literal(""),
+        "theme": func.coalesce(Ticket.theme_id, ""),
+        "priority": cast(Ticket.priority, String),
+        "member": func.coalesce(cast(Ticket.assignee_id, String), ""),
+        "initiative": TicketInitiative.initiative_id,
+    }[dimension]
 
 
 def _as_date(value) -> date:
@@ -77,8 +83,13 @@ def _computed_select(session: Session):
     fall on, added up per combination of the ticket's own columns and then under each
     breakdown key of those columns; the initiative keys through the ticket's links."""
     zero = literal(0)
-    own = (Ticket.id.label("tid"), Ticket.department_id.label("department_id"), Ticket.theme_id.label("theme_id"),
-           Ticket.priority.label("priority"), Ticket.assignee_id.label("assignee_id"))
+    own = (
+        Ticket.id.label("tid"),
+        Ticket.department_id.label("department_id"),
+        Ticket.theme_id.label("theme_id"),
+        Ticket.priority.label("priority"),
+        Ticket.assignee_id.label("assignee_id"),
+    )
 
     def part(at, values: dict, *where, via=None):
         stmt = select(*own, tokyo_day(session, at).label("day"), *[values.get(c, zero).label(c) for c in COUNTERS])
@@ -99,28 +110,61 @@ def _computed_select(session: Session):
         part(Ticket.created_at, {"opened": literal(1)}),
         part(Ticket.resolved_at, {"resolved": literal(1)}),
         part(exit_at(), {"exited": literal(1)}),
-        part(TicketEvent.at, {"reopened": literal(1)}, TicketEvent.kind == "status",
-             TicketEvent.old_value.in_(REOPEN_FROM), TicketEvent.new_value.in_(REOPEN_TO),
-             via=(TicketEvent, TicketEvent.ticket_id)),
-        part(TicketSla.stopped_at, {"fr_met": one(and_(fr, met)), "fr_missed": one(and_(fr, missed)),
-                                    "fr_minutes": minutes(fr), "res_met": one(and_(res, met)),
-                                    "res_missed": one(and_(res, missed)), "res_minutes": minutes(res)},
-             TicketSla.state.in_(("met", "missed")), via=(TicketSla, TicketSla.ticket_id)),
+        part(
+            TicketEvent.at,
+            {"reopened": literal(1)},
+            TicketEvent.kind == "status",
+            TicketEvent.old_value.in_(REOPEN_FROM),
+            TicketEvent.new_value.in_(REOPEN_TO),
+            via=(TicketEvent, TicketEvent.ticket_id),
+        ),
+        part(
+            TicketSla.stopped_at,
+            {
+                "fr_met": one(and_(fr, met)),
+                "fr_missed": one(and_(fr, missed)),
+                "fr_minutes": minutes(fr),
+                "res_met": one(and_(res, met)),
+                "res_missed": one(and_(res, missed)),
+                "res_minutes": minutes(res),
+            },
+            TicketSla.state.in_(("met", "missed")),
+            via=(TicketSla, TicketSla.ticket_id),
+        ),
     ).cte("contributions")
     own_cols = (c.c.day, c.c.department_id, c.c.theme_id, c.c.priority, c.c.assignee_id)
     combo = select(*own_cols, *[func.sum(c.c[k]).label(k) for k in COUNTERS]).group_by(*own_cols).subquery("combo")
     dims = union_all(*[select(literal(d).label("dim")) for d in ("all", "theme", "priority", "member")]).subquery()
-    key = case((dims.c.dim == "theme", func.coalesce(combo.c.theme_id, "")),
-               (dims.c.dim == "priority", cast(combo.c.priority, String)),
-               (dims.c.dim == "member", func.coalesce(cast(combo.c.assignee_id, String), "")), else_=literal(""))
-    fanned = (select(combo.c.day, combo.c.department_id, dims.c.dim, key.label("key"),
-                     *[cast(func.sum(combo.c[k]), Integer).label(k) for k in COUNTERS])
-              .select_from(combo).join(dims, true()).group_by(combo.c.day, combo.c.department_id, dims.c.dim, key))
-    by_initiative = (select(c.c.day, c.c.department_id, literal("initiative").label("dim"),
-                            TicketInitiative.initiative_id.label("key"),
-                            *[cast(func.sum(c.c[k]), Integer).label(k) for k in COUNTERS])
-                     .select_from(c).join(TicketInitiative, TicketInitiative.ticket_id == c.c.tid)
-                     .group_by(c.c.day, c.c.department_id, TicketInitiative.initiative_id))
+    key = case(
+        (dims.c.dim == "theme", func.coalesce(combo.c.theme_id, "")),
+        (dims.c.dim == "priority", cast(combo.c.priority, String)),
+        (dims.c.dim == "member", func.coalesce(cast(combo.c.assignee_id, String), "")),
+        else_=literal(""),
+    )
+    fanned = (
+        select(
+            combo.c.day,
+            combo.c.department_id,
+            dims.c.dim,
+            key.label("key"),
+            *[cast(func.sum(combo.c[k]), Integer).label(k) for k in COUNTERS],
+        )
+        .select_from(combo)
+        .join(dims, true())
+        .group_by(combo.c.day, combo.c.department_id, dims.c.dim, key)
+    )
+    by_initiative = (
+        select(
+            c.c.day,
+            c.c.department_id,
+            literal("initiative").label("dim"),
+            TicketInitiative.initiative_id.label("key"),
+            *[cast(func.sum(c.c[k]), Integer).label(k) for k in COUNTERS],
+        )
+        .select_from(c)
+        .join(TicketInitiative, TicketInitiative.ticket_id == c.c.tid)
+        .group_by(c.c.day, c.c.department_id, TicketInitiative.initiative_id)
+    )
     return union_all(fanned, by_initiative)
 
 
@@ -135,8 +179,15 @@ def computed(session: Session) -> dict[tuple, dict[str, int]]:
 
 
 def stored(session: Session) -> dict[tuple, dict[str, int]]:
-    rows = session.execute(select(ReportFact.day, ReportFact.department_id, ReportFact.dim, ReportFact.key,
-                                  *[getattr(ReportFact, c) for c in COUNTERS]))
+    rows = session.execute(
+        select(
+            ReportFact.day,
+            ReportFact.department_id,
+            ReportFact.dim,
+            ReportFact.key,
+            *[getattr(ReportFact, c) for c in COUNTERS],
+        )
+    )
     out = {}
     for row in rows:
         values = dict(zip(COUNTERS, row[4:], strict=True))
@@ -148,19 +199,26 @@ def stored(session: Session) -> dict[tuple, dict[str, int]]:
 def _time_counts_select(session: Session):
     """(target, month, minutes, clocks) of every stopped clock, grouped."""
     month = tokyo_month(session, TicketSla.stopped_at)
-    return (select(TicketSla.target, month.label("month"), TicketSla.used_minutes, func.count().label("clocks"))
-            .where(TicketSla.state.in_(("met", "missed")), TicketSla.stopped_at.is_not(None))
-            .group_by(TicketSla.target, month, TicketSla.used_minutes))
+    return (
+        select(TicketSla.target, month.label("month"), TicketSla.used_minutes, func.count().label("clocks"))
+        .where(TicketSla.state.in_(("met", "missed")), TicketSla.stopped_at.is_not(None))
+        .group_by(TicketSla.target, month, TicketSla.used_minutes)
+    )
 
 
 def computed_time_counts(session: Session) -> dict[tuple, int]:
-    return {(target, _as_date(month), int(minutes)): int(n)
-            for target, month, minutes, n in session.execute(_time_counts_select(session))}
+    return {
+        (target, _as_date(month), int(minutes)): int(n)
+        for target, month, minutes, n in session.execute(_time_counts_select(session))
+    }
 
 
 def stored_time_counts(session: Session) -> dict[tuple, int]:
-    rows = session.execute(select(ReportTimeCount.target, ReportTimeCount.month, ReportTimeCount.minutes,
-                                  ReportTimeCount.clocks).where(ReportTimeCount.clocks != 0))
+    rows = session.execute(
+        select(ReportTimeCount.target, ReportTimeCount.month, ReportTimeCount.minutes, ReportTimeCount.clocks).where(
+            ReportTimeCount.clocks != 0
+        )
+    )
     return {(target, _as_date(month), int(minutes)): int(n) for target, month, minutes, n in rows}
 
 
@@ -192,10 +250,14 @@ def rebuild(session: Session) -> int:
         session.execute(text("SET LOCAL work_mem = '256MB'"))
     session.execute(delete(ReportFact))
     stmt = _computed_select(session).subquery()
-    session.execute(insert(ReportFact).from_select(
-        ["day", "department_id", "dim", "key", *COUNTERS],
-        select(*stmt.c).where(or_(*[stmt.c[c] != 0 for c in COUNTERS]))))
+    session.execute(
+        insert(ReportFact).from_select(
+            ["day", "department_id", "dim", "key", *COUNTERS],
+            select(*stmt.c).where(or_(*[stmt.c[c] != 0 for c in COUNTERS])),
+        )
+    )
     session.execute(delete(ReportTimeCount))
-    session.execute(insert(ReportTimeCount).from_select(["target", "month", "minutes", "clocks"],
-                                                        _time_counts_select(session)))
+    session.execute(
+        insert(ReportTimeCount).from_select(["target", "month", "minutes", "clocks"], _time_counts_select(session))
+    )
     return session.scalar(select(func.count()).select_from(ReportFact)) or 0

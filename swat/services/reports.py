@@ -96,8 +96,11 @@ def measure_clause(measure: str, period: rdomain.Period):
     if measure == "resolved":
         return and_(Ticket.resolved_at >= start, Ticket.resolved_at < end)
     if measure == "backlog":
-        return and_(Ticket.created_at < end, or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
-                    or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end))
+        return and_(
+            Ticket.created_at < end,
+            or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
+            or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end),
+        )
     raise ValueError(measure)
 
 
@@ -110,13 +113,18 @@ def _fact_sums(period: rdomain.Period):
     def within(col):
         return func.coalesce(func.sum(case((inside, col), else_=0)), 0)
 
-    return [within(ReportFact.opened).label("opened"), within(ReportFact.resolved).label("resolved"),
-            func.coalesce(func.sum(ReportFact.opened - ReportFact.exited), 0).label("backlog"),
-            within(ReportFact.reopened).label("reopened"),
-            within(ReportFact.fr_met).label("fr_met"), within(ReportFact.fr_missed).label("fr_missed"),
-            within(ReportFact.fr_minutes).label("fr_minutes"),
-            within(ReportFact.res_met).label("res_met"), within(ReportFact.res_missed).label("res_missed"),
-            within(ReportFact.res_minutes).label("res_minutes")]
+    return [
+        within(ReportFact.opened).label("opened"),
+        within(ReportFact.resolved).label("resolved"),
+        func.coalesce(func.sum(ReportFact.opened - ReportFact.exited), 0).label("backlog"),
+        within(ReportFact.reopened).label("reopened"),
+        within(ReportFact.fr_met).label("fr_met"),
+        within(ReportFact.fr_missed).label("fr_missed"),
+        within(ReportFact.fr_minutes).label("fr_minutes"),
+        within(ReportFact.res_met).label("res_met"),
+        within(ReportFact.res_missed).label("res_missed"),
+        within(ReportFact.res_minutes).label("res_minutes"),
+    ]
 
 
 def _fact_scope(actor):
@@ -128,16 +136,24 @@ def _overdue_clause(period: rdomain.Period, now: datetime, target: str):
     """Running clocks whose due time fell in the period and has passed: they count as due
     (and not met) in compliance."""
     start, end = period.bounds()
-    return and_(TicketSla.target == target, TicketSla.state == "running",
-                TicketSla.due_at >= start, TicketSla.due_at < min(end, now))
+    return and_(
+        TicketSla.target == target,
+        TicketSla.state == "running",
+        TicketSla.due_at >= start,
+        TicketSla.due_at < min(end, now),
+    )
 
 
 def _stopped_in(target: str, start: datetime, end: datetime, department: str | None) -> list:
     """The clocks of `target` that stopped, met or missed, in [start, end) (of one
     department, by the clock's copy of the ticket's department, see TicketSla): the one
     reading of "a time in the period" for the figures and the breakdowns."""
-    clauses = [TicketSla.target == target, TicketSla.stopped_at >= start, TicketSla.stopped_at < end,
-               TicketSla.state.in_(("met", "missed"))]
+    clauses = [
+        TicketSla.target == target,
+        TicketSla.stopped_at >= start,
+        TicketSla.stopped_at < end,
+        TicketSla.state.in_(("met", "missed")),
+    ]
     if department is not None:
         clauses.append(TicketSla.department_id == department)
     return clauses
@@ -152,15 +168,21 @@ def _stopped_minutes(target: str, period: rdomain.Period, department: str | None
     def clocks(first: date, after: date):
         start, end = rdomain.Period("range", first, after).bounds()
         return select(TicketSla.used_minutes.label("v"), literal(1).label("n")).where(
-            *_stopped_in(target, start, end, department))
+            *_stopped_in(target, start, end, department)
+        )
 
     months = None if department is not None else rdomain.whole_months(period.start, period.end)
     if months is None:
         return clocks(period.start, period.end)
     first, after = months
-    parts = [select(ReportTimeCount.minutes.label("v"), ReportTimeCount.clocks.label("n")).where(
-        ReportTimeCount.target == target, ReportTimeCount.month >= first, ReportTimeCount.month < after,
-        ReportTimeCount.clocks != 0)]
+    parts = [
+        select(ReportTimeCount.minutes.label("v"), ReportTimeCount.clocks.label("n")).where(
+            ReportTimeCount.target == target,
+            ReportTimeCount.month >= first,
+            ReportTimeCount.month < after,
+            ReportTimeCount.clocks != 0,
+        )
+    ]
     if period.start < first:
         parts.append(clocks(period.start, first))
     if after < period.end:
@@ -177,10 +199,12 @@ def _ranked(session: Session, counts) -> dict[str, tuple[float, float]]:
     without values are absent."""
     c = counts.subquery()
     grouped = select(c.c.k, c.c.v, func.sum(c.c.n).label("n")).group_by(c.c.k, c.c.v).subquery()
-    w = select(grouped.c.k, grouped.c.v,
-               cast(func.sum(grouped.c.n).over(partition_by=grouped.c.k, order_by=grouped.c.v), BigInteger)
-               .label("cum"),
-               cast(func.sum(grouped.c.n).over(partition_by=grouped.c.k), BigInteger).label("total")).subquery()
+    w = select(
+        grouped.c.k,
+        grouped.c.v,
+        cast(func.sum(grouped.c.n).over(partition_by=grouped.c.k, order_by=grouped.c.v), BigInteger).label("cum"),
+        cast(func.sum(grouped.c.n).over(partition_by=grouped.c.k), BigInteger).label("total"),
+    ).subquery()
     last = w.c.total - 1
     cols = [w.c.k, func.max(w.c.total)]
     for tenths in (5, 9):
@@ -212,8 +236,13 @@ def _hours(minutes):
 def figures(session: Session, actor, period: rdomain.Period, now: datetime) -> Figures:
     department = permissions.department_scope(actor)
     f = Figures()
-    row = session.execute(select(*_fact_sums(period)).where(
-        ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))).one()._mapping
+    row = (
+        session.execute(
+            select(*_fact_sums(period)).where(ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))
+        )
+        .one()
+        ._mapping
+    )
     f.opened, f.resolved, f.backlog, f.reopened = (int(row[k]) for k in ("opened", "resolved", "backlog", "reopened"))
     for target, prefix in TARGETS:
         overdue = select(func.count()).select_from(TicketSla).where(_overdue_clause(period, now, target))
@@ -252,13 +281,15 @@ def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> 
     when = now if at is None else at
     # A ticket filed on or after the start of the business day N days back is at most N days old.
     edges = [(label, _business_days_back(rules.calendar, when, hi)) for label, _lo, hi in rdomain.AGE_BUCKETS if hi]
-    bucket = case(*[(Ticket.created_at >= edge, literal(label)) for label, edge in edges],
-                  else_=literal(labels[-1]))
+    bucket = case(*[(Ticket.created_at >= edge, literal(label)) for label, edge in edges], else_=literal(labels[-1]))
     if at is None:
         open_then = Ticket.status.in_(states.OPEN_STATUSES)
     else:
-        open_then = and_(Ticket.created_at < at, or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= at),
-                         or_(Ticket.closed_at.is_(None), Ticket.closed_at >= at))
+        open_then = and_(
+            Ticket.created_at < at,
+            or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= at),
+            or_(Ticket.closed_at.is_(None), Ticket.closed_at >= at),
+        )
     rows = session.execute(select(bucket, func.count()).where(ticket_scope(actor), open_then).group_by(bucket)).all()
     out = dict.fromkeys(labels, 0)
     out.update({label: n for label, n in rows})
@@ -290,8 +321,9 @@ def _labels(session: Session, dimension: str) -> dict[str, str]:
     return {}
 
 
-def breakdowns(session: Session, actor, period: rdomain.Period, now: datetime,
-               dimensions: tuple[str, ...] = DIMENSIONS) -> dict[str, list[dict]]:
+def breakdowns(
+    session: Session, actor, period: rdomain.Period, now: datetime, dimensions: tuple[str, ...] = DIMENSIONS
+) -> dict[str, list[dict]]:
     """Every figure the stored facts give, per department/theme/urgency/member/initiative:
     two grouped queries over report_facts, plus one small query per dimension for the
     clocks overdue right now. Rows with nothing in the period and no backlog are left out."""
@@ -302,25 +334,42 @@ def breakdowns(session: Session, actor, period: rdomain.Period, now: datetime,
     sums = _fact_sums(period)
     queries = []
     if "department" in dimensions:
-        queries.append(select(literal("department"), ReportFact.department_id, *sums)
-                       .where(ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))
-                       .group_by(ReportFact.department_id))
+        queries.append(
+            select(literal("department"), ReportFact.department_id, *sums)
+            .where(ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))
+            .group_by(ReportFact.department_id)
+        )
     others = [d for d in dimensions if d != "department"]
     if others:
-        queries.append(select(ReportFact.dim, ReportFact.key, *sums)
-                       .where(ReportFact.dim.in_(others), ReportFact.day < period.end, *_fact_scope(actor))
-                       .group_by(ReportFact.dim, ReportFact.key))
+        queries.append(
+            select(ReportFact.dim, ReportFact.key, *sums)
+            .where(ReportFact.dim.in_(others), ReportFact.day < period.end, *_fact_scope(actor))
+            .group_by(ReportFact.dim, ReportFact.key)
+        )
     for stmt in queries:
         for row in session.execute(stmt):
-            values = {k: int(v) for k, v in row._mapping.items() if k in
-                      ("opened", "resolved", "backlog", "reopened", "fr_met", "fr_missed", "fr_minutes",
-                       "res_met", "res_missed", "res_minutes")}
+            values = {
+                k: int(v)
+                for k, v in row._mapping.items()
+                if k
+                in (
+                    "opened",
+                    "resolved",
+                    "backlog",
+                    "reopened",
+                    "fr_met",
+                    "fr_missed",
+                    "fr_minutes",
+                    "res_met",
+                    "res_missed",
+                    "res_minutes",
+                )
+            }
             found[row[0]][row[1]] = values
     for dimension in dimensions:
         key = report_facts.breakdown_key(dimension)
         for target, prefix in TARGETS:
-            stmt = (select(key, func.count()).select_from(TicketSla)
-                    .join(Ticket, Ticket.id == TicketSla.ticket_id))
+            stmt = select(key, func.count()).select_from(TicketSla).join(Ticket, Ticket.id == TicketSla.ticket_id)
             if dimension == "initiative":
                 stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
             stmt = stmt.where(_overdue_clause(period, now, target), ticket_scope(actor)).group_by(key)
@@ -333,8 +382,15 @@ def breakdowns(session: Session, actor, period: rdomain.Period, now: datetime,
         labels = _labels(session, dimension)
         rows = []
         for k, v in found[dimension].items():
-            if not (v["opened"] or v["resolved"] or v["backlog"] or v["fr_met"] or v["fr_missed"]
-                    or v["res_met"] or v["res_missed"]):
+            if not (
+                v["opened"]
+                or v["resolved"]
+                or v["backlog"]
+                or v["fr_met"]
+                or v["fr_missed"]
+                or v["res_met"]
+                or v["res_missed"]
+            ):
                 continue
             fr_ended, res_ended = v["fr_met"] + v["fr_missed"], v["res_met"] + v["res_missed"]
             fr_due, res_due = fr_ended + v.get("fr_overdue", 0), res_ended + v.get("res_overdue", 0)
@@ -342,14 +398,26 @@ def breakdowns(session: Session, actor, period: rdomain.Period, now: datetime,
                 label = states.PRIORITIES[int(k)]
             else:
                 label = labels.get(k, k) if k else "-"
-            rows.append({
-                "key": k, "label": label, "opened": v["opened"], "resolved": v["resolved"], "backlog": v["backlog"],
-                "fr_met": v["fr_met"], "fr_due": fr_due, "fr_compliance": Figures.rate(v["fr_met"], fr_due),
-                "res_met": v["res_met"], "res_due": res_due, "res_compliance": Figures.rate(v["res_met"], res_due),
-                "fr_mean_h": _hours(v["fr_minutes"] / fr_ended) if fr_ended else None,
-                "res_mean_h": _hours(v["res_minutes"] / res_ended) if res_ended else None,
-                "reopened": v["reopened"], "reopened_rate": Figures.rate(v["reopened"], v["resolved"]),
-                "filter": _drill_filter(dimension, k)})
+            rows.append(
+                {
+                    "key": k,
+                    "label": label,
+                    "opened": v["opened"],
+                    "resolved": v["resolved"],
+                    "backlog": v["backlog"],
+                    "fr_met": v["fr_met"],
+                    "fr_due": fr_due,
+                    "fr_compliance": Figures.rate(v["fr_met"], fr_due),
+                    "res_met": v["res_met"],
+                    "res_due": res_due,
+                    "res_compliance": Figures.rate(v["res_met"], res_due),
+                    "fr_mean_h": _hours(v["fr_minutes"] / fr_ended) if fr_ended else None,
+                    "res_mean_h": _hours(v["res_minutes"] / res_ended) if res_ended else None,
+                    "reopened": v["reopened"],
+                    "reopened_rate": Figures.rate(v["reopened"], v["resolved"]),
+                    "filter": _drill_filter(dimension, k),
+                }
+            )
         if dimension == "priority":
             rows.sort(key=lambda r: int(r["key"]))
         else:
@@ -393,10 +461,10 @@ def trend(session: Session, actor, period: rdomain.Period) -> list[dict]:
     """Opened and resolved per week (periods up to 92 days) or per month, with the backlog
     at each step's end: one grouped query over report_facts by day."""
     rows = session.execute(
-        select(ReportFact.day, func.sum(ReportFact.opened), func.sum(ReportFact.resolved),
-               func.sum(ReportFact.exited))
+        select(ReportFact.day, func.sum(ReportFact.opened), func.sum(ReportFact.resolved), func.sum(ReportFact.exited))
         .where(ReportFact.dim == "all", ReportFact.day < period.end, *_fact_scope(actor))
-        .group_by(ReportFact.day)).all()
+        .group_by(ReportFact.day)
+    ).all()
     weekly = period.days <= 92
     steps: list[dict] = []
     backlog = 0

@@ -46,6 +46,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 # --- rules ----------------------------------------------------------------
 
+
 def read_routing(directory: str | Path) -> dict:
     """The routing document: routing.yaml plus the catalog facts it is checked against.
 
@@ -84,8 +85,12 @@ def _read_examples(folder: Path, themes: set[str]) -> list[dict]:
                 row = json.loads(line)
             except ValueError as exc:
                 raise ReferenceDataError(name, f"line {lineno}", f"not valid JSON ({exc})")
-            if not isinstance(row, dict) or not isinstance(row.get("title"), str) or \
-                    not isinstance(row.get("body"), str) or row.get("theme") not in themes:
+            if (
+                not isinstance(row, dict)
+                or not isinstance(row.get("title"), str)
+                or not isinstance(row.get("body"), str)
+                or row.get("theme") not in themes
+            ):
                 raise ReferenceDataError(name, f"line {lineno}", "needs a title, a body and a known theme")
             rows.append({"title": row["title"], "body": row["body"], "theme": row["theme"]})
     return rows
@@ -110,8 +115,7 @@ def _compile(doc: dict, exclude: set[tuple[str, str]] | None = None) -> Rules:
     examples = doc.get("examples", [])
     if exclude:
         examples = [e for e in examples if (e["title"], e["body"]) not in exclude]
-    return compile_rules(doc["rules"], doc["initiative_themes"], doc["theme_texts"], doc["initiative_texts"],
-                         examples)
+    return compile_rules(doc["rules"], doc["initiative_themes"], doc["theme_texts"], doc["initiative_texts"], examples)
 
 
 def load_routing(session: Session, directory: str | Path, now: datetime) -> bool:
@@ -138,6 +142,7 @@ def rules_from_directory(directory: str | Path, exclude: set[tuple[str, str]] | 
 
 # --- assignment -------------------------------------------------------------
 
+
 @dataclass
 class Candidate:
     user_id: int
@@ -162,11 +167,18 @@ def candidates(session: Session, rules: Rules, theme_id: str, now: datetime) -> 
         *[(Ticket.priority == rank, rules.priority_weights[name]) for name, rank in states.PRIORITY_RANK.items()],
         else_=1.0,
     )
-    away = exists().where(MemberAbsence.user_id == User.id, MemberAbsence.starts_on <= today,
-                          MemberAbsence.ends_on >= today)
+    away = exists().where(
+        MemberAbsence.user_id == User.id, MemberAbsence.starts_on <= today, MemberAbsence.ends_on >= today
+    )
     stmt = (
-        select(User.id, User.username, User.display_name, User.last_assigned_at,
-               func.coalesce(func.sum(weight), 0.0), func.count(Ticket.id))
+        select(
+            User.id,
+            User.username,
+            User.display_name,
+            User.last_assigned_at,
+            func.coalesce(func.sum(weight), 0.0),
+            func.count(Ticket.id),
+        )
         .join(user_themes, and_(user_themes.c.user_id == User.id, user_themes.c.theme_id == theme_id))
         .outerjoin(Ticket, and_(Ticket.assignee_id == User.id, Ticket.status.in_(states.OPEN_STATUSES)))
         .where(User.active, User.role.in_(("agent", "lead")), ~away)
@@ -205,16 +217,27 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
     if existing is not None:  # a repeated submission of the same form
         return existing
     loaded = current_rules(session)
-    chosen_inits = [link.initiative_id for link in session.scalars(
-        select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position))]
+    chosen_inits = [
+        link.initiative_id
+        for link in session.scalars(
+            select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position)
+        )
+    ]
     if loaded is None:
-        proposal = RoutingProposal(ticket_id=ticket.id, theme_id=ticket.theme_id, confident=False,
-                                   triage_reason="unsure", created_at=now)
+        proposal = RoutingProposal(
+            ticket_id=ticket.id, theme_id=ticket.theme_id, confident=False, triage_reason="unsure", created_at=now
+        )
         session.add(proposal)
         ticket.triage = True
         ticket_service.record(session, ticket, None, now, "triage", new="unsure", internal=True)
-        notify.notify(session, now, notify.user_ids_with_role(session, "lead"), "triage", ticket,
-                      notify.ticket_params(ticket, reason="unsure"))
+        notify.notify(
+            session,
+            now,
+            notify.user_ids_with_role(session, "lead"),
+            "triage",
+            ticket,
+            notify.ticket_params(ticket, reason="unsure"),
+        )
         session.flush()
         return proposal
     rules, doc = loaded
@@ -225,11 +248,15 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
     pick = candidates(session, rules, theme_id, now)[:1] if theme_id else []
     member = pick[0] if pick else None
     proposal = RoutingProposal(
-        ticket_id=ticket.id, theme_id=theme_id,
-        initiative_ids=json.dumps(init_ids), department_ids=json.dumps(_departments(doc, init_ids)),
+        ticket_id=ticket.id,
+        theme_id=theme_id,
+        initiative_ids=json.dumps(init_ids),
+        department_ids=json.dumps(_departments(doc, init_ids)),
         reasons=json.dumps([r.as_dict() for r in p.reasons[:6]], ensure_ascii=False),
         panel_id=doc["theme_panels"].get(theme_id) if theme_id else None,
-        member_id=member.user_id if member else None, confidence=p.confidence, confident=confident,
+        member_id=member.user_id if member else None,
+        confidence=p.confidence,
+        confident=confident,
         created_at=now,
     )
     session.add(proposal)
@@ -240,36 +267,66 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         proposal.triage_reason = "unsure" if not confident else ("nobody_fits" if member is None else "review")
         ticket.triage = True
         ticket_service.record(session, ticket, None, now, "triage", new=proposal.triage_reason, internal=True)
-        notify.notify(session, now, notify.user_ids_with_role(session, "lead"), "triage", ticket,
-                      notify.ticket_params(ticket, reason=proposal.triage_reason))
+        notify.notify(
+            session,
+            now,
+            notify.user_ids_with_role(session, "lead"),
+            "triage",
+            ticket,
+            notify.ticket_params(ticket, reason=proposal.triage_reason),
+        )
     session.flush()
     return proposal
 
 
-def _apply(session: Session, actor, now: datetime, ticket: Ticket, theme_id: str | None,
-           initiative_ids: list[str], assignee_id: int | None) -> None:
+def _apply(
+    session: Session,
+    actor,
+    now: datetime,
+    ticket: Ticket,
+    theme_id: str | None,
+    initiative_ids: list[str],
+    assignee_id: int | None,
+) -> None:
     if theme_id != ticket.theme_id:
         old = ticket.theme_id or ""
         ticket.theme_id = theme_id
         ticket_service.record(session, ticket, actor, now, "theme", old=old, new=theme_id or "")
-    current = [link.initiative_id for link in session.scalars(
-        select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position))]
+    current = [
+        link.initiative_id
+        for link in session.scalars(
+            select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position)
+        )
+    ]
     if current != list(initiative_ids):
         session.execute(delete(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id))
         if initiative_ids:
-            session.execute(insert(TicketInitiative), [
-                {"ticket_id": ticket.id, "initiative_id": iid, "position": pos}
-                for pos, iid in enumerate(initiative_ids)])
-        ticket_service.record(session, ticket, actor, now, "initiatives", old=",".join(current),
-                              new=",".join(initiative_ids))
+            session.execute(
+                insert(TicketInitiative),
+                [
+                    {"ticket_id": ticket.id, "initiative_id": iid, "position": pos}
+                    for pos, iid in enumerate(initiative_ids)
+                ],
+            )
+        ticket_service.record(
+            session, ticket, actor, now, "initiatives", old=",".join(current), new=",".join(initiative_ids)
+        )
     if assignee_id != ticket.assignee_id:
         ticket_service.set_assignee(session, actor, now, ticket, assignee_id)
     ticket.triage = False
     ticket.updated_at = now
 
 
-def decide_triage(session: Session, actor: User, now: datetime, ticket: Ticket, *, theme_id: str | None,
-                  initiative_ids: list[str], assignee_id: int | None) -> Ticket:
+def decide_triage(
+    session: Session,
+    actor: User,
+    now: datetime,
+    ticket: Ticket,
+    *,
+    theme_id: str | None,
+    initiative_ids: list[str],
+    assignee_id: int | None,
+) -> Ticket:
     """The lead's one-step decision: theme, initiatives and assignee, then out of triage."""
     if actor.role not in ("lead", "admin"):
         raise Forbidden("Only the SWAT lead can decide triage.")
@@ -314,18 +371,23 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     """
     if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
         return []
-    init_ids = list(session.scalars(select(TicketInitiative.initiative_id)
-                                    .where(TicketInitiative.ticket_id == ticket.id)))
+    init_ids = list(
+        session.scalars(select(TicketInitiative.initiative_id).where(TicketInitiative.ticket_id == ticket.id))
+    )
     conds = []
     if ticket.theme_id:
         conds.append(Ticket.theme_id == ticket.theme_id)
     if init_ids:
-        conds.append(Ticket.id.in_(select(TicketInitiative.ticket_id)
-                                   .where(TicketInitiative.initiative_id.in_(init_ids))))
+        conds.append(
+            Ticket.id.in_(select(TicketInitiative.ticket_id).where(TicketInitiative.initiative_id.in_(init_ids)))
+        )
     if not conds:
         return []
     pool = session.scalars(
-        select(Ticket).where(or_(*conds), Ticket.id != ticket.id, ticket_scope(actor)).order_by(Ticket.id.desc()).limit(SIMILAR_POOL)
+        select(Ticket)
+        .where(or_(*conds), Ticket.id != ticket.id, ticket_scope(actor))
+        .order_by(Ticket.id.desc())
+        .limit(SIMILAR_POOL)
     ).all()
     if not pool:
         return []
@@ -343,9 +405,9 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     answers = {}
     if chosen:
         rows = session.execute(
-            select(Message.ticket_id, Message.body).join(User, Message.author_id == User.id)
-            .where(Message.ticket_id.in_([c.id for c in chosen]), Message.internal.is_(False),
-                   User.role != "staff")
+            select(Message.ticket_id, Message.body)
+            .join(User, Message.author_id == User.id)
+            .where(Message.ticket_id.in_([c.id for c in chosen]), Message.internal.is_(False), User.role != "staff")
             .order_by(Message.created_at, Message.id)
         )
         for tid, body in rows:

@@ -44,11 +44,29 @@ BULK_MIN = 50_000
 SEED_PASSWORD = "swat-seed-2026"
 HASH_METHOD = "pbkdf2:sha256:1000"
 
-DEPARTMENT_WEIGHTS = {"smart-city": 5, "health-medical": 25, "crisis-management": 6, "police": 4, "welfare": 12,
-                      "education": 12, "commerce-labor": 8, "urban-development": 5, "environment-agriculture": 5,
-                      "finance": 4, "accounting": 4, "general-affairs": 10}
-THEME_WEIGHTS = {"mobility": 4, "healthcare": 22, "three-less": 18, "telework": 14, "ict-governance": 10,
-                 "citizen-services": 18, "data": 8}
+DEPARTMENT_WEIGHTS = {
+    "smart-city": 5,
+    "health-medical": 25,
+    "crisis-management": 6,
+    "police": 4,
+    "welfare": 12,
+    "education": 12,
+    "commerce-labor": 8,
+    "urban-development": 5,
+    "environment-agriculture": 5,
+    "finance": 4,
+    "accounting": 4,
+    "general-affairs": 10,
+}
+THEME_WEIGHTS = {
+    "mobility": 4,
+    "healthcare": 22,
+    "three-less": 18,
+    "telework": 14,
+    "ict-governance": 10,
+    "citizen-services": 18,
+    "data": 8,
+}
 
 
 class SeedRefused(Exception):
@@ -66,19 +84,21 @@ class SeedReport:
     def summary(self) -> str:
         rate = self.tickets / self.seconds if self.seconds else 0.0
         how = "; indexes rebuilt" if self.bulk else ""
-        return (f"seeded {self.tickets:,} tickets in {self.seconds:.1f} s "
-                f"({rate:,.0f} tickets/s; {self.rows:,} rows{how})")
+        return (
+            f"seeded {self.tickets:,} tickets in {self.seconds:.1f} s ({rate:,.0f} tickets/s; {self.rows:,} rows{how})"
+        )
 
 
 @dataclass
 class _Cast:
-    staff: dict[str, list[int]]            # department -> staff ids
-    agents: list[tuple[int, str]]          # (id, display name): agents and leads
+    staff: dict[str, list[int]]  # department -> staff ids
+    agents: list[tuple[int, str]]  # (id, display name): agents and leads
     by_theme: dict[str, list[tuple[int, str]]]
     leads: list[tuple[int, str]]
 
 
 # --- the cast -------------------------------------------------------------------------------
+
 
 def _ensure_cast(session: Session, now: datetime, departments: list[str], themes: list[str]) -> tuple[_Cast, int]:
     """The `seed-*` accounts, created if missing (idempotent by username); committed."""
@@ -97,7 +117,9 @@ def _ensure_cast(session: Session, now: datetime, departments: list[str], themes
     n = len(themes)
     for i in range(12):
         skills = [themes[i % n], themes[(i + 3) % n]] + ([themes[(i + 5) % n]] if i % 3 == 0 else [])
-        wanted.append((f"seed-agent-{i + 1:02d}", f"{person()}（SWAT）", "agent", desk_dep, list(dict.fromkeys(skills))))
+        wanted.append(
+            (f"seed-agent-{i + 1:02d}", f"{person()}（SWAT）", "agent", desk_dep, list(dict.fromkeys(skills)))
+        )
     for i in range(2):
         skills = list(dict.fromkeys([t for t in ("ict-governance",) if t in themes] + [themes[(2 * i + 1) % n]]))
         wanted.append((f"seed-lead-{i + 1}", f"{person()}（リーダー）", "lead", desk_dep, skills))
@@ -109,20 +131,36 @@ def _ensure_cast(session: Session, now: datetime, departments: list[str], themes
     for username, name, role, dep, skills in wanted:
         if username in existing:
             continue
-        uid = session.execute(insert(User).values(
-            username=username, display_name=name, email="", password_hash=pw, role=role, department_id=dep,
-            active=True, locale="", created_at=now).returning(User.id)).scalar_one()
+        uid = session.execute(
+            insert(User)
+            .values(
+                username=username,
+                display_name=name,
+                email="",
+                password_hash=pw,
+                role=role,
+                department_id=dep,
+                active=True,
+                locale="",
+                created_at=now,
+            )
+            .returning(User.id)
+        ).scalar_one()
         if skills:
             session.execute(insert(user_themes), [{"user_id": uid, "theme_id": t} for t in skills])
         existing[username] = uid
         created += 1
     session.commit()
 
-    rows = session.execute(select(User.id, User.username, User.display_name, User.role, User.department_id)
-                           .where(User.username.like("seed-%"), User.active).order_by(User.id)).all()
+    rows = session.execute(
+        select(User.id, User.username, User.display_name, User.role, User.department_id)
+        .where(User.username.like("seed-%"), User.active)
+        .order_by(User.id)
+    ).all()
     skills_of: dict[int, list[str]] = {}
-    for uid, tid in session.execute(select(user_themes.c.user_id, user_themes.c.theme_id)
-                                    .where(user_themes.c.user_id.in_([r.id for r in rows]))):
+    for uid, tid in session.execute(
+        select(user_themes.c.user_id, user_themes.c.theme_id).where(user_themes.c.user_id.in_([r.id for r in rows]))
+    ):
         skills_of.setdefault(uid, []).append(tid)
     cast = _Cast({}, [], {}, [])
     for r in rows:
@@ -138,6 +176,7 @@ def _ensure_cast(session: Session, now: datetime, departments: list[str], themes
 
 
 # --- ids and numbers ------------------------------------------------------------------------
+
 
 class _Ids:
     """Primary keys handed out ahead of the insert (children refer to them): from the
@@ -155,14 +194,18 @@ class _Ids:
             return
         need = max(k - left, 1000)
         if self.postgres:
-            fresh = list(self.session.execute(text(
-                f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'id')) FROM generate_series(1, :n)"),
-                {"n": need}).scalars())
+            fresh = list(
+                self.session.execute(
+                    text(f"SELECT nextval(pg_get_serial_sequence('{self.table}', 'id')) FROM generate_series(1, :n)"),
+                    {"n": need},
+                ).scalars()
+            )
         else:
-            top = max(self.session.scalar(text(f"SELECT max(id) FROM {self.table}")) or 0,
-                      self.pool[-1] if self.pool else 0)
+            top = max(
+                self.session.scalar(text(f"SELECT max(id) FROM {self.table}")) or 0, self.pool[-1] if self.pool else 0
+            )
             fresh = list(range(top + 1, top + 1 + need))
-        self.pool = self.pool[self.pos:] + fresh
+        self.pool = self.pool[self.pos :] + fresh
         self.pos = 0
 
     def next(self) -> int:
@@ -181,9 +224,12 @@ def _reserve_numbers(session: Session, counts: dict[int, int], postgres: bool) -
     first = {}
     for year, k in sorted(counts.items()):
         session.execute(upsert(TicketCounter).values(year=year, last_number=0).on_conflict_do_nothing())
-        last = session.execute(update(TicketCounter).where(TicketCounter.year == year)
-                               .values(last_number=TicketCounter.last_number + k)
-                               .returning(TicketCounter.last_number)).scalar_one()
+        last = session.execute(
+            update(TicketCounter)
+            .where(TicketCounter.year == year)
+            .values(last_number=TicketCounter.last_number + k)
+            .returning(TicketCounter.last_number)
+        ).scalar_one()
         first[year] = last - k + 1
     session.commit()
     return first
@@ -192,14 +238,44 @@ def _reserve_numbers(session: Session, counts: dict[int, int], postgres: bool) -
 # --- writing --------------------------------------------------------------------------------
 
 COLUMNS = {
-    "tickets": ("id", "number", "title", "body", "search_text", "status", "priority", "theme_id", "department_id",
-                "requester_id", "assignee_id", "due_date", "created_at", "updated_at", "last_activity_at",
-                "resolved_at", "closed_at", "sla_due_at", "triage", "submission_token", "version"),
+    "tickets": (
+        "id",
+        "number",
+        "title",
+        "body",
+        "search_text",
+        "status",
+        "priority",
+        "theme_id",
+        "department_id",
+        "requester_id",
+        "assignee_id",
+        "due_date",
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+        "resolved_at",
+        "closed_at",
+        "sla_due_at",
+        "triage",
+        "submission_token",
+        "version",
+    ),
     "ticket_initiatives": ("ticket_id", "initiative_id", "position"),
     "messages": ("id", "ticket_id", "author_id", "internal", "body", "created_at"),
     "ticket_events": ("ticket_id", "actor_id", "at", "kind", "old_value", "new_value", "internal"),
-    "ticket_slas": ("ticket_id", "target", "target_minutes", "used_minutes", "state", "running_since", "due_at",
-                    "stopped_at", "next_check_at", "department_id"),
+    "ticket_slas": (
+        "ticket_id",
+        "target",
+        "target_minutes",
+        "used_minutes",
+        "state",
+        "running_since",
+        "due_at",
+        "stopped_at",
+        "next_check_at",
+        "department_id",
+    ),
     "sla_events": ("ticket_id", "target", "kind", "at", "used_minutes", "target_minutes", "due_at", "note"),
 }
 assert tuple(COLUMNS) == TABLES
@@ -244,13 +320,21 @@ def _drop_for_load(session: Session) -> tuple[list, list]:
     the tables are locked for everyone else.
     """
     tables = list(TABLES)
-    indexes = session.execute(text(
-        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
-        "WHERE i.indrelid = ANY(CAST(:t AS regclass[])) AND NOT i.indisunique AND NOT i.indisprimary "
-        "ORDER BY i.indexrelid"), {"t": tables}).all()
-    fks = session.execute(text(
-        "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint "
-        "WHERE conrelid = ANY(CAST(:t AS regclass[])) AND contype = 'f' ORDER BY oid"), {"t": tables}).all()
+    indexes = session.execute(
+        text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid = ANY(CAST(:t AS regclass[])) AND NOT i.indisunique AND NOT i.indisprimary "
+            "ORDER BY i.indexrelid"
+        ),
+        {"t": tables},
+    ).all()
+    fks = session.execute(
+        text(
+            "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = ANY(CAST(:t AS regclass[])) AND contype = 'f' ORDER BY oid"
+        ),
+        {"t": tables},
+    ).all()
     for table in tables:  # statement triggers (report facts) are caught up once at the end instead
         session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
     for table, name, _ in fks:
@@ -279,8 +363,13 @@ def _restore_after_load(session: Session, indexes: list, fks: list) -> None:
 def _block(session: Session, table: str, n: int) -> range:
     """n consecutive ids from the table's sequence (bulk load only: the table is locked
     against inserts, so nobody else draws from the sequence meanwhile)."""
-    last = session.scalar(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                               f"nextval(pg_get_serial_sequence('{table}', 'id')) + :n - 1)"), {"n": n})
+    last = session.scalar(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"nextval(pg_get_serial_sequence('{table}', 'id')) + :n - 1)"
+        ),
+        {"n": n},
+    )
     return range(last - n + 1, last + 1)
 
 
@@ -315,8 +404,18 @@ def _generated(plan: Plan, jobs, workers: int):
 
 # --- the consultations ----------------------------------------------------------------------
 
-def seed(session: Session, now: datetime, settings, tickets: int, rng_seed: int = 42, years: int = 2,
-         progress=None, batch_size: int = BATCH, workers: int | None = None) -> SeedReport:
+
+def seed(
+    session: Session,
+    now: datetime,
+    settings,
+    tickets: int,
+    rng_seed: int = 42,
+    years: int = 2,
+    progress=None,
+    batch_size: int = BATCH,
+    workers: int | None = None,
+) -> SeedReport:
     """Add `tickets` realistic consultations filed over the last `years` fiscal years up to `now`.
 
     Deterministic for a given rng_seed, batch_size and database state. Refuses
@@ -338,13 +437,15 @@ def seed(session: Session, now: datetime, settings, tickets: int, rng_seed: int 
         raise SeedRefused("refusing to seed a production database (settings env is 'production')")
     if tickets < 0 or years < 1:
         raise SeedRefused("--tickets must be >= 0 and --years >= 1")
-    departments = list(session.scalars(select(Department.id).where(Department.active)
-                                       .order_by(Department.sort_order, Department.id)))
+    departments = list(
+        session.scalars(select(Department.id).where(Department.active).order_by(Department.sort_order, Department.id))
+    )
     themes = list(session.scalars(select(Theme.id).where(Theme.active).order_by(Theme.sort_order, Theme.id)))
     rules = sla.current(session)
     if not departments or not themes or rules is None:
-        raise SeedRefused("reference data is not loaded (no departments, themes or SLA rules): "
-                          "run `swat reference load` first")
+        raise SeedRefused(
+            "reference data is not loaded (no departments, themes or SLA rules): run `swat reference load` first"
+        )
     started = time.perf_counter()
     postgres = session.get_bind().dialect.name == "postgresql"
     cast, users_created = _ensure_cast(session, now, departments, themes)
@@ -369,18 +470,37 @@ def seed(session: Session, now: datetime, settings, tickets: int, rng_seed: int 
             inits_by_theme.setdefault(tid, []).append(iid)
     pools, desk_texts, follow_texts = life.text_pools(rng, themes)
     plan = Plan(
-        now=now, calendar=rules.calendar, warn_ratio=rules.warn_ratio,
+        now=now,
+        calendar=rules.calendar,
+        warn_ratio=rules.warn_ratio,
         policies=[rules.policy_for(rank) for rank in range(len(states.PRIORITIES))],
-        departments=departments, dep_cum=list(accumulate(DEPARTMENT_WEIGHTS.get(d, 5) for d in departments)),
-        themes=themes, theme_cum=list(accumulate(THEME_WEIGHTS.get(t, 5) for t in themes)),
+        departments=departments,
+        dep_cum=list(accumulate(DEPARTMENT_WEIGHTS.get(d, 5) for d in departments)),
+        themes=themes,
+        theme_cum=list(accumulate(THEME_WEIGHTS.get(t, 5) for t in themes)),
         staff={d: cast.staff.get(d) or cast.staff[next(iter(cast.staff))] for d in departments},
-        by_theme=cast.by_theme, agents=cast.agents, lead=cast.leads[0] if cast.leads else cast.agents[0],
-        inits=inits, inits_by_theme=inits_by_theme, pools=pools, desk=desk_texts, follow=follow_texts,
-        copy=postgres)
+        by_theme=cast.by_theme,
+        agents=cast.agents,
+        lead=cast.leads[0] if cast.leads else cast.agents[0],
+        inits=inits,
+        inits_by_theme=inits_by_theme,
+        pools=pools,
+        desk=desk_texts,
+        follow=follow_texts,
+        copy=postgres,
+    )
     if workers is None:
         workers = min(2, os.cpu_count() or 1) if postgres and tickets >= 2 * batch_size else 0
-    bulk = postgres and tickets >= BULK_MIN and tickets >= 0.5 * (session.scalar(text(
-        "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'tickets'::regclass")) or 0)
+    bulk = (
+        postgres
+        and tickets >= BULK_MIN
+        and tickets
+        >= 0.5
+        * (
+            session.scalar(text("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'tickets'::regclass"))
+            or 0
+        )
+    )
     report.bulk = bulk
     tids, mids = _Ids(session, "tickets", postgres), _Ids(session, "messages", postgres)
 

@@ -30,59 +30,136 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 POOL = 1024  # ready-made title/body texts per theme (formatting and folding each is the slow part)
 PRIORITY_CUM = list(accumulate([5, 20, 60, 15]))  # urgent, high, normal, low (rank 0..3)
 # Tokyo hour of filing: office hours, a dip at lunch, a few early and late ones.
-HOUR_WEIGHTS = {7: 1, 8: 4, 9: 12, 10: 16, 11: 15, 12: 6, 13: 13, 14: 15, 15: 14, 16: 13, 17: 8, 18: 4, 19: 2,
-                20: 1, 21: 1}
+HOUR_WEIGHTS = {
+    7: 1,
+    8: 4,
+    9: 12,
+    10: 16,
+    11: 15,
+    12: 6,
+    13: 13,
+    14: 15,
+    15: 14,
+    16: 13,
+    17: 8,
+    18: 4,
+    19: 2,
+    20: 1,
+    21: 1,
+}
 WEEKEND_WEIGHT = 0.05  # a closed day gets this share of a business day's filings
 NO_THEME_SHARE = 0.2
 MAX_MESSAGES = 3  # per consultation: the answer, the requester's follow-up, a second answer
 DAY = 525  # business minutes in a desk day (09:00-17:45)
 
-SURNAMES = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田",
-            "松本", "井上", "木村", "林", "清水", "山崎", "森", "池田"]
+SURNAMES = [
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "清水",
+    "山崎",
+    "森",
+    "池田",
+]
 GIVEN = ["太郎", "花子", "健一", "美咲", "大輔", "由美", "翔太", "陽子", "直樹", "恵", "拓也", "真理子"]
 
 TOPICS = {  # theme -> (services, technologies)
-    "mobility": (["公用車の運行管理", "オンデマンド交通の実証", "駐車場の満空情報", "観光地の混雑対策"],
-                 ["AIオンデマンドバス", "MaaSアプリ", "IoTセンサー", "自動運転バス"]),
-    "healthcare": (["保健所の健康観察", "ワクチン接種の予約受付", "陽性者への療養案内", "入院調整", "宿泊療養施設の運営"],
-                   ["チャットボット", "AI音声認識", "オンライン診療", "ＨＥＲ－ＳＹＳ連携", "自動架電システム"]),
-    "three-less": (["飲食店の感染防止認証", "イベントの来場者管理", "窓口の混雑緩和", "会議のオンライン化"],
-                   ["大阪コロナ追跡システム", "ＱＲコード", "予約システム", "Web会議"]),
-    "telework": (["職員の在宅勤務", "庁内会議", "テレワーク端末の貸出", "時差出勤の管理"],
-                 ["VPN", "Web会議", "シンクライアント", "クラウドストレージ"]),
-    "ict-governance": (["システム調達", "個人情報の取り扱い", "クラウド利用の審査", "情報セキュリティ対策"],
-                       ["クラウドサービス", "生成AI", "外部委託先の管理", "多要素認証"]),
-    "citizen-services": (["府民からの問い合わせ対応", "補助金の電子申請", "営業時間短縮協力金の審査", "各種証明書の発行"],
-                         ["LINE公式アカウント", "ＬＩＮＥ", "電子申請システム", "AI-OCR", "RPA"]),
-    "data": (["感染状況の集計", "オープンデータの公開", "統計データの可視化", "部局間のデータ共有"],
-             ["ダッシュボード", "BIツール", "オープンデータ", "データ連携基盤"]),
+    "mobility": (
+        ["公用車の運行管理", "オンデマンド交通の実証", "駐車場の満空情報", "観光地の混雑対策"],
+        ["AIオンデマンドバス", "MaaSアプリ", "IoTセンサー", "自動運転バス"],
+    ),
+    "healthcare": (
+        ["保健所の健康観察", "ワクチン接種の予約受付", "陽性者への療養案内", "入院調整", "宿泊療養施設の運営"],
+        ["チャットボット", "AI音声認識", "オンライン診療", "ＨＥＲ－ＳＹＳ連携", "自動架電システム"],
+    ),
+    "three-less": (
+        ["飲食店の感染防止認証", "イベントの来場者管理", "窓口の混雑緩和", "会議のオンライン化"],
+        ["大阪コロナ追跡システム", "ＱＲコード", "予約システム", "Web会議"],
+    ),
+    "telework": (
+        ["職員の在宅勤務", "庁内会議", "テレワーク端末の貸出", "時差出勤の管理"],
+        ["VPN", "Web会議", "シンクライアント", "クラウドストレージ"],
+    ),
+    "ict-governance": (
+        ["システム調達", "個人情報の取り扱い", "クラウド利用の審査", "情報セキュリティ対策"],
+        ["クラウドサービス", "生成AI", "外部委託先の管理", "多要素認証"],
+    ),
+    "citizen-services": (
+        ["府民からの問い合わせ対応", "補助金の電子申請", "営業時間短縮協力金の審査", "各種証明書の発行"],
+        ["LINE公式アカウント", "ＬＩＮＥ", "電子申請システム", "AI-OCR", "RPA"],
+    ),
+    "data": (
+        ["感染状況の集計", "オープンデータの公開", "統計データの可視化", "部局間のデータ共有"],
+        ["ダッシュボード", "BIツール", "オープンデータ", "データ連携基盤"],
+    ),
 }
-GENERIC = (["業務のデジタル化", "窓口業務", "庁内の事務作業", "府民向けの周知"],
-           ["RPA", "クラウドサービス", "タブレット端末", "チャットボット"])
+GENERIC = (
+    ["業務のデジタル化", "窓口業務", "庁内の事務作業", "府民向けの周知"],
+    ["RPA", "クラウドサービス", "タブレット端末", "チャットボット"],
+)
 TARGETS = ["府民", "高齢者", "保護者", "事業者", "医療機関", "職員", "児童・生徒"]
-PROBLEMS = ["入力作業の負担", "電話がつながらない問題", "紙の書類が多い問題", "集計の遅れ", "セキュリティ上の懸念",
-            "費用の見積もり", "調達の進め方", "アカウントの管理"]
-TITLES = ["{service}の{tech}化について相談したい", "{target}向けに{tech}を導入したい",
-          "{service}における{problem}を解消したい", "{tech}の調達手続きと{problem}について",
-          "{service}で{tech}を使えるか教えてください", "【至急】{service}の{problem}について"]
-SENTENCES = ["現在、{service}では{problem}が大きな課題になっています。", "{tech}を活用して改善できないか検討しています。",
-             "他の自治体や府内の部局で{tech}を導入した事例があれば教えてください。",
-             "{target}への影響も考慮したうえで、月末までに方針を決める必要があります。",
-             "予算は今年度の補正予算で確保する予定です。概算の費用感についても助言をお願いします。",
-             "個人情報を扱うため、ICTガバナンスの観点から注意点を確認したいです。",
-             "担当者は{n}名で、現在はすべて手作業で対応しています。"]
-DESK_REPLIES = ["ご相談ありがとうございます。{tech}の導入事例を取りまとめてお送りします。",
-                "関係部局の事例を確認しました。一度オンラインで打ち合わせをさせてください。",
-                "{problem}については、ICTガバナンス部会の見解を確認のうえご連絡します。",
-                "{service}での{tech}の活用について、手順と留意点を添付の資料にまとめました。"]
-FOLLOW_UPS = ["ありがとうございます。資料を確認して部内で検討します。", "打ち合わせの候補日を送ります。よろしくお願いします。",
-              "追加で質問です。{tech}の運用体制はどのようにされていますか。", "部内で確認しました。{target}向けの説明資料もいただけますか。"]
-
+PROBLEMS = [
+    "入力作業の負担",
+    "電話がつながらない問題",
+    "紙の書類が多い問題",
+    "集計の遅れ",
+    "セキュリティ上の懸念",
+    "費用の見積もり",
+    "調達の進め方",
+    "アカウントの管理",
+]
+TITLES = [
+    "{service}の{tech}化について相談したい",
+    "{target}向けに{tech}を導入したい",
+    "{service}における{problem}を解消したい",
+    "{tech}の調達手続きと{problem}について",
+    "{service}で{tech}を使えるか教えてください",
+    "【至急】{service}の{problem}について",
+]
+SENTENCES = [
+    "現在、{service}では{problem}が大きな課題になっています。",
+    "{tech}を活用して改善できないか検討しています。",
+    "他の自治体や府内の部局で{tech}を導入した事例があれば教えてください。",
+    "{target}への影響も考慮したうえで、月末までに方針を決める必要があります。",
+    "予算は今年度の補正予算で確保する予定です。概算の費用感についても助言をお願いします。",
+    "個人情報を扱うため、ICTガバナンスの観点から注意点を確認したいです。",
+    "担当者は{n}名で、現在はすべて手作業で対応しています。",
+]
+DESK_REPLIES = [
+    "ご相談ありがとうございます。{tech}の導入事例を取りまとめてお送りします。",
+    "関係部局の事例を確認しました。一度オンラインで打ち合わせをさせてください。",
+    "{problem}については、ICTガバナンス部会の見解を確認のうえご連絡します。",
+    "{service}での{tech}の活用について、手順と留意点を添付の資料にまとめました。",
+]
+FOLLOW_UPS = [
+    "ありがとうございます。資料を確認して部内で検討します。",
+    "打ち合わせの候補日を送ります。よろしくお願いします。",
+    "追加で質問です。{tech}の運用体制はどのようにされていますか。",
+    "部内で確認しました。{target}向けの説明資料もいただけますか。",
+]
 
 
 def _fill(template: str, rng: random.Random, topic: tuple[list[str], list[str]]) -> str:
-    return template.format(service=rng.choice(topic[0]), tech=rng.choice(topic[1]), target=rng.choice(TARGETS),
-                           problem=rng.choice(PROBLEMS), n=rng.randint(2, 12))
+    return template.format(
+        service=rng.choice(topic[0]),
+        tech=rng.choice(topic[1]),
+        target=rng.choice(TARGETS),
+        problem=rng.choice(PROBLEMS),
+        n=rng.randint(2, 12),
+    )
 
 
 def _esc(s: str) -> str:
@@ -224,12 +301,14 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
         return NULL if v is None else str(v)
 
     if copy:
+
         def ev(tid, actor, at, kind, old, new):
             e_out(f"{tid}\t{actor}\t{at}\t{kind}\t{old}\t{new}\tf\n")
 
         def msg(mid, tid, author, body, at):
             m_out(f"{mid}\t{tid}\t{author}\tf\t{body}\t{at}\n")
     else:
+
         def ev(tid, actor, at, kind, old, new):
             e_out((tid, actor, at, kind, old, str(new), False))
 
@@ -241,8 +320,9 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
         dep = departments[min(bisect_right(dep_cum, rnd() * dep_total), n_deps - 1)]
         people = plan.staff[dep]
         requester = people[int(rnd() * len(people))]
-        theme = None if rnd() < NO_THEME_SHARE else themes[min(bisect_right(theme_cum, rnd() * theme_total),
-                                                                 n_themes - 1)]
+        theme = (
+            None if rnd() < NO_THEME_SHARE else themes[min(bisect_right(theme_cum, rnd() * theme_total), n_themes - 1)]
+        )
         prio = min(bisect_right(PRIORITY_CUM, rnd() * 100), 3)
         pol = plan.policies[prio]
         fr, res = pol.first_response, pol.resolution
@@ -363,8 +443,10 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
         for s in steps:
             for e in s.events:
                 if copy:
-                    s_out(f"{tid}\t{e.target}\t{e.kind}\t{e.at}\t{e.used_minutes}\t{e.target_minutes}\t"
-                          f"{ts(e.due_at)}\t{e.note}\n")
+                    s_out(
+                        f"{tid}\t{e.target}\t{e.kind}\t{e.at}\t{e.used_minutes}\t{e.target_minutes}\t"
+                        f"{ts(e.due_at)}\t{e.note}\n"
+                    )
                 else:
                     s_out((tid, e.target, e.kind, e.at, e.used_minutes, e.target_minutes, e.due_at, e.note))
         for c in clocks.values():
@@ -374,20 +456,56 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
                 if sla_due is None or c.due_at < sla_due:
                     sla_due = c.due_at
             if copy:
-                c_out(f"{tid}\t{c.target}\t{c.target_minutes}\t{c.used_minutes}\t{c.state}\t{ts(c.running_since)}\t"
-                      f"{ts(c.due_at)}\t{ts(c.stopped_at)}\t{ts(check)}\t{dep}\n")
+                c_out(
+                    f"{tid}\t{c.target}\t{c.target_minutes}\t{c.used_minutes}\t{c.state}\t{ts(c.running_since)}\t"
+                    f"{ts(c.due_at)}\t{ts(c.stopped_at)}\t{ts(check)}\t{dep}\n"
+                )
             else:
-                c_out((tid, c.target, c.target_minutes, c.used_minutes, c.state, c.running_since, c.due_at,
-                       c.stopped_at, check, dep))
-        due_date = (created + timedelta(days=7 + int(rnd() * 40))).astimezone(TOKYO).date() if rnd() < 0.25 \
-            else None
+                c_out(
+                    (
+                        tid,
+                        c.target,
+                        c.target_minutes,
+                        c.used_minutes,
+                        c.state,
+                        c.running_since,
+                        c.due_at,
+                        c.stopped_at,
+                        check,
+                        dep,
+                    )
+                )
+        due_date = (created + timedelta(days=7 + int(rnd() * 40))).astimezone(TOKYO).date() if rnd() < 0.25 else None
         if copy:
-            t_out(f"{tid}\t{number}\t{text}\t{status}\t{prio}\t{theme or NULL}\t{dep}\t{requester}\t"
-                  f"{ts(assignee)}\t{ts(due_date)}\t{created}\t{last}\t{last}\t{ts(resolved_at)}\t"
-                  f"{ts(closed_at)}\t{ts(sla_due)}\tf\t\\N\t1\n")
+            t_out(
+                f"{tid}\t{number}\t{text}\t{status}\t{prio}\t{theme or NULL}\t{dep}\t{requester}\t"
+                f"{ts(assignee)}\t{ts(due_date)}\t{created}\t{last}\t{last}\t{ts(resolved_at)}\t"
+                f"{ts(closed_at)}\t{ts(sla_due)}\tf\t\\N\t1\n"
+            )
         else:
-            t_out((tid, number, *text, status, prio, theme, dep, requester, assignee, due_date, created, last, last,
-                   resolved_at, closed_at, sla_due, False, None, 1))
+            t_out(
+                (
+                    tid,
+                    number,
+                    *text,
+                    status,
+                    prio,
+                    theme,
+                    dep,
+                    requester,
+                    assignee,
+                    due_date,
+                    created,
+                    last,
+                    last,
+                    resolved_at,
+                    closed_at,
+                    sla_due,
+                    False,
+                    None,
+                    1,
+                )
+            )
     counts = {t: len(v) for t, v in out.items()}
     if copy:
         return {t: "".join(v).encode() for t, v in out.items()}, counts

@@ -90,8 +90,12 @@ def current(session: Session) -> SlaRules | None:
 
 def _load(session: Session, ticket: Ticket) -> dict[str, clock.Clock]:
     rows = session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id)).all()
-    return {r.target: clock.Clock(r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at,
-                                  r.stopped_at) for r in rows}
+    return {
+        r.target: clock.Clock(
+            r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at, r.stopped_at
+        )
+        for r in rows
+    }
 
 
 WARN, BREACH, DOUBLE = 1, 2, 3
@@ -114,8 +118,11 @@ def level_instants(rules: SlaRules, row: TicketSla) -> dict[int, datetime]:
 def refresh_next_check(session: Session, rules: SlaRules, row: TicketSla) -> None:
     from ..models import Escalation
 
-    fired = set(session.scalars(select(Escalation.level).where(
-        Escalation.ticket_id == row.ticket_id, Escalation.target == row.target)))
+    fired = set(
+        session.scalars(
+            select(Escalation.level).where(Escalation.ticket_id == row.ticket_id, Escalation.target == row.target)
+        )
+    )
     pending = [t for level, t in level_instants(rules, row).items() if level not in fired]
     row.next_check_at = min(pending) if pending else None
 
@@ -132,8 +139,18 @@ def _save(session: Session, ticket: Ticket, step: clock.Step) -> None:
         row.running_since, row.due_at, row.stopped_at = c.running_since, c.due_at, c.stopped_at
         refresh_next_check(session, rules, row)
     for e in step.events:
-        session.add(SlaEvent(ticket_id=ticket.id, target=e.target, kind=e.kind, at=e.at, used_minutes=e.used_minutes,
-                             target_minutes=e.target_minutes, due_at=e.due_at, note=e.note))
+        session.add(
+            SlaEvent(
+                ticket_id=ticket.id,
+                target=e.target,
+                kind=e.kind,
+                at=e.at,
+                used_minutes=e.used_minutes,
+                target_minutes=e.target_minutes,
+                due_at=e.due_at,
+                note=e.note,
+            )
+        )
     dues = [c.due_at for c in step.clocks.values() if c.state == clock.RUNNING and c.due_at is not None]
     ticket.sla_due_at = min(dues) if dues else None
 
@@ -171,8 +188,11 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
         step = clock.pause(cal, clocks, now)
     elif old in (states.RESOLVED, states.CLOSED):
         # Reopened: resolution counts again from where it stopped.
-        targets = (clock.RESOLUTION,) + ((clock.FIRST_RESPONSE,) if clocks.get(clock.FIRST_RESPONSE)
-                                         and clocks[clock.FIRST_RESPONSE].state == clock.VOID else ())
+        targets = (clock.RESOLUTION,) + (
+            (clock.FIRST_RESPONSE,)
+            if clocks.get(clock.FIRST_RESPONSE) and clocks[clock.FIRST_RESPONSE].state == clock.VOID
+            else ()
+        )
         step = clock.resume(cal, clocks, now, targets, include_stopped=True)
     elif old == states.WAITING:
         step = clock.resume(cal, clocks, now)
@@ -197,8 +217,9 @@ def on_priority(session: Session, ticket: Ticket, now: datetime) -> None:
 class SlaView:
     """What a list or a ticket page shows of one clock."""
 
-    def __init__(self, target: str, state: str, remaining: int | None, target_minutes: int, used: int,
-                 due_at: datetime | None) -> None:
+    def __init__(
+        self, target: str, state: str, remaining: int | None, target_minutes: int, used: int, due_at: datetime | None
+    ) -> None:
         self.target, self.state, self.remaining = target, state, remaining
         self.target_minutes, self.used, self.due_at = target_minutes, used, due_at
 
@@ -209,15 +230,18 @@ def views(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, l
     if rules is None or not ticket_ids:
         return {}
     out: dict[int, list[SlaView]] = {}
-    rows = session.scalars(select(TicketSla).where(TicketSla.ticket_id.in_(ticket_ids))
-                           .order_by(TicketSla.ticket_id, TicketSla.target)).all()
+    rows = session.scalars(
+        select(TicketSla).where(TicketSla.ticket_id.in_(ticket_ids)).order_by(TicketSla.ticket_id, TicketSla.target)
+    ).all()
     for r in rows:
         c = clock.Clock(r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at, r.stopped_at)
         left = clock.remaining(rules.calendar, c, now)
         used = r.target_minutes - left if left is not None else r.used_minutes
         out.setdefault(r.ticket_id, []).append(
-            SlaView(r.target, clock.status(rules.calendar, c, now, rules.warn_ratio), left, r.target_minutes,
-                    used, r.due_at))
+            SlaView(
+                r.target, clock.status(rules.calendar, c, now, rules.warn_ratio), left, r.target_minutes, used, r.due_at
+            )
+        )
     return out
 
 

@@ -45,14 +45,28 @@ class Limits:
         self.max_files = max_files
 
 
-def record(session: Session, ticket: Ticket, actor, at: datetime, kind: str,
-           old: object = "", new: object = "", internal: bool = False) -> None:
+def record(
+    session: Session,
+    ticket: Ticket,
+    actor,
+    at: datetime,
+    kind: str,
+    old: object = "",
+    new: object = "",
+    internal: bool = False,
+) -> None:
     """Append one history event. Every change to a ticket calls this."""
-    session.add(TicketEvent(
-        ticket_id=ticket.id, actor_id=actor.id if actor else None, at=at, kind=kind,
-        old_value="" if old is None else str(old), new_value="" if new is None else str(new),
-        internal=internal,
-    ))
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            actor_id=actor.id if actor else None,
+            at=at,
+            kind=kind,
+            old_value="" if old is None else str(old),
+            new_value="" if new is None else str(new),
+            internal=internal,
+        )
+    )
 
 
 def _touch(ticket: Ticket, now: datetime) -> None:
@@ -120,16 +134,25 @@ def next_number(session: Session, now: datetime) -> str:
     # The year's row is created at most once, even by two first filings at once.
     session.execute(upsert(TicketCounter).values(year=year, last_number=0).on_conflict_do_nothing())
     bumped = session.execute(
-        update(TicketCounter).where(TicketCounter.year == year)
+        update(TicketCounter)
+        .where(TicketCounter.year == year)
         .values(last_number=TicketCounter.last_number + 1)
         .returning(TicketCounter.last_number)
     ).scalar_one()
     return f"{year}-{bumped:05d}"
 
 
-def _save_files(session: Session, store: AttachmentStore, limits: Limits, ticket: Ticket,
-                message: Message | None, actor, now: datetime, files: Iterable[Upload],
-                internal: bool) -> list[Attachment]:
+def _save_files(
+    session: Session,
+    store: AttachmentStore,
+    limits: Limits,
+    ticket: Ticket,
+    message: Message | None,
+    actor,
+    now: datetime,
+    files: Iterable[Upload],
+    internal: bool,
+) -> list[Attachment]:
     files = [f for f in files if f.filename]
     if len(files) > limits.max_files:
         raise ValidationError("Attach at most %(max)d files at a time.", field="attachments", max=limits.max_files)
@@ -140,13 +163,22 @@ def _save_files(session: Session, store: AttachmentStore, limits: Limits, ticket
             key, size, sha = store.save(session, upload.stream, limits.max_bytes)
         except TooLarge:
             raise ValidationError(
-                "“%(name)s” is larger than %(limit)s.", field="attachments", name=name,
+                "“%(name)s” is larger than %(limit)s.",
+                field="attachments",
+                name=name,
                 limit=_human_size(limits.max_bytes),
             )
         att = Attachment(
-            ticket_id=ticket.id, message_id=message.id if message else None, internal=internal,
-            filename=name, storage_key=key, content_type=_safe_type(upload.content_type),
-            size_bytes=size, sha256=sha, uploaded_by_id=actor.id, created_at=now,
+            ticket_id=ticket.id,
+            message_id=message.id if message else None,
+            internal=internal,
+            filename=name,
+            storage_key=key,
+            content_type=_safe_type(upload.content_type),
+            size_bytes=size,
+            sha256=sha,
+            uploaded_by_id=actor.id,
+            created_at=now,
         )
         session.add(att)
         saved.append(att)
@@ -175,10 +207,22 @@ def _human_size(n: int) -> str:
     return f"{n / 1024:g} KB"
 
 
-def file_consultation(session: Session, actor: User, now: datetime, *, title: str, body: str,
-                      theme_id: str | None, initiative_ids: Sequence[str], priority: str,
-                      due_date: date | None, files: Iterable[Upload], store: AttachmentStore,
-                      limits: Limits, submission_token: str | None = None) -> Ticket:
+def file_consultation(
+    session: Session,
+    actor: User,
+    now: datetime,
+    *,
+    title: str,
+    body: str,
+    theme_id: str | None,
+    initiative_ids: Sequence[str],
+    priority: str,
+    due_date: date | None,
+    files: Iterable[Upload],
+    store: AttachmentStore,
+    limits: Limits,
+    submission_token: str | None = None,
+) -> Ticket:
     """File a consultation for the actor's department, with its files, as one unit.
 
     A repeated submission_token returns the ticket the first submission made,
@@ -187,9 +231,7 @@ def file_consultation(session: Session, actor: User, now: datetime, *, title: st
     if not permissions.can_file(actor):
         raise Forbidden("Only department staff can file consultations.")
     if submission_token:
-        existing = session.scalars(
-            select(Ticket).where(Ticket.submission_token == submission_token)
-        ).one_or_none()
+        existing = session.scalars(select(Ticket).where(Ticket.submission_token == submission_token)).one_or_none()
         if existing is not None:
             if existing.requester_id != actor.id:
                 raise Conflict("This form was already used. Open a new form.")
@@ -203,10 +245,19 @@ def file_consultation(session: Session, actor: User, now: datetime, *, title: st
         raise ValidationError("The answer-by date cannot be in the past.", field="due_date")
 
     ticket = Ticket(
-        number=next_number(session, now), title=title, body=body,
-        search_text=normalize_for_search(f"{title}\n{body}"), status=states.NEW, priority=rank,
-        theme_id=theme_id, department_id=actor.department_id, requester_id=actor.id,
-        due_date=due_date, created_at=now, updated_at=now, last_activity_at=now,
+        number=next_number(session, now),
+        title=title,
+        body=body,
+        search_text=normalize_for_search(f"{title}\n{body}"),
+        status=states.NEW,
+        priority=rank,
+        theme_id=theme_id,
+        department_id=actor.department_id,
+        requester_id=actor.id,
+        due_date=due_date,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
         submission_token=submission_token or None,
     )
     session.add(ticket)
@@ -234,8 +285,13 @@ def claim_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) -
     result = session.execute(
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.assignee_id.is_(None), Ticket.status == states.NEW)
-        .values(assignee_id=actor.id, status=states.ASSIGNED, version=Ticket.version + 1,
-                updated_at=now, last_activity_at=now)
+        .values(
+            assignee_id=actor.id,
+            status=states.ASSIGNED,
+            version=Ticket.version + 1,
+            updated_at=now,
+            last_activity_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     session.expire(ticket)
@@ -255,16 +311,16 @@ def _already_taken(session: Session, ticket: Ticket) -> None:
     raise Conflict("%(name)s has already taken this consultation.", name=holder.display_name)
 
 
-def assign_ticket(session: Session, actor: User, now: datetime, ticket: Ticket,
-                  assignee_id: int | None) -> Ticket:
+def assign_ticket(session: Session, actor: User, now: datetime, ticket: Ticket, assignee_id: int | None) -> Ticket:
     """A SWAT member hands the ticket to a member (or back to the queue with None)."""
     if not permissions.can_assign_others(actor):
         raise Forbidden("Only SWAT members can assign consultations.")
     return set_assignee(session, actor, now, ticket, assignee_id)
 
 
-def set_assignee(session: Session, actor: User | None, now: datetime, ticket: Ticket,
-                 assignee_id: int | None) -> Ticket:
+def set_assignee(
+    session: Session, actor: User | None, now: datetime, ticket: Ticket, assignee_id: int | None
+) -> Ticket:
     """Give the ticket to an active SWAT member, or to nobody; status and history follow
     the transition table. `actor` None is the desk itself (routing)."""
     if assignee_id is None:
@@ -291,8 +347,15 @@ def set_assignee(session: Session, actor: User | None, now: datetime, ticket: Ti
     if ticket.status == states.NEW:
         _set_status(session, ticket, actor, now, new_status)
     record(session, ticket, actor, now, "assigned", old=old, new=assignee.display_name)
-    notify.notify(session, now, [assignee.id], "assigned", ticket, notify.ticket_params(ticket),
-                  exclude=actor.id if actor else None)
+    notify.notify(
+        session,
+        now,
+        [assignee.id],
+        "assigned",
+        ticket,
+        notify.ticket_params(ticket),
+        exclude=actor.id if actor else None,
+    )
     _touch(ticket, now)
     session.flush()
     return ticket
@@ -319,8 +382,15 @@ def _set_status(session: Session, ticket: Ticket, actor, now: datetime, new_stat
         ticket.closed_at = None
     record(session, ticket, actor, now, "status", old=old, new=new_status)
     sla.on_status(session, ticket, old, new_status, now)
-    notify.notify(session, now, [ticket.requester_id], "status", ticket,
-                  notify.ticket_params(ticket, old=old, new=new_status), exclude=actor.id if actor else None)
+    notify.notify(
+        session,
+        now,
+        [ticket.requester_id],
+        "status",
+        ticket,
+        notify.ticket_params(ticket, old=old, new=new_status),
+        exclude=actor.id if actor else None,
+    )
 
 
 def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, target: str) -> Ticket:
@@ -372,8 +442,16 @@ def reopen_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) 
     return change_status(session, actor, now, ticket, states.IN_PROGRESS)
 
 
-def add_reply(session: Session, actor: User, now: datetime, ticket: Ticket, body: str,
-              files: Iterable[Upload], store: AttachmentStore, limits: Limits) -> Message:
+def add_reply(
+    session: Session,
+    actor: User,
+    now: datetime,
+    ticket: Ticket,
+    body: str,
+    files: Iterable[Upload],
+    store: AttachmentStore,
+    limits: Limits,
+) -> Message:
     """A post the requester sees: the desk's answer, or the requester's follow-up.
 
     A requester's reply while the desk waits for them hands the ticket back
@@ -393,18 +471,34 @@ def add_reply(session: Session, actor: User, now: datetime, ticket: Ticket, body
     record(session, ticket, actor, now, "replied" if desk else "requester_replied", new=message.id)
     if desk:
         sla.on_desk_reply(session, ticket, now)
-        notify.notify(session, now, [ticket.requester_id], "reply", ticket,
-                      notify.ticket_params(ticket, author=actor.display_name), exclude=actor.id)
+        notify.notify(
+            session,
+            now,
+            [ticket.requester_id],
+            "reply",
+            ticket,
+            notify.ticket_params(ticket, author=actor.display_name),
+            exclude=actor.id,
+        )
     if not desk and ticket.status == states.WAITING:
-        _set_status(session, ticket, actor, now,
-                    states.transition(ticket.status, "requester_replied", states.REQUESTER))
+        _set_status(
+            session, ticket, actor, now, states.transition(ticket.status, "requester_replied", states.REQUESTER)
+        )
     _touch(ticket, now)
     session.flush()
     return message
 
 
-def add_internal_note(session: Session, actor: User, now: datetime, ticket: Ticket, body: str,
-                      files: Iterable[Upload], store: AttachmentStore, limits: Limits) -> Message:
+def add_internal_note(
+    session: Session,
+    actor: User,
+    now: datetime,
+    ticket: Ticket,
+    body: str,
+    files: Iterable[Upload],
+    store: AttachmentStore,
+    limits: Limits,
+) -> Message:
     """A note for the desk only: never shown to requesters anywhere."""
     if not permissions.is_desk(actor):
         # Requesters are told nothing about notes, not even that they exist.

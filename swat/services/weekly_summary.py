@@ -52,15 +52,20 @@ def last_week(now: datetime) -> rdomain.Period:
 def wants_summary(user: User) -> bool:
     """Active managers with an e-mail address who did not turn e-mail or the summary off."""
     muted = {k for k in (user.muted_kinds or "").split(",") if k}
-    return (user.active and user.role in ROLES and bool(user.email) and user.notify_email
-            and KIND not in muted)
+    return user.active and user.role in ROLES and bool(user.email) and user.notify_email and KIND not in muted
 
 
 def _figures(session: Session, actor, week: rdomain.Period, now: datetime) -> dict:
     f = reports.figures(session, actor, week, now)
-    return {"opened": f.opened, "resolved": f.resolved, "backlog": f.backlog,
-            "fr_compliance": f.fr_compliance, "res_compliance": f.res_compliance,
-            "res_median_h": f.res_median_h, "ages": reports.ages(session, actor, now, at=week.bounds()[1])}
+    return {
+        "opened": f.opened,
+        "resolved": f.resolved,
+        "backlog": f.backlog,
+        "fr_compliance": f.fr_compliance,
+        "res_compliance": f.res_compliance,
+        "res_median_h": f.res_median_h,
+        "ages": reports.ages(session, actor, now, at=week.bounds()[1]),
+    }
 
 
 def summary(session: Session, actor, week: rdomain.Period, now: datetime) -> dict:
@@ -70,9 +75,12 @@ def summary(session: Session, actor, week: rdomain.Period, now: datetime) -> dic
     if scope is not None:
         dep = session.get(Department, scope)
         department = {"ja": dep.name if dep else scope, "en": (dep.name_en or dep.name) if dep else scope}
-    return {"period": week.key(), "department": department,
-            "current": _figures(session, actor, week, now),
-            "previous": _figures(session, actor, week.previous(), now)}
+    return {
+        "period": week.key(),
+        "department": department,
+        "current": _figures(session, actor, week, now),
+        "previous": _figures(session, actor, week.previous(), now),
+    }
 
 
 def _insert_once(session: Session, values: dict) -> int | None:
@@ -84,8 +92,9 @@ def _insert_once(session: Session, values: dict) -> int | None:
     return session.execute(stmt).scalar_one_or_none()
 
 
-def send_weekly_summaries(session: Session, now: datetime, base_url: str,
-                          week: rdomain.Period | None = None) -> MailingResult:
+def send_weekly_summaries(
+    session: Session, now: datetime, base_url: str, week: rdomain.Period | None = None
+) -> MailingResult:
     """Queue last week's summary (or `week`'s, once it has ended) for every manager who
     wants it and has not had it; flushes, never commits.
 
@@ -99,27 +108,43 @@ def send_weekly_summaries(session: Session, now: datetime, base_url: str,
     result = MailingResult(week=week.key())
     base = base_url.rstrip("/")
     by_scope: dict[str | None, dict] = {}
-    readers = session.scalars(select(User).where(User.active, User.role.in_(ROLES), User.email != "")
-                              .order_by(User.id)).all()
+    readers = session.scalars(
+        select(User).where(User.active, User.role.in_(ROLES), User.email != "").order_by(User.id)
+    ).all()
     for user in readers:
         if not wants_summary(user):
             continue
-        mailing_id = _insert_once(session, {"kind": KIND, "period_key": week.key(), "user_id": user.id,
-                                            "created_at": now})
+        mailing_id = _insert_once(
+            session, {"kind": KIND, "period_key": week.key(), "user_id": user.id, "created_at": now}
+        )
         if mailing_id is None:
             result.already += 1
             continue
         scope = permissions.department_scope(user)
         if scope not in by_scope:
             by_scope[scope] = summary(session, user, week, now)
-        params = {**by_scope[scope], "link": f"{base}/reports?period={week.key()}",
-                  "settings": f"{base}/settings/notifications"}
-        message = OutboxMessage(channel="email", recipient=user.email, locale=user.locale or "ja", kind=KIND,
-                                params=json.dumps(params, ensure_ascii=False), created_at=now, next_attempt_at=now)
+        params = {
+            **by_scope[scope],
+            "link": f"{base}/reports?period={week.key()}",
+            "settings": f"{base}/settings/notifications",
+        }
+        message = OutboxMessage(
+            channel="email",
+            recipient=user.email,
+            locale=user.locale or "ja",
+            kind=KIND,
+            params=json.dumps(params, ensure_ascii=False),
+            created_at=now,
+            next_attempt_at=now,
+        )
         session.add(message)
         session.flush()
-        session.execute(update(ReportMailing).where(ReportMailing.id == mailing_id).values(outbox_id=message.id)
-                        .execution_options(synchronize_session=False))
+        session.execute(
+            update(ReportMailing)
+            .where(ReportMailing.id == mailing_id)
+            .values(outbox_id=message.id)
+            .execution_options(synchronize_session=False)
+        )
         result.queued += 1
     session.flush()
     return result

@@ -84,8 +84,11 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(e):
-        return error_page(400, _("The form has expired"),
-                          _("Your session or the form expired. Go back, reload the page and try again."))
+        return error_page(
+            400,
+            _("The form has expired"),
+            _("Your session or the form expired. Go back, reload the page and try again."),
+        )
 
     @app.errorhandler(400)
     def _400(e):
@@ -106,14 +109,20 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(413)
     def _413(e):
         limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
-        return error_page(413, _("Too large"),
-                          _("What you sent is too large (at most %(mb)d MB in one go). Send fewer or smaller files.", mb=limit))
+        return error_page(
+            413,
+            _("Too large"),
+            _("What you sent is too large (at most %(mb)d MB in one go). Send fewer or smaller files.", mb=limit),
+        )
 
     @app.errorhandler(500)
     def _500(e):
         db.session.rollback()
-        return error_page(500, _("Something went wrong"),
-                          _("The desk could not finish this request. Nothing was saved. Please try again."))
+        return error_page(
+            500,
+            _("Something went wrong"),
+            _("The desk could not finish this request. Nothing was saved. Please try again."),
+        )
 
     @app.context_processor
     def _globals():

@@ -42,8 +42,7 @@ def users():
         stmt = stmt.where(func.lower(User.username).like(like) | func.lower(User.display_name).like(like))
     total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(User.id).subquery()))
     rows = db.session.scalars(stmt.order_by(User.username).limit(PAGE).offset((page - 1) * PAGE)).all()
-    return render_template("admin/users.html", users=rows, q=q, page=page, pages=max(1, -(-total // PAGE)),
-                           total=total)
+    return render_template("admin/users.html", users=rows, q=q, page=page, pages=max(1, -(-total // PAGE)), total=total)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -54,10 +53,16 @@ def new_user():
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                db.session, now(), username=form.username.data, password=form.password.data or "",
-                role=form.role.data, display_name=form.display_name.data,
-                department_id=form.department.data or None, theme_ids=form.themes.data or [],
-                email=form.email.data or "", hash_method=settings()["password_hash_method"],
+                db.session,
+                now(),
+                username=form.username.data,
+                password=form.password.data or "",
+                role=form.role.data,
+                display_name=form.display_name.data,
+                department_id=form.department.data or None,
+                theme_ids=form.themes.data or [],
+                email=form.email.data or "",
+                hash_method=settings()["password_hash_method"],
             )
             db.session.commit()
         except DomainError as exc:
@@ -89,9 +94,15 @@ def edit_user(user_id):
     if form.validate_on_submit():
         try:
             accounts.update_user(
-                db.session, now(), user, role=form.role.data, display_name=form.display_name.data,
-                department_id=form.department.data or None, theme_ids=form.themes.data or [],
-                active=form.active.data, email=form.email.data or "",
+                db.session,
+                now(),
+                user,
+                role=form.role.data,
+                display_name=form.display_name.data,
+                department_id=form.department.data or None,
+                theme_ids=form.themes.data or [],
+                active=form.active.data,
+                email=form.email.data or "",
             )
             if form.password.data:
                 accounts.set_password(db.session, user, form.password.data, settings()["password_hash_method"])

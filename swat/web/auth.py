@@ -39,8 +39,9 @@ def login():
     if form.validate_on_submit():
         ip = request.remote_addr or ""
         try:
-            user = accounts.authenticate(db.session, now(), form.username.data, form.password.data, ip,
-                                         account_settings())
+            user = accounts.authenticate(
+                db.session, now(), form.username.data, form.password.data, ip, account_settings()
+            )
         except accounts.LoginThrottled:
             db.session.commit()
             current_app.logger.warning("sign-in throttled for %r from %s", form.username.data[:64], ip)

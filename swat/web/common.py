@@ -26,9 +26,12 @@ def settings() -> dict:
 def account_settings() -> AccountSettings:
     s = settings()
     return AccountSettings(
-        hash_method=s["password_hash_method"], max_failures=s["login_max_failures"],
-        window_minutes=s["login_window_minutes"], max_failures_per_ip=s["login_max_failures_per_ip"],
-        idle_minutes=s["session_idle_minutes"], absolute_hours=s["session_absolute_hours"],
+        hash_method=s["password_hash_method"],
+        max_failures=s["login_max_failures"],
+        window_minutes=s["login_window_minutes"],
+        max_failures_per_ip=s["login_max_failures_per_ip"],
+        idle_minutes=s["session_idle_minutes"],
+        absolute_hours=s["session_absolute_hours"],
     )
 
 
@@ -42,8 +45,11 @@ def limits() -> Limits:
 
 
 def uploads(file_storages) -> list[Upload]:
-    return [Upload(filename=f.filename or "", stream=f.stream, content_type=f.mimetype)
-            for f in file_storages or [] if f and f.filename]
+    return [
+        Upload(filename=f.filename or "", stream=f.stream, content_type=f.mimetype)
+        for f in file_storages or []
+        if f and f.filename
+    ]
 
 
 def error_text(exc: DomainError) -> str:

@@ -31,8 +31,9 @@ def index():
     if f.sort == "priority" and "sort" not in request.args:
         f.sort, f.descending = "activity", True
     page = listing.list_tickets(db.session, current_user, f)
-    return render_template("consultations/index.html", page=page, f=f, narrowed=_narrowed(f),
-                           can_file=permissions.can_file(current_user))
+    return render_template(
+        "consultations/index.html", page=page, f=f, narrowed=_narrowed(f), can_file=permissions.can_file(current_user)
+    )
 
 
 def _narrowed(f) -> list[tuple[str, str, str]]:
@@ -52,8 +53,11 @@ def _narrowed(f) -> list[tuple[str, str, str]]:
         labels = {attr: str(label) for attr, label, _linked in FIGURE_ROWS}
         if f.measure in labels:
             out.append(("measure", _("Figure"), labels[f.measure]))
-    for arg, label, model in (("department", _("Department"), Department), ("theme", _("Theme"), Theme),
-                              ("initiative", _("Initiative"), Initiative)):
+    for arg, label, model in (
+        ("department", _("Department"), Department),
+        ("theme", _("Theme"), Theme),
+        ("initiative", _("Initiative"), Initiative),
+    ):
         value = getattr(f, arg)
         if value:
             row = db.session.get(model, value) if value != "none" else None
@@ -66,8 +70,13 @@ def _narrowed(f) -> list[tuple[str, str, str]]:
         user = db.session.get(User, user_id) if user_id is not None else None
         if user is not None and user.role not in ("agent", "lead"):
             user = None
-        out.append(("assignee", _("Assignee"), user.display_name if user else
-                    (current_user.display_name if f.assignee == "me" else nobody)))
+        out.append(
+            (
+                "assignee",
+                _("Assignee"),
+                user.display_name if user else (current_user.display_name if f.assignee == "me" else nobody),
+            )
+        )
     return out
 
 
@@ -95,10 +104,18 @@ def new():
         token = (form.submission_token.data or "")[:64] or None
         try:
             ticket = tickets.file_consultation(
-                db.session, current_user, now(), title=form.title.data, body=form.body.data,
-                theme_id=form.theme.data or None, initiative_ids=form.initiatives.data or [],
-                priority=form.priority.data, due_date=form.due_date.data,
-                files=uploads(form.attachments.data), store=store(), limits=limits(),
+                db.session,
+                current_user,
+                now(),
+                title=form.title.data,
+                body=form.body.data,
+                theme_id=form.theme.data or None,
+                initiative_ids=form.initiatives.data or [],
+                priority=form.priority.data,
+                due_date=form.due_date.data,
+                files=uploads(form.attachments.data),
+                store=store(),
+                limits=limits(),
                 submission_token=token,
             )
             routing.route_new_ticket(db.session, ticket, now(), auto_apply=settings()["routing_auto_apply"])
@@ -116,8 +133,10 @@ def new():
             number = existing.number
             return redirect(url_for("tickets.show", number=number))
         else:
-            flash(_("Your consultation was filed as %(number)s. The SWAT team will answer here.", number=number),
-                  "success")
+            flash(
+                _("Your consultation was filed as %(number)s. The SWAT team will answer here.", number=number),
+                "success",
+            )
             return redirect(url_for("tickets.show", number=number))
     status = 400 if request.method == "POST" else 200
     return render_template("consultations/new.html", form=form), status

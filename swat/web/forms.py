@@ -42,13 +42,17 @@ class LoginForm(FlaskForm):
 class ConsultationForm(FlaskForm):
     title = StringField(
         _l("Title"),
-        validators=[DataRequired(_l("Enter a title.")),
-                    Length(max=TITLE_MAX, message=_l("The title can be at most %(max)d characters.", max=TITLE_MAX))],
+        validators=[
+            DataRequired(_l("Enter a title.")),
+            Length(max=TITLE_MAX, message=_l("The title can be at most %(max)d characters.", max=TITLE_MAX)),
+        ],
     )
     body = TextAreaField(
         _l("Details"),
-        validators=[DataRequired(_l("Enter the details.")),
-                    Length(max=BODY_MAX, message=_l("The text can be at most %(max)d characters.", max=BODY_MAX))],
+        validators=[
+            DataRequired(_l("Enter the details.")),
+            Length(max=BODY_MAX, message=_l("The text can be at most %(max)d characters.", max=BODY_MAX)),
+        ],
     )
     theme = SelectField(_l("Theme"), choices=[], validate_choice=False)
     initiatives = SelectMultipleField(_l("Related initiatives"), choices=[], validate_choice=False)

@@ -93,6 +93,7 @@ def localized(obj, field: str = "name") -> str:
             return value
     return getattr(obj, field)
 
+
 NOTIFY_KIND_LABELS = {
     "reply": _l("Replies to my consultations"),
     "status": _l("Status changes of my consultations"),

@@ -25,13 +25,21 @@ bp = Blueprint("notifications", __name__)
 
 def _visible():
     """Notifications of tickets the user may still see (or of no ticket)."""
-    return or_(Notification.ticket_id.is_(None),
-               Notification.ticket_id.in_(select(Ticket.id).where(ticket_scope(current_user))))
+    return or_(
+        Notification.ticket_id.is_(None),
+        Notification.ticket_id.in_(select(Ticket.id).where(ticket_scope(current_user))),
+    )
 
 
 def unread_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Notification).where(
-        Notification.user_id == current_user.id, Notification.read_at.is_(None), _visible())) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None), _visible())
+        )
+        or 0
+    )
 
 
 @bp.get("/notifications")
@@ -42,18 +50,23 @@ def index():
         .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
         .outerjoin(Escalation, Escalation.id == Notification.escalation_id)
         .where(Notification.user_id == current_user.id, _visible())
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(100)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(100)
     ).all()
-    items = [{"n": n, "number": number, "esc": esc, "text": messages.subject(n.kind, n.params)}
-             for n, number, esc in rows]
+    items = [
+        {"n": n, "number": number, "esc": esc, "text": messages.subject(n.kind, n.params)} for n, number, esc in rows
+    ]
     return render_template("notifications/index.html", items=items)
 
 
 @bp.post("/notifications/read")
 @login_required
 def mark_read():
-    db.session.execute(update(Notification).where(Notification.user_id == current_user.id,
-                                                  Notification.read_at.is_(None)).values(read_at=now()))
+    db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
+        .values(read_at=now())
+    )
     db.session.commit()
     return redirect(url_for("notifications.index"))
 

@@ -54,8 +54,10 @@ def queue_url(query: str) -> str:
 def _view_links(current: str) -> tuple[list[dict], list[dict]]:
     """Built-in and saved views as links; the first whose filters are on screen is current."""
     builtin = [{"id": None, "name": name, "href": queue_url(q), "query": q} for name, q in BUILTIN_VIEWS]
-    saved = [{"id": v.id, "name": v.name, "href": queue_url(v.query), "query": v.query}
-             for v in queue_views.list_views(db.session, current_user)]
+    saved = [
+        {"id": v.id, "name": v.name, "href": queue_url(v.query), "query": v.query}
+        for v in queue_views.list_views(db.session, current_user)
+    ]
     first = next((link for link in builtin + saved if link["query"] == current), None)
     for link in builtin + saved:
         link["current"] = link is first
@@ -92,13 +94,20 @@ def index():
     clocks = sla.views(db.session, [t.id for t in page.rows], now())
     builtin_views, saved_views = _view_links(current)
     return render_template(
-        "queue/index.html", page=page, f=f, sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
+        "queue/index.html",
+        page=page,
+        f=f,
+        sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
         themes=db.session.scalars(select(Theme).order_by(Theme.sort_order)).all(),
         departments=db.session.scalars(select(Department).order_by(Department.sort_order)).all(),
-        members=desk_members(), statuses=states.STATUSES,
+        members=desk_members(),
+        statuses=states.STATUSES,
         can_claim=permissions.can_work_queue(current_user),
-        current_query=current, builtin_views=builtin_views, saved_views=saved_views,
-        remembered_note=remembered_note, max_view_name=queue_views.NAME_MAX,
+        current_query=current,
+        builtin_views=builtin_views,
+        saved_views=saved_views,
+        remembered_note=remembered_note,
+        max_view_name=queue_views.NAME_MAX,
     )
 
 
@@ -111,8 +120,12 @@ def row(number):
     if ticket is None:
         abort(404)
     clocks = sla.views(db.session, [ticket.id], now())
-    return render_template("queue/_row.html", row=ticket, sla_view=sla.nearest(clocks.get(ticket.id, [])),
-                           can_claim=permissions.can_work_queue(current_user))
+    return render_template(
+        "queue/_row.html",
+        row=ticket,
+        sla_view=sla.nearest(clocks.get(ticket.id, [])),
+        can_claim=permissions.can_work_queue(current_user),
+    )
 
 
 @bp.post("/views")

@@ -28,8 +28,9 @@ def governance():
     themes = db.session.scalars(
         select(Theme).where(Theme.active).options(selectinload(Theme.panel)).order_by(Theme.sort_order)
     ).all()
-    return render_template("reference/governance.html", roots=roots, children=children,
-                           dissolved=dissolved, chain=chain, themes=themes)
+    return render_template(
+        "reference/governance.html", roots=roots, children=children, dissolved=dissolved, chain=chain, themes=themes
+    )
 
 
 @bp.get("/initiatives")
@@ -39,7 +40,8 @@ def initiatives():
     department = request.args.get("department", "")[:64]
     theme = request.args.get("theme", "")[:64]
     stmt = (
-        select(Initiative).where(Initiative.active)
+        select(Initiative)
+        .where(Initiative.active)
         .options(selectinload(Initiative.departments), selectinload(Initiative.themes))
         .order_by(Initiative.category, Initiative.sort_order)
     )
@@ -49,15 +51,25 @@ def initiatives():
         # Catalog items marked 全庁 (every department) count for every department.
         stmt = stmt.where(
             Initiative.all_departments
-            | Initiative.id.in_(select(initiative_departments.c.initiative_id)
-                                .where(initiative_departments.c.department_id == department))
+            | Initiative.id.in_(
+                select(initiative_departments.c.initiative_id).where(
+                    initiative_departments.c.department_id == department
+                )
+            )
         )
     if theme:
-        stmt = stmt.where(Initiative.id.in_(
-            select(initiative_themes.c.initiative_id).where(initiative_themes.c.theme_id == theme)))
+        stmt = stmt.where(
+            Initiative.id.in_(select(initiative_themes.c.initiative_id).where(initiative_themes.c.theme_id == theme))
+        )
     items = db.session.scalars(stmt).all()
     return render_template(
-        "reference/initiatives.html", items=items, category=category, department=department, theme=theme,
-        departments=db.session.scalars(select(Department).where(Department.active).order_by(Department.sort_order)).all(),
+        "reference/initiatives.html",
+        items=items,
+        category=category,
+        department=department,
+        theme=theme,
+        departments=db.session.scalars(
+            select(Department).where(Department.active).order_by(Department.sort_order)
+        ).all(),
         themes=db.session.scalars(select(Theme).where(Theme.active).order_by(Theme.sort_order)).all(),
     )

@@ -67,8 +67,13 @@ BREAKDOWN_COLUMNS = [
 ]
 # Shown per breakdown on request (?times=<dimension>): they read every clock of the period.
 TIME_COLUMNS = [(attr, label, False) for attr, label, _ in FIGURE_ROWS if attr.endswith(("_median_h", "_p90_h"))]
-DIMENSION_LABELS = {"department": _l("By department"), "theme": _l("By theme"), "priority": _l("By urgency"),
-                    "member": _l("By SWAT member"), "initiative": _l("By initiative")}
+DIMENSION_LABELS = {
+    "department": _l("By department"),
+    "theme": _l("By theme"),
+    "priority": _l("By urgency"),
+    "member": _l("By SWAT member"),
+    "initiative": _l("By initiative"),
+}
 TABLES = ("figures", "ages", "trend", *reports.DIMENSIONS)
 
 
@@ -125,20 +130,36 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
     if "figures" in names or "ages" in names:
         cur = reports.figures(db.session, current_user, period, at)
         prev = reports.figures(db.session, current_user, period.previous(), at)
-        out["figures"] = Table("figures", str(_l("Figures")),
-                               [str(_l("Figure")), _period_label(period), _period_label(period.previous())],
-                               [[str(label) + unit(attr), getattr(cur, attr), getattr(prev, attr)]
-                                for attr, label, _ in FIGURE_ROWS])
-        out["ages"] = Table("ages", str(_l("Open consultations by age (business days)")),
-                            [str(_l("Age (business days)")), str(_l("Open consultations"))],
-                            [[label, n] for label, n in cur.ages.items()])
+        out["figures"] = Table(
+            "figures",
+            str(_l("Figures")),
+            [str(_l("Figure")), _period_label(period), _period_label(period.previous())],
+            [[str(label) + unit(attr), getattr(cur, attr), getattr(prev, attr)] for attr, label, _ in FIGURE_ROWS],
+        )
+        out["ages"] = Table(
+            "ages",
+            str(_l("Open consultations by age (business days)")),
+            [str(_l("Age (business days)")), str(_l("Open consultations"))],
+            [[label, n] for label, n in cur.ages.items()],
+        )
     if "trend" in names:
         steps = reports.trend(db.session, current_user, period)
-        out["trend"] = Table("trend", str(_l("Trend")),
-                             [str(_l("From")), str(_l("To")), str(_l("Opened")), str(RESOLVED),
-                              str(_l("Backlog at the end"))],
-                             [[s["start"].isoformat(), (s["end"] - timedelta(days=1)).isoformat(), s["opened"],
-                               s["resolved"], s["backlog"]] for s in steps], steps)
+        out["trend"] = Table(
+            "trend",
+            str(_l("Trend")),
+            [str(_l("From")), str(_l("To")), str(_l("Opened")), str(RESOLVED), str(_l("Backlog at the end"))],
+            [
+                [
+                    s["start"].isoformat(),
+                    (s["end"] - timedelta(days=1)).isoformat(),
+                    s["opened"],
+                    s["resolved"],
+                    s["backlog"],
+                ]
+                for s in steps
+            ],
+            steps,
+        )
     dims = tuple(d for d in reports.DIMENSIONS if d in names)
     if dims:
         for dim, rows in reports.breakdowns(db.session, current_user, period, at, dims).items():
@@ -151,9 +172,14 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
             rows = _sorted(dim, rows)
             for r in rows:
                 r["display"] = _label(dim, r)
-            out[dim] = Table(dim, str(DIMENSION_LABELS[dim]),
-                             [str(DIMENSION_LABELS[dim])] + [str(label) + unit(a) for a, label, _ in columns],
-                             [[r["display"]] + [r[a] for a, _, _ in columns] for r in rows], rows, columns)
+            out[dim] = Table(
+                dim,
+                str(DIMENSION_LABELS[dim]),
+                [str(DIMENSION_LABELS[dim])] + [str(label) + unit(a) for a, label, _ in columns],
+                [[r["display"]] + [r[a] for a, _, _ in columns] for r in rows],
+                rows,
+                columns,
+            )
     return out
 
 
@@ -165,11 +191,23 @@ def index():
     tables = build_tables(period, times=times)
     today = now().astimezone(rd.TOKYO).date()
     fy = rd.fiscal_year_of(today)
-    choices = [rd.fiscal_year(fy), rd.fiscal_year(fy - 1)] + [rd.fiscal_quarter(fy, q) for q in (1, 2, 3, 4)] + [
-        rd.month(today.year, today.month), rd.month(today.year, today.month).previous()]
-    return render_template("reports/index.html", period=period, tables=tables, choices=choices,
-                           figure_rows=FIGURE_ROWS, dimensions=reports.DIMENSIONS,
-                           sort=request.args.get("sort", ""), today=today, zip=zip, times=times)
+    choices = (
+        [rd.fiscal_year(fy), rd.fiscal_year(fy - 1)]
+        + [rd.fiscal_quarter(fy, q) for q in (1, 2, 3, 4)]
+        + [rd.month(today.year, today.month), rd.month(today.year, today.month).previous()]
+    )
+    return render_template(
+        "reports/index.html",
+        period=period,
+        tables=tables,
+        choices=choices,
+        figure_rows=FIGURE_ROWS,
+        dimensions=reports.DIMENSIONS,
+        sort=request.args.get("sort", ""),
+        today=today,
+        zip=zip,
+        times=times,
+    )
 
 
 def _requested() -> tuple[rd.Period, tuple[str, ...]]:
@@ -200,8 +238,11 @@ def export_csv():
     writer.writerow([rd.safe_cell(h) for h in table.header])
     for row in table.rows:
         writer.writerow(["" if v is None else rd.safe_cell(v) for v in row])
-    return Response(out.getvalue().encode("utf-8"), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(period, name, "csv")}"'})
+    return Response(
+        out.getvalue().encode("utf-8"),
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{_filename(period, name, "csv")}"'},
+    )
 
 
 @bp.get("/export.xlsx")
@@ -229,6 +270,8 @@ def export_xlsx():
     out = io.BytesIO()
     book.save(out)
     fname = _filename(period, request.args.get("table", ""), "xlsx")
-    return Response(out.getvalue(),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{fname}"'})
+    return Response(
+        out.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{fname}"'},
+    )

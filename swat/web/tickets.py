@@ -76,15 +76,26 @@ def _page(ticket: Ticket, reply_form=None, note_form=None, status_code=200):
     desk_info = _desk_info(ticket) if internal else None
     sla_clocks = sla.views(db.session, [ticket.id], now()).get(ticket.id, [])
     return render_template(
-        "tickets/show.html", ticket=ticket, messages=messages, events=events, files=files,
-        by_message=by_message, show_internal=internal, desk=desk, requester_side=requester_side,
-        reply_form=reply_form or ReplyForm(), note_form=note_form or NoteForm(prefix="note"),
-        assign_form=assign_form, status_form=status_form, action_form=ActionForm(),
+        "tickets/show.html",
+        ticket=ticket,
+        messages=messages,
+        events=events,
+        files=files,
+        by_message=by_message,
+        show_internal=internal,
+        desk=desk,
+        requester_side=requester_side,
+        reply_form=reply_form or ReplyForm(),
+        note_form=note_form or NoteForm(prefix="note"),
+        assign_form=assign_form,
+        status_form=status_form,
+        action_form=ActionForm(),
         can_claim=desk and ticket.status == states.NEW and ticket.assignee_id is None,
         can_close=(desk or requester_side) and ticket.status != states.CLOSED,
         can_reopen=(desk or requester_side) and ticket.status in (states.RESOLVED, states.CLOSED),
         can_reply=(desk or requester_side) and states.is_open(ticket.status),
-        info=desk_info, sla_clocks=sla_clocks,
+        info=desk_info,
+        sla_clocks=sla_clocks,
     ), status_code
 
 
@@ -98,26 +109,38 @@ def _desk_info(ticket: Ticket) -> dict:
     if not linked and proposal:
         ids = json.loads(proposal.initiative_ids)
         if ids:
-            found = {i.id: i for i in db.session.scalars(
-                select(Initiative).where(Initiative.id.in_(ids)).options(selectinload(Initiative.departments)))}
+            found = {
+                i.id: i
+                for i in db.session.scalars(
+                    select(Initiative).where(Initiative.id.in_(ids)).options(selectinload(Initiative.departments))
+                )
+            }
             proposed = [found[i] for i in ids if i in found]
     chain = db.session.scalars(select(EscalationStep).order_by(EscalationStep.level)).all()
     themes = {t.id: t for t in db.session.scalars(select(Theme))}
     inits = {i.id: i for i in db.session.scalars(select(Initiative))}
     return {
-        "proposal": proposal, "reasons": reasons, "initiatives": linked or proposed, "proposed": not linked,
-        "panel": ticket.theme.panel if ticket.theme else None, "chain": chain,
+        "proposal": proposal,
+        "reasons": reasons,
+        "initiatives": linked or proposed,
+        "proposed": not linked,
+        "panel": ticket.theme.panel if ticket.theme else None,
+        "chain": chain,
         "similar": routing.similar_tickets(db.session, current_user, ticket),
-        "theme_by_id": themes, "init_by_id": inits,
+        "theme_by_id": themes,
+        "init_by_id": inits,
     }
 
 
 def _load_full(number: str) -> Ticket:
     return _load(
         number,
-        selectinload(Ticket.department), selectinload(Ticket.theme).selectinload(Theme.panel),
-        selectinload(Ticket.requester), selectinload(Ticket.assignee),
-        selectinload(Ticket.initiative_links).selectinload(TicketInitiative.initiative)
+        selectinload(Ticket.department),
+        selectinload(Ticket.theme).selectinload(Theme.panel),
+        selectinload(Ticket.requester),
+        selectinload(Ticket.assignee),
+        selectinload(Ticket.initiative_links)
+        .selectinload(TicketInitiative.initiative)
         .selectinload(Initiative.departments),
     )
 
@@ -156,8 +179,9 @@ def _act(number: str, action, success: str):
 @bp.post("/<number>/claim")
 @login_required
 def claim(number):
-    return _act(number, lambda t: svc.claim_ticket(db.session, current_user, now(), t),
-                _("You took this consultation."))
+    return _act(
+        number, lambda t: svc.claim_ticket(db.session, current_user, now(), t), _("You took this consultation.")
+    )
 
 
 @bp.post("/<number>/assign")
@@ -166,39 +190,45 @@ def assign(number):
     value = request.form.get("assignee", "")
     if value and not value.isdigit():
         abort(400)
-    return _act(number, lambda t: svc.assign_ticket(db.session, current_user, now(), t,
-                                                    int(value) if value else None),
-                _("The assignee was changed."))
+    return _act(
+        number,
+        lambda t: svc.assign_ticket(db.session, current_user, now(), t, int(value) if value else None),
+        _("The assignee was changed."),
+    )
 
 
 @bp.post("/<number>/status")
 @login_required
 def status(number):
     target = request.form.get("status", "")
-    return _act(number, lambda t: svc.change_status(db.session, current_user, now(), t, target),
-                _("The status was changed."))
+    return _act(
+        number, lambda t: svc.change_status(db.session, current_user, now(), t, target), _("The status was changed.")
+    )
 
 
 @bp.post("/<number>/priority")
 @login_required
 def priority(number):
     value = request.form.get("priority", "")
-    return _act(number, lambda t: svc.change_priority(db.session, current_user, now(), t, value),
-                _("The urgency was changed."))
+    return _act(
+        number, lambda t: svc.change_priority(db.session, current_user, now(), t, value), _("The urgency was changed.")
+    )
 
 
 @bp.post("/<number>/close")
 @login_required
 def close(number):
-    return _act(number, lambda t: svc.close_ticket(db.session, current_user, now(), t),
-                _("The consultation was closed."))
+    return _act(
+        number, lambda t: svc.close_ticket(db.session, current_user, now(), t), _("The consultation was closed.")
+    )
 
 
 @bp.post("/<number>/reopen")
 @login_required
 def reopen(number):
-    return _act(number, lambda t: svc.reopen_ticket(db.session, current_user, now(), t),
-                _("The consultation was reopened."))
+    return _act(
+        number, lambda t: svc.reopen_ticket(db.session, current_user, now(), t), _("The consultation was reopened.")
+    )
 
 
 def _post(number: str, form, service, success: str, page_form: str):
@@ -206,8 +236,16 @@ def _post(number: str, form, service, success: str, page_form: str):
     ticket = _load(number)
     if form.validate_on_submit():
         try:
-            service(db.session, current_user, now(), ticket, form.body.data, uploads(form.attachments.data),
-                    store(), limits())
+            service(
+                db.session,
+                current_user,
+                now(),
+                ticket,
+                form.body.data,
+                uploads(form.attachments.data),
+                store(),
+                limits(),
+            )
             db.session.commit()
             return _done(number, success)
         except DomainError as exc:
@@ -231,8 +269,7 @@ def note(number):
     if not permissions.is_desk(current_user):
         _load(number)  # a hidden ticket stays a 404 like any other
         abort(404)
-    return _post(number, NoteForm(prefix="note"), svc.add_internal_note, _("The internal note was saved."),
-                 "note_form")
+    return _post(number, NoteForm(prefix="note"), svc.add_internal_note, _("The internal note was saved."), "note_form")
 
 
 @bp.get("/<number>/files/<int:file_id>")
@@ -249,8 +286,15 @@ def download(number, file_id):
     path = store().path_for(att.storage_key)
     if not path.exists():
         abort(404)
-    response = send_file(path, mimetype="application/octet-stream", as_attachment=True,
-                         download_name=att.filename, max_age=0, conditional=False, etag=False)
+    response = send_file(
+        path,
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=att.filename,
+        max_age=0,
+        conditional=False,
+        etag=False,
+    )
     ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in att.filename)
     response.headers["Content-Disposition"] = (
         f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(att.filename, safe='')}"

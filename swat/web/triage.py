@@ -29,10 +29,12 @@ bp = Blueprint("triage", __name__)
 
 def _catalog():
     themes = db.session.scalars(select(Theme).where(Theme.active).order_by(Theme.sort_order)).all()
-    inits = db.session.scalars(select(Initiative).where(Initiative.active)
-                               .order_by(Initiative.category, Initiative.sort_order)).all()
-    members = db.session.scalars(select(User).where(User.active, User.role.in_(("agent", "lead")))
-                                 .order_by(User.display_name)).all()
+    inits = db.session.scalars(
+        select(Initiative).where(Initiative.active).order_by(Initiative.category, Initiative.sort_order)
+    ).all()
+    members = db.session.scalars(
+        select(User).where(User.active, User.role.in_(("agent", "lead"))).order_by(User.display_name)
+    ).all()
     return themes, inits, members
 
 
@@ -44,21 +46,32 @@ def index():
         .outerjoin(RoutingProposal, RoutingProposal.ticket_id == Ticket.id)
         .where(Ticket.triage.is_(True), Ticket.status.in_(states.OPEN_STATUSES))
         .options(selectinload(Ticket.department), selectinload(Ticket.requester))
-        .order_by(Ticket.priority, Ticket.created_at).limit(200)
+        .order_by(Ticket.priority, Ticket.created_at)
+        .limit(200)
     ).all()
     themes, inits, members = _catalog()
     items = []
     for ticket, proposal in rows:
-        items.append({
-            "ticket": ticket, "proposal": proposal,
-            "initiatives": json.loads(proposal.initiative_ids) if proposal else [],
-            "departments": json.loads(proposal.department_ids) if proposal else [],
-            "reasons": json.loads(proposal.reasons) if proposal else [],
-        })
+        items.append(
+            {
+                "ticket": ticket,
+                "proposal": proposal,
+                "initiatives": json.loads(proposal.initiative_ids) if proposal else [],
+                "departments": json.loads(proposal.department_ids) if proposal else [],
+                "reasons": json.loads(proposal.reasons) if proposal else [],
+            }
+        )
     deps = {d.id: d for d in db.session.scalars(select(Department))}
-    return render_template("triage/index.html", items=items, themes=themes, inits=inits, members=members,
-                           deps=deps, theme_by_id={t.id: t for t in themes},
-                           init_by_id={i.id: i for i in inits})
+    return render_template(
+        "triage/index.html",
+        items=items,
+        themes=themes,
+        inits=inits,
+        members=members,
+        deps=deps,
+        theme_by_id={t.id: t for t in themes},
+        init_by_id={i.id: i for i in inits},
+    )
 
 
 @bp.post("/triage/<number>")
@@ -73,7 +86,11 @@ def decide(number):
         abort(400)
     try:
         routing.decide_triage(
-            db.session, current_user, now(), ticket, theme_id=request.form.get("theme") or None,
+            db.session,
+            current_user,
+            now(),
+            ticket,
+            theme_id=request.form.get("theme") or None,
             initiative_ids=request.form.getlist("initiatives")[:5],
             assignee_id=int(assignee) if assignee else None,
         )
@@ -96,23 +113,35 @@ def team():
     loaded = routing.current_rules(db.session)
     rules = loaded[0] if loaded else None
     members = db.session.scalars(
-        select(User).where(User.active, User.role.in_(("agent", "lead")))
-        .options(selectinload(User.themes)).order_by(User.display_name)
+        select(User)
+        .where(User.active, User.role.in_(("agent", "lead")))
+        .options(selectinload(User.themes))
+        .order_by(User.display_name)
     ).all()
-    counts = dict(db.session.execute(
-        select(Ticket.assignee_id, func.count()).where(Ticket.status.in_(states.OPEN_STATUSES),
-                                                        Ticket.assignee_id.is_not(None))
-        .group_by(Ticket.assignee_id)).all())
+    counts = dict(
+        db.session.execute(
+            select(Ticket.assignee_id, func.count())
+            .where(Ticket.status.in_(states.OPEN_STATUSES), Ticket.assignee_id.is_not(None))
+            .group_by(Ticket.assignee_id)
+        ).all()
+    )
     today = now().astimezone(TOKYO).date()
     absences = db.session.scalars(
-        select(MemberAbsence).where(MemberAbsence.ends_on >= today).order_by(MemberAbsence.starts_on)).all()
+        select(MemberAbsence).where(MemberAbsence.ends_on >= today).order_by(MemberAbsence.starts_on)
+    ).all()
     by_user: dict[int, list[MemberAbsence]] = {}
     for a in absences:
         by_user.setdefault(a.user_id, []).append(a)
-    caps = {m.id: (rules.members.get(m.username, {}).get("cap", rules.default_cap) if rules else None)
-            for m in members}
-    return render_template("triage/team.html", members=members, counts=counts, caps=caps, by_user=by_user,
-                           today=today, can_manage=current_user.role in ("lead", "admin"))
+    caps = {m.id: (rules.members.get(m.username, {}).get("cap", rules.default_cap) if rules else None) for m in members}
+    return render_template(
+        "triage/team.html",
+        members=members,
+        counts=counts,
+        caps=caps,
+        by_user=by_user,
+        today=today,
+        can_manage=current_user.role in ("lead", "admin"),
+    )
 
 
 def _may_manage(user_id: int) -> bool:
@@ -136,9 +165,16 @@ def add_absence(user_id):
     if ends < starts:
         flash(_("The last day cannot be before the first day."), "error")
         return redirect(url_for("triage.team"))
-    db.session.add(MemberAbsence(user_id=user_id, starts_on=starts, ends_on=ends,
-                                 note=request.form.get("note", "").strip()[:200], created_by_id=current_user.id,
-                                 created_at=now()))
+    db.session.add(
+        MemberAbsence(
+            user_id=user_id,
+            starts_on=starts,
+            ends_on=ends,
+            note=request.form.get("note", "").strip()[:200],
+            created_by_id=current_user.id,
+            created_at=now(),
+        )
+    )
     db.session.commit()
     flash(_("The absence was saved."), "success")
     return redirect(url_for("triage.team"))
@@ -165,7 +201,12 @@ def rules_page():
     rules, doc = loaded
     themes = {t.id: t for t in db.session.scalars(select(Theme))}
     inits = {i.id: i for i in db.session.scalars(select(Initiative))}
-    skills = db.session.scalars(select(User).where(User.active, User.role.in_(("agent", "lead")))
-                                .options(selectinload(User.themes)).order_by(User.display_name)).all()
-    return render_template("triage/rules.html", rules=rules, doc=doc, themes=themes, inits=inits,
-                           members=skills, localized=localized)
+    skills = db.session.scalars(
+        select(User)
+        .where(User.active, User.role.in_(("agent", "lead")))
+        .options(selectinload(User.themes))
+        .order_by(User.display_name)
+    ).all()
+    return render_template(
+        "triage/rules.html", rules=rules, doc=doc, themes=themes, inits=inits, members=skills, localized=localized
+    )

@@ -22,18 +22,32 @@ def jst(*args: int) -> datetime:
 
 # -- fixed examples ---------------------------------------------------------------------------
 
+
 def test_silver_week_2026_from_the_issue():
     # Fri 17:15 has 30 minutes left; Mon 21 敬老の日, Tue 22 国民の休日, Wed 23 秋分の日.
     start = jst(2026, 9, 18, 17, 15)
     assert CAL.due(start, 60) == jst(2026, 9, 24, 9, 30)
     assert CAL.elapsed(start, jst(2026, 9, 24, 9, 30)) == 60
     assert [CAL.is_business_day(date(2026, 9, d)) for d in range(18, 25)] == [
-        True, False, False, False, False, False, True]
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
 
 
 def test_golden_week_2026():
-    closed = {date(2026, 4, 29), date(2026, 5, 2), date(2026, 5, 3), date(2026, 5, 4), date(2026, 5, 5),
-              date(2026, 5, 6)}  # 5/6 is the 振替休日 for 憲法記念日 on a Sunday
+    closed = {
+        date(2026, 4, 29),
+        date(2026, 5, 2),
+        date(2026, 5, 3),
+        date(2026, 5, 4),
+        date(2026, 5, 5),
+        date(2026, 5, 6),
+    }  # 5/6 is the 振替休日 for 憲法記念日 on a Sunday
     for n in range(14):
         d = date(2026, 4, 27) + timedelta(days=n)
         assert CAL.is_business_day(d) == (d not in closed and d.weekday() < 5), d
@@ -151,42 +165,53 @@ def test_years_outside_the_table_extend_it():
 
 # -- from_config ------------------------------------------------------------------------------
 
+
 def test_from_config_defaults_and_values():
     assert CAL.due(jst(2026, 9, 18, 17, 15), 60) == BusinessCalendar.from_config({}).due(jst(2026, 9, 18, 17, 15), 60)
-    cal = BusinessCalendar.from_config({
-        "opens": "08:30", "closes": "17:15", "timezone": "Asia/Tokyo", "year_end_closed": [],
-        "extra_closed_dates": ["2026-12-28", date(2026, 12, 25)], "extra_open_dates": ["2026-12-29"],
-    })
+    cal = BusinessCalendar.from_config(
+        {
+            "opens": "08:30",
+            "closes": "17:15",
+            "timezone": "Asia/Tokyo",
+            "year_end_closed": [],
+            "extra_closed_dates": ["2026-12-28", date(2026, 12, 25)],
+            "extra_open_dates": ["2026-12-29"],
+        }
+    )
     assert cal.opens == time(8, 30) and cal.closes == time(17, 15) and cal.year_end is None
     assert not cal.is_business_day(date(2026, 12, 28)) and not cal.is_business_day(date(2026, 12, 25))
     assert cal.is_business_day(date(2026, 12, 29)) and cal.is_business_day(date(2026, 12, 30))
     assert BusinessCalendar.from_config({"year_end_closed": ["12-28", "01-04"]}).year_end == ((12, 28), (1, 4))
 
 
-@pytest.mark.parametrize("data, key", [
-    ({"open": "09:00"}, "'open'"),
-    ({"opens": "9:00"}, "opens"),
-    ({"closes": 1065}, "closes"),  # YAML's reading of an unquoted 17:45
-    ({"opens": "25:00"}, "opens"),
-    ({"opens": "18:00"}, "before"),
-    ({"timezone": "Mars/Olympus"}, "zone"),
-    ({"timezone": 9}, "timezone"),
-    ({"year_end_closed": ["12-29"]}, "year_end_closed"),
-    ({"year_end_closed": ["12-29", "1-3"]}, "year_end_closed"),
-    ({"year_end_closed": ["12-29", "02-30"]}, "year_end_closed"),
-    ({"year_end_closed": "12-29..01-03"}, "year_end_closed"),
-    ({"extra_closed_dates": "2026-12-28"}, "extra_closed_dates"),
-    ({"extra_closed_dates": ["2026-02-30"]}, "extra_closed_dates"),
-    ({"extra_open_dates": ["20261228"]}, "extra_open_dates"),
-    ({"extra_open_dates": [datetime(2026, 12, 28)]}, "extra_open_dates"),
-    ({"extra_closed_dates": ["2026-12-28"], "extra_open_dates": ["2026-12-28"]}, "both"),
-])
+@pytest.mark.parametrize(
+    "data, key",
+    [
+        ({"open": "09:00"}, "'open'"),
+        ({"opens": "9:00"}, "opens"),
+        ({"closes": 1065}, "closes"),  # YAML's reading of an unquoted 17:45
+        ({"opens": "25:00"}, "opens"),
+        ({"opens": "18:00"}, "before"),
+        ({"timezone": "Mars/Olympus"}, "zone"),
+        ({"timezone": 9}, "timezone"),
+        ({"year_end_closed": ["12-29"]}, "year_end_closed"),
+        ({"year_end_closed": ["12-29", "1-3"]}, "year_end_closed"),
+        ({"year_end_closed": ["12-29", "02-30"]}, "year_end_closed"),
+        ({"year_end_closed": "12-29..01-03"}, "year_end_closed"),
+        ({"extra_closed_dates": "2026-12-28"}, "extra_closed_dates"),
+        ({"extra_closed_dates": ["2026-02-30"]}, "extra_closed_dates"),
+        ({"extra_open_dates": ["20261228"]}, "extra_open_dates"),
+        ({"extra_open_dates": [datetime(2026, 12, 28)]}, "extra_open_dates"),
+        ({"extra_closed_dates": ["2026-12-28"], "extra_open_dates": ["2026-12-28"]}, "both"),
+    ],
+)
 def test_from_config_rejects(data, key):
     with pytest.raises(ValueError, match=key):
         BusinessCalendar.from_config(data)
 
 
 # -- parse / format ---------------------------------------------------------------------------
+
 
 def test_parse_and_format_instant():
     assert parse_instant("2026-09-24T09:30") == jst(2026, 9, 24, 9, 30)
@@ -244,18 +269,39 @@ def index(dt: datetime) -> int:
 FIRST = index(jst(2020, 1, 1))
 LAST = index(jst(2027, 12, 31, 23, 59))
 # Dates where the rules bite: Golden Week, year-end, the Olympic moves, 2026's Silver Week.
-ANCHORS = [index(jst(*d)) for d in [
-    (2020, 4, 28), (2020, 7, 21), (2020, 8, 7), (2020, 10, 9), (2020, 12, 28), (2021, 4, 28),
-    (2021, 7, 20), (2021, 8, 6), (2021, 10, 8), (2021, 12, 28), (2022, 12, 28), (2023, 4, 28),
-    (2024, 12, 27), (2025, 5, 2), (2026, 4, 28), (2026, 9, 18), (2026, 12, 28), (2027, 12, 28),
-]]
+ANCHORS = [
+    index(jst(*d))
+    for d in [
+        (2020, 4, 28),
+        (2020, 7, 21),
+        (2020, 8, 7),
+        (2020, 10, 9),
+        (2020, 12, 28),
+        (2021, 4, 28),
+        (2021, 7, 20),
+        (2021, 8, 6),
+        (2021, 10, 8),
+        (2021, 12, 28),
+        (2022, 12, 28),
+        (2023, 4, 28),
+        (2024, 12, 27),
+        (2025, 5, 2),
+        (2026, 4, 28),
+        (2026, 9, 18),
+        (2026, 12, 28),
+        (2027, 12, 28),
+    ]
+]
 
 minute_starts = st.one_of(
     st.integers(FIRST, LAST),
     st.builds(lambda a, off: a + off, st.sampled_from(ANCHORS), st.integers(-2 * 1440, 4 * 1440)),
     # Right at opening or closing time, and a minute either side.
-    st.builds(lambda day, m: FIRST + day * 1440 + m, st.integers(0, (LAST - FIRST) // 1440),
-              st.sampled_from([OPEN_MIN - 1, OPEN_MIN, OPEN_MIN + 1, CLOSE_MIN - 1, CLOSE_MIN, CLOSE_MIN + 1])),
+    st.builds(
+        lambda day, m: FIRST + day * 1440 + m,
+        st.integers(0, (LAST - FIRST) // 1440),
+        st.sampled_from([OPEN_MIN - 1, OPEN_MIN, OPEN_MIN + 1, CLOSE_MIN - 1, CLOSE_MIN, CLOSE_MIN + 1]),
+    ),
 )
 
 
@@ -273,8 +319,7 @@ def test_elapsed_matches_the_minute_by_minute_reference(start, span):
 
 
 # Any instant, to the microsecond, 2020-2027.
-instants = st.builds(
-    lambda i, us: to_dt(i) + timedelta(microseconds=us), minute_starts, st.integers(0, 60_000_000 - 1))
+instants = st.builds(lambda i, us: to_dt(i) + timedelta(microseconds=us), minute_starts, st.integers(0, 60_000_000 - 1))
 
 
 @settings(max_examples=300, deadline=None, database=None)

@@ -9,22 +9,51 @@ from swat.services.reference import read_reference
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "config" / "reference"
 
 DEPARTMENTS = [
-    "smart-city", "health-medical", "crisis-management", "police", "welfare", "education",
-    "commerce-labor", "urban-development", "environment-agriculture", "finance", "accounting",
+    "smart-city",
+    "health-medical",
+    "crisis-management",
+    "police",
+    "welfare",
+    "education",
+    "commerce-labor",
+    "urban-development",
+    "environment-agriculture",
+    "finance",
+    "accounting",
     "general-affairs",
 ]
-THEMES = ["mobility", "healthcare", "three-less", "telework", "ict-governance",
-          "citizen-services", "data"]
+THEMES = ["mobility", "healthcare", "three-less", "telework", "ict-governance", "citizen-services", "data"]
 INITIATIVES = {
-    1: ["smartphone-apps", "sns-consultation", "smart-mobility", "drones", "ict-construction",
-        "smart-agriculture", "smart-school"],
-    2: ["cashless", "paperless-meetings", "hanko-less", "telework", "rpa", "ai-transcription",
-        "line-works", "child-abuse-response"],
-    3: ["open-data", "data-platform", "5g", "strategy-advisors", "smart-city-subsidy",
-        "dx-field", "disaster-response"],
+    1: [
+        "smartphone-apps",
+        "sns-consultation",
+        "smart-mobility",
+        "drones",
+        "ict-construction",
+        "smart-agriculture",
+        "smart-school",
+    ],
+    2: [
+        "cashless",
+        "paperless-meetings",
+        "hanko-less",
+        "telework",
+        "rpa",
+        "ai-transcription",
+        "line-works",
+        "child-abuse-response",
+    ],
+    3: ["open-data", "data-platform", "5g", "strategy-advisors", "smart-city-subsidy", "dx-field", "disaster-response"],
 }
-GOVERNANCE = {"strategy-council", "promotion-hq", "steering-committee", "panel-ict-governance",
-              "corona-swat", "osaka-city-hq", "municipal-liaison"}
+GOVERNANCE = {
+    "strategy-council",
+    "promotion-hq",
+    "steering-committee",
+    "panel-ict-governance",
+    "corona-swat",
+    "osaka-city-hq",
+    "municipal-liaison",
+}
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +108,22 @@ def test_governance_has_every_domain_body_and_the_dissolved_history(data):
     assert "CIO" in bodies["panel-ict-governance"]["chair"]
     zone = bodies["special-zone-hq"]
     assert (zone["name"], zone["established_on"], zone["kind"], zone["active"]) == (
-        "特区推進本部", "2014-05-12", "dissolved", False)
+        "特区推進本部",
+        "2014-05-12",
+        "dissolved",
+        False,
+    )
     info = bodies["administrative-informatization-committee"]
     assert (info["name"], info["established_on"], info["kind"], info["active"]) == (
-        "行政情報化推進委員会", "1986-09-05", "dissolved", False)
+        "行政情報化推進委員会",
+        "1986-09-05",
+        "dissolved",
+        False,
+    )
     assert [b["id"] for b in data.governance if not b["active"]] == [
-        "special-zone-hq", "administrative-informatization-committee"]
+        "special-zone-hq",
+        "administrative-informatization-committee",
+    ]
 
 
 def test_escalation_chain_runs_member_lead_cio_steering_committee(data):

@@ -34,21 +34,24 @@ def test_quarters_months_and_previous_periods():
     assert (q3.start, q3.end) == (date(2026, 10, 1), date(2027, 1, 1))
     assert q3.previous() == fiscal_quarter(2026, 2)
     assert fiscal_quarter(2026, 1).previous() == fiscal_quarter(2025, 4)
-    assert fiscal_quarter(2026, 4) .start == date(2027, 1, 1)
+    assert fiscal_quarter(2026, 4).start == date(2027, 1, 1)
     assert month(2026, 1).previous() == month(2025, 12)
     assert fiscal_year(2026).previous() == fiscal_year(2025)
     r = date_range(date(2026, 4, 1), date(2026, 4, 10))
     assert r.days == 10 and r.previous() == date_range(date(2026, 3, 22), date(2026, 3, 31))
 
 
-@pytest.mark.parametrize("period", [month(2026, 11), fiscal_quarter(2026, 3), fiscal_year(2026),
-                                    date_range(date(2026, 4, 1), date(2026, 6, 30))])
+@pytest.mark.parametrize(
+    "period",
+    [month(2026, 11), fiscal_quarter(2026, 3), fiscal_year(2026), date_range(date(2026, 4, 1), date(2026, 6, 30))],
+)
 def test_period_keys_round_trip(period):
     assert parse_period(period.key()) == period
 
 
-@pytest.mark.parametrize("bad", ["", "2026", "2026-13", "FY-1", "FYabc", "FY2026-Q5", "2026-05-01..2026-04-01",
-                                 "2020-01-01..2027-01-01"])
+@pytest.mark.parametrize(
+    "bad", ["", "2026", "2026-13", "FY-1", "FYabc", "FY2026-Q5", "2026-05-01..2026-04-01", "2020-01-01..2027-01-01"]
+)
 def test_bad_periods_are_refused(bad):
     with pytest.raises(ValueError):
         parse_period(bad)
@@ -59,19 +62,24 @@ def test_bounds_are_tokyo_midnights():
     assert start.isoformat() == "2026-04-01T00:00:00+09:00" and end.isoformat() == "2026-05-01T00:00:00+09:00"
 
 
-@pytest.mark.parametrize("days, bucket", [(0, "0-2"), (2, "0-2"), (3, "3-5"), (10, "6-10"), (11, "11-20"),
-                                          (20, "11-20"), (21, "21+"), (400, "21+")])
+@pytest.mark.parametrize(
+    "days, bucket",
+    [(0, "0-2"), (2, "0-2"), (3, "3-5"), (10, "6-10"), (11, "11-20"), (20, "11-20"), (21, "21+"), (400, "21+")],
+)
 def test_age_buckets(days, bucket):
     assert age_bucket(days) == bucket
 
 
-@pytest.mark.parametrize("start, end, months", [
-    (date(2026, 4, 1), date(2027, 4, 1), (date(2026, 4, 1), date(2027, 4, 1))),  # a fiscal year
-    (date(2026, 11, 1), date(2026, 12, 1), (date(2026, 11, 1), date(2026, 12, 1))),  # a month
-    (date(2026, 9, 29), date(2026, 11, 21), (date(2026, 10, 1), date(2026, 11, 1))),  # a part either side
-    (date(2026, 10, 15), date(2026, 11, 4), None),  # no whole month
-    (date(2026, 12, 2), date(2027, 2, 1), (date(2027, 1, 1), date(2027, 2, 1))),  # over the new year
-])
+@pytest.mark.parametrize(
+    "start, end, months",
+    [
+        (date(2026, 4, 1), date(2027, 4, 1), (date(2026, 4, 1), date(2027, 4, 1))),  # a fiscal year
+        (date(2026, 11, 1), date(2026, 12, 1), (date(2026, 11, 1), date(2026, 12, 1))),  # a month
+        (date(2026, 9, 29), date(2026, 11, 21), (date(2026, 10, 1), date(2026, 11, 1))),  # a part either side
+        (date(2026, 10, 15), date(2026, 11, 4), None),  # no whole month
+        (date(2026, 12, 2), date(2027, 2, 1), (date(2027, 1, 1), date(2027, 2, 1))),  # over the new year
+    ],
+)
 def test_whole_months_inside_a_span(start, end, months):
     assert whole_months(start, end) == months
 
@@ -83,7 +91,18 @@ def test_percentiles_interpolate_like_postgresql():
     assert percentile(list(range(1, 11)), 0.9) == pytest.approx(9.1)
 
 
-@pytest.mark.parametrize("cell, safe", [("=1+1", "'=1+1"), ("+81", "'+81"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"),
-                                        ("\tx", "'\tx"), ("\rx", "'\rx"), ("普通の文字", "普通の文字"), (-3, -3)])
+@pytest.mark.parametrize(
+    "cell, safe",
+    [
+        ("=1+1", "'=1+1"),
+        ("+81", "'+81"),
+        ("-3", "'-3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("普通の文字", "普通の文字"),
+        (-3, -3),
+    ],
+)
 def test_csv_cells_are_neutralised(cell, safe):
     assert safe_cell(cell) == safe

@@ -4,12 +4,23 @@ import pytest
 
 from swat.domain.routing import RulesError, compile_rules, evaluate, route
 
-CATALOG_THEMES = {"sns-consultation": ["citizen-services"], "telework": ["telework"], "rpa": ["three-less"],
-                  "line-works": ["telework"]}
-THEME_TEXTS = {"citizen-services": "府民向けデジタルサービス SNS LINE 相談", "telework": "テレワーク 在宅勤務",
-               "three-less": "3レス 業務効率化 RPA ペーパーレス"}
-INIT_TEXTS = {"sns-consultation": "SNSによる相談 LINEを活用した相談体制", "telework": "テレワーク 庁内での本格導入",
-              "rpa": "業務効率 RPA AI-OCR", "line-works": "LINEワークス 災害時の意思疎通"}
+CATALOG_THEMES = {
+    "sns-consultation": ["citizen-services"],
+    "telework": ["telework"],
+    "rpa": ["three-less"],
+    "line-works": ["telework"],
+}
+THEME_TEXTS = {
+    "citizen-services": "府民向けデジタルサービス SNS LINE 相談",
+    "telework": "テレワーク 在宅勤務",
+    "three-less": "3レス 業務効率化 RPA ペーパーレス",
+}
+INIT_TEXTS = {
+    "sns-consultation": "SNSによる相談 LINEを活用した相談体制",
+    "telework": "テレワーク 庁内での本格導入",
+    "rpa": "業務効率 RPA AI-OCR",
+    "line-works": "LINEワークス 災害時の意思疎通",
+}
 
 
 def rules(**over):
@@ -60,14 +71,17 @@ def test_threshold_is_data():
     assert not route(*text, rules(confidence_threshold=0.99)).confident
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"themes": {"no-such-theme": {"keywords": {"x": 1}}}}, "themes.no-such-theme"),
-    ({"initiatives": {"nope": {"keywords": {}}}}, "initiatives.nope"),
-    ({"confidence_threshold": 3}, "confidence_threshold"),
-    ({"themes": {"telework": {"keywords": {"vpn": "heavy"}}}}, "themes.telework.keywords.vpn"),
-    ({"colour": "blue"}, "unknown key"),
-    ({"members": {"agent1": {"skills": ["x"]}}}, "members.agent1"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"themes": {"no-such-theme": {"keywords": {"x": 1}}}}, "themes.no-such-theme"),
+        ({"initiatives": {"nope": {"keywords": {}}}}, "initiatives.nope"),
+        ({"confidence_threshold": 3}, "confidence_threshold"),
+        ({"themes": {"telework": {"keywords": {"vpn": "heavy"}}}}, "themes.telework.keywords.vpn"),
+        ({"colour": "blue"}, "unknown key"),
+        ({"members": {"agent1": {"skills": ["x"]}}}, "members.agent1"),
+    ],
+)
 def test_bad_rules_name_the_place(change, message):
     with pytest.raises(RulesError, match=message):
         rules(**change)
@@ -99,26 +113,40 @@ def test_theme_boost_multiplies_its_keywords():
 
 def test_examples_teach_a_model_that_joins_the_scores_but_not_the_confidence():
     examples = [{"title": "会議室の予約を変えたい", "body": "予約の方法", "theme": "telework"}] * 5 + [
-        {"title": "窓口の混雑", "body": "府民の相談窓口", "theme": "citizen-services"}] * 5
+        {"title": "窓口の混雑", "body": "府民の相談窓口", "theme": "citizen-services"}
+    ] * 5
     plain = rules()
     taught = compile_rules({**plain_doc(), "example_weight": 8}, CATALOG_THEMES, THEME_TEXTS, INIT_TEXTS, examples)
     before = route("会議室の予約", "", plain)
     after = route("会議室の予約", "", taught)
     assert after.theme == "telework" and after.theme_scores["telework"] > before.theme_scores["telework"] + 4
     assert not after.confident  # no keyword evidence: the lead decides
-    assert route("会議室の予約", "", compile_rules({**plain_doc(), "example_weight": 0}, CATALOG_THEMES,
-                                              THEME_TEXTS, INIT_TEXTS, examples)).theme_scores == before.theme_scores
+    assert (
+        route(
+            "会議室の予約",
+            "",
+            compile_rules({**plain_doc(), "example_weight": 0}, CATALOG_THEMES, THEME_TEXTS, INIT_TEXTS, examples),
+        ).theme_scores
+        == before.theme_scores
+    )
 
 
 def plain_doc():
     return {
-        "confidence_threshold": 0.3, "min_score": 2.0, "default_cap": 5, "title_weight": 1.5,
+        "confidence_threshold": 0.3,
+        "min_score": 2.0,
+        "default_cap": 5,
+        "title_weight": 1.5,
         "synonyms": {"テレワーク": ["在宅勤務", "リモートワーク"], "lineworks": ["line works", "ラインワークス"]},
-        "themes": {"telework": {"keywords": {"テレワーク": 3, "vpn": 2}},
-                   "citizen-services": {"keywords": {"府民": 1}},
-                   "three-less": {"keywords": {"自動化": 2}}},
-        "initiatives": {"sns-consultation": {"keywords": {"line": 3, "相談": 1}},
-                        "telework": {"keywords": {"テレワーク": 3}},
-                        "rpa": {"keywords": {"rpa": 3, "転記": 2}},
-                        "line-works": {"keywords": {"lineworks": 4}}},
+        "themes": {
+            "telework": {"keywords": {"テレワーク": 3, "vpn": 2}},
+            "citizen-services": {"keywords": {"府民": 1}},
+            "three-less": {"keywords": {"自動化": 2}},
+        },
+        "initiatives": {
+            "sns-consultation": {"keywords": {"line": 3, "相談": 1}},
+            "telework": {"keywords": {"テレワーク": 3}},
+            "rpa": {"keywords": {"rpa": 3, "転記": 2}},
+            "line-works": {"keywords": {"lineworks": 4}},
+        },
     }

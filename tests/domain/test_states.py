@@ -8,35 +8,41 @@ from swat.domain.errors import InvalidTransition
 D, R = states.DESK, states.REQUESTER
 
 
-@pytest.mark.parametrize("status, action, side, expected", [
-    ("new", "claim", D, "assigned"),
-    ("new", "assign", D, "assigned"),
-    ("assigned", "start", D, "in_progress"),
-    ("in_progress", "wait", D, "waiting"),
-    ("waiting", "requester_replied", R, "in_progress"),
-    ("waiting", "start", D, "in_progress"),
-    ("in_progress", "resolve", D, "resolved"),
-    ("resolved", "close", R, "closed"),
-    ("resolved", "close", D, "closed"),
-    ("new", "close", R, "closed"),
-    ("resolved", "reopen", R, "in_progress"),
-    ("closed", "reopen", D, "in_progress"),
-    ("assigned", "unassign", D, "new"),
-])
+@pytest.mark.parametrize(
+    "status, action, side, expected",
+    [
+        ("new", "claim", D, "assigned"),
+        ("new", "assign", D, "assigned"),
+        ("assigned", "start", D, "in_progress"),
+        ("in_progress", "wait", D, "waiting"),
+        ("waiting", "requester_replied", R, "in_progress"),
+        ("waiting", "start", D, "in_progress"),
+        ("in_progress", "resolve", D, "resolved"),
+        ("resolved", "close", R, "closed"),
+        ("resolved", "close", D, "closed"),
+        ("new", "close", R, "closed"),
+        ("resolved", "reopen", R, "in_progress"),
+        ("closed", "reopen", D, "in_progress"),
+        ("assigned", "unassign", D, "new"),
+    ],
+)
 def test_allowed_transitions(status, action, side, expected):
     assert states.transition(status, action, side) == expected
 
 
-@pytest.mark.parametrize("status, action, side", [
-    ("assigned", "claim", D),        # already taken
-    ("closed", "resolve", D),
-    ("new", "wait", D),
-    ("in_progress", "resolve", R),  # requesters do not resolve
-    ("new", "claim", R),
-    ("in_progress", "reopen", R),   # nothing to reopen
-    ("closed", "close", R),
-    ("resolved", "wait", D),
-])
+@pytest.mark.parametrize(
+    "status, action, side",
+    [
+        ("assigned", "claim", D),  # already taken
+        ("closed", "resolve", D),
+        ("new", "wait", D),
+        ("in_progress", "resolve", R),  # requesters do not resolve
+        ("new", "claim", R),
+        ("in_progress", "reopen", R),  # nothing to reopen
+        ("closed", "close", R),
+        ("resolved", "wait", D),
+    ],
+)
 def test_refused_transitions(status, action, side):
     with pytest.raises(InvalidTransition):
         states.transition(status, action, side)

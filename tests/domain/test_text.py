@@ -5,12 +5,30 @@ import pytest
 from swat.domain.text import escape_like, is_safe_next, normalize_for_search
 
 
-@pytest.mark.parametrize("target", [
-    "http://evil.example/", "https://evil.example", "//evil.example", "///evil.example",
-    "/\\evil.example", "\\\\evil.example", "\\/evil.example", "/\\/evil.example",
-    "javascript:alert(1)", "data:text/html,x", "evil.example", " /queue", "/queue\r\nSet-Cookie: x=1",
-    "/\t/evil.example", "", None, "http:/evil.example", "https:evil.example", "\x00/queue",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://evil.example/",
+        "https://evil.example",
+        "//evil.example",
+        "///evil.example",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "\\/evil.example",
+        "/\\/evil.example",
+        "javascript:alert(1)",
+        "data:text/html,x",
+        "evil.example",
+        " /queue",
+        "/queue\r\nSet-Cookie: x=1",
+        "/\t/evil.example",
+        "",
+        None,
+        "http:/evil.example",
+        "https:evil.example",
+        "\x00/queue",
+    ],
+)
 def test_cve_2020_11034_open_redirect_rejected(target):
     assert not is_safe_next(target)
 

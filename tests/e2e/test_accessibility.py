@@ -64,8 +64,9 @@ def desk_day(users, make_ticket, clock, store, limits):
     clock.advance(minutes=30)
     make_ticket(title="ワクチン接種予約システムの相談")
     claimed = tickets.claim_ticket(s, users["agent"], clock.now(), s.merge(first))
-    tickets.add_reply(s, users["agent"], clock.now(), claimed, "福祉部の事例をご紹介します。", [],
-                      store=store, limits=limits)
+    tickets.add_reply(
+        s, users["agent"], clock.now(), claimed, "福祉部の事例をご紹介します。", [], store=store, limits=limits
+    )
     day = {"claimed": claimed.number, "other": second.number}
     s.commit()  # and no more reads: on SQLite an open transaction would hold the write lock
     return day
@@ -73,9 +74,15 @@ def desk_day(users, make_ticket, clock, store, limits):
 
 def pages_by_role(day) -> dict[str, list[str]]:
     return {
-        "staff_health": ["/consultations", "/consultations/new", f"/tickets/{day['claimed']}",
-                         "/notifications", "/settings/notifications", "/reference/initiatives",
-                         "/reference/governance"],
+        "staff_health": [
+            "/consultations",
+            "/consultations/new",
+            f"/tickets/{day['claimed']}",
+            "/notifications",
+            "/settings/notifications",
+            "/reference/initiatives",
+            "/reference/governance",
+        ],
         "agent": ["/queue", f"/tickets/{day['claimed']}", "/team", "/no-such-page"],
         "lead": ["/triage"],
         "manager": ["/reports"],
@@ -112,8 +119,12 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
     visible(driver, "form[action='/login']")
     scan("/login")
     # A form with errors: each field says what is wrong, in the page's language.
-    submit(driver, button(driver.find_element(By.CSS_SELECTOR, "form[action='/login']"),
-                          "ログイン" if locale == "ja" else "Sign in"))
+    submit(
+        driver,
+        button(
+            driver.find_element(By.CSS_SELECTOR, "form[action='/login']"), "ログイン" if locale == "ja" else "Sign in"
+        ),
+    )
     scan("/login (failed)")
 
     for username, paths in pages_by_role(desk_day).items():
@@ -136,10 +147,13 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
 
     assert len(scanned) == 2 + sum(len(p) for p in pages_by_role(desk_day).values()) + 2
     assert found == {}, "axe-core found serious or critical WCAG 2.1 AA violations:\n" + json.dumps(
-        found, ensure_ascii=False, indent=1)
+        found, ensure_ascii=False, indent=1
+    )
     # The only failed loads are the ones asked for: the unknown page and the form sent empty.
-    expected = ("/no-such-page - Failed to load resource: the server responded with a status of 404",
-                "/consultations/new - Failed to load resource: the server responded with a status of 400")
+    expected = (
+        "/no-such-page - Failed to load resource: the server responded with a status of 404",
+        "/consultations/new - Failed to load resource: the server responded with a status of 400",
+    )
     assert [e for e in browser_errors(driver) if not any(x in e for x in expected)] == []
 
 
@@ -213,28 +227,41 @@ def test_the_desk_works_by_keyboard_alone_with_a_visible_focus(desk_day, live_se
     # Claim the new consultation from the queue with Enter: it opens beside the queue,
     # with focus on its title.
     number = desk_day["other"]
-    claim = tab_to(driver, lambda el, info: info["tag"] == "button" and info["text"] == "担当する"
-                   and el.find_element(By.XPATH, "./ancestor::form").get_attribute("action").endswith(
-                       f"/tickets/{number}/claim"), limit=200)
+    claim = tab_to(
+        driver,
+        lambda el, info: (
+            info["tag"] == "button"
+            and info["text"] == "担当する"
+            and el.find_element(By.XPATH, "./ancestor::form")
+            .get_attribute("action")
+            .endswith(f"/tickets/{number}/claim")
+        ),
+        limit=200,
+    )
     screenshot("20-keyboard-focus-claim")
     claim.send_keys(Keys.ENTER)
-    wait(driver).until(lambda d: "この相談の担当者になりました。" in [
-        p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")])
+    wait(driver).until(
+        lambda d: (
+            "この相談の担当者になりました。"
+            in [p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")]
+        )
+    )
     assert driver.switch_to.active_element.get_attribute("class") == "panel-title"
     panel = driver.find_element(By.ID, "queue-panel")
     assert panel.find_element(By.CSS_SELECTOR, ".badge[class*='status-']").text == "割当済"
 
     # Reply: Tab to the reply box, type, Tab to the send button, Enter.
-    box = tab_to(driver, lambda el, info: info["tag"] == "textarea" and el.get_attribute("name") == "body",
-                 limit=200)
+    box = tab_to(driver, lambda el, info: info["tag"] == "textarea" and el.get_attribute("name") == "body", limit=200)
     box.send_keys("手順書をお送りします。")
     send = tab_to(driver, lambda el, info: info["tag"] == "button")
     assert send.text == "返信を送信"
     send.send_keys(Keys.ENTER)
-    wait(driver).until(lambda d: "返信を送信しました。" in [
-        p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")])
+    wait(driver).until(
+        lambda d: "返信を送信しました。" in [p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")]
+    )
     assert "手順書をお送りします。" in [
-        m.text for m in panel.find_elements(By.CSS_SELECTOR, ".conversation .from-desk .body")]
+        m.text for m in panel.find_elements(By.CSS_SELECTOR, ".conversation .from-desk .body")
+    ]
     # Escape closes the panel and focus returns to the consultation's row.
     ActionChains(driver).send_keys(Keys.ESCAPE).perform()
     wait(driver).until(lambda d: not panel.is_displayed())

@@ -48,8 +48,11 @@ def visible(driver, css):
 
 # What ChromeDriver may answer while a document is being replaced, instead of "stale element".
 NAVIGATION_RACES = (
-    "does not belong to the document", "No node with given id", "Cannot find context with specified id",
-    "Execution context was destroyed", "target frame detached",
+    "does not belong to the document",
+    "No node with given id",
+    "Cannot find context with specified id",
+    "Execution context was destroyed",
+    "target frame detached",
 )
 
 
@@ -168,8 +171,12 @@ def test_consultation_from_filing_to_resolution(users, live_server, driver, scre
     # On a wide screen the claimed consultation opens beside the queue, which stays as it was
     # but for this row; the panel's title opens the full page.
     button(row, "担当する").click()
-    wait(driver).until(lambda d: "この相談の担当者になりました。" in [
-        p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")])
+    wait(driver).until(
+        lambda d: (
+            "この相談の担当者になりました。"
+            in [p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")]
+        )
+    )
     row = driver.find_element(By.CSS_SELECTOR, f"table.tickets tr[data-number='{number}']")
     assert "割当済" in row.text and "Agent" in row.text
     submit(driver, visible(driver, "#queue-panel .panel-title a"))

@@ -74,8 +74,25 @@ def test_every_main_page_fits_a_360px_phone_and_names_itself(desk_day, live_serv
 
 # Offsets from a time to "now", in seconds, each some seconds clear of a rounding edge (the page
 # adds the time since it loaded): minutes, the 0.85 thresholds of hour, day, week, month, year.
-OFFSETS = [0, 20, 65, 100, 140, 160, 3000, 3100, 3720, 5000, 9100, 72000, 74000, 86400 * 3, 86400 * 6,
-           86400 * 40, 86400 * 400]
+OFFSETS = [
+    0,
+    20,
+    65,
+    100,
+    140,
+    160,
+    3000,
+    3100,
+    3720,
+    5000,
+    9100,
+    72000,
+    74000,
+    86400 * 3,
+    86400 * 6,
+    86400 * 40,
+    86400 * 400,
+]
 SHIFT_NOW_JS = """
 const root = document.documentElement;
 root.dataset.now = new Date(Date.parse(arguments[0]) + arguments[1] * 1000).toISOString();

@@ -23,8 +23,10 @@ def row_of(driver, number):
 
 
 def panel_flash(driver, text):
-    wait(driver).until(lambda d: any(text == p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")),
-                       f"the panel never said {text!r}")
+    wait(driver).until(
+        lambda d: any(text == p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")),
+        f"the panel never said {text!r}",
+    )
 
 
 def test_open_claim_answer_and_resolve_beside_the_queue(make_ticket, live_server, driver, screenshot):
@@ -57,7 +59,8 @@ def test_open_claim_answer_and_resolve_beside_the_queue(make_ticket, live_server
     button(form, "返信を送信").click()
     panel_flash(driver, "返信を送信しました。")
     assert "先行事例の資料をお送りします。" in [
-        m.text for m in panel.find_elements(By.CSS_SELECTOR, ".conversation .from-desk .body")]
+        m.text for m in panel.find_elements(By.CSS_SELECTOR, ".conversation .from-desk .body")
+    ]
 
     # An empty reply comes back with its error, in the panel, focused.
     form = panel.find_element(By.CSS_SELECTOR, f"form[action='/tickets/{first}/reply']")
@@ -110,7 +113,8 @@ def test_filters_are_remembered_and_saved_as_a_view(make_ticket, live_server, dr
     form.find_element(By.CSS_SELECTOR, "button[type='submit']").click()
     wait(driver).until(lambda d: "priority=urgent" in d.current_url)
     assert [r.text.split("\n")[0] for r in driver.find_elements(By.CSS_SELECTOR, "table.tickets tbody tr")] and all(
-        "至急" in r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.tickets tbody tr"))
+        "至急" in r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.tickets tbody tr")
+    )
 
     # Save it under a name: it joins the views, marked as the one shown.
     driver.find_element(By.CSS_SELECTOR, ".save-view-box summary").click()

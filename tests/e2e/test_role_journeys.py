@@ -166,8 +166,9 @@ def test_agent_waits_for_the_requester_and_resolves(make_ticket, live_server, dr
     status = Select(ticket_form(driver, number, "status").find_element(By.NAME, "status"))
     status.select_by_value("resolved")
     css(ticket_form(driver, number, "status"), "button[type='submit']").click()
-    wait(driver).until(lambda d: "状態を変更しました。" in [
-        p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")])
+    wait(driver).until(
+        lambda d: "状態を変更しました。" in [p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")]
+    )
     assert css(driver, "#queue-panel .badge[class*='status-']").text == "解決済"
     wait(driver).until(lambda d: "解決済" in ticket_row(d, number).text)
     assert not driver.find_elements(By.CSS_SELECTOR, f"form[action='/tickets/{number}/reply']")
@@ -187,8 +188,9 @@ def test_lead_triages_and_acknowledges_an_escalation(make_ticket, users, clock, 
     routing.route_new_ticket(db.session, vague, clock.now(), auto_apply=True)
     db.session.commit()
     assert vague.triage, "routing was expected to leave this vague consultation to the lead"
-    urgent = make_ticket("staff_welfare", title="窓口予約システムが停止", body="予約サイトが表示されません。",
-                         priority="urgent")
+    urgent = make_ticket(
+        "staff_welfare", title="窓口予約システムが停止", body="予約サイトが表示されません。", priority="urgent"
+    )
     vague_number, urgent_number, agent2 = vague.number, urgent.number, str(users["agent2"].id)
     db.session.commit()
     base = live_server
@@ -227,7 +229,9 @@ def test_lead_triages_and_acknowledges_an_escalation(make_ticket, users, clock, 
     # SLA sweep (run by the scheduler every minute) warns and escalates to the lead.
     clock.set(datetime(2026, 11, 25, 11, 0, tzinfo=JST))
     escalation.sweep(db.session, clock.now())
-    levels = {e.level: e.id for e in db.session.scalars(select(Escalation).where(Escalation.target == "first_response"))}
+    levels = {
+        e.level: e.id for e in db.session.scalars(select(Escalation).where(Escalation.target == "first_response"))
+    }
     db.session.commit()
     assert set(levels) == {1, 2}, levels
 
@@ -240,7 +244,8 @@ def test_lead_triages_and_acknowledges_an_escalation(make_ticket, users, clock, 
     entry = breach.find_element(By.XPATH, "./ancestor::li[1]")
     assert f"{urgent_number}：初回回答の期限を超過しました" in entry.text
     warning = css(driver, f"form[action='/escalations/{levels[1]}/acknowledge']").find_element(
-        By.XPATH, "./ancestor::li[1]")
+        By.XPATH, "./ancestor::li[1]"
+    )
     assert f"{urgent_number}：初回回答の期限が迫っています" in warning.text
     breach.find_element(By.NAME, "remark").send_keys(REMARK)
     submit_form(driver, breach)
@@ -249,8 +254,11 @@ def test_lead_triages_and_acknowledges_an_escalation(make_ticket, users, clock, 
     assert driver.current_url == base + "/notifications"
     assert flash_text(driver) == "エスカレーションを確認済みにしました。"
     assert not driver.find_elements(By.CSS_SELECTOR, f"form[action='/escalations/{levels[2]}/acknowledge']")
-    done = [li for li in driver.find_elements(By.CSS_SELECTOR, "ul.notifications > li")
-            if "初回回答の期限を超過しました" in li.text]
+    done = [
+        li
+        for li in driver.find_elements(By.CSS_SELECTOR, "ul.notifications > li")
+        if "初回回答の期限を超過しました" in li.text
+    ]
     assert len(done) == 1
     assert css(done[0], "p.muted").text == f"2026年11月25日 11:00に確認済み: {REMARK}"
     assert driver.find_elements(By.CSS_SELECTOR, f"form[action='/escalations/{levels[1]}/acknowledge']")
@@ -303,8 +311,10 @@ def test_manager_report_drilldown_and_exports(make_ticket, users, clock, live_se
     assert "/consultations?" in driver.current_url and "measure=opened" in driver.current_url
     assert heading(driver) == "相談"
     assert css(driver, "p.count").text == "3件の相談"
-    titles = sorted(r.find_element(By.CSS_SELECTOR, "td:nth-child(2) a").text
-                    for r in driver.find_elements(By.CSS_SELECTOR, "table.tickets tbody tr"))
+    titles = sorted(
+        r.find_element(By.CSS_SELECTOR, "td:nth-child(2) a").text
+        for r in driver.find_elements(By.CSS_SELECTOR, "table.tickets tbody tr")
+    )
     assert titles == ["健医の相談（LINE）", "健医の相談（ワクチン予約）", "福祉の相談（電子申請）"]
     screenshot("14-report-drilldown")
     driver.get(health_href)
@@ -392,7 +402,8 @@ def test_admin_adds_a_user_and_sees_a_missing_field_explained(users, live_server
     assert heading(driver) == "ユーザーを追加"
     # The form comes back with HTTP 400, which Chromium logs; nothing else may be logged.
     assert [e.split(" - ", 1)[1] for e in browser_errors(driver)] == [
-        "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"]
+        "Failed to load resource: the server responded with a status of 400 (BAD REQUEST)"
+    ]
     name = css(driver, "main form input[name='display_name']")
     assert name.get_attribute("aria-invalid") == "true"
     error = css(driver, "#display_name-error")
@@ -402,8 +413,9 @@ def test_admin_adds_a_user_and_sees_a_missing_field_explained(users, live_server
     assert "has-error" in field.get_attribute("class")
     assert field.find_element(By.CSS_SELECTOR, "p.error").get_attribute("id") == "display_name-error"
     # Only that field is marked, and what was typed is kept.
-    assert [e.get_attribute("name") for e in driver.find_elements(By.CSS_SELECTOR, "main [aria-invalid='true']")] \
-        == ["display_name"]
+    assert [e.get_attribute("name") for e in driver.find_elements(By.CSS_SELECTOR, "main [aria-invalid='true']")] == [
+        "display_name"
+    ]
     assert css(driver, "main form input[name='username']").get_attribute("value") == "sato.jiro"
     assert not driver.find_elements(By.CSS_SELECTOR, ".flashes .flash-success")
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", name)

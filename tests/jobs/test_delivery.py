@@ -58,7 +58,7 @@ def test_reply_reaches_the_requester_by_email_once(make_ticket, users, clock, st
     db.session.commit()
     assert deliver(clock.now())["sent"] == 1
     assert deliver(clock.now())["sent"] == 0  # nothing is sent twice
-    (rcpts, msg), = smtp.messages
+    ((rcpts, msg),) = smtp.messages
     assert rcpts == ["kenko@pref.example.jp"]
     assert subject(msg) == f"[SWAT] {t.number}: SWATチームから回答がありました"
     assert f"/tickets/{t.number}" in msg.get_content()
@@ -75,8 +75,7 @@ def test_english_readers_get_english(make_ticket, users, clock, store, limits, s
     assert subject(smtp.messages[0][1]) == f"[SWAT] {t.number}: the SWAT team replied"
 
 
-def test_smtp_down_retries_with_backoff_then_delivers_without_loss(app, make_ticket, users, clock, store, limits,
-                                                                    smtp):
+def test_smtp_down_retries_with_backoff_then_delivers_without_loss(app, make_ticket, users, clock, store, limits, smtp):
     with_email(users, "staff_health", "kenko@pref.example.jp")
     t = make_ticket()
     tickets.claim_ticket(db.session, users["agent"], clock.now(), t)

@@ -56,9 +56,20 @@ def weeks(users, clock, store, limits):
 
     def file(when, who, priority="normal"):
         clock.set(at(when))
-        t = tickets.file_consultation(db.session, users[who], clock.now(), title="相談", body="本文",
-                                      theme_id=None, initiative_ids=[], priority=priority, due_date=None,
-                                      files=[], store=store, limits=limits)
+        t = tickets.file_consultation(
+            db.session,
+            users[who],
+            clock.now(),
+            title="相談",
+            body="本文",
+            theme_id=None,
+            initiative_ids=[],
+            priority=priority,
+            due_date=None,
+            files=[],
+            store=store,
+            limits=limits,
+        )
         db.session.commit()
         return t
 
@@ -92,8 +103,10 @@ def weeks(users, clock, store, limits):
     resolve(w2, "2026-11-19T10:15")
     file("2026-11-20T16:00", "staff_welfare")  # W3
     resolve(h3, "2026-11-20T10:30")
-    for name, address, locale in (("manager", "cio@pref.example.jp", ""),
-                                  ("manager_health", "kenko-bucho@pref.example.jp", "en")):
+    for name, address, locale in (
+        ("manager", "cio@pref.example.jp", ""),
+        ("manager_health", "kenko-bucho@pref.example.jp", "en"),
+    ):
         u = db.session.get(User, users[name].id)
         u.email, u.locale = address, locale
     db.session.commit()
@@ -102,16 +115,44 @@ def weeks(users, clock, store, limits):
 
 
 DESK = {
-    "current": {"opened": 5, "resolved": 3, "backlog": 3, "fr_compliance": 25.0, "res_compliance": 75.0,
-                "res_median_h": 9.0, "ages": {**NO_AGES, "0-2": 2, "6-10": 1}},
-    "previous": {"opened": 2, "resolved": 1, "backlog": 1, "fr_compliance": 50.0, "res_compliance": 100.0,
-                 "res_median_h": 17.5, "ages": {**NO_AGES, "3-5": 1}},
+    "current": {
+        "opened": 5,
+        "resolved": 3,
+        "backlog": 3,
+        "fr_compliance": 25.0,
+        "res_compliance": 75.0,
+        "res_median_h": 9.0,
+        "ages": {**NO_AGES, "0-2": 2, "6-10": 1},
+    },
+    "previous": {
+        "opened": 2,
+        "resolved": 1,
+        "backlog": 1,
+        "fr_compliance": 50.0,
+        "res_compliance": 100.0,
+        "res_median_h": 17.5,
+        "ages": {**NO_AGES, "3-5": 1},
+    },
 }
 HEALTH = {
-    "current": {"opened": 3, "resolved": 2, "backlog": 1, "fr_compliance": 33.3, "res_compliance": 100.0,
-                "res_median_h": 16.5, "ages": {**NO_AGES, "0-2": 1}},
-    "previous": {"opened": 1, "resolved": 1, "backlog": 0, "fr_compliance": 100.0, "res_compliance": 100.0,
-                 "res_median_h": 17.5, "ages": NO_AGES},
+    "current": {
+        "opened": 3,
+        "resolved": 2,
+        "backlog": 1,
+        "fr_compliance": 33.3,
+        "res_compliance": 100.0,
+        "res_median_h": 16.5,
+        "ages": {**NO_AGES, "0-2": 1},
+    },
+    "previous": {
+        "opened": 1,
+        "resolved": 1,
+        "backlog": 0,
+        "fr_compliance": 100.0,
+        "res_compliance": 100.0,
+        "res_median_h": 17.5,
+        "ages": NO_AGES,
+    },
 }
 
 
@@ -143,8 +184,9 @@ def test_desk_wide_manager_gets_the_hand_counted_figures(weeks, clock):
     assert params["current"] == DESK["current"]
     assert params["previous"] == DESK["previous"]
     assert params["link"] == f"{BASE}/reports?period={WEEK}"
-    assert rd.parse_period(params["link"].split("period=")[1]) == rd.date_range(at("2026-11-16").date(),
-                                                                              at("2026-11-22").date())
+    assert rd.parse_period(params["link"].split("period=")[1]) == rd.date_range(
+        at("2026-11-16").date(), at("2026-11-22").date()
+    )
     # open consultations at the week's end, by age, add up to the backlog
     assert sum(params["current"]["ages"].values()) == params["current"]["backlog"]
 
@@ -206,8 +248,10 @@ def test_two_schedulers_at_once_send_each_manager_one_mail(app, weeks, clock):
     db.session.expire_all()
     assert sorted(m.recipient for m in mails()) == ["cio@pref.example.jp", "kenko-bucho@pref.example.jp"]
     rows = db.session.scalars(select(ReportMailing)).all()
-    assert {(r.period_key, r.user_id) for r in rows} == {(WEEK, weeks["manager"].id),
-                                                         (WEEK, weeks["manager_health"].id)}
+    assert {(r.period_key, r.user_id) for r in rows} == {
+        (WEEK, weeks["manager"].id),
+        (WEEK, weeks["manager_health"].id),
+    }
     assert all(r.outbox_id is not None for r in rows)
 
 
@@ -218,12 +262,21 @@ def test_who_gets_nothing(weeks, clock):
 
     gone = db.session.get(User, weeks["manager_health"].id)
     gone.active = False
-    for name, role, dep, tweak in (("muted", "manager", None, {"muted_kinds": "reply,weekly_summary"}),
-                                   ("no-mail", "manager", "welfare", {"notify_email": False}),
-                                   ("no-address", "manager", None, {"email": ""}),
-                                   ("a-lead", "lead", "smart-city", {})):
-        u = accounts.create_user(db.session, clock.now(), username=name, password="long password 1", role=role,
-                                 department_id=dep, hash_method="pbkdf2:sha256:1000")
+    for name, role, dep, tweak in (
+        ("muted", "manager", None, {"muted_kinds": "reply,weekly_summary"}),
+        ("no-mail", "manager", "welfare", {"notify_email": False}),
+        ("no-address", "manager", None, {"email": ""}),
+        ("a-lead", "lead", "smart-city", {}),
+    ):
+        u = accounts.create_user(
+            db.session,
+            clock.now(),
+            username=name,
+            password="long password 1",
+            role=role,
+            department_id=dep,
+            hash_method="pbkdf2:sha256:1000",
+        )
         u.email = f"{name}@pref.example.jp"
         for key, value in tweak.items():
             setattr(u, key, value)
@@ -272,8 +325,10 @@ def test_the_summary_arrives_over_smtp_once(app, weeks, clock, smtp):
     got = {rcpts[0]: msg for rcpts, msg in smtp.messages}
     assert set(got) == {"cio@pref.example.jp", "kenko-bucho@pref.example.jp"}
     english = got["kenko-bucho@pref.example.jp"]
-    assert str(make_header(decode_header(english["Subject"]))) == \
-        "[SWAT] Weekly summary 2026-11-16 – 2026-11-22: Department of Health and Medical Care"
+    assert (
+        str(make_header(decode_header(english["Subject"])))
+        == "[SWAT] Weekly summary 2026-11-16 – 2026-11-22: Department of Health and Medical Care"
+    )
     text = english.get_content()
     assert "Backlog at period end: 1 (previous week: 0)" in text
     assert f"{BASE}/reports?period={WEEK}" in text and "/tickets/" not in text

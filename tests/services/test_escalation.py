@@ -24,15 +24,27 @@ def fired():
 
 
 def told(user):
-    return [(n.kind, n.params) for n in db.session.scalars(
-        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id))]
+    return [
+        (n.kind, n.params)
+        for n in db.session.scalars(
+            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+        )
+    ]
 
 
 @pytest.fixture
 def cio(ctx, clock):
-    u = accounts.create_user(db.session, clock.now(), username="cio", password="long password 1", role="manager",
-                             department_id=None, display_name="CIO", email="cio@example.jp",
-                             hash_method="pbkdf2:sha256:1000")
+    u = accounts.create_user(
+        db.session,
+        clock.now(),
+        username="cio",
+        password="long password 1",
+        role="manager",
+        department_id=None,
+        display_name="CIO",
+        email="cio@example.jp",
+        hash_method="pbkdf2:sha256:1000",
+    )
     db.session.commit()
     return u
 
@@ -56,22 +68,28 @@ def sweep(when, clock):
 
 def test_warning_breach_and_cio_each_fire_once(urgent, users, cio, clock):
     assert sweep("2026-11-25T10:44", clock).fired == 0
-    assert sweep("2026-11-25T10:45", clock).fired == 1           # 75 % of 60 minutes
+    assert sweep("2026-11-25T10:45", clock).fired == 1  # 75 % of 60 minutes
     assert fired() == [("first_response", 1)]
     assert [k for k, _ in told(users["agent"])] == ["escalation"]  # the assignee is warned
     assert sweep("2026-11-25T10:50", clock).fired == 0
-    assert sweep("2026-11-25T11:00", clock).fired == 1           # breached: the lead is told
+    assert sweep("2026-11-25T11:00", clock).fired == 1  # breached: the lead is told
     assert [k for k, _ in told(users["lead"])] == ["escalation"]
-    assert sweep("2026-11-25T12:00", clock).fired == 1           # twice the target: the CIO
+    assert sweep("2026-11-25T12:00", clock).fired == 1  # twice the target: the CIO
     assert [k for k, _ in told(cio)] == ["escalation"]
     assert fired() == [("first_response", 1), ("first_response", 2), ("first_response", 3)]
     assert sweep("2026-11-25T12:01", clock).fired == 0
-    kinds = [e.kind for e in db.session.scalars(select(SlaEvent).where(SlaEvent.ticket_id == urgent.id)
-                                                .order_by(SlaEvent.id))]
+    kinds = [
+        e.kind
+        for e in db.session.scalars(select(SlaEvent).where(SlaEvent.ticket_id == urgent.id).order_by(SlaEvent.id))
+    ]
     assert kinds[-3:] == ["warned", "breached", "escalated"]
     # e-mail for those with an address, through the outbox
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)
-                             .where(OutboxMessage.recipient == "cio@example.jp")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.recipient == "cio@example.jp")
+        )
+        == 1
+    )
 
 
 def test_nothing_fires_while_paused_or_after_the_answer(urgent, users, clock, store, limits):
@@ -93,7 +111,7 @@ def test_unacknowledged_escalations_are_told_again_until_acknowledged(urgent, us
     sweep("2026-11-25T11:00", clock)
     lead_before = len(told(users["lead"]))
     assert sweep("2026-11-25T12:59", clock).renotified == 0
-    assert sweep("2026-11-25T13:00", clock).renotified >= 1     # 120 minutes later
+    assert sweep("2026-11-25T13:00", clock).renotified >= 1  # 120 minutes later
     assert len(told(users["lead"])) > lead_before
     esc = db.session.scalar(select(Escalation).where(Escalation.level == 2))
     with pytest.raises(NotFound):  # not theirs: answered as if it did not exist
@@ -149,8 +167,15 @@ def test_muted_kinds_and_channels_are_respected(urgent, users, clock):
 def test_a_department_scoped_manager_is_never_told_of_other_departments(urgent, users, clock):
     """The CIO step falls back to desk-wide managers, never to a department head who cannot
     open the ticket (SECURITY.md: one department seeing another's data)."""
-    scoped = accounts.create_user(db.session, clock.now(), username="welfare-head", password="long password 1",
-                                  role="manager", department_id="welfare", hash_method="pbkdf2:sha256:1000")
+    scoped = accounts.create_user(
+        db.session,
+        clock.now(),
+        username="welfare-head",
+        password="long password 1",
+        role="manager",
+        department_id="welfare",
+        hash_method="pbkdf2:sha256:1000",
+    )
     db.session.commit()
     sweep("2026-11-25T12:00", clock)  # twice the target: the CIO step
     assert told(scoped) == []
@@ -171,9 +196,15 @@ def test_acknowledging_reads_the_alerts_of_that_escalation_only(urgent, users, c
     assert {1, 2} <= set(levels)
 
     def unread(user, escalation_id):
-        return db.session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.user_id == user.id, Notification.escalation_id == escalation_id,
-            Notification.read_at.is_(None)))
+        return db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.user_id == user.id,
+                Notification.escalation_id == escalation_id,
+                Notification.read_at.is_(None),
+            )
+        )
 
     # The warning went to the assignee, the breach to the lead.
     assert unread(users["lead"], levels[2]) == 1 and unread(users["agent"], levels[1]) == 1

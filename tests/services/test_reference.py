@@ -26,8 +26,7 @@ from swat.services.reference import ReferenceDataError, load_reference
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "config" / "reference"
 NOW = datetime(2020, 4, 20, 1, 0, tzinfo=UTC)
-TABLES = [Department, GovernanceBody, EscalationStep, Theme, Initiative,
-          initiative_departments, initiative_themes]
+TABLES = [Department, GovernanceBody, EscalationStep, Theme, Initiative, initiative_departments, initiative_themes]
 
 
 @pytest.fixture
@@ -74,22 +73,39 @@ def edit(directory, name, change):
 def drop_initiative(initiative_id):
     def change(doc):
         doc["initiatives"] = [i for i in doc["initiatives"] if i["id"] != initiative_id]
+
     return change
 
 
 def make_user(session, department_id="health-medical"):
-    user = User(username="hanako", display_name="府庁 花子", password_hash="x", role="staff",
-                department_id=department_id, created_at=NOW)
+    user = User(
+        username="hanako",
+        display_name="府庁 花子",
+        password_hash="x",
+        role="staff",
+        department_id=department_id,
+        created_at=NOW,
+    )
     session.add(user)
     session.flush()
     return user
 
 
 def make_ticket(session, user, initiative_id):
-    ticket = Ticket(number="2020-00001", title="LINE相談", body="相談したい", search_text="line相談",
-                    status="new", priority=2, theme_id="citizen-services",
-                    department_id=user.department_id, requester_id=user.id,
-                    created_at=NOW, updated_at=NOW, last_activity_at=NOW)
+    ticket = Ticket(
+        number="2020-00001",
+        title="LINE相談",
+        body="相談したい",
+        search_text="line相談",
+        status="new",
+        priority=2,
+        theme_id="citizen-services",
+        department_id=user.department_id,
+        requester_id=user.id,
+        created_at=NOW,
+        updated_at=NOW,
+        last_activity_at=NOW,
+    )
     session.add(ticket)
     session.flush()
     session.add(TicketInitiative(ticket_id=ticket.id, initiative_id=initiative_id, position=0))
@@ -100,26 +116,41 @@ def make_ticket(session, user, initiative_id):
 def test_load_into_empty_database_creates_everything(session):
     report = load_reference(session, REFERENCE_DIR)
 
-    assert report.created == {"departments": 12, "governance": 15, "escalation": 4,
-                              "themes": 7, "initiatives": 22}
+    assert report.created == {"departments": 12, "governance": 15, "escalation": 4, "themes": 7, "initiatives": 22}
     assert report.changed
     assert "initiatives: 22 created, 0 updated, 0 deactivated, 0 deleted" in report.summary().splitlines()
     c = counts(session)
-    assert (c["departments"], c["governance_bodies"], c["escalation_steps"], c["themes"],
-            c["initiatives"]) == (12, 15, 4, 7, 22)
+    assert (c["departments"], c["governance_bodies"], c["escalation_steps"], c["themes"], c["initiatives"]) == (
+        12,
+        15,
+        4,
+        7,
+        22,
+    )
     assert session.get(GovernanceBody, "steering-committee").parent_id == "promotion-hq"
     assert session.get(GovernanceBody, "special-zone-hq").active is False
     assert session.get(Theme, "ict-governance").panel_id == "panel-ict-governance"
     assert session.get(EscalationStep, 3).body_id == "panel-ict-governance"
     apps = session.get(Initiative, "smartphone-apps")
     assert apps.contents.splitlines()[0] == "健康づくりの意識の向上等を目的とした「アスマイル」の展開"
-    links = set(session.scalars(select(initiative_departments.c.department_id)
-                                .where(initiative_departments.c.initiative_id == "smartphone-apps")))
+    links = set(
+        session.scalars(
+            select(initiative_departments.c.department_id).where(
+                initiative_departments.c.initiative_id == "smartphone-apps"
+            )
+        )
+    )
     assert links == {"health-medical", "crisis-management", "police"}
     hanko = session.get(Initiative, "hanko-less")
     assert hanko.all_departments is True
-    assert session.scalar(select(func.count()).select_from(initiative_departments)
-                          .where(initiative_departments.c.initiative_id == "hanko-less")) == 0
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(initiative_departments)
+            .where(initiative_departments.c.initiative_id == "hanko-less")
+        )
+        == 0
+    )
 
 
 def test_loading_twice_changes_nothing(engine, session):
@@ -127,9 +158,13 @@ def test_loading_twice_changes_nothing(engine, session):
     session.commit()
     before = counts(session)
     writes = []
-    event.listen(engine, "before_cursor_execute",
-                 lambda conn, cursor, statement, *args: writes.append(statement)
-                 if not statement.lstrip().upper().startswith("SELECT") else None)
+    event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cursor, statement, *args: (
+            writes.append(statement) if not statement.lstrip().upper().startswith("SELECT") else None
+        ),
+    )
 
     report = load_reference(session, REFERENCE_DIR)
 
@@ -144,6 +179,7 @@ def test_edited_name_is_updated(session, ref_dir):
 
     def rename(doc):
         doc["departments"][1]["name"] = "健康医療部（改）"
+
     edit(ref_dir, "departments.yaml", rename)
     report = load_reference(session, ref_dir)
     session.commit()
@@ -161,14 +197,19 @@ def test_changed_initiative_links_are_synced(session, ref_dir):
         item = next(i for i in doc["initiatives"] if i["id"] == "drones")
         item["departments"] = ["urban-development"]
         item["themes"] = ["data", "mobility"]
+
     edit(ref_dir, "initiatives.yaml", relink)
     report = load_reference(session, ref_dir)
 
     assert report.updated["initiatives"] == 1
-    deps = set(session.scalars(select(initiative_departments.c.department_id)
-                               .where(initiative_departments.c.initiative_id == "drones")))
-    themes = set(session.scalars(select(initiative_themes.c.theme_id)
-                                 .where(initiative_themes.c.initiative_id == "drones")))
+    deps = set(
+        session.scalars(
+            select(initiative_departments.c.department_id).where(initiative_departments.c.initiative_id == "drones")
+        )
+    )
+    themes = set(
+        session.scalars(select(initiative_themes.c.theme_id).where(initiative_themes.c.initiative_id == "drones"))
+    )
     assert (deps, themes) == ({"urban-development"}, {"data", "mobility"})
 
 
@@ -182,8 +223,14 @@ def test_removed_unreferenced_initiative_is_deleted(session, ref_dir):
 
     assert report.deleted["initiatives"] == 1 and report.deactivated["initiatives"] == 0
     assert session.get(Initiative, "smart-school") is None
-    assert session.scalar(select(func.count()).select_from(initiative_themes)
-                          .where(initiative_themes.c.initiative_id == "smart-school")) == 0
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(initiative_themes)
+            .where(initiative_themes.c.initiative_id == "smart-school")
+        )
+        == 0
+    )
     assert counts(session)["initiatives"] == 21
 
 
@@ -215,13 +262,14 @@ def test_removed_department_is_deleted_or_kept_inactive_when_a_user_points_at_it
 
     def drop_departments(doc):
         doc["departments"] = [d for d in doc["departments"] if d["id"] not in ("police", "accounting")]
+
     edit(ref_dir, "departments.yaml", drop_departments)
 
     def unlink(doc):
         for item in doc["initiatives"]:
             if isinstance(item["departments"], list):
-                item["departments"] = [d for d in item["departments"]
-                                       if d not in ("police", "accounting")]
+                item["departments"] = [d for d in item["departments"] if d not in ("police", "accounting")]
+
     edit(ref_dir, "initiatives.yaml", unlink)
 
     report = load_reference(session, ref_dir)
@@ -238,12 +286,12 @@ def test_removed_theme_with_user_themes_row_is_deactivated(session, ref_dir):
     session.execute(insert(user_themes).values(user_id=user.id, theme_id="mobility"))
     session.commit()
 
-    edit(ref_dir, "themes.yaml",
-         lambda doc: doc.update(themes=[t for t in doc["themes"] if t["id"] != "mobility"]))
+    edit(ref_dir, "themes.yaml", lambda doc: doc.update(themes=[t for t in doc["themes"] if t["id"] != "mobility"]))
 
     def retheme(doc):
         for item in doc["initiatives"]:
             item["themes"] = [t for t in item["themes"] if t != "mobility"] or ["data"]
+
     edit(ref_dir, "initiatives.yaml", retheme)
 
     report = load_reference(session, ref_dir)
@@ -256,8 +304,11 @@ def test_removed_theme_with_user_themes_row_is_deactivated(session, ref_dir):
 
 def test_removed_dissolved_body_is_deleted(session, ref_dir):
     load_reference(session, ref_dir)
-    edit(ref_dir, "governance.yaml",
-         lambda doc: doc.update(bodies=[b for b in doc["bodies"] if b["id"] != "special-zone-hq"]))
+    edit(
+        ref_dir,
+        "governance.yaml",
+        lambda doc: doc.update(bodies=[b for b in doc["bodies"] if b["id"] != "special-zone-hq"]),
+    )
 
     report = load_reference(session, ref_dir)
 
@@ -286,20 +337,26 @@ def _missing_field(d):
     edit(d, "governance.yaml", lambda doc: doc["bodies"][2].pop("kind"))
 
 
-@pytest.mark.parametrize("breaker, file, item, words", [
-    (_broken_yaml, "departments.yaml", "", "line"),
-    (_duplicate_id, "themes.yaml", "mobility", "duplicate id"),
-    (_unknown_field, "initiatives.yaml", "smartphone-apps", "unknown field 'owner'"),
-    (_missing_department, "initiatives.yaml", "smart-mobility", "unknown department 'tourism'"),
-    (_missing_field, "governance.yaml", "steering-committee", "missing required field 'kind'"),
-])
+@pytest.mark.parametrize(
+    "breaker, file, item, words",
+    [
+        (_broken_yaml, "departments.yaml", "", "line"),
+        (_duplicate_id, "themes.yaml", "mobility", "duplicate id"),
+        (_unknown_field, "initiatives.yaml", "smartphone-apps", "unknown field 'owner'"),
+        (_missing_department, "initiatives.yaml", "smart-mobility", "unknown department 'tourism'"),
+        (_missing_field, "governance.yaml", "steering-committee", "missing required field 'kind'"),
+    ],
+)
 def test_bad_file_is_refused_and_loads_nothing(session, ref_dir, breaker, file, item, words):
     load_reference(session, ref_dir)
     session.commit()
     before = counts(session)
     # Also change a valid file, to show nothing of it is applied when another is bad.
-    edit(ref_dir, "departments.yaml" if file != "departments.yaml" else "themes.yaml",
-         lambda doc: next(iter(doc.values()))[0].update(name="変更"))
+    edit(
+        ref_dir,
+        "departments.yaml" if file != "departments.yaml" else "themes.yaml",
+        lambda doc: next(iter(doc.values()))[0].update(name="変更"),
+    )
     breaker(ref_dir)
 
     with pytest.raises(ReferenceDataError) as caught:

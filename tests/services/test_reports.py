@@ -28,12 +28,20 @@ def history(users, clock, store, limits):
     made = []
     for _ in range(45):
         clock.advance(hours=rng.choice([10, 20, 30, 50, 70]))
-        t = tickets.file_consultation(db.session, users[rng.choice(requesters)], clock.now(), title="相談",
-                                      body="本文", theme_id=rng.choice([None, "telework", "healthcare"]),
-                                      initiative_ids=rng.choice([[], [], ["sns-consultation"],
-                                                                 ["smartphone-apps", "cashless"]]),
-                                      priority=rng.choice(["urgent", "high", "normal", "low"]),
-                                      due_date=None, files=[], store=store, limits=limits)
+        t = tickets.file_consultation(
+            db.session,
+            users[rng.choice(requesters)],
+            clock.now(),
+            title="相談",
+            body="本文",
+            theme_id=rng.choice([None, "telework", "healthcare"]),
+            initiative_ids=rng.choice([[], [], ["sns-consultation"], ["smartphone-apps", "cashless"]]),
+            priority=rng.choice(["urgent", "high", "normal", "low"]),
+            due_date=None,
+            files=[],
+            store=store,
+            limits=limits,
+        )
         db.session.commit()
         made.append(t)
         for older in rng.sample(made, min(3, len(made))):
@@ -58,12 +66,18 @@ def history(users, clock, store, limits):
                 # Every breakdown key changes now and then: urgency, assignee, theme and initiatives.
                 if older.status in ("assigned", "in_progress", "waiting") and rng.random() < 0.3:
                     tickets.change_priority(db.session, agent, clock.now(), older, rng.choice(["urgent", "low"]))
-                    tickets.assign_ticket(db.session, users["lead"], clock.now(), older,
-                                          users[rng.choice(["agent", "agent2"])].id)
-                    routing.decide_triage(db.session, users["lead"], clock.now(), older,
-                                          theme_id=rng.choice(["data", "telework", None]),
-                                          initiative_ids=rng.choice([[], ["drones"], ["cashless", "smart-school"]]),
-                                          assignee_id=older.assignee_id)
+                    tickets.assign_ticket(
+                        db.session, users["lead"], clock.now(), older, users[rng.choice(["agent", "agent2"])].id
+                    )
+                    routing.decide_triage(
+                        db.session,
+                        users["lead"],
+                        clock.now(),
+                        older,
+                        theme_id=rng.choice(["data", "telework", None]),
+                        initiative_ids=rng.choice([[], ["drones"], ["cashless", "smart-school"]]),
+                        assignee_id=older.assignee_id,
+                    )
                 db.session.commit()
             except Exception:
                 db.session.rollback()
@@ -73,36 +87,61 @@ def history(users, clock, store, limits):
 
 def oracle(actor, period, now):
     start, end = period.bounds()
-    rows = [t for t in db.session.scalars(select(Ticket))
-            if actor.role != "manager" or actor.department_id in (None, t.department_id)]
+    rows = [
+        t
+        for t in db.session.scalars(select(Ticket))
+        if actor.role != "manager" or actor.department_id in (None, t.department_id)
+    ]
     ids = {t.id for t in rows}
-    f = {"opened": sum(start <= t.created_at < end for t in rows),
-         "resolved": sum(t.resolved_at is not None and start <= t.resolved_at < end for t in rows),
-         "backlog": sum(t.created_at < end and not (t.resolved_at and t.resolved_at < end)
-                        and not (t.closed_at and t.closed_at < end) for t in rows)}
+    f = {
+        "opened": sum(start <= t.created_at < end for t in rows),
+        "resolved": sum(t.resolved_at is not None and start <= t.resolved_at < end for t in rows),
+        "backlog": sum(
+            t.created_at < end
+            and not (t.resolved_at and t.resolved_at < end)
+            and not (t.closed_at and t.closed_at < end)
+            for t in rows
+        ),
+    }
     clocks = [c for c in db.session.scalars(select(TicketSla)) if c.ticket_id in ids]
     for target, prefix in (("first_response", "fr"), ("resolution", "res")):
-        ended = [c for c in clocks if c.target == target and c.state in ("met", "missed")
-                 and start <= c.stopped_at < end]
-        overdue = [c for c in clocks if c.target == target and c.state == "running"
-                   and start <= c.due_at < min(end, now)]
+        ended = [
+            c for c in clocks if c.target == target and c.state in ("met", "missed") and start <= c.stopped_at < end
+        ]
+        overdue = [
+            c for c in clocks if c.target == target and c.state == "running" and start <= c.due_at < min(end, now)
+        ]
         f[f"{prefix}_due"] = len(ended) + len(overdue)
         f[f"{prefix}_met"] = sum(c.state == "met" for c in ended)
         used = [c.used_minutes for c in ended]
         for p, name in ((0.5, "median"), (0.9, "p90")):
             value = rd.percentile(used, p)
             f[f"{prefix}_{name}_h"] = None if value is None else round(value / 60, 1)
-    f["reopened"] = sum(1 for e in db.session.scalars(select(TicketEvent))
-                        if e.ticket_id in ids and e.kind == "status" and e.old_value in ("resolved", "closed")
-                        and e.new_value in ("new", "assigned", "in_progress", "waiting") and start <= e.at < end)
+    f["reopened"] = sum(
+        1
+        for e in db.session.scalars(select(TicketEvent))
+        if e.ticket_id in ids
+        and e.kind == "status"
+        and e.old_value in ("resolved", "closed")
+        and e.new_value in ("new", "assigned", "in_progress", "waiting")
+        and start <= e.at < end
+    )
     return f
 
 
 # The desk-wide times of whole months come from report_time_counts, part months from the
 # clocks: the last range is part of September, all of October and part of November.
-@pytest.mark.parametrize("period", [rd.month(2026, 10), rd.month(2026, 11), rd.fiscal_quarter(2026, 3),
-                                    rd.fiscal_year(2026), rd.date_range(date(2026, 10, 15), date(2026, 11, 3)),
-                                    rd.date_range(date(2026, 9, 29), date(2026, 11, 20))])
+@pytest.mark.parametrize(
+    "period",
+    [
+        rd.month(2026, 10),
+        rd.month(2026, 11),
+        rd.fiscal_quarter(2026, 3),
+        rd.fiscal_year(2026),
+        rd.date_range(date(2026, 10, 15), date(2026, 11, 3)),
+        rd.date_range(date(2026, 9, 29), date(2026, 11, 20)),
+    ],
+)
 @pytest.mark.parametrize("who", ["manager", "manager_health"])
 def test_figures_match_the_oracle(history, users, period, who):
     actor = db.session.get(User, users[who].id)
@@ -121,10 +160,13 @@ def test_the_database_finds_the_same_percentiles(ctx, case):
     from sqlalchemy import literal, union_all
 
     rng = random.Random(case)
-    rows = [(rng.choice("abc"), rng.randint(0, 60 if case % 2 else 100_000), rng.randint(1, 4))
-            for _ in range(rng.randint(1, 60))]
-    counts = union_all(*[select(literal(k).label("k"), literal(v).label("v"), literal(n).label("n"))
-                         for k, v, n in rows])
+    rows = [
+        (rng.choice("abc"), rng.randint(0, 60 if case % 2 else 100_000), rng.randint(1, 4))
+        for _ in range(rng.randint(1, 60))
+    ]
+    counts = union_all(
+        *[select(literal(k).label("k"), literal(v).label("v"), literal(n).label("n")) for k, v, n in rows]
+    )
     want = {}
     for k in sorted({k for k, _, _ in rows}):
         values = [v for key, v, n in rows if key == k for _ in range(n)]
@@ -139,8 +181,7 @@ def test_fourteen_clocks_give_the_plain_p90(ctx):
     from sqlalchemy import literal, union_all
 
     values = [0] * 11 + [2, 12, 12]
-    counts = union_all(*[select(literal("").label("k"), literal(v).label("v"), literal(1).label("n"))
-                         for v in values])
+    counts = union_all(*[select(literal("").label("k"), literal(v).label("v"), literal(1).label("n")) for v in values])
     assert reports._ranked(db.session, counts) == {"": (rd.percentile(values, 0.5), rd.percentile(values, 0.9))}
 
 
@@ -153,8 +194,9 @@ def test_minute_counts_follow_any_change_to_a_clock(history):
     def agree():
         assert report_facts.stored_time_counts(db.session) == report_facts.computed_time_counts(db.session)
 
-    stopped = db.session.scalars(select(TicketSla).where(TicketSla.state.in_(("met", "missed")))
-                                 .order_by(TicketSla.ticket_id, TicketSla.target)).all()
+    stopped = db.session.scalars(
+        select(TicketSla).where(TicketSla.state.in_(("met", "missed"))).order_by(TicketSla.ticket_id, TicketSla.target)
+    ).all()
     assert len(stopped) >= 6
     keys = [(c.ticket_id, c.target) for c in stopped]
 
@@ -171,8 +213,9 @@ def test_minute_counts_follow_any_change_to_a_clock(history):
     db.session.execute(update(TicketSla).where(where(3)).values(target="legacy"))
     keys[3] = (keys[3][0], "legacy")
     agree()
-    db.session.execute(update(TicketSla).where(TicketSla.state.in_(("met", "missed")))
-                       .values(used_minutes=TicketSla.used_minutes * 2))
+    db.session.execute(
+        update(TicketSla).where(TicketSla.state.in_(("met", "missed"))).values(used_minutes=TicketSla.used_minutes * 2)
+    )
     agree()
     db.session.execute(delete(TicketSla).where(where(4)))
     agree()
@@ -205,8 +248,10 @@ def oracle_keys(dimension):
     for link in db.session.scalars(select(TicketInitiative)):
         links.setdefault(link.ticket_id, []).append(link.initiative_id)
     return {
-        "department": lambda t: [t.department_id], "theme": lambda t: [t.theme_id or ""],
-        "priority": lambda t: [str(t.priority)], "member": lambda t: [str(t.assignee_id or "")],
+        "department": lambda t: [t.department_id],
+        "theme": lambda t: [t.theme_id or ""],
+        "priority": lambda t: [str(t.priority)],
+        "member": lambda t: [str(t.assignee_id or "")],
         "initiative": lambda t: links.get(t.id, []),
     }[dimension]
 
@@ -215,8 +260,11 @@ def breakdown_oracle(actor, period, now, dimension):
     """Per breakdown key, the same definitions applied by hand to the rows of that key."""
     keys_of = oracle_keys(dimension)
     start, end = period.bounds()
-    tickets_ = [t for t in db.session.scalars(select(Ticket))
-                if actor.role != "manager" or actor.department_id in (None, t.department_id)]
+    tickets_ = [
+        t
+        for t in db.session.scalars(select(Ticket))
+        if actor.role != "manager" or actor.department_id in (None, t.department_id)
+    ]
     clocks = {}
     for c in db.session.scalars(select(TicketSla)):
         clocks.setdefault(c.ticket_id, []).append(c)
@@ -226,12 +274,27 @@ def breakdown_oracle(actor, period, now, dimension):
     out = {}
     for t in tickets_:
         for key in keys_of(t):
-            row = out.setdefault(key, {"opened": 0, "resolved": 0, "backlog": 0, "fr_met": 0, "fr_due": 0,
-                                       "res_met": 0, "res_due": 0, "res_used": [], "reopened": 0})
+            row = out.setdefault(
+                key,
+                {
+                    "opened": 0,
+                    "resolved": 0,
+                    "backlog": 0,
+                    "fr_met": 0,
+                    "fr_due": 0,
+                    "res_met": 0,
+                    "res_due": 0,
+                    "res_used": [],
+                    "reopened": 0,
+                },
+            )
             row["opened"] += start <= t.created_at < end
             row["resolved"] += t.resolved_at is not None and start <= t.resolved_at < end
-            row["backlog"] += (t.created_at < end and not (t.resolved_at and t.resolved_at < end)
-                               and not (t.closed_at and t.closed_at < end))
+            row["backlog"] += (
+                t.created_at < end
+                and not (t.resolved_at and t.resolved_at < end)
+                and not (t.closed_at and t.closed_at < end)
+            )
             for c in clocks.get(t.id, []):
                 prefix = "fr" if c.target == "first_response" else "res"
                 ended = c.state in ("met", "missed") and start <= c.stopped_at < end
@@ -240,26 +303,46 @@ def breakdown_oracle(actor, period, now, dimension):
                 row[f"{prefix}_met"] += ended and c.state == "met"
                 if ended and prefix == "res":
                     row["res_used"].append(c.used_minutes)
-            row["reopened"] += sum(1 for e in events.get(t.id, []) if e.kind == "status"
-                                   and e.old_value in ("resolved", "closed") and start <= e.at < end
-                                   and e.new_value in ("new", "assigned", "in_progress", "waiting"))
+            row["reopened"] += sum(
+                1
+                for e in events.get(t.id, [])
+                if e.kind == "status"
+                and e.old_value in ("resolved", "closed")
+                and start <= e.at < end
+                and e.new_value in ("new", "assigned", "in_progress", "waiting")
+            )
     for row in out.values():
         used = row.pop("res_used")
         row["res_mean_h"] = round(sum(used) / len(used) / 60, 1) if used else None
-    return {k: v for k, v in out.items() if v["opened"] or v["resolved"] or v["backlog"] or v["fr_due"]
-            or v["res_due"]}
+    return {k: v for k, v in out.items() if v["opened"] or v["resolved"] or v["backlog"] or v["fr_due"] or v["res_due"]}
 
 
-@pytest.mark.parametrize("period", [rd.month(2026, 11), rd.fiscal_year(2026),
-                                    rd.date_range(date(2026, 10, 15), date(2026, 11, 3))])
+@pytest.mark.parametrize(
+    "period", [rd.month(2026, 11), rd.fiscal_year(2026), rd.date_range(date(2026, 10, 15), date(2026, 11, 3))]
+)
 @pytest.mark.parametrize("who", ["manager", "manager_health"])
 def test_breakdowns_match_the_oracle(history, users, period, who):
     actor = db.session.get(User, users[who].id)
     got = reports.breakdowns(db.session, actor, period, history)
     for dimension in reports.DIMENSIONS:
         want = breakdown_oracle(actor, period, history, dimension)
-        have = {r["key"]: {k: r[k] for k in ("opened", "resolved", "backlog", "fr_met", "fr_due", "res_met",
-                                              "res_due", "res_mean_h", "reopened")} for r in got[dimension]}
+        have = {
+            r["key"]: {
+                k: r[k]
+                for k in (
+                    "opened",
+                    "resolved",
+                    "backlog",
+                    "fr_met",
+                    "fr_due",
+                    "res_met",
+                    "res_due",
+                    "res_mean_h",
+                    "reopened",
+                )
+            }
+            for r in got[dimension]
+        }
         # A clock overdue now belongs to an open ticket, so its key always has a backlog row.
         assert have == want, dimension
 
@@ -284,7 +367,9 @@ def test_breakdowns_add_up_to_the_totals(history, users):
 def test_age_buckets_count_open_tickets(history, users):
     actor = db.session.get(User, users["manager"].id)
     ages = reports.ages(db.session, actor, history)
-    open_count = sum(t.status in ("new", "assigned", "in_progress", "waiting") for t in db.session.scalars(select(Ticket)))
+    open_count = sum(
+        t.status in ("new", "assigned", "in_progress", "waiting") for t in db.session.scalars(select(Ticket))
+    )
     assert sum(ages.values()) == open_count
     assert set(ages) == {"0-2", "3-5", "6-10", "11-20", "21+"}
 
@@ -317,19 +402,29 @@ def test_facts_command_checks_the_time_counts(history, app):
     from swat.models import ReportTimeCount
 
     db.session.commit()
-    manager = db.session.get(User, db.session.scalar(select(User.id).where(User.role == "manager",
-                                                                           User.department_id.is_(None))))
+    manager = db.session.get(
+        User, db.session.scalar(select(User.id).where(User.role == "manager", User.department_id.is_(None)))
+    )
     period, now = rd.month(2026, 10), history
     right = reports.figures(db.session, manager, period, now)
-    counts = db.session.scalars(select(ReportTimeCount).where(ReportTimeCount.month == date(2026, 10, 1),
-                                                              ReportTimeCount.target == "resolution",
-                                                              ReportTimeCount.clocks > 0)).all()
+    counts = db.session.scalars(
+        select(ReportTimeCount).where(
+            ReportTimeCount.month == date(2026, 10, 1),
+            ReportTimeCount.target == "resolution",
+            ReportTimeCount.clocks > 0,
+        )
+    ).all()
     assert counts, "October has stopped resolution clocks"
     top = max(counts, key=lambda c: c.minutes)
-    db.session.execute(update(ReportTimeCount).where(ReportTimeCount.target == top.target,
-                                                     ReportTimeCount.month == top.month,
-                                                     ReportTimeCount.minutes == top.minutes)
-                       .values(clocks=ReportTimeCount.clocks + 50))
+    db.session.execute(
+        update(ReportTimeCount)
+        .where(
+            ReportTimeCount.target == top.target,
+            ReportTimeCount.month == top.month,
+            ReportTimeCount.minutes == top.minutes,
+        )
+        .values(clocks=ReportTimeCount.clocks + 50)
+    )
     db.session.commit()
     wrong = reports.figures(db.session, manager, period, now)
     assert (wrong.res_median_h, wrong.res_p90_h) != (right.res_median_h, right.res_p90_h)
@@ -346,8 +441,11 @@ def times_oracle(actor, period, dimension):
     """Per breakdown key, median and p90 of the clocks that stopped in the period, by hand."""
     keys_of = oracle_keys(dimension)
     start, end = period.bounds()
-    by_id = {t.id: t for t in db.session.scalars(select(Ticket))
-             if actor.role != "manager" or actor.department_id in (None, t.department_id)}
+    by_id = {
+        t.id: t
+        for t in db.session.scalars(select(Ticket))
+        if actor.role != "manager" or actor.department_id in (None, t.department_id)
+    }
     used: dict[tuple, list[int]] = {}
     for c in db.session.scalars(select(TicketSla)):
         t = by_id.get(c.ticket_id)

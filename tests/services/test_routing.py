@@ -16,20 +16,41 @@ from swat.services.reference import ReferenceDataError
 
 from ..conftest import START
 
-LINE = dict(title="LINEで子育て相談を受け付けたい", body="外出自粛で保護者の不安が増えています。LINEで相談を受け付ける仕組みを作りたいです。")
+LINE = dict(
+    title="LINEで子育て相談を受け付けたい",
+    body="外出自粛で保護者の不安が増えています。LINEで相談を受け付ける仕組みを作りたいです。",
+)
 
 
 @pytest.fixture
 def members(ctx, clock):
     """Three SWAT members for citizen-services, one for telework only."""
     made = {}
-    for name, themes in (("m1", ["citizen-services"]), ("m2", ["citizen-services"]), ("m3", ["citizen-services"]),
-                         ("tw", ["telework"])):
-        made[name] = accounts.create_user(db.session, clock.now(), username=name, password="long password 1",
-                                          role="agent", display_name=name.upper(), theme_ids=themes,
-                                          hash_method="pbkdf2:sha256:1000")
-    made["staff"] = accounts.create_user(db.session, clock.now(), username="staff", password="long password 1",
-                                         role="staff", department_id="welfare", hash_method="pbkdf2:sha256:1000")
+    for name, themes in (
+        ("m1", ["citizen-services"]),
+        ("m2", ["citizen-services"]),
+        ("m3", ["citizen-services"]),
+        ("tw", ["telework"]),
+    ):
+        made[name] = accounts.create_user(
+            db.session,
+            clock.now(),
+            username=name,
+            password="long password 1",
+            role="agent",
+            display_name=name.upper(),
+            theme_ids=themes,
+            hash_method="pbkdf2:sha256:1000",
+        )
+    made["staff"] = accounts.create_user(
+        db.session,
+        clock.now(),
+        username="staff",
+        password="long password 1",
+        role="staff",
+        department_id="welfare",
+        hash_method="pbkdf2:sha256:1000",
+    )
     db.session.commit()
     return made
 
@@ -37,9 +58,20 @@ def members(ctx, clock):
 def file(members, clock, store, limits, auto_apply=True, priority="normal", **kw):
     data = dict(LINE)
     data.update(kw)
-    t = tickets.file_consultation(db.session, members["staff"], clock.now(), title=data["title"], body=data["body"],
-                                  theme_id=data.get("theme"), initiative_ids=data.get("initiatives", []),
-                                  priority=priority, due_date=None, files=[], store=store, limits=limits)
+    t = tickets.file_consultation(
+        db.session,
+        members["staff"],
+        clock.now(),
+        title=data["title"],
+        body=data["body"],
+        theme_id=data.get("theme"),
+        initiative_ids=data.get("initiatives", []),
+        priority=priority,
+        due_date=None,
+        files=[],
+        store=store,
+        limits=limits,
+    )
     proposal = routing.route_new_ticket(db.session, t, clock.now(), auto_apply=auto_apply)
     db.session.commit()
     return t, proposal
@@ -61,14 +93,17 @@ def test_confident_proposal_is_applied_at_once(members, clock, store, limits):
 
 
 def test_fewest_open_tickets_weighted_by_priority_then_longest_wait(members, clock, store, limits):
-    first, _ = file(members, clock, store, limits, priority="urgent")     # weight 3
+    first, _ = file(members, clock, store, limits, priority="urgent")  # weight 3
     clock.advance(minutes=1)
-    second, _ = file(members, clock, store, limits, priority="low")       # weight 0.5
+    second, _ = file(members, clock, store, limits, priority="low")  # weight 0.5
     clock.advance(minutes=1)
     third, _ = file(members, clock, store, limits)
     # nobody had a ticket: ties go to whoever waited longest (never assigned first, then by id)
     assert [first.assignee_id, second.assignee_id, third.assignee_id] == [
-        members["m1"].id, members["m2"].id, members["m3"].id]
+        members["m1"].id,
+        members["m2"].id,
+        members["m3"].id,
+    ]
     clock.advance(minutes=1)
     fourth, _ = file(members, clock, store, limits)
     # m2 holds only a low-priority ticket: the lightest load
@@ -78,10 +113,19 @@ def test_fewest_open_tickets_weighted_by_priority_then_longest_wait(members, clo
 def test_absent_members_are_skipped(members, clock, store, limits):
     today = START.date()
     for name in ("m1", "m2"):
-        db.session.add(MemberAbsence(user_id=members[name].id, starts_on=today - timedelta(days=1),
-                                     ends_on=today + timedelta(days=2), created_at=clock.now()))
-    db.session.add(MemberAbsence(user_id=members["m3"].id, starts_on=date(2026, 12, 1), ends_on=date(2026, 12, 3),
-                                 created_at=clock.now()))  # later: does not count today
+        db.session.add(
+            MemberAbsence(
+                user_id=members[name].id,
+                starts_on=today - timedelta(days=1),
+                ends_on=today + timedelta(days=2),
+                created_at=clock.now(),
+            )
+        )
+    db.session.add(
+        MemberAbsence(
+            user_id=members["m3"].id, starts_on=date(2026, 12, 1), ends_on=date(2026, 12, 3), created_at=clock.now()
+        )
+    )  # later: does not count today
     db.session.commit()
     t, _ = file(members, clock, store, limits)
     assert t.assignee_id == members["m3"].id
@@ -129,14 +173,22 @@ def test_auto_apply_off_sends_everything_to_triage(members, clock, store, limits
 
 def test_lead_decides_triage_in_one_step(members, clock, store, limits, users):
     t, p = file(members, clock, store, limits, title="相談です", body="よろしくお願いします。")
-    routing.decide_triage(db.session, users["lead"], clock.now(), t, theme_id="telework",
-                          initiative_ids=["telework"], assignee_id=members["tw"].id)
+    routing.decide_triage(
+        db.session,
+        users["lead"],
+        clock.now(),
+        t,
+        theme_id="telework",
+        initiative_ids=["telework"],
+        assignee_id=members["tw"].id,
+    )
     db.session.commit()
     assert (t.theme_id, t.assignee_id, t.status, t.triage) == ("telework", members["tw"].id, "assigned", False)
     assert db.session.get(RoutingProposal, t.id).decided_by_id == users["lead"].id
     with pytest.raises(Forbidden):
-        routing.decide_triage(db.session, users["agent"], clock.now(), t, theme_id=None, initiative_ids=[],
-                              assignee_id=None)
+        routing.decide_triage(
+            db.session, users["agent"], clock.now(), t, theme_id=None, initiative_ids=[], assignee_id=None
+        )
 
 
 def test_yaml_change_changes_routing_after_reload(members, clock, store, limits, app, tmp_path):
@@ -167,15 +219,28 @@ def test_bad_routing_file_names_itself_and_loads_nothing(app, ctx, tmp_path, clo
 
 def test_similar_consultations_resolved_first_with_answers(members, clock, store, limits, users):
     old, _ = file(members, clock, store, limits, title="LINEで若者の自殺相談を受けたい")
-    tickets.add_reply(db.session, users["agent"], clock.now(), old, "福祉部のLINE相談の事例を紹介します。", [], store, limits)
+    tickets.add_reply(
+        db.session, users["agent"], clock.now(), old, "福祉部のLINE相談の事例を紹介します。", [], store, limits
+    )
     tickets.change_status(db.session, users["agent"], clock.now(), old, "resolved")
     db.session.commit()
     clock.advance(minutes=5)
     recent, _ = file(members, clock, store, limits, title="LINEでいじめ相談を受けたい")
     clock.advance(minutes=5)
-    unrelated = tickets.file_consultation(db.session, members["staff"], clock.now(), title="道路の補修",
-                                          body="舗装工事の件", theme_id="mobility", initiative_ids=[],
-                                          priority="normal", due_date=None, files=[], store=store, limits=limits)
+    unrelated = tickets.file_consultation(
+        db.session,
+        members["staff"],
+        clock.now(),
+        title="道路の補修",
+        body="舗装工事の件",
+        theme_id="mobility",
+        initiative_ids=[],
+        priority="normal",
+        due_date=None,
+        files=[],
+        store=store,
+        limits=limits,
+    )
     new, _ = file(members, clock, store, limits)
     found = routing.similar_tickets(db.session, users["agent"], new)
     assert [s.ticket.id for s in found][:2] == [old.id, recent.id]
@@ -199,4 +264,6 @@ def test_skills_and_caps_can_live_in_routing_yaml(members, clock, app, tmp_path)
     assert sorted(t.id for t in m1.themes) == ["data", "telework"]
     rules, _ = routing.current_rules(db.session)
     assert [c.username for c in routing.candidates(db.session, rules, "telework", clock.now())] == ["m1", "tw"]
-    assert next(c for c in routing.candidates(db.session, rules, "telework", clock.now()) if c.username == "m1").cap == 3
+    assert (
+        next(c for c in routing.candidates(db.session, rules, "telework", clock.now()) if c.username == "m1").cap == 3
+    )

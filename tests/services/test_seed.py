@@ -36,9 +36,13 @@ def test_counts_and_cast(seeded):
     assert count(SlaEvent) >= 2 * N
     rows = seeded.rows
     assert rows == sum(count(m) for m in (Ticket, Message, TicketEvent, TicketSla, SlaEvent)) + db.session.scalar(
-        select(func.count()).select_from(Ticket.__table__.metadata.tables["ticket_initiatives"]))
-    roles = dict(db.session.execute(select(User.role, func.count()).where(User.username.like("seed-%"))
-                                    .group_by(User.role)).all())
+        select(func.count()).select_from(Ticket.__table__.metadata.tables["ticket_initiatives"])
+    )
+    roles = dict(
+        db.session.execute(
+            select(User.role, func.count()).where(User.username.like("seed-%")).group_by(User.role)
+        ).all()
+    )
     assert roles == {"staff": 60, "agent": 12, "lead": 2, "manager": 2}
     statuses = set(db.session.scalars(select(Ticket.status).distinct()))
     assert {states.CLOSED, states.RESOLVED} <= statuses and statuses & set(states.OPEN_STATUSES)
@@ -50,12 +54,17 @@ def test_sla_facts_and_times_are_consistent(seeded, clock):
     slas = defaultdict(dict)
     for r in db.session.scalars(select(TicketSla)):
         slas[r.ticket_id][r.target] = r
-    first_reply = dict(db.session.execute(
-        select(Message.ticket_id, func.min(Message.created_at))
-        .join(User, User.id == Message.author_id).where(User.role.in_(("agent", "lead")))
-        .group_by(Message.ticket_id)).all())
-    last_message = dict(db.session.execute(
-        select(Message.ticket_id, func.max(Message.created_at)).group_by(Message.ticket_id)).all())
+    first_reply = dict(
+        db.session.execute(
+            select(Message.ticket_id, func.min(Message.created_at))
+            .join(User, User.id == Message.author_id)
+            .where(User.role.in_(("agent", "lead")))
+            .group_by(Message.ticket_id)
+        ).all()
+    )
+    last_message = dict(
+        db.session.execute(select(Message.ticket_id, func.max(Message.created_at)).group_by(Message.ticket_id)).all()
+    )
     for t in db.session.scalars(select(Ticket)):
         clocks = slas[t.id]
         assert set(clocks) == {"first_response", "resolution"}
@@ -94,7 +103,8 @@ def test_staff_see_only_their_department(seeded):
     assert {t.department_id for t in page.rows} == {"welfare"}
     head = db.session.scalars(select(User).where(User.username == "seed-manager-health")).one()
     assert {t.department_id for t in list_tickets(db.session, head, TicketFilters(per_page=200)).rows} == {
-        "health-medical"}
+        "health-medical"
+    }
     desk = db.session.scalars(select(User).where(User.username == "seed-manager")).one()
     assert list_tickets(db.session, desk, TicketFilters()).total == N
 
@@ -125,8 +135,9 @@ def test_old_consultations_are_settled(seeded, clock):
     from datetime import timedelta
 
     cutoff = clock.now() - timedelta(days=90)
-    old = db.session.execute(select(Ticket.status, func.count()).where(Ticket.created_at < cutoff)
-                             .group_by(Ticket.status)).all()
+    old = db.session.execute(
+        select(Ticket.status, func.count()).where(Ticket.created_at < cutoff).group_by(Ticket.status)
+    ).all()
     total = sum(n for _, n in old)
     still_open = sum(n for s, n in old if s in states.OPEN_STATUSES)
     assert total > 100 and still_open <= 0.03 * total
@@ -141,8 +152,16 @@ def test_bulk_load_with_workers(ctx, clock, monkeypatch):
 
     monkeypatch.setattr(seeding, "BULK_MIN", 1000)
     postgres = db.session.get_bind().dialect.name == "postgresql"
-    report = seed(db.session, clock.now(), ctx.config["SWAT"], 1200, rng_seed=5, years=2, batch_size=500,
-                  workers=2 if postgres else 0)
+    report = seed(
+        db.session,
+        clock.now(),
+        ctx.config["SWAT"],
+        1200,
+        rng_seed=5,
+        years=2,
+        batch_size=500,
+        workers=2 if postgres else 0,
+    )
     assert report.tickets == count(Ticket) == 1200 and report.bulk == postgres
     assert count(TicketSla) == 2400
     assert db.session.scalar(select(func.count(func.distinct(Message.id)))) == count(Message)
@@ -155,6 +174,7 @@ def test_bulk_load_with_workers(ctx, clock, monkeypatch):
 
         names = set(db.session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'tickets'")))
         assert {"ix_tickets_search_trgm", "ix_tickets_created_at"} <= names
-        fks = db.session.scalar(text("SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
-                                     "AND conrelid = 'ticket_events'::regclass"))
+        fks = db.session.scalar(
+            text("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = 'ticket_events'::regclass")
+        )
         assert fks == 2

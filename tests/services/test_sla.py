@@ -23,8 +23,10 @@ def clocks(ticket):
 
 
 def log(ticket):
-    return [(e.target, e.kind, e.used_minutes) for e in db.session.scalars(
-        select(SlaEvent).where(SlaEvent.ticket_id == ticket.id).order_by(SlaEvent.id))]
+    return [
+        (e.target, e.kind, e.used_minutes)
+        for e in db.session.scalars(select(SlaEvent).where(SlaEvent.ticket_id == ticket.id).order_by(SlaEvent.id))
+    ]
 
 
 @pytest.fixture
@@ -35,6 +37,7 @@ def run(users, clock, store, limits):
         result = fn(db.session, actor, clock.now(), *args)
         db.session.commit()
         return result
+
     return step
 
 
@@ -42,8 +45,8 @@ def test_a_consultations_clock_from_filing_to_reopening(make_ticket, users, cloc
     clock.set(at("2026-11-25T10:00"))
     t = make_ticket(priority="normal")
     c = clocks(t)
-    assert c["first_response"].due_at == at("2026-11-26T10:00")      # 525 business minutes
-    assert c["resolution"].due_at == at("2026-12-02T10:00")          # 5 business days
+    assert c["first_response"].due_at == at("2026-11-26T10:00")  # 525 business minutes
+    assert c["resolution"].due_at == at("2026-12-02T10:00")  # 5 business days
     assert t.sla_due_at == at("2026-11-26T10:00")
     run("2026-11-25T10:30", tickets.claim_ticket, users["agent"], t)
     run("2026-11-25T11:00", tickets.add_reply, users["agent"], t, "回答します", [], store, limits)
@@ -70,7 +73,8 @@ def test_a_consultations_clock_from_filing_to_reopening(make_ticket, users, cloc
     assert c["resolution"].state == "running" and c["resolution"].due_at == at("2026-11-30T13:45")
     assert c["first_response"].state == "met"  # answered once is answered
     assert log(t) == [
-        ("first_response", "started", 0), ("resolution", "started", 0),
+        ("first_response", "started", 0),
+        ("resolution", "started", 0),
         ("first_response", "met", 60),
         ("resolution", "paused", 120),
         ("resolution", "resumed", 120),
@@ -105,8 +109,9 @@ def test_cli_business_time(app):
     runner = app.test_cli_runner()
     r = runner.invoke(args=["sla", "due", "--start", "2026-09-18T17:15:00+09:00", "--minutes", "60"])
     assert r.exit_code == 0 and r.output.strip() == "2026-09-24T09:30:00+09:00"
-    r = runner.invoke(args=["sla", "elapsed", "--start", "2026-09-18T17:15:00+09:00",
-                            "--end", "2026-09-24T09:30:00+09:00"])
+    r = runner.invoke(
+        args=["sla", "elapsed", "--start", "2026-09-18T17:15:00+09:00", "--end", "2026-09-24T09:30:00+09:00"]
+    )
     assert r.exit_code == 0 and r.output.strip() == "60"
     r = runner.invoke(args=["sla", "due", "--start", "yesterday", "--minutes", "5"])
     assert r.exit_code == 2 and "ISO 8601" in r.output

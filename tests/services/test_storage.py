@@ -24,9 +24,20 @@ def test_committed_files_are_on_disk_with_their_rows(make_ticket, store):
 def test_rolled_back_transaction_removes_its_files(ctx, users, clock, store, limits):
     from swat.services import tickets
 
-    tickets.file_consultation(db.session, users["staff_health"], clock.now(), title="t", body="b", theme_id=None,
-                              initiative_ids=[], priority="normal", due_date=None,
-                              files=[Upload("消える.txt", io.BytesIO(b"x"))], store=store, limits=limits)
+    tickets.file_consultation(
+        db.session,
+        users["staff_health"],
+        clock.now(),
+        title="t",
+        body="b",
+        theme_id=None,
+        initiative_ids=[],
+        priority="normal",
+        due_date=None,
+        files=[Upload("消える.txt", io.BytesIO(b"x"))],
+        store=store,
+        limits=limits,
+    )
     assert len(stored_files(store)) == 1
     db.session.rollback()
     assert stored_files(store) == set()

@@ -20,26 +20,43 @@ def count(model):
 
 
 def events(ticket):
-    return [e.kind for e in db.session.scalars(
-        select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id))]
+    return [
+        e.kind
+        for e in db.session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.id)
+        )
+    ]
 
 
 def test_filing_makes_a_numbered_ticket_for_the_requesters_department(make_ticket, users):
-    t = make_ticket(title="  LINE で\n相談  ", theme="citizen-services", initiatives=["sns-consultation"],
-                    priority="high", due_date=date(2026, 12, 1))
+    t = make_ticket(
+        title="  LINE で\n相談  ",
+        theme="citizen-services",
+        initiatives=["sns-consultation"],
+        priority="high",
+        due_date=date(2026, 12, 1),
+    )
     assert t.number == "2026-00001"
     assert t.title == "LINE で 相談"
     assert t.department_id == "health-medical"
     assert t.status == "new" and t.assignee_id is None and t.priority == 1
-    assert [link.initiative_id for link in db.session.scalars(
-        select(tickets.TicketInitiative).where(tickets.TicketInitiative.ticket_id == t.id))] == ["sns-consultation"]
+    assert [
+        link.initiative_id
+        for link in db.session.scalars(
+            select(tickets.TicketInitiative).where(tickets.TicketInitiative.ticket_id == t.id)
+        )
+    ] == ["sns-consultation"]
     assert events(t) == ["created"]
     assert make_ticket().number == "2026-00002"
 
 
 def test_files_keep_japanese_names_and_are_stored_under_generated_names(make_ticket, store):
-    t = make_ticket(files=[Upload("申請書（案）.pdf", io.BytesIO(b"%PDF-1.4 data"), "application/pdf"),
-                           Upload("C:\\Users\\x\\メモ.txt", io.BytesIO("メモ".encode()), "text/plain")])
+    t = make_ticket(
+        files=[
+            Upload("申請書（案）.pdf", io.BytesIO(b"%PDF-1.4 data"), "application/pdf"),
+            Upload("C:\\Users\\x\\メモ.txt", io.BytesIO("メモ".encode()), "text/plain"),
+        ]
+    )
     atts = db.session.scalars(select(Attachment).where(Attachment.ticket_id == t.id).order_by(Attachment.id)).all()
     assert [a.filename for a in atts] == ["申請書（案）.pdf", "メモ.txt"]
     for a in atts:
@@ -48,15 +65,18 @@ def test_files_keep_japanese_names_and_are_stored_under_generated_names(make_tic
     assert store.path_for(atts[0].storage_key).read_bytes() == b"%PDF-1.4 data"
 
 
-@pytest.mark.parametrize("field, kwargs", [
-    ("title", {"title": "   "}),
-    ("title", {"title": "あ" * 10000}),
-    ("body", {"body": ""}),
-    ("priority", {"priority": "extreme"}),
-    ("theme", {"theme": "no-such-theme"}),
-    ("initiatives", {"initiatives": ["sns-consultation", "nope"]}),
-    ("due_date", {"due_date": date(2020, 1, 1)}),
-])
+@pytest.mark.parametrize(
+    "field, kwargs",
+    [
+        ("title", {"title": "   "}),
+        ("title", {"title": "あ" * 10000}),
+        ("body", {"body": ""}),
+        ("priority", {"priority": "extreme"}),
+        ("theme", {"theme": "no-such-theme"}),
+        ("initiatives", {"initiatives": ["sns-consultation", "nope"]}),
+        ("due_date", {"due_date": date(2020, 1, 1)}),
+    ],
+)
 def test_bad_input_is_refused_and_nothing_is_written(make_ticket, field, kwargs):
     with pytest.raises(ValidationError) as err:
         make_ticket(**kwargs)
@@ -87,8 +107,18 @@ def test_too_many_files_refused(make_ticket, app):
 
 
 def test_same_submission_token_makes_one_ticket(users, clock, store, limits, session):
-    kw = dict(title="二重送信", body="本文", theme_id=None, initiative_ids=[], priority="normal", due_date=None,
-              files=[], store=store, limits=limits, submission_token="tok-123")
+    kw = dict(
+        title="二重送信",
+        body="本文",
+        theme_id=None,
+        initiative_ids=[],
+        priority="normal",
+        due_date=None,
+        files=[],
+        store=store,
+        limits=limits,
+        submission_token="tok-123",
+    )
     a = tickets.file_consultation(session, users["staff_health"], clock.now(), **kw)
     session.commit()
     b = tickets.file_consultation(session, users["staff_health"], clock.now(), **kw)
@@ -101,9 +131,20 @@ def test_same_submission_token_makes_one_ticket(users, clock, store, limits, ses
 def test_only_staff_with_a_department_file(users, clock, store, limits, session):
     for who in ("agent", "manager", "admin"):
         with pytest.raises(Forbidden):
-            tickets.file_consultation(session, users[who], clock.now(), title="t", body="b", theme_id=None,
-                                      initiative_ids=[], priority="normal", due_date=None, files=[],
-                                      store=store, limits=limits)
+            tickets.file_consultation(
+                session,
+                users[who],
+                clock.now(),
+                title="t",
+                body="b",
+                theme_id=None,
+                initiative_ids=[],
+                priority="normal",
+                due_date=None,
+                files=[],
+                store=store,
+                limits=limits,
+            )
 
 
 def test_claim_assigns_and_records(make_ticket, users, clock, session):
@@ -129,6 +170,7 @@ def test_claim_race_exactly_one_wins(app, make_ticket, users, clock):
         with app.app_context():
             s = db.session
             from swat.models import User
+
             actor = s.get(User, ids[name])
             ticket = s.get(Ticket, ticket_id)
             s.commit()  # both sides hold loaded objects but no transaction
@@ -178,8 +220,18 @@ def test_reply_flow_waiting_and_back(make_ticket, users, clock, session, store, 
     tickets.close_ticket(session, users["staff_health"], clock.now(), t)
     session.commit()
     assert t.status == "closed"
-    assert events(t) == ["created", "claimed", "status", "replied", "status", "requester_replied", "status",
-                         "status", "status", "status"]
+    assert events(t) == [
+        "created",
+        "claimed",
+        "status",
+        "replied",
+        "status",
+        "requester_replied",
+        "status",
+        "status",
+        "status",
+        "status",
+    ]
 
 
 def test_requester_cannot_use_desk_moves(make_ticket, users, clock, session):

@@ -19,9 +19,18 @@ def user(username):
 
 def test_admin_creates_a_swat_member_with_skills(auth, browser):
     auth.login("admin")
-    r = browser.post("/admin/users/new", {"username": "sato", "display_name": "佐藤 一", "password": "a long password",
-                                          "role": "agent", "department": "smart-city",
-                                          "themes": ["telework", "data"], "active": "y"})
+    r = browser.post(
+        "/admin/users/new",
+        {
+            "username": "sato",
+            "display_name": "佐藤 一",
+            "password": "a long password",
+            "role": "agent",
+            "department": "smart-city",
+            "themes": ["telework", "data"],
+            "active": "y",
+        },
+    )
     assert r.status_code == 302
     u = user("sato")
     assert (u.role, u.department_id, sorted(t.id for t in u.themes)) == ("agent", "smart-city", ["data", "telework"])
@@ -32,8 +41,10 @@ def test_admin_creates_a_swat_member_with_skills(auth, browser):
 
 def test_admin_form_errors_are_shown(auth, browser):
     auth.login("admin")
-    r = browser.post("/admin/users/new", {"username": "staff_health", "display_name": "x", "password": "short",
-                                          "role": "staff", "department": ""})
+    r = browser.post(
+        "/admin/users/new",
+        {"username": "staff_health", "display_name": "x", "password": "short", "role": "staff", "department": ""},
+    )
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert 'aria-invalid="true"' in html
@@ -43,8 +54,10 @@ def test_admin_form_errors_are_shown(auth, browser):
 def test_admin_deactivates_and_changes_role(auth, browser, users):
     auth.login("admin")
     uid = users["agent2"].id
-    r = browser.post(f"/admin/users/{uid}", {"display_name": "二葉", "role": "lead", "department": "smart-city",
-                                             "themes": ["telework"], "email": ""})
+    r = browser.post(
+        f"/admin/users/{uid}",
+        {"display_name": "二葉", "role": "lead", "department": "smart-city", "themes": ["telework"], "email": ""},
+    )
     assert r.status_code == 302
     u = user("agent2")
     assert (u.role, u.active, u.display_name) == ("lead", False, "二葉")  # unchecked box = deactivated
@@ -57,8 +70,11 @@ CSV = "username,display_name,department,email\r\nyamada,山田 太郎,welfare,ya
 
 def test_staff_import_from_csv_with_generated_passwords(auth, browser):
     auth.login("admin")
-    r = browser.post("/admin/users/import", {"file": (io.BytesIO(("\ufeff" + CSV).encode("utf-8")), "職員.csv")},
-                     content_type="multipart/form-data")
+    r = browser.post(
+        "/admin/users/import",
+        {"file": (io.BytesIO(("\ufeff" + CSV).encode("utf-8")), "職員.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "山田 太郎" in html and "鈴木 花子" in html
@@ -68,8 +84,11 @@ def test_staff_import_from_csv_with_generated_passwords(auth, browser):
 
 def test_staff_import_accepts_shift_jis(auth, browser):
     auth.login("admin")
-    r = browser.post("/admin/users/import", {"file": (io.BytesIO(CSV.encode("cp932")), "職員.csv")},
-                     content_type="multipart/form-data")
+    r = browser.post(
+        "/admin/users/import",
+        {"file": (io.BytesIO(CSV.encode("cp932")), "職員.csv")},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200
     assert user("suzuki").display_name == "鈴木 花子"
 
@@ -77,8 +96,9 @@ def test_staff_import_accepts_shift_jis(auth, browser):
 def test_one_bad_row_imports_nothing_and_names_the_line(auth, browser):
     auth.login("admin")
     bad = CSV + "tanaka,田中,no-such-department,\r\n"
-    r = browser.post("/admin/users/import", {"file": (io.BytesIO(bad.encode()), "x.csv")},
-                     content_type="multipart/form-data")
+    r = browser.post(
+        "/admin/users/import", {"file": (io.BytesIO(bad.encode()), "x.csv")}, content_type="multipart/form-data"
+    )
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "4行目" in html
@@ -87,8 +107,20 @@ def test_one_bad_row_imports_nothing_and_names_the_line(auth, browser):
 
 def test_cli_creates_users_and_loads_reference(app, ctx, tmp_path):
     runner = app.test_cli_runner()
-    r = runner.invoke(args=["users", "create", "--username", "cli-agent", "--password", PASSWORD, "--role", "agent",
-                            "--themes", "telework,data"])
+    r = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--username",
+            "cli-agent",
+            "--password",
+            PASSWORD,
+            "--role",
+            "agent",
+            "--themes",
+            "telework,data",
+        ]
+    )
     assert r.exit_code == 0, r.output
     assert sorted(t.id for t in user("cli-agent").themes) == ["data", "telework"]
     r = runner.invoke(args=["users", "create", "--username", "cli-staff", "--password", PASSWORD, "--role", "staff"])

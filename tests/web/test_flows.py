@@ -10,8 +10,14 @@ from swat.models import Attachment, Ticket
 
 
 def file_form(**over):
-    data = {"title": "LINEで子育て相談を受けたい", "body": "他部局の事例を教えてください。", "priority": "high",
-            "theme": "", "due_date": "", "submission_token": "tok-" + over.pop("tok", "1")}
+    data = {
+        "title": "LINEで子育て相談を受けたい",
+        "body": "他部局の事例を教えてください。",
+        "priority": "high",
+        "theme": "",
+        "due_date": "",
+        "submission_token": "tok-" + over.pop("tok", "1"),
+    }
     data.update(over)
     return data
 
@@ -23,9 +29,16 @@ def test_staff_files_and_sees_confirmation(auth):
     html = page.get_data(as_text=True)
     for name in ("title", "body", "theme", "initiatives", "priority", "due_date", "attachments"):
         assert f'name="{name}"' in html
-    r = b.post("/consultations/new", file_form(
-        initiatives=["sns-consultation"], theme="citizen-services", due_date="2026-12-10",
-        attachments=[(io.BytesIO("内容".encode()), "相談資料.txt")]), content_type="multipart/form-data")
+    r = b.post(
+        "/consultations/new",
+        file_form(
+            initiatives=["sns-consultation"],
+            theme="citizen-services",
+            due_date="2026-12-10",
+            attachments=[(io.BytesIO("内容".encode()), "相談資料.txt")],
+        ),
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 302
     number = r.headers["Location"].rsplit("/", 1)[-1]
     assert re.fullmatch(r"2026-\d{5}", number)
@@ -64,8 +77,11 @@ def test_bad_input_gets_errors_in_japanese_not_500(auth):
 def test_oversize_file_is_refused_with_a_message(auth, app):
     b = auth.login("staff_health")
     limit = app.config["SWAT"]["max_attachment_bytes"]
-    r = b.post("/consultations/new", file_form(attachments=[(io.BytesIO(b"x" * (limit + 1)), "大きな資料.pdf")]),
-               content_type="multipart/form-data")
+    r = b.post(
+        "/consultations/new",
+        file_form(attachments=[(io.BytesIO(b"x" * (limit + 1)), "大きな資料.pdf")]),
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 400
     assert "大きな資料.pdf" in r.get_data(as_text=True)
     assert db.session.scalars(select(Ticket)).all() == [] and db.session.scalars(select(Attachment)).all() == []
@@ -75,8 +91,11 @@ def test_request_over_the_total_limit_gets_a_friendly_413(auth, app):
     b = auth.login("staff_health")
     app.config["MAX_CONTENT_LENGTH"], old = 2048, app.config["MAX_CONTENT_LENGTH"]
     try:
-        r = b.post("/consultations/new", file_form(attachments=[(io.BytesIO(b"x" * 4096), "a.bin")]),
-                   content_type="multipart/form-data")
+        r = b.post(
+            "/consultations/new",
+            file_form(attachments=[(io.BytesIO(b"x" * 4096), "a.bin")]),
+            content_type="multipart/form-data",
+        )
     finally:
         app.config["MAX_CONTENT_LENGTH"] = old
     assert r.status_code == 413
@@ -132,9 +151,19 @@ def test_history_shows_who_changed_what(auth, make_ticket):
 def test_main_pages_render_for_every_role(auth, browser, make_ticket, users):
     t = make_ticket()
     pages = {
-        "staff_health": ["/consultations", "/consultations/new", f"/tickets/{t.number}", "/reference/governance",
-                         "/reference/initiatives"],
-        "agent": ["/queue", "/consultations", f"/tickets/{t.number}", "/reference/initiatives?category=2&theme=telework"],
+        "staff_health": [
+            "/consultations",
+            "/consultations/new",
+            f"/tickets/{t.number}",
+            "/reference/governance",
+            "/reference/initiatives",
+        ],
+        "agent": [
+            "/queue",
+            "/consultations",
+            f"/tickets/{t.number}",
+            "/reference/initiatives?category=2&theme=telework",
+        ],
         "manager": ["/queue", f"/tickets/{t.number}"],
         "admin": ["/admin/users", "/admin/users/new", f"/admin/users/{users['agent'].id}", "/admin/users/import"],
     }

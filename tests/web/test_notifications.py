@@ -25,8 +25,7 @@ def test_requester_sees_the_reply_in_the_bell(make_ticket, users, clock, store, 
     browser.post("/notifications/read")
     assert "未読" not in browser.get("/consultations").get_data(as_text=True)
     # colleagues of the same department are not told of someone else's consultation
-    assert db.session.scalars(select(Notification).where(
-        Notification.user_id == users["staff_health2"].id)).all() == []
+    assert db.session.scalars(select(Notification).where(Notification.user_id == users["staff_health2"].id)).all() == []
 
 
 def test_lead_acknowledges_an_escalation_from_the_bell(make_ticket, users, clock, auth, browser):
@@ -62,14 +61,16 @@ def test_preferences_choose_channels_and_kinds(make_ticket, users, clock, store,
     tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答", [], store, limits)
     tickets.change_status(db.session, users["agent"], clock.now(), t, "in_progress")
     db.session.commit()
-    kinds = [n.kind for n in db.session.scalars(select(Notification).where(
-        Notification.user_id == users["staff_health"].id))]
+    kinds = [
+        n.kind for n in db.session.scalars(select(Notification).where(Notification.user_id == users["staff_health"].id))
+    ]
     assert kinds == ["reply"]
     assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).all() == []
 
 
-def test_a_moved_requester_no_longer_hears_or_sees_their_old_departments_tickets(make_ticket, users, clock, store,
-                                                                                 limits, auth, browser):
+def test_a_moved_requester_no_longer_hears_or_sees_their_old_departments_tickets(
+    make_ticket, users, clock, store, limits, auth, browser
+):
     from swat.services import accounts
 
     t = make_ticket()
@@ -77,8 +78,16 @@ def test_a_moved_requester_no_longer_hears_or_sees_their_old_departments_tickets
     tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答", [], store, limits)
     db.session.commit()
     me = db.session.get(User, users["staff_health"].id)
-    accounts.update_user(db.session, clock.now(), me, role="staff", display_name=me.display_name,
-                         department_id="welfare", theme_ids=[], active=True)
+    accounts.update_user(
+        db.session,
+        clock.now(),
+        me,
+        role="staff",
+        display_name=me.display_name,
+        department_id="welfare",
+        theme_ids=[],
+        active=True,
+    )
     db.session.commit()
     tickets.change_status(db.session, users["agent"], clock.now(), t, "resolved")
     db.session.commit()

@@ -25,16 +25,27 @@ def world(make_ticket, users, clock, store, limits):
     h1 = make_ticket("staff_health", title="健医の相談その一", files=[Upload("健医資料.txt", io.BytesIO(b"h"))])
     h2 = make_ticket("staff_health2", title="健医の相談その二")
     w1 = make_ticket("staff_welfare", title="福祉の相談", files=[Upload("福祉資料.txt", io.BytesIO(b"w"))])
-    tickets.add_internal_note(db.session, users["agent"], clock.now(), h1, "内部の検討メモ",
-                              [Upload("内部資料.txt", io.BytesIO(b"secret"))], store, limits)
+    tickets.add_internal_note(
+        db.session,
+        users["agent"],
+        clock.now(),
+        h1,
+        "内部の検討メモ",
+        [Upload("内部資料.txt", io.BytesIO(b"secret"))],
+        store,
+        limits,
+    )
     db.session.commit()
 
     def file_id(ticket, name):
         return db.session.query(Attachment.id).filter_by(ticket_id=ticket.id, filename=name).scalar()
 
     return {
-        "h1": h1.number, "h2": h2.number, "w1": w1.number,
-        "h1_file": file_id(h1, "健医資料.txt"), "w1_file": file_id(w1, "福祉資料.txt"),
+        "h1": h1.number,
+        "h2": h2.number,
+        "w1": w1.number,
+        "h1_file": file_id(h1, "健医資料.txt"),
+        "w1_file": file_id(w1, "福祉資料.txt"),
         "h1_internal": file_id(h1, "内部資料.txt"),
     }
 
@@ -106,7 +117,8 @@ def test_missing_and_hidden_tickets_look_the_same(world, auth, browser):
     missing = browser.get("/tickets/2026-99999")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.get_data(as_text=True).replace(world["w1"], "X") == missing.get_data(as_text=True).replace(
-        "2026-99999", "X")
+        "2026-99999", "X"
+    )
 
 
 ACTIONS = [
@@ -189,8 +201,16 @@ def test_deactivated_user_loses_access_at_once(auth, browser, users, clock):
     auth.login("agent")
     assert browser.get("/queue").status_code == 200
     agent = db.session.get(type(users["agent"]), users["agent"].id)
-    accounts.update_user(db.session, clock.now(), agent, role="agent", display_name=agent.display_name,
-                         department_id=agent.department_id, theme_ids=[], active=False)
+    accounts.update_user(
+        db.session,
+        clock.now(),
+        agent,
+        role="agent",
+        display_name=agent.display_name,
+        department_id=agent.department_id,
+        theme_ids=[],
+        active=False,
+    )
     db.session.commit()
     r = browser.get("/queue")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
@@ -202,7 +222,8 @@ def test_role_change_applies_immediately(auth, browser, users, clock):
     auth.login("admin")
     assert browser.get("/admin/users").status_code == 200
     admin = db.session.get(type(users["admin"]), users["admin"].id)
-    accounts.update_user(db.session, clock.now(), admin, role="agent", display_name="x", department_id=None,
-                         theme_ids=[], active=True)
+    accounts.update_user(
+        db.session, clock.now(), admin, role="agent", display_name="x", department_id=None, theme_ids=[], active=True
+    )
     db.session.commit()
     assert browser.get("/admin/users").status_code in (302, 403)

@@ -20,14 +20,27 @@ def rows(response):
 @pytest.fixture
 def queue(make_ticket, users, clock):
     made = {}
-    made["line"] = make_ticket("staff_health", title="ＬＩＮＥで相談を受けたい", body="全角の本文", priority="low",
-                               theme="citizen-services")
+    made["line"] = make_ticket(
+        "staff_health", title="ＬＩＮＥで相談を受けたい", body="全角の本文", priority="low", theme="citizen-services"
+    )
     clock.advance(minutes=5)
-    made["vpn"] = make_ticket("staff_welfare", title="VPNの増強", body="テレワーク用", priority="urgent",
-                              theme="telework", due_date=date(2026, 12, 1))
+    made["vpn"] = make_ticket(
+        "staff_welfare",
+        title="VPNの増強",
+        body="テレワーク用",
+        priority="urgent",
+        theme="telework",
+        due_date=date(2026, 12, 1),
+    )
     clock.advance(minutes=5)
-    made["paper"] = make_ticket("staff_health2", title="ペーパーレス会議", body="タブレット 100%導入", priority="high",
-                                theme="three-less", due_date=date(2026, 11, 30))
+    made["paper"] = make_ticket(
+        "staff_health2",
+        title="ペーパーレス会議",
+        body="タブレット 100%導入",
+        priority="high",
+        theme="three-less",
+        due_date=date(2026, 11, 30),
+    )
     clock.advance(minutes=5)
     made["done"] = make_ticket("staff_health", title="解決済みの相談", body="完了", priority="normal")
     tickets.claim_ticket(db.session, users["agent"], clock.now(), made["vpn"])
@@ -41,24 +54,27 @@ def test_default_queue_is_open_tickets_most_urgent_first(queue, auth, browser):
     assert rows(browser.get("/queue")) == [queue["vpn"], queue["paper"], queue["line"]]
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("status=resolved", ["done"]),
-    ("status=new&status=assigned", ["vpn", "paper", "line"]),
-    ("theme=telework", ["vpn"]),
-    ("department=welfare", ["vpn"]),
-    ("assignee=me", ["vpn"]),
-    ("assignee=none", ["paper", "line"]),
-    ("priority=high", ["paper"]),
-    ("q=line", ["line"]),            # half-width finds full-width ＬＩＮＥ
-    ("q=ＶＰＮ", ["vpn"]),             # and the other way round
-    ("q=テレワーク", ["vpn"]),          # the body is searched too
-    ("q=100%", ["paper"]),           # % is a character, not a wildcard
-    ("q=ペーパーレス タブレット", ["paper"]),  # words are ANDed
-    ("sort=created", ["line", "vpn", "paper"]),
-    ("sort=created&dir=desc", ["paper", "vpn", "line"]),
-    ("sort=due", ["paper", "vpn", "line"]),  # undated last
-    ("status=new&status=assigned&status=resolved&sort=number", ["line", "vpn", "paper", "done"]),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("status=resolved", ["done"]),
+        ("status=new&status=assigned", ["vpn", "paper", "line"]),
+        ("theme=telework", ["vpn"]),
+        ("department=welfare", ["vpn"]),
+        ("assignee=me", ["vpn"]),
+        ("assignee=none", ["paper", "line"]),
+        ("priority=high", ["paper"]),
+        ("q=line", ["line"]),  # half-width finds full-width ＬＩＮＥ
+        ("q=ＶＰＮ", ["vpn"]),  # and the other way round
+        ("q=テレワーク", ["vpn"]),  # the body is searched too
+        ("q=100%", ["paper"]),  # % is a character, not a wildcard
+        ("q=ペーパーレス タブレット", ["paper"]),  # words are ANDed
+        ("sort=created", ["line", "vpn", "paper"]),
+        ("sort=created&dir=desc", ["paper", "vpn", "line"]),
+        ("sort=due", ["paper", "vpn", "line"]),  # undated last
+        ("status=new&status=assigned&status=resolved&sort=number", ["line", "vpn", "paper", "done"]),
+    ],
+)
 def test_filters_and_sorting(query, expected, queue, auth, browser):
     auth.login("agent")
     assert rows(browser.get(f"/queue?{query}")) == [queue[k] for k in expected]
@@ -73,8 +89,7 @@ def test_paging(queue, auth, browser):
     assert rows(browser.get("/queue?per_page=2&page=99")) == [queue["line"]]  # past the end: the last page
 
 
-def test_queue_and_ticket_pages_take_a_fixed_number_of_queries(make_ticket, users, clock, store, limits, auth,
-                                                                browser):
+def test_queue_and_ticket_pages_take_a_fixed_number_of_queries(make_ticket, users, clock, store, limits, auth, browser):
     def measure():
         with count_queries() as q:
             assert browser.get("/queue").status_code == 200
@@ -89,8 +104,11 @@ def test_queue_and_ticket_pages_take_a_fixed_number_of_queries(make_ticket, user
     auth.login("agent")
     small = measure()
     for i in range(30):
-        t = make_ticket(requester=["staff_health", "staff_welfare", "staff_health2"][i % 3], title=f"相談{i}",
-                        theme=["telework", "healthcare", None][i % 3])
+        t = make_ticket(
+            requester=["staff_health", "staff_welfare", "staff_health2"][i % 3],
+            title=f"相談{i}",
+            theme=["telework", "healthcare", None][i % 3],
+        )
         if i % 2:
             tickets.claim_ticket(db.session, users[["agent", "agent2", "lead"][i % 3]], clock.now(), t)
     for i in range(20):

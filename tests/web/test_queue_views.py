@@ -47,9 +47,11 @@ def stored(username):
 
 def views_of(username):
     db.session.expire_all()
-    return sorted(db.session.scalars(
-        select(QueueView.name).join(User, User.id == QueueView.user_id).where(User.username == username)
-    ))
+    return sorted(
+        db.session.scalars(
+            select(QueueView.name).join(User, User.id == QueueView.user_id).where(User.username == username)
+        )
+    )
 
 
 def nav(html):
@@ -62,18 +64,24 @@ def current_links(html):
     return re.findall(r'<a href="([^"]+)" aria-current="page">([^<]*)</a>', nav(html))
 
 
-@pytest.mark.parametrize("query, canonical", [
-    ("", ""),
-    ("page=3", ""),                                              # the page is not a filter
-    ("status=new&status=assigned&status=in_progress&status=waiting&theme=&department=&assignee="
-     "&priority=&q=&sort=priority&dir=asc", ""),                  # the filter form at its defaults
-    ("status=resolved&status=new", "status=new&status=resolved"),  # one order
-    ("status=", "status="),                                      # every status: not the default
-    ("status=bogus", "status="),                                 # the queue lists every status then too
-    ("dir=desc&sort=created&assignee=me", "assignee=me&sort=created&dir=desc"),
-    ("assignee=someone&priority=panic&sort=random&per_page=999", "per_page=200"),
-    ("q=%E3%80%80+LINE%E7%9B%B8%E8%AB%87+&page=2", "q=LINE%E7%9B%B8%E8%AB%87"),  # full-width space trimmed
-])
+@pytest.mark.parametrize(
+    "query, canonical",
+    [
+        ("", ""),
+        ("page=3", ""),  # the page is not a filter
+        (
+            "status=new&status=assigned&status=in_progress&status=waiting&theme=&department=&assignee="
+            "&priority=&q=&sort=priority&dir=asc",
+            "",
+        ),  # the filter form at its defaults
+        ("status=resolved&status=new", "status=new&status=resolved"),  # one order
+        ("status=", "status="),  # every status: not the default
+        ("status=bogus", "status="),  # the queue lists every status then too
+        ("dir=desc&sort=created&assignee=me", "assignee=me&sort=created&dir=desc"),
+        ("assignee=someone&priority=panic&sort=random&per_page=999", "per_page=200"),
+        ("q=%E3%80%80+LINE%E7%9B%B8%E8%AB%87+&page=2", "q=LINE%E7%9B%B8%E8%AB%87"),  # full-width space trimmed
+    ],
+)
 def test_one_list_of_filters_is_one_query_string(query, canonical):
     assert queue_views.canonical_query(parse_qsl(query, keep_blank_values=True)) == canonical
     assert queue_views.canonical(canonical) == canonical
@@ -109,7 +117,7 @@ def test_paging_and_looking_again_write_nothing(queue, auth, browser):
         return [s for s in statements if s.lstrip().upper().startswith("UPDATE USERS")]
 
     assert user_updates("/queue?status=assigned&status=new&per_page=2&page=2") == []  # same filters
-    assert user_updates("/queue?page=2") == []                                        # no filters at all
+    assert user_updates("/queue?page=2") == []  # no filters at all
     assert stored("agent") == "status=new&status=assigned&per_page=2"
     assert len(user_updates("/queue?priority=high")) == 1
     assert stored("agent") == "priority=high"
@@ -171,7 +179,8 @@ def test_a_member_saves_the_filters_on_screen_as_a_view(queue, auth, browser):
     assert current_links(html) == [("/queue?assignee=me&amp;priority=urgent", "至急・自分")]
     # Elsewhere the view is a plain link, and the other members do not see it.
     assert current_links(browser.get("/queue?sort=sla").get_data(as_text=True)) == [
-        ("/queue?sort=sla", "Overdue first")]
+        ("/queue?sort=sla", "Overdue first")
+    ]
     auth.login("agent2")
     assert "至急・自分" not in browser.get("/queue").get_data(as_text=True)
 
@@ -184,12 +193,15 @@ def test_a_view_of_the_default_queue_links_past_the_remembered_filters(queue, au
     assert '<a href="/queue?reset=1">いつもの</a>' in nav(html)
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "Enter a name for the view."),
-    ("   ", "Enter a name for the view."),
-    ("x" * 61, "A view name can be at most 60 characters."),
-    ("Mine", "You already have a view with that name."),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "Enter a name for the view."),
+        ("   ", "Enter a name for the view."),
+        ("x" * 61, "A view name can be at most 60 characters."),
+        ("Mine", "You already have a view with that name."),
+    ],
+)
 def test_a_view_needs_a_new_short_name(name, message, queue, auth, browser):
     english(auth.login("agent"))
     assert browser.post("/queue/views", {"name": "Mine", "query": "assignee=me"}).status_code == 302
@@ -296,5 +308,6 @@ def test_filters_too_long_to_keep_are_shown_but_not_kept(auth, browser, users):
     assert stored("agent") == "assignee=me"
     refused = browser.post("/queue/views", {"name": "Long", "query": f"q={words}"})
     assert "These filters are too long to save as a view." in browser.get(refused.headers["Location"]).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert views_of("agent") == []

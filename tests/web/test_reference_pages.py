@@ -19,12 +19,15 @@ def test_governance_chart_shows_every_body_and_the_chain(auth, browser):
     assert "特区推進本部" in html  # dissolved bodies are kept as history
 
 
-@pytest.mark.parametrize("query, present, absent", [
-    ("", ["sns-consultation", "telework", "disaster-response"], []),
-    ("category=2", ["cashless", "child-abuse-response"], ["sns-consultation", "open-data"]),
-    ("department=education", ["sns-consultation", "smart-school", "hanko-less"], ["drones", "cashless"]),
-    ("theme=telework", ["telework"], ["drones"]),
-])
+@pytest.mark.parametrize(
+    "query, present, absent",
+    [
+        ("", ["sns-consultation", "telework", "disaster-response"], []),
+        ("category=2", ["cashless", "child-abuse-response"], ["sns-consultation", "open-data"]),
+        ("department=education", ["sns-consultation", "smart-school", "hanko-less"], ["drones", "cashless"]),
+        ("theme=telework", ["telework"], ["drones"]),
+    ],
+)
 def test_catalog_filters(query, present, absent, auth, browser):
     auth.login("agent")
     html = browser.get(f"/reference/initiatives?{query}").get_data(as_text=True)

@@ -26,7 +26,7 @@ def test_bad_period_is_a_clear_400(auth, browser, users):
 
 def test_csv_has_a_bom_and_neutralised_cells(make_ticket, auth, browser):
     dep = db.session.get(Department, "health-medical")
-    dep.name = "=HYPERLINK(\"http://evil\")"
+    dep.name = '=HYPERLINK("http://evil")'
     db.session.commit()
     make_ticket("staff_health")
     auth.login("manager")
@@ -38,8 +38,7 @@ def test_csv_has_a_bom_and_neutralised_cells(make_ticket, auth, browser):
     assert browser.get("/reports/export.csv?period=2026-11&table=nothing").status_code == 404
 
 
-def test_every_number_drills_down_to_its_tickets_under_the_usual_permissions(make_ticket, auth, browser, users,
-                                                                              clock):
+def test_every_number_drills_down_to_its_tickets_under_the_usual_permissions(make_ticket, auth, browser, users, clock):
     import re
 
     from swat.services import tickets
@@ -98,12 +97,14 @@ def test_breakdown_tables_sort_by_any_column(make_ticket, auth, browser):
 
 def _norm(rows):
     """Cells compared as numbers where they are numbers (Excel reads 100.0 back as 100)."""
+
     def one(v):
         v = "" if v is None else str(v)
         try:
             return float(v)
         except ValueError:
             return v
+
     return [[one(v) for v in row] for row in rows]
 
 
@@ -130,8 +131,11 @@ def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, use
 
     from swat.services import tickets
 
-    made = [make_ticket("staff_health", theme="telework", initiatives=["sns-consultation"]), make_ticket("staff_welfare"),
-            make_ticket("staff_health2", theme="healthcare")]
+    made = [
+        make_ticket("staff_health", theme="telework", initiatives=["sns-consultation"]),
+        make_ticket("staff_welfare"),
+        make_ticket("staff_health2", theme="healthcare"),
+    ]
     tickets.claim_ticket(db.session, users["agent"], clock.now(), made[0])
     tickets.add_reply(db.session, users["agent"], clock.now(), made[0], "回答です", [], store, limits)
     tickets.change_status(db.session, users["agent"], clock.now(), made[0], "resolved")
@@ -139,8 +143,7 @@ def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, use
     auth.login("manager")
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
     book = load_workbook(io.BytesIO(browser.get("/reports/export.xlsx?period=2026-11").data))
-    assert book.sheetnames == ["figures", "ages", "trend", "department", "theme", "priority", "member",
-                               "initiative"]
+    assert book.sheetnames == ["figures", "ages", "trend", "department", "theme", "priority", "member", "initiative"]
     for name in book.sheetnames:
         r = browser.get(f"/reports/export.csv?period=2026-11&table={name}")
         rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
@@ -155,18 +158,20 @@ def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, use
         if name == "ages":  # shown as one row across
             header = section.split("<thead>", 1)[1].split("</thead>", 1)[0]
             import re
+
             labels = re.findall(r"<th[^>]*>(.*?)</th>", header)
             assert _norm([[label, n] for label, n in zip(labels, _cells(section)[0], strict=True)]) == _norm(rows[1:])
             continue
         page = [[c.replace("—", "") for c in row] for row in _cells(section.split("</section>", 1)[0])]
         assert _norm(page) == _norm(rows[1:]), name
-    figures = dict((row[0], row[1]) for row in csv.reader(io.StringIO(
-        browser.get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig"))))
+    figures = dict(
+        (row[0], row[1])
+        for row in csv.reader(io.StringIO(browser.get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig")))
+    )
     assert figures["受付件数"] == "3" and figures["解決件数"] == "1"
 
 
-def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth, browser, users, clock, store,
-                                                               limits):
+def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth, browser, users, clock, store, limits):
     import csv
     import io
 
@@ -174,8 +179,11 @@ def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth
 
     from swat.services import tickets
 
-    made = [make_ticket("staff_health", theme="telework"), make_ticket("staff_welfare", theme="telework"),
-            make_ticket("staff_health2", theme="healthcare")]
+    made = [
+        make_ticket("staff_health", theme="telework"),
+        make_ticket("staff_welfare", theme="telework"),
+        make_ticket("staff_health2", theme="healthcare"),
+    ]
     for i, t in enumerate(made):
         clock.advance(minutes=30 * (i + 1))
         tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
@@ -189,11 +197,17 @@ def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth
     department = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
     assert "初回回答時間（中央値）" in theme and "初回回答時間（中央値）" not in department
     assert "中央値・90パーセンタイルを隠す" in theme
-    rows = list(csv.reader(io.StringIO(browser.get(
-        "/reports/export.csv?period=2026-11&table=theme&times=theme").data.decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                browser.get("/reports/export.csv?period=2026-11&table=theme&times=theme").data.decode("utf-8-sig")
+            )
+        )
+    )
     assert len(rows[0]) == 1 + 8 + 4 and rows[0][-4].startswith("初回回答時間（中央値）")
-    sheet = load_workbook(io.BytesIO(browser.get(
-        "/reports/export.xlsx?period=2026-11&table=theme&times=theme").data))["theme"]
+    sheet = load_workbook(io.BytesIO(browser.get("/reports/export.xlsx?period=2026-11&table=theme&times=theme").data))[
+        "theme"
+    ]
     cells = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     page = [[c.replace("—", "") for c in row] for row in _cells(theme)]
     assert _norm(page) == _norm(rows[1:]) == _norm(cells[1:])

@@ -29,11 +29,14 @@ def download_link(html, name):
     return m.group(1)
 
 
-@pytest.mark.parametrize("name, payload", [
-    ("evil.html", b"<html><script>alert(1)</script></html>"),
-    ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
-    ("申請書<script>.html", b"<script>alert(1)</script>"),
-])
+@pytest.mark.parametrize(
+    "name, payload",
+    [
+        ("evil.html", b"<html><script>alert(1)</script></html>"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+        ("申請書<script>.html", b"<script>alert(1)</script>"),
+    ],
+)
 def test_cve_2022_25802_uploads_are_never_served_inline(name, payload, auth, browser):
     auth.login("staff_health")
     number = file_ticket(browser, attachments=[(io.BytesIO(payload), name)])
@@ -50,12 +53,14 @@ def test_cve_2022_25802_uploads_are_never_served_inline(name, payload, auth, bro
     assert unquote(encoded) == name  # RFC 6266: the Japanese name survives byte for byte
 
 
-@pytest.mark.parametrize("payload", ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>',
-                                     "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "payload", ['<script>alert("x")</script>', '"><img src=x onerror=alert(1)>', "javascript:alert(1)"]
+)
 def test_cve_2018_1000154_stored_xss_is_escaped_everywhere(payload, auth, browser):
     auth.login("staff_health")
-    number = file_ticket(browser, title=f"件名{payload}", body=f"本文{payload}",
-                         attachments=[(io.BytesIO(b"x"), f"{payload}.txt")])
+    number = file_ticket(
+        browser, title=f"件名{payload}", body=f"本文{payload}", attachments=[(io.BytesIO(b"x"), f"{payload}.txt")]
+    )
     pages = [browser.get(f"/tickets/{number}"), browser.get("/consultations")]
     browser.logout()
     auth.login("agent")
@@ -66,17 +71,40 @@ def test_cve_2018_1000154_stored_xss_is_escaped_everywhere(payload, auth, browse
         assert 'href="javascript:' not in html
 
 
-POSTS = ["/consultations/new", "/tickets/{n}/claim", "/tickets/{n}/assign", "/tickets/{n}/status",
-         "/tickets/{n}/close", "/tickets/{n}/reopen", "/tickets/{n}/reply", "/tickets/{n}/note",
-         "/admin/users/new", "/admin/users/import", "/logout", "/language", "/triage/{n}"]
+POSTS = [
+    "/consultations/new",
+    "/tickets/{n}/claim",
+    "/tickets/{n}/assign",
+    "/tickets/{n}/status",
+    "/tickets/{n}/close",
+    "/tickets/{n}/reopen",
+    "/tickets/{n}/reply",
+    "/tickets/{n}/note",
+    "/admin/users/new",
+    "/admin/users/import",
+    "/logout",
+    "/language",
+    "/triage/{n}",
+]
 
 
 @pytest.mark.parametrize("url", POSTS)
 def test_cve_2017_5943_every_form_needs_a_csrf_token(url, make_ticket, auth, browser):
     t = make_ticket()
-    auth.login("admin" if "admin" in url or "triage" in url else ("staff_health" if "consultations" in url else "agent"))
-    r = browser.post(url.format(n=t.number), {"csrf_token": "forged", "title": "x", "body": "y", "status": "resolved",
-                                              "username": "intruder", "locale": "en"})
+    auth.login(
+        "admin" if "admin" in url or "triage" in url else ("staff_health" if "consultations" in url else "agent")
+    )
+    r = browser.post(
+        url.format(n=t.number),
+        {
+            "csrf_token": "forged",
+            "title": "x",
+            "body": "y",
+            "status": "resolved",
+            "username": "intruder",
+            "locale": "en",
+        },
+    )
     assert r.status_code == 400
     db.session.expire_all()
     assert db.session.get(Ticket, t.id).status == "new"
@@ -84,7 +112,9 @@ def test_cve_2017_5943_every_form_needs_a_csrf_token(url, make_ticket, auth, bro
     assert db.session.scalar(select(User).where(User.username == "intruder")) is None
 
 
-@pytest.mark.parametrize("url", [u for u in POSTS if ("{n}" in u and "triage" not in u) or u in ("/logout", "/language")])
+@pytest.mark.parametrize(
+    "url", [u for u in POSTS if ("{n}" in u and "triage" not in u) or u in ("/logout", "/language")]
+)
 def test_asvs_3_5_3_no_state_change_on_get(url, make_ticket, auth, browser):
     t = make_ticket()
     auth.login("agent")
@@ -107,10 +137,16 @@ def test_cve_2026_9507_session_renewed_at_login_and_revoked_at_logout(users, bro
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("//evil.example/x", "/queue"), ("/\\evil.example", "/queue"), ("https://evil.example", "/queue"),
-    ("\\\\evil.example", "/queue"), ("/consultations?status=new", "/consultations?status=new"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("//evil.example/x", "/queue"),
+        ("/\\evil.example", "/queue"),
+        ("https://evil.example", "/queue"),
+        ("\\\\evil.example", "/queue"),
+        ("/consultations?status=new", "/consultations?status=new"),
+    ],
+)
 def test_cve_2020_11034_next_after_login_stays_on_site(target, expected, users, browser):
     r = browser.post("/login", {"username": "agent", "password": PASSWORD, "next": target})
     assert r.status_code == 302
@@ -163,8 +199,9 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     with pytest.raises(SettingsError, match="SWAT_SECRET_KEY"):
         load_settings({"env": "production", "instance_path": str(tmp_path)}, environ={})
     with pytest.raises(SettingsError, match="debug"):
-        load_settings({"env": "production", "debug": True, "secret_key": "k" * 40,
-                       "instance_path": str(tmp_path)}, environ={})
+        load_settings(
+            {"env": "production", "debug": True, "secret_key": "k" * 40, "instance_path": str(tmp_path)}, environ={}
+        )
     with pytest.raises(SettingsError, match="unknown"):
         load_settings({"no_such_setting": 1}, environ={})
     with pytest.raises(SettingsError, match="SWAT_NOPE"):
@@ -172,8 +209,15 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_production_hides_errors_and_secures_cookies(tmp_path):
-    app = create_app({"env": "production", "secret_key": "k" * 40, "instance_path": str(tmp_path),
-                      "database_url": f"sqlite:///{tmp_path}/p.db", "secure_cookies": True})
+    app = create_app(
+        {
+            "env": "production",
+            "secret_key": "k" * 40,
+            "instance_path": str(tmp_path),
+            "database_url": f"sqlite:///{tmp_path}/p.db",
+            "secure_cookies": True,
+        }
+    )
 
     @app.get("/boom")
     def boom():
@@ -190,9 +234,20 @@ def test_production_hides_errors_and_secures_cookies(tmp_path):
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("query", ["q=' OR 1=1 --", "sort=id;DROP TABLE tickets", "status=x' OR '1'='1",
-                                   "department=welfare' OR '1'='1", "assignee=1 OR 1=1", "page=-1", "per_page=99999",
-                                   "q=%25", "q=_"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "q=' OR 1=1 --",
+        "sort=id;DROP TABLE tickets",
+        "status=x' OR '1'='1",
+        "department=welfare' OR '1'='1",
+        "assignee=1 OR 1=1",
+        "page=-1",
+        "per_page=99999",
+        "q=%25",
+        "q=_",
+    ],
+)
 def test_cve_2021_45811_filters_are_parameterised(query, make_ticket, auth, browser):
     mine = make_ticket("staff_health")
     make_ticket("staff_welfare", title="福祉の件")
@@ -206,19 +261,38 @@ def test_cve_2021_45811_filters_are_parameterised(query, make_ticket, auth, brow
 
 def test_cve_2026_40569_mass_assignment_is_ignored(auth, browser, users):
     auth.login("staff_health")
-    number = file_ticket(browser, department_id="welfare", department="welfare", status="resolved",
-                         assignee_id=str(users["agent"].id), requester_id=str(users["staff_welfare"].id))
+    number = file_ticket(
+        browser,
+        department_id="welfare",
+        department="welfare",
+        status="resolved",
+        assignee_id=str(users["agent"].id),
+        requester_id=str(users["staff_welfare"].id),
+    )
     t = db.session.scalar(select(Ticket).where(Ticket.number == number))
     assert (t.department_id, t.status, t.assignee_id, t.requester_id) == (
-        "health-medical", "new", None, users["staff_health"].id)
+        "health-medical",
+        "new",
+        None,
+        users["staff_health"].id,
+    )
 
 
 def test_admin_form_cannot_rename_or_escalate_through_extra_fields(auth, browser, users):
     auth.login("admin")
     uid = users["staff_health"].id
-    r = browser.post(f"/admin/users/{uid}", {"username": "renamed", "display_name": "新しい名前", "role": "staff",
-                                             "department": "health-medical", "active": "y", "password_hash": "x",
-                                             "id": "999"})
+    r = browser.post(
+        f"/admin/users/{uid}",
+        {
+            "username": "renamed",
+            "display_name": "新しい名前",
+            "role": "staff",
+            "department": "health-medical",
+            "active": "y",
+            "password_hash": "x",
+            "id": "999",
+        },
+    )
     assert r.status_code == 302
     db.session.expire_all()
     user = db.session.get(User, uid)

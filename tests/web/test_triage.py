@@ -48,8 +48,9 @@ def test_unsure_filing_waits_in_triage_and_the_lead_routes_it(routed, auth, brow
     auth.login("lead")
     page = browser.get("/triage").get_data(as_text=True)
     assert number in page and "確信度" in page
-    r = browser.post(f"/triage/{number}", {"theme": "telework", "initiatives": ["telework"],
-                                           "assignee": str(users["agent2"].id)})
+    r = browser.post(
+        f"/triage/{number}", {"theme": "telework", "initiatives": ["telework"], "assignee": str(users["agent2"].id)}
+    )
     assert r.status_code == 302
     t = db.session.scalar(select(Ticket).where(Ticket.number == number))
     assert (t.theme_id, t.assignee_id, t.triage) == ("telework", users["agent2"].id, False)
@@ -67,8 +68,9 @@ def test_triage_is_for_the_lead(auth, browser, users, make_ticket):
 
 def test_members_set_their_own_absence_leads_set_anyones(auth, browser, users):
     auth.login("agent")
-    r = browser.post(f"/team/{users['agent'].id}/absences", {"starts_on": "2026-12-01", "ends_on": "2026-12-03",
-                                                             "note": "研修"})
+    r = browser.post(
+        f"/team/{users['agent'].id}/absences", {"starts_on": "2026-12-01", "ends_on": "2026-12-03", "note": "研修"}
+    )
     assert r.status_code == 302
     assert browser.post(f"/team/{users['agent2'].id}/absences", {"starts_on": "2026-12-01"}).status_code == 403
     r = browser.post(f"/team/{users['agent'].id}/absences", {"starts_on": "2026-12-05", "ends_on": "2026-12-01"})
