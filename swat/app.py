@@ -17,7 +17,12 @@ from .extensions import babel, csrf, db, login_manager, migrate
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from settings (see swat/settings.py for their order)."""
     s = settings_mod.load_settings(overrides)
-    app = Flask(__name__, instance_path=s["instance_path"], instance_relative_config=False)
+    app = Flask(
+        __name__,
+        instance_path=s["instance_path"],
+        instance_relative_config=False,
+        template_folder=str(settings_mod.PROJECT_ROOT / "templates"),
+    )
     app.config["SWAT"] = s
     app.config.update(
         SECRET_KEY=s["secret_key"],
