@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .domain.errors import DomainError
+from .domain.permissions import ROLES
 
 
 def plain_text(exc: DomainError) -> str:
@@ -86,7 +87,7 @@ def users():
 @users.command("create")
 @click.option("--username", required=True)
 @click.option("--password", required=True)
-@click.option("--role", required=True, type=click.Choice(["staff", "agent", "lead", "manager", "admin"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--department", default=None, help="Department id (required for staff).")
 @click.option("--themes", default="", help="Comma-separated theme ids (skills of SWAT members).")
 @click.option("--display-name", default="")

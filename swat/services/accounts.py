@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain import permissions
 from ..domain.errors import ValidationError
 from ..domain.permissions import ROLES
 from ..models import Department, LoginAttempt, Theme, User, UserSession
@@ -68,7 +69,7 @@ def _check_role_department(session: Session, role: str, department_id: str | Non
         dep = session.get(Department, department_id)
         if dep is None or not dep.active:
             raise ValidationError("Choose a valid department.", field="department")
-    if role == "staff" and department_id is None:
+    if role == permissions.STAFF and department_id is None:
         raise ValidationError("Department staff need a department.", field="department")
     return department_id
 
@@ -221,7 +222,7 @@ def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: 
                 now,
                 username=row["username"],
                 password=password,
-                role="staff",
+                role=permissions.STAFF,
                 display_name=row.get("display_name", ""),
                 department_id=row.get("department") or None,
                 email=row.get("email", ""),

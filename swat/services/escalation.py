@@ -56,7 +56,7 @@ def recipients(session: Session, rules: sla.SlaRules, ticket: Ticket, level: int
         if link == "assignee":
             ids = [ticket.assignee_id] if ticket.assignee_id else []
         elif link == "lead":
-            ids = notify.user_ids_with_role(session, "lead")
+            ids = notify.user_ids_with_role(session, *permissions.TRIAGE_LEADS)
         elif link == "cio":
             ids = (
                 list(session.scalars(select(User.id).where(User.username.in_(rules.cio_usernames))))
@@ -64,7 +64,9 @@ def recipients(session: Session, rules: sla.SlaRules, ticket: Ticket, level: int
                 else []
             )
         else:
-            ids = list(session.scalars(select(User.id).where(User.role == "manager", User.department_id.is_(None))))
+            ids = list(
+                session.scalars(select(User.id).where(User.role == permissions.MANAGER, User.department_id.is_(None)))
+            )
         users = session.scalars(select(User).where(User.id.in_(ids), User.active)).all() if ids else []
         found = [u.id for u in users if permissions.can_view_ticket(u, ticket.department_id)]
         if found:
@@ -175,7 +177,9 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
     rules = sla.current(session)
     if not permissions.can_view_ticket(actor, ticket.department_id):
         raise NotFound()
-    allowed = actor.role in ("lead", "admin") or (rules and actor.id in recipients(session, rules, ticket, esc.level))
+    allowed = permissions.can_acknowledge_any_escalation(actor) or (
+        rules and actor.id in recipients(session, rules, ticket, esc.level)
+    )
     if not allowed:
         raise NotFound()  # as if it did not exist: nothing to learn from the answer
     remark = (remark or "").strip()

@@ -29,7 +29,7 @@ MAX_VIEWS = 30
 
 def may_use(actor) -> bool:
     """Queue views are for whoever may open the queue: the desk and managers."""
-    return permissions.can_work_queue(actor) or actor.role == "manager"
+    return permissions.can_use_queue(actor)
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:

@@ -181,7 +181,7 @@ def candidates(session: Session, rules: Rules, theme_id: str, now: datetime) -> 
         )
         .join(user_themes, and_(user_themes.c.user_id == User.id, user_themes.c.theme_id == theme_id))
         .outerjoin(Ticket, and_(Ticket.assignee_id == User.id, Ticket.status.in_(states.OPEN_STATUSES)))
-        .where(User.active, User.role.in_(("agent", "lead")), ~away)
+        .where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES), ~away)
         .group_by(User.id, User.username, User.display_name, User.last_assigned_at)
     )
     out = []
@@ -233,7 +233,7 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         notify.notify(
             session,
             now,
-            notify.user_ids_with_role(session, "lead"),
+            notify.user_ids_with_role(session, *permissions.TRIAGE_LEADS),
             "triage",
             ticket,
             notify.ticket_params(ticket, reason="unsure"),
@@ -270,7 +270,7 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         notify.notify(
             session,
             now,
-            notify.user_ids_with_role(session, "lead"),
+            notify.user_ids_with_role(session, *permissions.TRIAGE_LEADS),
             "triage",
             ticket,
             notify.ticket_params(ticket, reason=proposal.triage_reason),
@@ -328,7 +328,7 @@ def decide_triage(
     assignee_id: int | None,
 ) -> Ticket:
     """The lead's one-step decision: theme, initiatives and assignee, then out of triage."""
-    if actor.role not in ("lead", "admin"):
+    if not permissions.can_triage(actor):
         raise Forbidden("Only the SWAT lead can decide triage.")
     if theme_id:
         theme = session.get(Theme, theme_id)
@@ -407,7 +407,11 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
         rows = session.execute(
             select(Message.ticket_id, Message.body)
             .join(User, Message.author_id == User.id)
-            .where(Message.ticket_id.in_([c.id for c in chosen]), Message.internal.is_(False), User.role != "staff")
+            .where(
+                Message.ticket_id.in_([c.id for c in chosen]),
+                Message.internal.is_(False),
+                User.role != permissions.STAFF,
+            )
             .order_by(Message.created_at, Message.id)
         )
         for tid, body in rows:

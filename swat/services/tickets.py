@@ -335,7 +335,7 @@ def set_assignee(
         session.flush()
         return ticket
     assignee = session.get(User, assignee_id)
-    if assignee is None or not assignee.active or assignee.role not in ("agent", "lead"):
+    if assignee is None or not assignee.active or not permissions.is_assignable(assignee):
         raise ValidationError("Choose an active SWAT member.", field="assignee")
     if ticket.assignee_id == assignee.id:
         return ticket

@@ -28,7 +28,6 @@ from ..models import Department, OutboxMessage, ReportMailing, User
 from . import reports
 
 KIND = "weekly_summary"
-ROLES = ("manager",)
 
 
 @dataclass
@@ -52,7 +51,13 @@ def last_week(now: datetime) -> rdomain.Period:
 def wants_summary(user: User) -> bool:
     """Active managers with an e-mail address who did not turn e-mail or the summary off."""
     muted = {k for k in (user.muted_kinds or "").split(",") if k}
-    return user.active and user.role in ROLES and bool(user.email) and user.notify_email and KIND not in muted
+    return (
+        user.active
+        and permissions.receives_weekly_summary(user)
+        and bool(user.email)
+        and user.notify_email
+        and KIND not in muted
+    )
 
 
 def _figures(session: Session, actor, week: rdomain.Period, now: datetime) -> dict:
@@ -109,7 +114,9 @@ def send_weekly_summaries(
     base = base_url.rstrip("/")
     by_scope: dict[str | None, dict] = {}
     readers = session.scalars(
-        select(User).where(User.active, User.role.in_(ROLES), User.email != "").order_by(User.id)
+        select(User)
+        .where(User.active, User.role.in_(permissions.WEEKLY_SUMMARY_ROLES), User.email != "")
+        .order_by(User.id)
     ).all()
     for user in readers:
         if not wants_summary(user):

@@ -12,11 +12,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from ..domain import permissions
 from ..domain.clock import SystemClock
 from ..domain.states import PRIORITIES
 from ..extensions import db, login_manager
 from ..services import accounts
 from . import i18n
+from .common import May
 
 PANEL_HEADER = "X-Swat-Panel"
 
@@ -142,6 +144,8 @@ def register_web(app: Flask) -> None:
             "SLA_STATE_LABELS": i18n.SLA_STATE_LABELS,
             "PRIORITIES": PRIORITIES,
             "localized": i18n.localized,
+            "may": May(current_user),
+            "is_staff": permissions.is_staff,
             "lang_form": lang_form,
             "current_locale": str(get_locale()),
             "is_panel": is_panel(),

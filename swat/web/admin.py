@@ -7,12 +7,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..domain import permissions
 from ..domain.errors import DomainError
 from ..domain.permissions import ROLES
 from ..extensions import db
 from ..models import Department, Theme, User
 from ..services import accounts
-from .common import error_text, form_error, now, roles_required, settings
+from .common import error_text, form_error, now, requires, settings
 from .forms import ImportForm, UserForm
 from .i18n import ROLE_LABELS, localized
 
@@ -29,7 +30,7 @@ def _choices(form: UserForm) -> None:
 
 
 @bp.get("/users")
-@roles_required("admin")
+@requires(permissions.can_admin)
 def users():
     q = request.args.get("q", "").strip()[:64]
     try:
@@ -46,7 +47,7 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@roles_required("admin")
+@requires(permissions.can_admin)
 def new_user():
     form = UserForm()
     _choices(form)
@@ -75,7 +76,7 @@ def new_user():
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@roles_required("admin")
+@requires(permissions.can_admin)
 def edit_user(user_id):
     user = db.session.scalar(select(User).where(User.id == user_id).options(selectinload(User.themes)))
     if user is None:
@@ -117,7 +118,7 @@ def edit_user(user_id):
 
 
 @bp.route("/users/import", methods=["GET", "POST"])
-@roles_required("admin")
+@requires(permissions.can_admin)
 def import_users():
     form = ImportForm()
     created = None

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from ..domain import permissions
 from ..domain.text import is_safe_next
 from ..extensions import db
 from ..services import accounts
@@ -17,11 +18,7 @@ bp = Blueprint("auth", __name__)
 
 
 def home_for(user) -> str:
-    if user.role in ("agent", "lead", "admin"):
-        return url_for("queue.index")
-    if user.role == "manager" and not user.department_id:
-        return url_for("queue.index")
-    return url_for("consultations.index")
+    return url_for(permissions.home_page(user))
 
 
 @bp.get("/")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
+from typing import Any
 
 from flask import abort, current_app, flash
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
+from ..domain import permissions
 from ..domain.errors import DomainError
 from ..services.accounts import AccountSettings
 from ..services.storage import AttachmentStore, Upload
@@ -68,17 +71,41 @@ def form_error(form, exc: DomainError, default_field: str | None = None) -> None
         flash(error_text(exc), "error")
 
 
-def roles_required(*roles):
-    """Sign-in plus a role check; any other role gets 403."""
+def requires(decision: Callable[[Any], bool]):
+    """Sign-in plus one named permission from `swat.domain.permissions`; anyone else gets 403.
+
+    The same functions decide what the navigation shows (`may` in templates),
+    so a link is shown exactly when its page would open.
+    """
 
     def deco(view):
         @wraps(view)
         @login_required
         def wrapper(*args, **kwargs):
-            if current_user.role not in roles:
+            if not decision(current_user):
                 abort(403)
             return view(*args, **kwargs)
 
         return wrapper
 
     return deco
+
+
+class May:
+    """`may.triage`, `may.view_reports`, ...: the named permissions for the signed-in person, in templates.
+
+    `may.<name>` is `permissions.can_<name>(current_user)`; an unknown name is an
+    error, not a silent False, so a template cannot check a decision that does not exist.
+    """
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+
+    def __getattr__(self, name: str) -> bool:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        decision = getattr(permissions, f"can_{name}", None)
+        if decision is None:
+            # Not AttributeError: Jinja would turn that into a silent, always-false Undefined.
+            raise LookupError(f"no permission named can_{name}")
+        return bool(self._actor is not None and self._actor.is_authenticated and decision(self._actor))

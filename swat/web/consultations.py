@@ -68,7 +68,7 @@ def _narrowed(f) -> list[tuple[str, str, str]]:
         # Only SWAT members are named: an id never reveals anyone else's name.
         user_id = listing.assignee_id(f.assignee)
         user = db.session.get(User, user_id) if user_id is not None else None
-        if user is not None and user.role not in ("agent", "lead"):
+        if user is not None and not permissions.is_assignable(user):
             user = None
         out.append(
             (

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select, update
 
 from .. import messages
+from ..domain import permissions
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import Escalation, Notification, Ticket
@@ -16,7 +17,6 @@ from ..services import escalation
 from ..services.notify import KINDS
 from ..services.visibility import ticket_scope
 from ..services.weekly_summary import KIND as WEEKLY_SUMMARY
-from ..services.weekly_summary import ROLES as WEEKLY_SUMMARY_ROLES
 from .common import error_text, now
 from .i18n import NOTIFY_KIND_LABELS
 
@@ -92,7 +92,7 @@ WEEKLY_SUMMARY_LABEL = _l("Weekly summary by e-mail (managers, Monday mornings)"
 
 def _kinds() -> tuple[str, ...]:
     """The kinds this user can choose: everyone's, plus the weekly summary for managers."""
-    if current_user.role in WEEKLY_SUMMARY_ROLES:
+    if permissions.receives_weekly_summary(current_user):
         return (*KINDS, WEEKLY_SUMMARY)
     return KINDS
 

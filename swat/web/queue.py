@@ -36,7 +36,7 @@ REMEMBERED_NOTE = "queue_remembered"
 
 def desk_members():
     return db.session.scalars(
-        select(User).where(User.active, User.role.in_(("agent", "lead"))).order_by(User.display_name)
+        select(User).where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES)).order_by(User.display_name)
     ).all()
 
 

@@ -13,10 +13,11 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
 
+from ..domain import permissions
 from ..domain import reports as rd
 from ..extensions import db
 from ..services import reports
-from .common import now, roles_required
+from .common import now, requires
 from .i18n import PRIORITY_LABELS
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -184,7 +185,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
 
 
 @bp.get("")
-@roles_required("manager", "lead", "admin")
+@requires(permissions.can_view_reports)
 def index():
     period = _period()
     times = requested_times()
@@ -223,7 +224,7 @@ def _filename(period: rd.Period, table: str, ext: str) -> str:
 
 
 @bp.get("/export.csv")
-@roles_required("manager", "lead", "admin")
+@requires(permissions.can_view_reports)
 def export_csv():
     """One table (default: the figures) as CSV: UTF-8 with BOM so Excel reads Japanese,
     cells starting with = + - @ tab or CR neutralised."""
@@ -246,7 +247,7 @@ def export_csv():
 
 
 @bp.get("/export.xlsx")
-@roles_required("manager", "lead", "admin")
+@requires(permissions.can_view_reports)
 def export_xlsx():
     """One table (?table=) or the whole report, one sheet per table, as an Excel workbook."""
     from openpyxl import Workbook

@@ -13,13 +13,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..domain import states
+from ..domain import permissions, states
 from ..domain.errors import DomainError, NotFound
 from ..extensions import db
 from ..models import Department, Initiative, MemberAbsence, RoutingProposal, Theme, Ticket, User
 from ..services import routing
 from ..services.visibility import get_visible_ticket
-from .common import error_text, now, roles_required
+from .common import error_text, now, requires
 from .i18n import localized
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -33,13 +33,13 @@ def _catalog():
         select(Initiative).where(Initiative.active).order_by(Initiative.category, Initiative.sort_order)
     ).all()
     members = db.session.scalars(
-        select(User).where(User.active, User.role.in_(("agent", "lead"))).order_by(User.display_name)
+        select(User).where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES)).order_by(User.display_name)
     ).all()
     return themes, inits, members
 
 
 @bp.get("/triage")
-@roles_required("lead", "admin")
+@requires(permissions.can_triage)
 def index():
     rows = db.session.execute(
         select(Ticket, RoutingProposal)
@@ -75,7 +75,7 @@ def index():
 
 
 @bp.post("/triage/<number>")
-@roles_required("lead", "admin")
+@requires(permissions.can_triage)
 def decide(number):
     try:
         ticket = get_visible_ticket(db.session, current_user, number)
@@ -108,13 +108,13 @@ def decide(number):
 
 
 @bp.get("/team")
-@roles_required("agent", "lead", "admin")
+@requires(permissions.can_view_team)
 def team():
     loaded = routing.current_rules(db.session)
     rules = loaded[0] if loaded else None
     members = db.session.scalars(
         select(User)
-        .where(User.active, User.role.in_(("agent", "lead")))
+        .where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES))
         .options(selectinload(User.themes))
         .order_by(User.display_name)
     ).all()
@@ -140,21 +140,21 @@ def team():
         caps=caps,
         by_user=by_user,
         today=today,
-        can_manage=current_user.role in ("lead", "admin"),
+        can_manage=permissions.can_manage_team(current_user),
     )
 
 
 def _may_manage(user_id: int) -> bool:
-    return current_user.role in ("lead", "admin") or user_id == current_user.id
+    return permissions.can_manage_team(current_user) or user_id == current_user.id
 
 
 @bp.post("/team/<int:user_id>/absences")
-@roles_required("agent", "lead", "admin")
+@requires(permissions.can_view_team)
 def add_absence(user_id):
     if not _may_manage(user_id):
         abort(403)
     member = db.session.get(User, user_id)
-    if member is None or member.role not in ("agent", "lead"):
+    if member is None or not permissions.is_assignable(member):
         abort(404)
     try:
         starts = date.fromisoformat(request.form.get("starts_on", ""))
@@ -181,7 +181,7 @@ def add_absence(user_id):
 
 
 @bp.post("/team/absences/<int:absence_id>/delete")
-@roles_required("agent", "lead", "admin")
+@requires(permissions.can_view_team)
 def delete_absence(absence_id):
     absence = db.session.get(MemberAbsence, absence_id)
     if absence is None or not _may_manage(absence.user_id):
@@ -193,7 +193,7 @@ def delete_absence(absence_id):
 
 
 @bp.get("/admin/routing")
-@roles_required("admin", "lead")
+@requires(permissions.can_edit_routing)
 def rules_page():
     loaded = routing.current_rules(db.session)
     if loaded is None:
@@ -203,7 +203,7 @@ def rules_page():
     inits = {i.id: i for i in db.session.scalars(select(Initiative))}
     skills = db.session.scalars(
         select(User)
-        .where(User.active, User.role.in_(("agent", "lead")))
+        .where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES))
         .options(selectinload(User.themes))
         .order_by(User.display_name)
     ).all()

@@ -189,6 +189,25 @@ def test_page_access_by_role(role, auth, browser, users):
         assert browser.get(url).status_code == (200 if role in allowed else 403), (role, url)
 
 
+NAV = re.compile(r'<nav aria-label="[^"]*">(.*?)</nav>', re.S)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_navigation_shows_a_link_exactly_when_its_page_opens(role, auth, browser, users):
+    """The menu and the routes read the same named permissions (`may` in templates, `requires` on routes)."""
+    auth.login(role)
+    page = browser.get("/notifications")
+    assert page.status_code == 200
+    shown = set(re.findall(r'href="([^"]+)"', NAV.search(page.get_data(as_text=True)).group(1)))
+    assert shown, role
+    for url in shown:
+        assert browser.get(url).status_code == 200, (role, url)
+    for url in set(PAGES) - shown - {"/notifications", "/settings/notifications"}:
+        if url.startswith("/admin/users/"):
+            continue  # sub-pages of the users page, reached from it, not from the menu
+        assert browser.get(url).status_code == 403, (role, url)
+
+
 @pytest.mark.parametrize("url", list(PAGES) + ["/tickets/2026-00001", "/tickets/2026-00001/files/1"])
 def test_anonymous_is_sent_to_sign_in(url, browser, users):
     r = browser.get(url)
