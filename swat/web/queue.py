@@ -15,8 +15,8 @@ from sqlalchemy import select
 from ..domain import permissions, states
 from ..domain.errors import DomainError, NotFound
 from ..extensions import db
-from ..models import Department, Theme, User
-from ..services import listing, queue_views, sla
+from ..models import Department, Theme
+from ..services import listing, queue_views, sla, team
 from .common import error_text, now, settings
 from .listing_params import filters_from_request
 
@@ -35,9 +35,7 @@ REMEMBERED_NOTE = "queue_remembered"
 
 
 def desk_members():
-    return db.session.scalars(
-        select(User).where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES)).order_by(User.display_name)
-    ).all()
+    return team.assignable_members(db.session)
 
 
 def _require_queue() -> None:

@@ -1,0 +1,50 @@
+"""The one place a request reaches the database session and ends its transaction.
+
+Views in `swat.web` never touch the session or the models: they call a
+service with `session()` and end the request's one transaction with
+`committed()`. Nothing a failed action wrote survives it: any error rolls the
+whole transaction back, and a concurrent change the ORM notices (a stale
+version counter) becomes the domain's `Conflict`, which a view shows like any
+other refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from .domain.errors import Conflict
+from .extensions import db
+
+CONCURRENT_CHANGE = "Someone else changed this consultation at the same time. Check it and try again."
+
+
+def session() -> Session:
+    """The request's (or command's) session, to hand to a service."""
+    return db.session
+
+
+def rollback() -> None:
+    """Drop everything the current transaction wrote (an error page, a refused request)."""
+    db.session.rollback()
+
+
+@contextmanager
+def committed() -> Iterator[Session]:
+    """Run a block of service calls as the request's transaction: commit at the end, or roll all of it back.
+
+    A `DomainError` raised inside propagates after the rollback, so the view can
+    show it; a lost race on a versioned row is raised as `Conflict`.
+    """
+    try:
+        yield db.session
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise Conflict(CONCURRENT_CHANGE) from exc
+    except BaseException:
+        db.session.rollback()
+        raise
