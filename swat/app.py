@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
+from . import resources
 from . import settings as settings_mod
 from .extensions import babel, csrf, db, login_manager, migrate
 
@@ -21,7 +22,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         __name__,
         instance_path=s["instance_path"],
         instance_relative_config=False,
-        template_folder=str(settings_mod.PROJECT_ROOT / "templates"),
+        template_folder=str(resources.TEMPLATES),
+        static_folder=str(resources.STATIC),
     )
     app.config["SWAT"] = s
     app.config.update(
@@ -43,12 +45,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_SSL_STRICT=bool(s["secure_cookies"]),
         BABEL_DEFAULT_LOCALE=s["default_locale"],
         BABEL_DEFAULT_TIMEZONE=s["timezone"],
-        BABEL_TRANSLATION_DIRECTORIES=os.path.join(os.path.dirname(__file__), "translations"),
+        BABEL_TRANSLATION_DIRECTORIES=str(resources.TRANSLATIONS),
     )
     os.makedirs(app.instance_path, exist_ok=True)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(settings_mod.PROJECT_ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(resources.MIGRATIONS), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)
 

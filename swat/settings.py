@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULTS_FILE = PROJECT_ROOT / "config" / "default.toml"
+from . import resources
+
 ENV_PREFIX = "SWAT_"
 # Environment variables with the prefix that are not settings.
 NOT_SETTINGS = {"SWAT_CONFIG", "SWAT_TEST_DATABASE_URL"}
@@ -59,13 +59,13 @@ def load_settings(
 ) -> dict[str, Any]:
     """Return the effective settings as a dict of lowercase keys."""
     environ = os.environ if environ is None else environ
-    with DEFAULTS_FILE.open("rb") as fh:
+    with resources.DEFAULT_CONFIG.open("rb") as fh:
         settings: dict[str, Any] = tomllib.load(fh)
     config_file = environ.get("SWAT_CONFIG")
     if config_file:
         path = Path(config_file)
         if not path.is_absolute() and not path.exists():
-            path = PROJECT_ROOT / path
+            path = resources.ROOT / path
         try:
             with path.open("rb") as fh:
                 _merge(settings, tomllib.load(fh), str(config_file))
@@ -82,21 +82,25 @@ def load_settings(
         settings[key] = _coerce(key, settings[key], raw)
     if overrides:
         _merge(settings, overrides, "overrides")
-    _finish(settings)
+    _finish(settings, environ)
     return settings
 
 
-def _finish(settings: dict[str, Any]) -> None:
+def _finish(settings: dict[str, Any], environ: Mapping[str, str]) -> None:
     if settings["env"] not in ("development", "testing", "production"):
         raise SettingsError(f"env must be development, testing or production, not {settings['env']!r}")
-    instance = Path(settings["instance_path"])
-    if not instance.is_absolute():
-        instance = PROJECT_ROOT / instance
+    # Empty paths mean the defaults in swat/resources.py; relative ones are the operator's,
+    # taken from the current directory.
+    instance = (
+        Path(settings["instance_path"]).absolute()
+        if settings["instance_path"]
+        else resources.default_instance_path(environ)
+    )
     settings["instance_path"] = str(instance)
     if not settings["attachment_dir"]:
         settings["attachment_dir"] = str(instance / "attachments")
-    ref = Path(settings["reference_dir"])
-    settings["reference_dir"] = str(ref if ref.is_absolute() else PROJECT_ROOT / ref)
+    ref = Path(settings["reference_dir"]).absolute() if settings["reference_dir"] else resources.REFERENCE_DIR
+    settings["reference_dir"] = str(ref)
     if not settings["database_url"]:
         settings["database_url"] = f"sqlite:///{instance / 'swat.db'}"
     if settings["env"] == "production":
