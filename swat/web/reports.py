@@ -15,8 +15,8 @@ from flask_login import current_user
 
 from ..domain import permissions
 from ..domain import reports as rd
-from ..transaction import session
 from ..services import reports
+from ..transaction import session
 from .common import now, requires
 from .i18n import PRIORITY_LABELS
 
