@@ -19,8 +19,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from .domain.errors import Conflict
 from .extensions import db
 
-CONCURRENT_CHANGE = "Someone else changed this consultation at the same time. Check it and try again."
-
 
 def session() -> Session:
     """The request's (or command's) session, to hand to a service."""
@@ -44,7 +42,8 @@ def committed() -> Iterator[Session]:
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()
-        raise Conflict(CONCURRENT_CHANGE) from exc
+        # The message as a literal, so that the catalog extraction (-k Conflict) keeps it.
+        raise Conflict("Someone else changed this consultation at the same time. Check it and try again.") from exc
     except BaseException:
         db.session.rollback()
         raise

@@ -8,14 +8,16 @@ come with their department, theme, requester and assignee in the same query
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
-from ..domain import states
+from ..domain import permissions, states
 from ..domain.text import escape_like, normalize_for_search
-from ..models import Department, Theme, Ticket, TicketInitiative, User
+from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, User
 from .visibility import ticket_scope
 
 SORTS = {
@@ -64,6 +66,31 @@ class Page:
 def assignee_id(value: str) -> int | None:
     """A user id given as an assignee filter (ASCII digits that fit an id), else None."""
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def filter_options(session: Session) -> tuple[Sequence[Theme], Sequence[Department]]:
+    """Every theme and department, in catalog order: the choices of the queue's filters."""
+    themes = session.scalars(select(Theme).order_by(Theme.sort_order)).all()
+    departments = session.scalars(select(Department).order_by(Department.sort_order)).all()
+    return themes, departments
+
+
+def filtered_by(session: Session, f: TicketFilters) -> dict[str, Any]:
+    """What each catalog or assignee filter in force names: the row, or None ("none" or unknown).
+
+    An assignee is only named if they are a SWAT member: an id in the address never
+    reveals anyone else's name.
+    """
+    out: dict[str, Any] = {}
+    for arg, model in (("department", Department), ("theme", Theme), ("initiative", Initiative)):
+        value = getattr(f, arg)
+        if value:
+            out[arg] = session.get(model, value) if value != "none" else None
+    if f.assignee:
+        user_id = assignee_id(f.assignee)
+        user = session.get(User, user_id) if user_id is not None else None
+        out["assignee"] = user if user is not None and permissions.is_assignable(user) else None
+    return out
 
 
 def _filtered(actor, f: TicketFilters) -> Select:

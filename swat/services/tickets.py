@@ -1,6 +1,6 @@
 """Filing and working consultations: the desk's use cases.
 
-Every function takes the session, the acting user and a Clock, checks the
+Every function takes the session, the acting user and `now`, checks the
 rules, writes rows plus a TicketEvent in the same transaction and flushes;
 the caller (a view, a command, a job) commits once at its boundary.
 """
@@ -12,6 +12,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -226,16 +227,15 @@ def file_consultation(
     """File a consultation for the actor's department, with its files, as one unit.
 
     A repeated submission_token returns the ticket the first submission made,
-    so a double-clicked form makes one ticket.
+    so a double-clicked form makes one ticket, even when both arrive at once.
     """
     if not permissions.can_file(actor):
         raise Forbidden("Only department staff can file consultations.")
-    if submission_token:
-        existing = session.scalars(select(Ticket).where(Ticket.submission_token == submission_token)).one_or_none()
-        if existing is not None:
-            if existing.requester_id != actor.id:
-                raise Conflict("This form was already used. Open a new form.")
-            return existing
+    existing = _submitted(session, submission_token)
+    if existing is not None:
+        if existing.requester_id != actor.id:
+            raise Conflict("This form was already used. Open a new form.")
+        return existing
     title = _clean_title(title)
     body = _clean_body(body)
     rank = parse_priority(priority)
@@ -244,6 +244,43 @@ def file_consultation(
     if due_date is not None and due_date < now.astimezone(TOKYO).date():
         raise ValidationError("The answer-by date cannot be in the past.", field="due_date")
 
+    try:
+        # In a savepoint: of two submissions of one form racing past the check above, the
+        # second fails on the token's UNIQUE index, takes back its number and gets the first's ticket.
+        with session.begin_nested():
+            ticket = _insert_ticket(
+                session, actor, now, title, body, rank, theme_id, initiative_ids, due_date, submission_token
+            )
+    except IntegrityError:
+        existing = _submitted(session, submission_token)
+        if existing is None or existing.requester_id != actor.id:
+            raise
+        return existing
+    record(session, ticket, actor, now, "created", new=ticket.number)
+    sla.on_created(session, ticket, now)
+    _save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
+    session.flush()
+    return ticket
+
+
+def _submitted(session: Session, submission_token: str | None) -> Ticket | None:
+    if not submission_token:
+        return None
+    return session.scalars(select(Ticket).where(Ticket.submission_token == submission_token)).one_or_none()
+
+
+def _insert_ticket(
+    session: Session,
+    actor: User,
+    now: datetime,
+    title: str,
+    body: str,
+    rank: int,
+    theme_id: str | None,
+    initiative_ids: list[str],
+    due_date: date | None,
+    submission_token: str | None,
+) -> Ticket:
     ticket = Ticket(
         number=next_number(session, now),
         title=title,
@@ -264,9 +301,6 @@ def file_consultation(
     session.flush()
     for pos, iid in enumerate(initiative_ids):
         session.add(TicketInitiative(ticket_id=ticket.id, initiative_id=iid, position=pos))
-    record(session, ticket, actor, now, "created", new=ticket.number)
-    sla.on_created(session, ticket, now)
-    _save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
     session.flush()
     return ticket
 
@@ -513,6 +547,15 @@ def add_internal_note(
     ticket.updated_at = now
     session.flush()
     return message
+
+
+def filing_options(session: Session) -> tuple[Sequence[Theme], Sequence[Initiative]]:
+    """The active themes and catalog initiatives a requester can choose from when filing, in catalog order."""
+    themes = session.scalars(select(Theme).where(Theme.active).order_by(Theme.sort_order)).all()
+    initiatives = session.scalars(
+        select(Initiative).where(Initiative.active).order_by(Initiative.category, Initiative.sort_order)
+    ).all()
+    return themes, initiatives
 
 
 def find_ticket(session: Session, ticket_id: int) -> Ticket:

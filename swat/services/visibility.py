@@ -1,9 +1,15 @@
-"""The permission rule of domain.permissions as SQL, for every list query.
+"""Who may see what: tickets, and the internal content inside them, as SQL for every query.
 
 `ticket_scope()` is the only filter list pages, counts, search, files and
 history use, and `get_visible_ticket()` applies the very same filter to a
 single ticket, so a ticket that does not show up in a list cannot be opened
 either; a hidden ticket looks exactly like a missing one.
+
+Inside a visible ticket, internal notes, internal events and the files attached
+to them are for those `permissions.can_see_internal` lets in (the desk and
+desk-wide managers); `visible_messages()`, `visible_events()` and
+`visible_files()` are that rule as filters, and `get_visible_file()` applies it
+to one download, so a hidden file cannot be listed or fetched.
 """
 
 from __future__ import annotations
@@ -13,7 +19,10 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions
 from ..domain.errors import NotFound
-from ..models import Ticket
+from ..models import Attachment, Message, Ticket, TicketEvent
+
+# The largest id either database stores in an integer column: beyond it, nothing exists.
+MAX_ID = 2**31 - 1
 
 
 def ticket_scope(actor) -> ColumnElement[bool]:
@@ -34,3 +43,30 @@ def get_visible_ticket(session: Session, actor, number: str, *options) -> Ticket
     if ticket is None:
         raise NotFound()
     return ticket
+
+
+def visible_messages(actor) -> ColumnElement[bool]:
+    """The messages of a visible ticket the actor may read: internal notes for the desk side only."""
+    return true() if permissions.can_see_internal(actor) else Message.internal.is_(False)
+
+
+def visible_events(actor) -> ColumnElement[bool]:
+    """The history events the actor may read: internal ones (routing, triage, notes) for the desk side only."""
+    return true() if permissions.can_see_internal(actor) else TicketEvent.internal.is_(False)
+
+
+def visible_files(actor) -> ColumnElement[bool]:
+    """The files the actor may list and download: those of internal notes for the desk side only."""
+    return true() if permissions.can_see_internal(actor) else Attachment.internal.is_(False)
+
+
+def get_visible_file(session: Session, actor, ticket: Ticket, file_id: int) -> Attachment:
+    """A file of this (visible) ticket that the actor may download; NotFound otherwise, hidden or missing alike."""
+    if not 0 < file_id <= MAX_ID:
+        raise NotFound()
+    attachment = session.scalar(
+        select(Attachment).where(Attachment.id == file_id, Attachment.ticket_id == ticket.id, visible_files(actor))
+    )
+    if attachment is None:
+        raise NotFound()
+    return attachment

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, current_app, flash
 from flask_babel import gettext
@@ -16,6 +16,9 @@ from ..domain.errors import DomainError
 from ..services.accounts import AccountSettings
 from ..services.storage import AttachmentStore, Upload
 from ..services.tickets import Limits
+from ..transaction import committed
+
+T = TypeVar("T")
 
 
 def now() -> datetime:
@@ -69,6 +72,22 @@ def form_error(form, exc: DomainError, default_field: str | None = None) -> None
         form._fields[field].errors = list(form._fields[field].errors) + [error_text(exc)]
     else:
         flash(error_text(exc), "error")
+
+
+def attempt(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | None, DomainError | None]:
+    """Run one service call as the request's transaction: `(result, None)` after the commit.
+
+    A refusal (any `DomainError`, a lost race as `Conflict` included) rolls the
+    whole transaction back and comes back as `(None, error)`, for the view to
+    flash (`error_text`) or attach to its form (`form_error`). Any other
+    exception rolls back too and propagates (a 500).
+    """
+    try:
+        with committed():
+            result = fn(*args, **kwargs)
+    except DomainError as exc:
+        return None, exc
+    return result, None
 
 
 def requires(decision: Callable[[Any], bool]):

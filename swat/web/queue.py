@@ -6,18 +6,17 @@ keeps the views they saved by name, next to a few built-in ones.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..domain import permissions, states
-from ..domain.errors import DomainError, NotFound
-from ..extensions import db
-from ..models import Department, Theme
+from ..domain.errors import NotFound
 from ..services import listing, queue_views, sla, team
-from .common import error_text, now, settings
+from ..transaction import committed, session
+from .common import attempt, error_text, now, settings
 from .listing_params import filters_from_request
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
@@ -32,10 +31,6 @@ BUILTIN_VIEWS = (
 ONE_OFF_KEYS = ("initiative", "period", "measure")
 # Set just before sending a bare /queue to the remembered filters: the page then says so.
 REMEMBERED_NOTE = "queue_remembered"
-
-
-def desk_members():
-    return team.assignable_members(db.session)
 
 
 def _require_queue() -> None:
@@ -54,7 +49,7 @@ def _view_links(current: str) -> tuple[list[dict], list[dict]]:
     builtin = [{"id": None, "name": name, "href": queue_url(q), "query": q} for name, q in BUILTIN_VIEWS]
     saved = [
         {"id": v.id, "name": v.name, "href": queue_url(v.query), "query": v.query}
-        for v in queue_views.list_views(db.session, current_user)
+        for v in queue_views.list_views(session(), current_user)
     ]
     first = next((link for link in builtin + saved if link["query"] == current), None)
     for link in builtin + saved:
@@ -74,31 +69,34 @@ def index():
     _require_queue()
     args = request.args
     if "reset" in args:
-        if _own_navigation() and queue_views.forget_filters(db.session, current_user):
-            db.session.commit()
+        if _own_navigation():
+            with committed() as s:
+                queue_views.forget_filters(s, current_user)
         return redirect(url_for("queue.index"))
     if not args:
         remembered = queue_views.canonical(current_user.queue_query)
         if remembered:
-            session[REMEMBERED_NOTE] = True
+            cookie[REMEMBERED_NOTE] = True
             return redirect(f"{url_for('queue.index')}?{remembered}")
     current = queue_views.canonical_query(args.items(multi=True))
     if any(k in args for k in queue_views.FILTER_KEYS) and not any(k in args for k in ONE_OFF_KEYS):
-        if _own_navigation() and queue_views.remember_filters(db.session, current_user, current):
-            db.session.commit()
-    remembered_note = bool(session.pop(REMEMBERED_NOTE, False))
+        if _own_navigation():
+            with committed() as s:
+                queue_views.remember_filters(s, current_user, current)
+    remembered_note = bool(cookie.pop(REMEMBERED_NOTE, False))
     f = filters_from_request(settings()["queue_page_size"], default_statuses=list(states.OPEN_STATUSES))
-    page = listing.list_tickets(db.session, current_user, f)
-    clocks = sla.views(db.session, [t.id for t in page.rows], now())
+    page = listing.list_tickets(session(), current_user, f)
+    clocks = sla.views(session(), [t.id for t in page.rows], now())
     builtin_views, saved_views = _view_links(current)
+    themes, departments = listing.filter_options(session())
     return render_template(
         "queue/index.html",
         page=page,
         f=f,
         sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
-        themes=db.session.scalars(select(Theme).order_by(Theme.sort_order)).all(),
-        departments=db.session.scalars(select(Department).order_by(Department.sort_order)).all(),
-        members=desk_members(),
+        themes=themes,
+        departments=departments,
+        members=team.assignable_members(session()),
         statuses=states.STATUSES,
         can_claim=permissions.can_work_queue(current_user),
         current_query=current,
@@ -114,10 +112,10 @@ def index():
 def row(number):
     """One queue row, redrawn by the side panel after it changed the ticket."""
     _require_queue()
-    ticket = listing.list_row(db.session, current_user, number)
+    ticket = listing.list_row(session(), current_user, number)
     if ticket is None:
         abort(404)
-    clocks = sla.views(db.session, [ticket.id], now())
+    clocks = sla.views(session(), [ticket.id], now())
     return render_template(
         "queue/_row.html",
         row=ticket,
@@ -131,15 +129,17 @@ def row(number):
 def save_view():
     _require_queue()
     query = request.form.get("query", "")
-    try:
-        view = queue_views.save_view(db.session, current_user, now(), request.form.get("name", ""), query)
-        name, query = view.name, view.query
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(error_text(exc), "error")
-    else:
-        flash(_("The view “%(name)s” was saved.", name=name), "success")
+
+    def save() -> tuple[str, str]:
+        view = queue_views.save_view(session(), current_user, now(), request.form.get("name", ""), query)
+        return view.name, view.query
+
+    saved, error = attempt(save)
+    if saved is None:
+        flash(error_text(error), "error")
+        return redirect(queue_url(query))
+    name, query = saved
+    flash(_("The view “%(name)s” was saved.", name=name), "success")
     return redirect(queue_url(query))
 
 
@@ -147,11 +147,11 @@ def save_view():
 @login_required
 def delete_view(view_id):
     _require_queue()
-    try:
-        name = queue_views.delete_view(db.session, current_user, view_id).name
-        db.session.commit()
-    except NotFound:
-        db.session.rollback()
+    name, error = attempt(lambda: queue_views.delete_view(session(), current_user, view_id).name)
+    if isinstance(error, NotFound):
         abort(404)
-    flash(_("The view “%(name)s” was deleted.", name=name), "success")
+    if error is not None:
+        flash(error_text(error), "error")
+    else:
+        flash(_("The view “%(name)s” was deleted.", name=name), "success")
     return redirect(queue_url(request.form.get("query", "")))

@@ -15,8 +15,8 @@ from flask_login import current_user
 
 from ..domain import permissions
 from ..domain import reports as rd
-from ..extensions import db
 from ..services import reports
+from ..transaction import session
 from .common import now, requires
 from .i18n import PRIORITY_LABELS
 
@@ -129,8 +129,8 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
     at = now()
     out: dict[str, Table] = {}
     if "figures" in names or "ages" in names:
-        cur = reports.figures(db.session, current_user, period, at)
-        prev = reports.figures(db.session, current_user, period.previous(), at)
+        cur = reports.figures(session(), current_user, period, at)
+        prev = reports.figures(session(), current_user, period.previous(), at)
         out["figures"] = Table(
             "figures",
             str(_l("Figures")),
@@ -144,7 +144,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
             [[label, n] for label, n in cur.ages.items()],
         )
     if "trend" in names:
-        steps = reports.trend(db.session, current_user, period)
+        steps = reports.trend(session(), current_user, period)
         out["trend"] = Table(
             "trend",
             str(_l("Trend")),
@@ -163,11 +163,11 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
         )
     dims = tuple(d for d in reports.DIMENSIONS if d in names)
     if dims:
-        for dim, rows in reports.breakdowns(db.session, current_user, period, at, dims).items():
+        for dim, rows in reports.breakdowns(session(), current_user, period, at, dims).items():
             columns = list(BREAKDOWN_COLUMNS)
             if dim in times:
                 columns += TIME_COLUMNS
-                extra = reports.time_percentiles(db.session, current_user, period, dim)
+                extra = reports.time_percentiles(session(), current_user, period, dim)
                 for r in rows:
                     r.update({a: extra.get(r["key"], {}).get(a) for a, _, _ in TIME_COLUMNS})
             rows = _sorted(dim, rows)

@@ -128,6 +128,51 @@ def test_same_submission_token_makes_one_ticket(users, clock, store, limits, ses
         tickets.file_consultation(session, users["staff_health2"], clock.now(), **kw)
 
 
+def test_the_same_form_sent_twice_at_once_makes_one_ticket_and_uses_one_number(app, users, clock, store, limits):
+    """Both submissions may pass the token check before either commits (PostgreSQL lets
+    them; SQLite's immediate transactions queue them): the loser gets the winner's
+    ticket, and the number it drew goes back."""
+    kw = dict(
+        title="二重送信",
+        body="本文",
+        theme_id=None,
+        initiative_ids=[],
+        priority="normal",
+        due_date=None,
+        files=[],
+        store=store,
+        limits=limits,
+        submission_token="tok-race",
+    )
+    requester_id = users["staff_health"].id
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    numbers = []
+
+    def submit():
+        with app.app_context():
+            from swat.models import User
+
+            s = db.session
+            actor = s.get(User, requester_id)
+            s.commit()
+            barrier.wait()
+            try:
+                numbers.append(tickets.file_consultation(s, actor, clock.now(), **kw).number)
+                s.commit()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert numbers == ["2026-00001", "2026-00001"] and count(Ticket) == 1
+    kw["submission_token"] = "tok-next"
+    assert tickets.file_consultation(db.session, users["staff_health"], clock.now(), **kw).number == "2026-00002"
+
+
 def test_only_staff_with_a_department_file(users, clock, store, limits, session):
     for who in ("agent", "manager", "admin"):
         with pytest.raises(Forbidden):

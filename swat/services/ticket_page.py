@@ -1,0 +1,163 @@
+"""Everything one consultation's page shows, for one actor, read in a fixed number of queries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..domain import permissions, states
+from ..models import (
+    Attachment,
+    EscalationStep,
+    Initiative,
+    Message,
+    RoutingProposal,
+    Theme,
+    Ticket,
+    TicketEvent,
+    TicketInitiative,
+    User,
+)
+from . import routing, sla, team
+from .routing import Similar
+from .sla import SlaView
+from .visibility import get_visible_ticket, visible_events, visible_files, visible_messages
+
+
+@dataclass
+class DeskInfo:
+    """What the desk knows that helps: the proposal and its reasons, the catalog entries
+    and their departments, the panel and escalation chain, similar cases."""
+
+    proposal: RoutingProposal | None
+    reasons: list[Any]
+    initiatives: list[Initiative]
+    proposed: bool  # the entries are the proposal's, not yet linked to the ticket
+    panel: Any
+    chain: Sequence[EscalationStep]
+    similar: list[Similar]
+    theme_by_id: dict[str, Theme]
+    init_by_id: dict[str, Initiative]
+
+
+@dataclass
+class TicketPage:
+    """One ticket as one actor may see it, and what that actor may do on it."""
+
+    ticket: Ticket
+    messages: Sequence[Message]
+    events: Sequence[TicketEvent]
+    files: Sequence[Attachment]
+    by_message: dict[int | None, list[Attachment]]  # files per message id; None: filed with the ticket
+    show_internal: bool
+    desk: bool
+    requester_side: bool
+    can_claim: bool
+    can_close: bool
+    can_reopen: bool
+    can_reply: bool
+    status_targets: list[str]  # the statuses the actor may move the ticket to (desk only)
+    members: Sequence[User]  # whom the ticket can be handed to (desk only)
+    sla_clocks: list[SlaView]
+    info: DeskInfo | None  # the routing and catalog panel (those who see internal content only)
+
+
+def load_ticket(session: Session, actor, number: str) -> Ticket:
+    """The visible ticket with everything its page shows about it loaded; NotFound otherwise."""
+    return get_visible_ticket(
+        session,
+        actor,
+        number,
+        selectinload(Ticket.department),
+        selectinload(Ticket.theme).selectinload(Theme.panel),
+        selectinload(Ticket.requester),
+        selectinload(Ticket.assignee),
+        selectinload(Ticket.initiative_links)
+        .selectinload(TicketInitiative.initiative)
+        .selectinload(Initiative.departments),
+    )
+
+
+def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPage:
+    """The page of the ticket with this number for this actor; NotFound if they may not see it.
+
+    Internal notes, events and files appear only for those the visibility rule
+    lets in; the routing and catalog side panel (`info`) likewise. The actions
+    offered are exactly the ones the services would accept from this actor now.
+    """
+    ticket = load_ticket(session, actor, number)
+    internal = permissions.can_see_internal(actor)
+    messages = session.scalars(
+        select(Message)
+        .where(Message.ticket_id == ticket.id, visible_messages(actor))
+        .options(selectinload(Message.author))
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    events = session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id, visible_events(actor))
+        .options(selectinload(TicketEvent.actor))
+        .order_by(TicketEvent.at, TicketEvent.id)
+    ).all()
+    files = session.scalars(
+        select(Attachment)
+        .where(Attachment.ticket_id == ticket.id, visible_files(actor))
+        .order_by(Attachment.created_at, Attachment.id)
+    ).all()
+    by_message: dict[int | None, list[Attachment]] = {}
+    for f in files:
+        by_message.setdefault(f.message_id, []).append(f)
+    desk = permissions.is_desk(actor)
+    requester_side = permissions.can_act_as_requester(actor, ticket.department_id)
+    speaks = desk or requester_side
+    return TicketPage(
+        ticket=ticket,
+        messages=messages,
+        events=events,
+        files=files,
+        by_message=by_message,
+        show_internal=internal,
+        desk=desk,
+        requester_side=requester_side,
+        can_claim=desk and ticket.status == states.NEW and ticket.assignee_id is None,
+        can_close=speaks and ticket.status != states.CLOSED,
+        can_reopen=speaks and ticket.status in (states.RESOLVED, states.CLOSED),
+        can_reply=speaks and states.is_open(ticket.status),
+        status_targets=list(states.target_statuses(ticket.status, permissions.side_of(actor))) if desk else [],
+        members=team.assignable_members(session) if desk else [],
+        sla_clocks=sla.views(session, [ticket.id], now).get(ticket.id, []),
+        info=_desk_info(session, actor, ticket) if internal else None,
+    )
+
+
+def _desk_info(session: Session, actor, ticket: Ticket) -> DeskInfo:
+    proposal = session.get(RoutingProposal, ticket.id)
+    linked = [link.initiative for link in ticket.initiative_links]
+    proposed: list[Initiative] = []
+    if not linked and proposal:
+        ids = json.loads(proposal.initiative_ids)
+        if ids:
+            found = {
+                i.id: i
+                for i in session.scalars(
+                    select(Initiative).where(Initiative.id.in_(ids)).options(selectinload(Initiative.departments))
+                )
+            }
+            proposed = [found[i] for i in ids if i in found]
+    return DeskInfo(
+        proposal=proposal,
+        reasons=json.loads(proposal.reasons) if proposal else [],
+        initiatives=linked or proposed,
+        proposed=not linked,
+        panel=ticket.theme.panel if ticket.theme else None,
+        chain=session.scalars(select(EscalationStep).order_by(EscalationStep.level)).all(),
+        similar=routing.similar_tickets(session, actor, ticket),
+        theme_by_id={t.id: t for t in session.scalars(select(Theme))},
+        init_by_id={i.id: i for i in session.scalars(select(Initiative))},
+    )
