@@ -152,7 +152,11 @@ def test_team_page_shows_load_caps_absences_and_whose_the_actor_may_set(users, c
     assert [m.username for m in page.members] == ["agent", "agent2", "lead"]
     assert {t.id for t in page.members[0].themes} == {"citizen-services", "healthcare"}
     assert page.workload == {users["agent"].id: 2}
-    assert page.caps == {users["agent"].id: doc["default_cap"], users["agent2"].id: 3, users["lead"].id: doc["default_cap"]}
+    assert page.caps == {
+        users["agent"].id: doc["default_cap"],
+        users["agent2"].id: 3,
+        users["lead"].id: doc["default_cap"],
+    }
     assert page.today == date(2026, 11, 25)
     assert {uid: [a.id for a in rows] for uid, rows in page.absences.items()} == {users["agent"].id: [current.id]}
     assert page.manageable == {users["agent"].id}
