@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import permissions
-from ..domain.errors import ValidationError
+from ..domain.errors import NotFound, ValidationError
 from ..domain.permissions import ROLES
 from ..models import Department, LoginAttempt, Theme, User, UserSession
 from ..models.user import user_themes
@@ -90,6 +90,39 @@ def _set_themes(session: Session, user: User, theme_ids: list[str]) -> None:
         session.execute(insert(user_themes), [{"user_id": user.id, "theme_id": t} for t in theme_ids])
 
 
+@dataclass(frozen=True)
+class UserPage:
+    """One page of the user list, with the total that matched."""
+
+    users: Sequence[User]
+    total: int
+    page: int
+    pages: int
+
+
+def list_users(session: Session, query: str = "", page: int = 1, per_page: int = 50) -> UserPage:
+    """Accounts whose user name or display name contains `query` (any case), by user name, one page of them.
+
+    Each comes with its department and themes loaded; a page past the end is empty.
+    """
+    page = max(1, page)
+    stmt = select(User).options(selectinload(User.department), selectinload(User.themes))
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(func.lower(User.username).like(like) | func.lower(User.display_name).like(like))
+    total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(User.id).subquery())) or 0
+    rows = session.scalars(stmt.order_by(User.username).limit(per_page).offset((page - 1) * per_page)).all()
+    return UserPage(users=rows, total=total, page=page, pages=max(1, -(-total // per_page)))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    """The account with this id and its themes; NotFound if there is none."""
+    user = session.scalar(select(User).where(User.id == user_id).options(selectinload(User.themes)))
+    if user is None:
+        raise NotFound()
+    return user
+
+
 def create_user(
     session: Session,
     now: datetime,
@@ -137,9 +170,12 @@ def update_user(
     theme_ids: Sequence[str],
     active: bool,
     email: str = "",
+    password: str = "",
+    hash_method: str = "scrypt",
 ) -> User:
-    """Change an account. Deactivating it, or changing its role or department,
-    ends its sessions at once, so a permission change applies immediately."""
+    """Change an account (and its password, when one is given). Deactivating it,
+    or changing its role or department, ends its sessions at once, so a
+    permission change applies immediately."""
     department_id = _check_role_department(session, role, department_id)
     theme_ids = _check_themes(session, theme_ids)
     display_name = " ".join((display_name or "").split())[:100]
@@ -158,11 +194,14 @@ def update_user(
             .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+    if password:
+        set_password(session, user, password, hash_method)
     session.flush()
     return user
 
 
 def set_password(session: Session, user: User, password: str, hash_method: str) -> None:
+    """Replace the user's password after checking its length; only the hash is stored."""
     _check_password(password)
     user.password_hash = generate_password_hash(password, method=hash_method)
     session.flush()
@@ -282,6 +321,41 @@ def authenticate(
         return None
     user.last_login_at = now
     return user
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """How a sign-in went: the user and their new session token, or nobody (and whether it was throttled)."""
+
+    user: User | None
+    token: str = ""
+    throttled: bool = False
+
+
+def sign_in(session: Session, now: datetime, username: str, password: str, ip: str, cfg: AccountSettings) -> SignIn:
+    """Check the credentials (`authenticate`) and, when they hold, start a new server-side session.
+
+    Every outcome writes the attempt, so the caller commits in all three
+    cases: that is what makes the failure count (and the throttle) work.
+    """
+    try:
+        user = authenticate(session, now, username, password, ip, cfg)
+    except LoginThrottled:
+        return SignIn(user=None, throttled=True)
+    if user is None:
+        return SignIn(user=None)
+    return SignIn(user=user, token=start_session(session, now, user, ip))
+
+
+def set_locale(session: Session, user: User, locale: str) -> None:
+    """Keep the language the user chose for every page and e-mail (a code such as "ja"; "" follows the default)."""
+    if len(locale) > 8:
+        raise ValidationError("Choose a valid language.", field="locale")
+    account = session.get(User, user.id)
+    if account is None:
+        raise NotFound()
+    account.locale = locale
+    session.flush()
 
 
 def _hash_token(token: str) -> str:

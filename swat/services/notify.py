@@ -3,7 +3,8 @@
 A notification is a Notification row (the bell) and, for e-mail and the chat
 webhook, an OutboxMessage that the delivery job sends later. Because both are
 written in the same transaction as the event, nothing is told that did not
-happen and nothing that happened goes untold.
+happen and nothing that happened goes untold. Reading the bell and keeping
+each person's choices is `services.notifications`.
 """
 
 from __future__ import annotations

@@ -4,29 +4,26 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
+from .. import transaction
 from ..domain import permissions
-from ..domain.errors import DomainError
+from ..domain.errors import NotFound
 from ..domain.permissions import ROLES
-from ..extensions import db
-from ..models import Department, Theme, User
-from ..services import accounts
-from .common import error_text, form_error, now, requires, settings
+from ..services import accounts, catalog
+from .common import attempt, error_text, form_error, now, requires, settings
 from .forms import ImportForm, UserForm
 from .i18n import ROLE_LABELS, localized
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 PAGE = 50
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
 def _choices(form: UserForm) -> None:
+    session = transaction.session()
     form.role.choices = [(r, str(ROLE_LABELS[r])) for r in ROLES]
-    deps = db.session.scalars(select(Department).where(Department.active).order_by(Department.sort_order)).all()
-    form.department.choices = [("", _("None"))] + [(d.id, localized(d)) for d in deps]
-    themes = db.session.scalars(select(Theme).where(Theme.active).order_by(Theme.sort_order)).all()
-    form.themes.choices = [(t.id, localized(t)) for t in themes]
+    form.department.choices = [("", _("None"))] + [(d.id, localized(d)) for d in catalog.active_departments(session)]
+    form.themes.choices = [(t.id, localized(t)) for t in catalog.active_themes(session)]
 
 
 @bp.get("/users")
@@ -37,13 +34,10 @@ def users():
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
         page = 1
-    stmt = select(User).options(selectinload(User.department), selectinload(User.themes))
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(func.lower(User.username).like(like) | func.lower(User.display_name).like(like))
-    total = db.session.scalar(select(func.count()).select_from(stmt.with_only_columns(User.id).subquery()))
-    rows = db.session.scalars(stmt.order_by(User.username).limit(PAGE).offset((page - 1) * PAGE)).all()
-    return render_template("admin/users.html", users=rows, q=q, page=page, pages=max(1, -(-total // PAGE)), total=total)
+    found = accounts.list_users(transaction.session(), q, page, PAGE)
+    return render_template(
+        "admin/users.html", users=found.users, q=q, page=found.page, pages=found.pages, total=found.total
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -52,23 +46,21 @@ def new_user():
     form = UserForm()
     _choices(form)
     if form.validate_on_submit():
-        try:
-            user = accounts.create_user(
-                db.session,
-                now(),
-                username=form.username.data,
-                password=form.password.data or "",
-                role=form.role.data,
-                display_name=form.display_name.data,
-                department_id=form.department.data or None,
-                theme_ids=form.themes.data or [],
-                email=form.email.data or "",
-                hash_method=settings()["password_hash_method"],
-            )
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form_error(form, exc)
+        user, error = attempt(
+            accounts.create_user,
+            transaction.session(),
+            now(),
+            username=form.username.data,
+            password=form.password.data or "",
+            role=form.role.data,
+            display_name=form.display_name.data,
+            department_id=form.department.data or None,
+            theme_ids=form.themes.data or [],
+            email=form.email.data or "",
+            hash_method=settings()["password_hash_method"],
+        )
+        if error is not None:
+            form_error(form, error)
         else:
             flash(_("The user %(name)s was created.", name=user.username), "success")
             return redirect(url_for("admin.users"))
@@ -78,8 +70,9 @@ def new_user():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @requires(permissions.can_admin)
 def edit_user(user_id):
-    user = db.session.scalar(select(User).where(User.id == user_id).options(selectinload(User.themes)))
-    if user is None:
+    try:
+        user = accounts.get_user(transaction.session(), user_id)
+    except NotFound:
         abort(404)
     form = UserForm(obj=None)
     _choices(form)
@@ -93,28 +86,32 @@ def edit_user(user_id):
         form.active.data = user.active
     form.username.data = user.username  # the user name is not editable
     if form.validate_on_submit():
-        try:
-            accounts.update_user(
-                db.session,
-                now(),
-                user,
-                role=form.role.data,
-                display_name=form.display_name.data,
-                department_id=form.department.data or None,
-                theme_ids=form.themes.data or [],
-                active=form.active.data,
-                email=form.email.data or "",
-            )
-            if form.password.data:
-                accounts.set_password(db.session, user, form.password.data, settings()["password_hash_method"])
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            form_error(form, exc)
+        _done, error = attempt(
+            accounts.update_user,
+            transaction.session(),
+            now(),
+            user,
+            role=form.role.data,
+            display_name=form.display_name.data,
+            department_id=form.department.data or None,
+            theme_ids=form.themes.data or [],
+            active=form.active.data,
+            email=form.email.data or "",
+            password=form.password.data or "",
+            hash_method=settings()["password_hash_method"],
+        )
+        if error is not None:
+            form_error(form, error)
         else:
             flash(_("The user %(name)s was saved.", name=user.username), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=user), 400 if request.method == "POST" else 200
+
+
+def _import(data: bytes) -> list[tuple[str, str, str | None, str]]:
+    """Import the CSV and list what the page shows, read before the commit ends the transaction."""
+    result = accounts.import_staff_csv(transaction.session(), now(), data, settings()["password_hash_method"])
+    return [(u.username, u.display_name, u.department_id, pw) for u, pw in result.created]
 
 
 @bp.route("/users/import", methods=["GET", "POST"])
@@ -123,17 +120,13 @@ def import_users():
     form = ImportForm()
     created = None
     if form.validate_on_submit():
-        data = form.file.data.read(5 * 1024 * 1024 + 1)
-        if len(data) > 5 * 1024 * 1024:
+        data = form.file.data.read(IMPORT_MAX_BYTES + 1)
+        if len(data) > IMPORT_MAX_BYTES:
             form.file.errors = [_("The CSV file can be at most 5 MB.")]
         else:
-            try:
-                result = accounts.import_staff_csv(db.session, now(), data, settings()["password_hash_method"])
-                created = [(u.username, u.display_name, u.department_id, pw) for u, pw in result.created]
-                db.session.commit()
-            except DomainError as exc:
-                db.session.rollback()
-                form.file.errors = [error_text(exc)]
+            created, error = attempt(_import, data)
+            if error is not None:
+                form.file.errors = [error_text(error)]
         if created is not None:
             flash(_("%(n)d staff accounts were imported.", n=len(created)), "success")
     code = 400 if request.method == "POST" and created is None else 200

@@ -6,11 +6,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from .. import transaction
 from ..domain import permissions
 from ..domain.text import is_safe_next
-from ..extensions import db
-from ..services import accounts
-from .common import account_settings, now
+from ..services import accounts, health
+from .common import account_settings, attempt, now
 from .forms import LanguageForm, LoginForm
 from .i18n import LOCALES
 
@@ -35,26 +35,23 @@ def login():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         ip = request.remote_addr or ""
-        try:
-            user = accounts.authenticate(
-                db.session, now(), form.username.data, form.password.data, ip, account_settings()
+        with transaction.committed() as db_session:
+            outcome = accounts.sign_in(
+                db_session, now(), form.username.data, form.password.data, ip, account_settings()
             )
-        except accounts.LoginThrottled:
-            db.session.commit()
+        if outcome.throttled:
             current_app.logger.warning("sign-in throttled for %r from %s", form.username.data[:64], ip)
             flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
             return render_template("auth/login.html", form=form), 429
+        user = outcome.user
         if user is None:
-            db.session.commit()
             current_app.logger.info("failed sign-in for %r from %s", form.username.data[:64], ip)
             flash(_("The user name or password is wrong."), "error")
             return render_template("auth/login.html", form=form), 200
         # A new session at every sign-in: nothing from before survives (no fixation).
         locale = session.get("locale")
         session.clear()
-        token = accounts.start_session(db.session, now(), user, ip)
-        db.session.commit()
-        user.session_id = token
+        user.session_id = outcome.token
         login_user(user)
         if locale in LOCALES and not user.locale:
             session["locale"] = locale
@@ -66,8 +63,8 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated and current_user.session_id:
-        accounts.end_session(db.session, now(), current_user.session_id)
-        db.session.commit()
+        with transaction.committed() as db_session:
+            accounts.end_session(db_session, now(), current_user.session_id)
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -81,8 +78,7 @@ def language():
     if form.validate_on_submit() and form.locale.data in LOCALES:
         session["locale"] = form.locale.data
         if current_user.is_authenticated:
-            current_user.locale = form.locale.data
-            db.session.commit()
+            attempt(accounts.set_locale, transaction.session(), current_user, form.locale.data)
     target = form.next.data
     return redirect(target if is_safe_next(target) else url_for("auth.home"))
 
@@ -90,5 +86,5 @@ def language():
 @bp.get("/healthz")
 def healthz():
     """For load balancers: the app answers and the database does too."""
-    db.session.execute(db.text("SELECT 1"))
+    health.check_database(transaction.session())
     return {"status": "ok"}

@@ -109,3 +109,12 @@ def test_claiming_a_ticket_takes_it_out_of_triage(make_ticket, users, clock):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(type(t), t.id).triage is False
+
+
+def test_preferences_refuse_a_kind_the_person_cannot_choose(users, auth, browser):
+    auth.login("agent")
+    r = browser.post("/settings/notifications", {"inapp": "y", "kinds": ["reply", "weekly_summary"]})
+    assert r.status_code == 302
+    assert "不明な通知の種類です：weekly_summary" in browser.get("/settings/notifications").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, users["agent"].id).muted_kinds == ""

@@ -92,3 +92,22 @@ def test_rules_page_shows_the_loaded_rules(auth, browser, users):
     browser.logout()
     auth.login("agent")
     assert browser.get("/admin/routing").status_code == 403
+
+
+def test_absences_are_removed_by_who_may_keep_them_and_refusals_are_shown(auth, browser, users):
+    auth.login("lead")
+    browser.post(f"/team/{users['agent2'].id}/absences", {"starts_on": "2026-12-01", "note": "出張"})
+    (absence,) = db.session.scalars(select(MemberAbsence)).all()
+    assert (absence.created_by_id, absence.ends_on) == (users["lead"].id, absence.starts_on)
+    absence_id = absence.id
+    browser.logout()
+    auth.login("agent")
+    assert browser.post(f"/team/absences/{absence_id}/delete").status_code == 404  # a colleague's
+    r = browser.post(f"/team/{users['agent'].id}/absences", {"starts_on": "2026-12-01", "note": "x" * 201})
+    assert r.status_code == 302
+    assert "メモは200文字以内で入力してください。" in browser.get("/team").get_data(as_text=True)
+    browser.logout()
+    auth.login("lead")
+    assert browser.post(f"/team/absences/{absence_id}/delete").status_code == 302
+    assert browser.post(f"/team/absences/{absence_id}/delete").status_code == 404  # already gone
+    assert db.session.scalars(select(MemberAbsence)).all() == []

@@ -1,0 +1,124 @@
+"""Reading the bell and choosing what to be told (writing notifications is `services.notify`).
+
+Every read here goes through the ticket visibility rule: a notification about a
+ticket the reader may no longer open (a requester who moved department, a
+manager whose scope changed) is neither counted nor listed, exactly as the
+ticket itself is hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..domain import permissions
+from ..domain.errors import NotFound, ValidationError
+from ..models import Escalation, Notification, Ticket, User
+from .notify import KINDS
+from .visibility import ticket_scope
+from .weekly_summary import KIND as WEEKLY_SUMMARY
+
+INBOX_SIZE = 100
+
+
+def _visible(actor) -> ColumnElement[bool]:
+    """The actor's notifications of tickets they may still see, or of no ticket at all."""
+    return (Notification.user_id == actor.id) & or_(
+        Notification.ticket_id.is_(None),
+        Notification.ticket_id.in_(select(Ticket.id).where(ticket_scope(actor))),
+    )
+
+
+def unread_count(session: Session, actor) -> int:
+    """How many of the actor's visible notifications are unread (the number on the bell)."""
+    return (
+        session.scalar(
+            select(func.count()).select_from(Notification).where(_visible(actor), Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One line of the bell: the notification, its ticket's number, and the escalation it asks to acknowledge."""
+
+    notification: Notification
+    number: str | None
+    escalation: Escalation | None
+
+
+def inbox(session: Session, actor, limit: int = INBOX_SIZE) -> list[InboxItem]:
+    """The actor's newest visible notifications, newest first, each with its ticket number and escalation."""
+    rows = session.execute(
+        select(Notification, Ticket.number, Escalation)
+        .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
+        .outerjoin(Escalation, Escalation.id == Notification.escalation_id)
+        .where(_visible(actor))
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
+    ).all()
+    return [InboxItem(notification=n, number=number, escalation=esc) for n, number, esc in rows]
+
+
+def mark_all_read(session: Session, actor, now: datetime) -> int:
+    """Mark every unread notification of the actor read at `now`; returns how many were unread."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def choosable_kinds(actor) -> tuple[str, ...]:
+    """The kinds this person can switch on or off: everyone's, plus the weekly summary for managers."""
+    if permissions.receives_weekly_summary(actor):
+        return (*KINDS, WEEKLY_SUMMARY)
+    return KINDS
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """How a person is told (in the app, by e-mail), which kinds they can choose, and which they muted."""
+
+    inapp: bool
+    email: bool
+    kinds: tuple[str, ...]
+    muted: frozenset[str]
+
+
+def preferences(actor) -> Preferences:
+    """The actor's current notification choices."""
+    return Preferences(
+        inapp=bool(actor.notify_inapp),
+        email=bool(actor.notify_email),
+        kinds=choosable_kinds(actor),
+        muted=frozenset(k for k in (actor.muted_kinds or "").split(",") if k),
+    )
+
+
+def save_preferences(session: Session, actor, *, inapp: bool, email: bool, kinds: Iterable[str]) -> Preferences:
+    """Keep the actor's channels and the kinds they want; every choosable kind not wanted is muted.
+
+    A kind the actor cannot choose (unknown, or the managers' weekly summary
+    for anyone else) is refused with a ValidationError and nothing changes.
+    """
+    choosable = choosable_kinds(actor)
+    wanted = set(kinds)
+    unknown = sorted(wanted - set(choosable))
+    if unknown:
+        raise ValidationError("Unknown kind of notification: %(kinds)s", field="kinds", kinds=", ".join(unknown))
+    user = session.get(User, actor.id)
+    if user is None:
+        raise NotFound()
+    user.notify_inapp = bool(inapp)
+    user.notify_email = bool(email)
+    user.muted_kinds = ",".join(k for k in choosable if k not in wanted)
+    session.flush()
+    return preferences(user)

@@ -1,0 +1,118 @@
+"""What the lead reads to route consultations: the triage list and the routing rules page.
+
+The decision itself is `routing.decide_triage`; this module gathers what the
+lead needs to make it, so the pages need no queries of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..domain import permissions, states
+from ..domain.errors import Forbidden
+from ..domain.routing import Rules
+from ..models import Department, Initiative, RoutingProposal, Theme, Ticket, User
+from . import catalog, routing, team
+
+TRIAGE_PAGE = 200
+
+
+@dataclass(frozen=True)
+class TriageItem:
+    """A consultation waiting for triage, its proposal (if routing ran) and the proposal's lists, decoded."""
+
+    ticket: Ticket
+    proposal: RoutingProposal | None
+    initiatives: list[str]
+    departments: list[str]
+    reasons: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class TriagePage:
+    """The waiting consultations, most urgent and oldest first, and the choices the lead routes them with."""
+
+    items: list[TriageItem]
+    themes: Sequence[Theme]
+    initiatives: Sequence[Initiative]
+    members: Sequence[User]
+    departments: Mapping[str, Department]
+
+    @property
+    def theme_by_id(self) -> dict[str, Theme]:
+        return {t.id: t for t in self.themes}
+
+    @property
+    def initiative_by_id(self) -> dict[str, Initiative]:
+        return {i.id: i for i in self.initiatives}
+
+
+def _item(ticket: Ticket, proposal: RoutingProposal | None) -> TriageItem:
+    if proposal is None:
+        return TriageItem(ticket=ticket, proposal=None, initiatives=[], departments=[], reasons=[])
+    return TriageItem(
+        ticket=ticket,
+        proposal=proposal,
+        initiatives=json.loads(proposal.initiative_ids),
+        departments=json.loads(proposal.department_ids),
+        reasons=json.loads(proposal.reasons),
+    )
+
+
+def triage_page(session: Session, actor: User) -> TriagePage:
+    """The open consultations in triage (at most 200), for the lead; Forbidden for anyone else.
+
+    Each ticket comes with its department and requester loaded; the choices
+    are the active themes, initiatives and assignable members.
+    """
+    if not permissions.can_triage(actor):
+        raise Forbidden("Only the SWAT lead can decide triage.")
+    rows = session.execute(
+        select(Ticket, RoutingProposal)
+        .outerjoin(RoutingProposal, RoutingProposal.ticket_id == Ticket.id)
+        .where(Ticket.triage.is_(True), Ticket.status.in_(states.OPEN_STATUSES))
+        .options(selectinload(Ticket.department), selectinload(Ticket.requester))
+        .order_by(Ticket.priority, Ticket.created_at)
+        .limit(TRIAGE_PAGE)
+    ).all()
+    return TriagePage(
+        items=[_item(ticket, proposal) for ticket, proposal in rows],
+        themes=catalog.active_themes(session),
+        initiatives=catalog.active_initiatives(session),
+        members=team.assignable_members(session),
+        departments=catalog.departments_by_id(session),
+    )
+
+
+@dataclass(frozen=True)
+class RulesPage:
+    """The loaded routing rules as the lead reads them, with the names they refer to (None before any load)."""
+
+    rules: Rules | None
+    doc: dict | None
+    themes: Mapping[str, Theme]
+    initiatives: Mapping[str, Initiative]
+    members: Sequence[User]
+
+
+def rules_page(session: Session, actor: User) -> RulesPage:
+    """The current routing rules, every theme and initiative by id, and the members' skills; for who may edit routing."""
+    if not permissions.can_edit_routing(actor):
+        raise Forbidden("You do not have permission to open this page.")
+    loaded = routing.current_rules(session)
+    if loaded is None:
+        return RulesPage(rules=None, doc=None, themes={}, initiatives={}, members=[])
+    rules, doc = loaded
+    return RulesPage(
+        rules=rules,
+        doc=doc,
+        themes=catalog.themes_by_id(session),
+        initiatives=catalog.initiatives_by_id(session),
+        members=team.members_with_themes(session),
+    )

@@ -1,0 +1,82 @@
+"""Reading the bell and keeping notification choices."""
+
+import pytest
+from sqlalchemy import select
+
+from swat.domain.errors import ValidationError
+from swat.extensions import db
+from swat.models import Notification, User
+from swat.services import accounts, notifications, notify
+from swat.services.weekly_summary import KIND as WEEKLY_SUMMARY
+
+
+def tell(users, clock, who, ticket=None, kind="status"):
+    params = notify.ticket_params(ticket) if ticket is not None else {"number": "", "title": ""}
+    notify.notify(db.session, clock.now(), [users[who].id], kind, ticket, params)
+    db.session.flush()
+
+
+def test_the_bell_counts_and_lists_only_the_readers_visible_notifications(make_ticket, users, clock):
+    t = make_ticket()
+    tell(users, clock, "staff_health", t)
+    clock.advance(minutes=5)
+    tell(users, clock, "staff_health")  # about no ticket
+    tell(users, clock, "agent", t, kind="assigned")
+    me = users["staff_health"]
+    assert notifications.unread_count(db.session, me) == 2
+    listed = notifications.inbox(db.session, me)
+    assert [(i.number, i.escalation) for i in listed] == [(None, None), (t.number, None)]  # newest first
+    assert all(i.notification.user_id == me.id for i in listed)
+    # Moved to another department: the old department's ticket is neither counted nor listed.
+    accounts.update_user(
+        db.session, clock.now(), me, role="staff", display_name="x", department_id="welfare", theme_ids=[], active=True
+    )
+    assert notifications.unread_count(db.session, me) == 1
+    assert [i.number for i in notifications.inbox(db.session, me)] == [None]
+
+
+def test_mark_all_read_marks_only_the_readers_own(make_ticket, users, clock):
+    t = make_ticket()
+    tell(users, clock, "staff_health", t)
+    tell(users, clock, "staff_health", t)
+    tell(users, clock, "agent", t, kind="assigned")
+    assert notifications.mark_all_read(db.session, users["staff_health"], clock.now()) == 2
+    assert notifications.mark_all_read(db.session, users["staff_health"], clock.now()) == 0
+    assert notifications.unread_count(db.session, users["staff_health"]) == 0
+    assert notifications.unread_count(db.session, users["agent"]) == 1
+    read = db.session.scalars(select(Notification.read_at).where(Notification.user_id == users["staff_health"].id))
+    assert set(read) == {clock.now()}
+
+
+@pytest.mark.parametrize("role", ["staff_health", "agent", "lead", "manager", "admin"])
+def test_only_managers_can_choose_the_weekly_summary(users, role):
+    kinds = notifications.choosable_kinds(users[role])
+    assert set(notify.KINDS) <= set(kinds)
+    assert (WEEKLY_SUMMARY in kinds) == (role == "manager")
+
+
+def test_preferences_mute_every_kind_not_wanted(users):
+    me = users["manager"]
+    saved = notifications.save_preferences(db.session, me, inapp=False, email=True, kinds=["reply", "escalation"])
+    db.session.commit()
+    db.session.expire_all()
+    again = db.session.get(User, me.id)
+    assert (again.notify_inapp, again.notify_email) == (False, True)
+    assert again.muted_kinds.split(",") == ["status", "assigned", "triage", WEEKLY_SUMMARY]
+    assert saved == notifications.preferences(again)
+    assert saved.muted == {"status", "assigned", "triage", WEEKLY_SUMMARY}
+
+
+@pytest.mark.parametrize(
+    ("role", "kinds"),
+    [("staff_health", ["reply", "nonsense"]), ("agent", [WEEKLY_SUMMARY]), ("manager", ["reply", ""])],
+)
+def test_preferences_refuse_kinds_the_person_cannot_choose(users, role, kinds):
+    me = users[role]
+    with pytest.raises(ValidationError) as caught:
+        notifications.save_preferences(db.session, me, inapp=False, email=False, kinds=kinds)
+    assert caught.value.field == "kinds"
+    db.session.commit()
+    db.session.expire_all()
+    unchanged = db.session.get(User, me.id)
+    assert (unchanged.notify_inapp, unchanged.notify_email, unchanged.muted_kinds) == (True, True, "")
