@@ -11,7 +11,6 @@ from flask import abort, current_app, flash
 from flask_babel import gettext
 from flask_login import current_user, login_required
 
-from .. import transaction
 from ..domain import permissions
 from ..domain.errors import DomainError
 from ..services.accounts import AccountSettings
@@ -130,11 +129,3 @@ class May:
             raise LookupError(f"no permission named can_{name}")
         return bool(self._actor is not None and self._actor.is_authenticated and decision(self._actor))
 
-
-def attempt(fn, *args, **kwargs):
-    """Run one service call as the request's transaction: (result, None) after commit, or (None, error) after rollback."""
-    try:
-        with transaction.committed():
-            return fn(*args, **kwargs), None
-    except DomainError as exc:
-        return None, exc
