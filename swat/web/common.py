@@ -128,4 +128,3 @@ class May:
             # Not AttributeError: Jinja would turn that into a silent, always-false Undefined.
             raise LookupError(f"no permission named can_{name}")
         return bool(self._actor is not None and self._actor.is_authenticated and decision(self._actor))
-
