@@ -103,11 +103,38 @@ def run_migrations_online():
     with connectable.connect() as connection:
         from swat.models.base import include_object_for
 
-        conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, False)
+        try:
+            conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:10]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                _sqlite_foreign_keys(connection, True)
+
+
+def _sqlite_foreign_keys(connection, on):
+    """Switch SQLite's foreign key enforcement for this connection.
+
+    A batch migration rebuilds a table on SQLite (create a copy, move the rows, drop the
+    original, rename the copy). With foreign keys enforced, dropping the original deletes
+    every row that refers to it through ON DELETE CASCADE: rebuilding `tickets` would empty
+    messages, events and clocks. SQLite ignores this pragma inside a transaction, so it is set
+    on the DBAPI connection before the migrations' transactions begin; afterwards
+    PRAGMA foreign_key_check proves nothing was left dangling, and enforcement comes back on
+    for the pooled connection.
+    """
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 if context.is_offline_mode():
