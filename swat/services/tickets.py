@@ -1,6 +1,6 @@
 """Filing and working consultations: the desk's use cases.
 
-Every function takes the session, the acting user and a Clock, checks the
+Every function takes the session, the acting user and `now`, checks the
 rules, writes rows plus a TicketEvent in the same transaction and flushes;
 the caller (a view, a command, a job) commits once at its boundary.
 """
