@@ -74,6 +74,15 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def _next_revision_id(context):
+    """The next number after the newest migration's, four digits: 0012 follows 0011."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(context.config).get_revisions("heads")
+    numbers = [int(h.revision) for h in heads if h.revision.isdigit()]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -86,11 +95,13 @@ def run_migrations_online():
     # when there are no changes to the schema
     # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
     def process_revision_directives(context, revision, directives):
-        if getattr(config.cmd_opts, "autogenerate", False):
-            script = directives[0]
-            if script.upgrade_ops.is_empty():
-                directives[:] = []
-                logger.info("No changes in schema detected.")
+        script = directives[0]
+        if getattr(config.cmd_opts, "autogenerate", False) and script.upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+            return
+        if not script.rev_id.isdigit():  # alembic's random id, not one given with --rev-id
+            script.rev_id = _next_revision_id(context)
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)

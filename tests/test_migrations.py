@@ -9,18 +9,25 @@ the models describe, and the report triggers and CHECK constraints are all back.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import CheckConstraint, create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from swat.app import create_app
 from swat.extensions import db
-from swat.models import Base
+from swat.models import Base, User
 from swat.models.base import include_object_for
+from swat.services import accounts, report_facts, tickets
+from swat.services.reference import load_reference
+from swat.services.routing import load_routing
+from swat.services.sla import load_sla
+from swat.services.storage import AttachmentStore
 
 
 def _fresh_database(tmp_path) -> str:
@@ -62,7 +69,7 @@ def _schema_diff(conn) -> list:
 def _model_checks() -> dict[str, list[str]]:
     found = {}
     for table in Base.metadata.sorted_tables:
-        names = sorted(c.name for c in table.constraints if c.__visit_name__ == "check_constraint")
+        names = sorted(c.name for c in table.constraints if isinstance(c, CheckConstraint))
         if names:
             found[table.name] = names
     return found
@@ -107,3 +114,95 @@ def test_upgrade_downgrade_to_base_upgrade(fresh_app):
             assert _schema_diff(conn) == []
             assert _triggers(conn) == triggers
             assert _checks(conn) == checks
+
+
+def _work(session, now, people, store, limits, n):
+    """File n consultations and move them through the life that report facts count:
+    replies (first response), waiting, resolving, reopening, closing."""
+    made = []
+    for i in range(n):
+        at = now + timedelta(hours=5 * i)
+        t = tickets.file_consultation(
+            session,
+            people["staff"],
+            at,
+            title=f"相談 {i}",
+            body="本文",
+            theme_id=None,
+            initiative_ids=["sns-consultation"] if i % 2 else [],
+            priority=("urgent", "high", "normal", "low")[i % 4],
+            due_date=None,
+            files=[],
+            store=store,
+            limits=limits,
+        )
+        tickets.claim_ticket(session, people["agent"], at + timedelta(hours=1), t)
+        tickets.add_reply(session, people["agent"], at + timedelta(hours=2), t, "回答", [], store, limits)
+        if i % 3:
+            tickets.change_status(session, people["agent"], at + timedelta(hours=3), t, "resolved")
+        if i % 3 == 2:
+            tickets.reopen_ticket(session, people["staff"], at + timedelta(hours=4), t)
+            tickets.close_ticket(session, people["agent"], at + timedelta(hours=5), t)
+        made.append(t)
+    session.commit()
+    return made
+
+
+def _counts(session) -> dict[str, int]:
+    tables = ("tickets", "users", "messages", "ticket_events", "ticket_slas", "sla_events", "ticket_initiatives")
+    return {t: session.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one() for t in tables}
+
+
+def test_check_constraints_keep_rows_and_report_facts(fresh_app, tmp_path):
+    """0012 rebuilds tickets, users and ticket_slas on SQLite: every row stays (nothing
+    cascades from the old tables), the report triggers come back and keep counting, and the
+    stored facts still equal a fresh computation, both ways."""
+    with fresh_app.app_context():
+        upgrade(revision="0011")
+        s = fresh_app.config["SWAT"]
+        session = db.session
+        now = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)
+        load_reference(session, s["reference_dir"])
+        load_routing(session, s["reference_dir"], now)
+        load_sla(session, s["reference_dir"], now)
+        people = {
+            role: accounts.create_user(
+                session,
+                now,
+                username=role,
+                password="correct horse battery",
+                role=role,
+                department_id="health-medical" if role == "staff" else "smart-city",
+                hash_method="pbkdf2:sha256:1000",
+            )
+            for role in ("staff", "agent")
+        }
+        store = AttachmentStore(str(tmp_path / "attachments"))
+        limits = tickets.Limits(s["max_attachment_bytes"], s["max_attachments_per_post"])
+        _work(session, now, people, store, limits, 9)
+        before, facts = _counts(session), report_facts.stored(session)
+        assert facts and report_facts.check(session) == []
+        ids = {role: user.id for role, user in people.items()}
+        session.remove()
+
+        upgrade()
+        assert _counts(session) == before
+        assert report_facts.stored(session) == facts
+        assert report_facts.check(session) == []
+        # The triggers are back: new work is counted as it is written.
+        people = {role: session.get(User, id_) for role, id_ in ids.items()}
+        _work(session, now + timedelta(days=3), people, store, limits, 6)
+        assert report_facts.check(session) == []
+        with pytest.raises(IntegrityError):
+            session.execute(text("UPDATE tickets SET status = 'lost' WHERE id = 1"))
+        session.rollback()
+        after, facts = _counts(session), report_facts.stored(session)
+        session.remove()
+
+        downgrade(revision="0011")
+        assert _counts(session) == after
+        assert report_facts.stored(session) == facts
+        assert report_facts.check(session) == []
+        session.execute(text("UPDATE tickets SET status = 'lost' WHERE id = 1"))
+        session.rollback()
+        session.remove()

@@ -32,6 +32,7 @@ PAUSED = "paused"
 MET = "met"  # stopped in time
 MISSED = "missed"  # stopped after its due time
 VOID = "void"  # first response never given: the consultation ended without one
+STATES = (RUNNING, PAUSED, MET, MISSED, VOID)
 
 
 class Calendar(Protocol):

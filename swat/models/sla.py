@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from ..domain import sla
+from .base import Base, one_of
 
 
 class TicketSla(Base):
@@ -35,6 +36,7 @@ class TicketSla(Base):
             "stopped_at",
             postgresql_include=["state", "used_minutes"],
         ),
+        one_of("state", sla.STATES),
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
