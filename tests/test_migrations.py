@@ -8,8 +8,10 @@ the models describe, and the report triggers and CHECK constraints are all back.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -20,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from swat.app import create_app
+from swat.domain import reports as rd
 from swat.extensions import db
 from swat.models import Base, User
 from swat.models.base import include_object_for
@@ -206,3 +209,38 @@ def test_check_constraints_keep_rows_and_report_facts(fresh_app, tmp_path):
         session.execute(text("UPDATE tickets SET status = 'lost' WHERE id = 1"))
         session.rollback()
         session.remove()
+
+
+def _migration(name: str):
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / name
+    spec = importlib.util.spec_from_file_location(f"migration_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_trigger_sql_says_what_the_domain_defines():
+    """The report triggers spell "reopened" and "left the backlog" out as applied (0008); they
+    still mean what domain.reports defines, which the facts recomputation is built from."""
+    m = _migration("0008_report_facts.py")
+
+    def listed(values):
+        return ", ".join(f"'{v}'" for v in values)
+
+    assert m.REOPEN == (
+        f"e.kind = '{rd.REOPEN_EVENT_KIND}' AND e.old_value IN ({listed(rd.REOPENED_FROM)}) "
+        f"AND e.new_value IN ({listed(rd.REOPENED_TO)})"
+    )
+    exit_sql = m._ticket_events("sqlite", "t")[2][0]
+    case = exit_sql[exit_sql.index("CASE") : exit_sql.index("END") + 3]
+    day1, day2 = datetime(2026, 11, 2, 3, tzinfo=UTC), datetime(2026, 11, 4, 3, tzinfo=UTC)
+    engine = create_engine("sqlite://")
+    with engine.connect() as conn:
+        for resolved, closed in [(None, None), (day1, None), (None, day1), (day1, day2), (day2, day1), (day1, day1)]:
+            row = {"r": resolved and resolved.replace(tzinfo=None), "c": closed and closed.replace(tzinfo=None)}
+            got = conn.execute(
+                text(f"SELECT {case} FROM (SELECT :r AS resolved_at, :c AS closed_at) t"), row
+            ).scalar_one()
+            want = rd.left_backlog_at(resolved, closed)
+            assert got == (want and str(want.replace(tzinfo=None))), (resolved, closed)
+    engine.dispose()

@@ -29,12 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..domain import states
+from ..domain import reports as rd
 from ..models import ReportFact, ReportTimeCount, Ticket, TicketEvent, TicketInitiative, TicketSla
 from ..models.report import COUNTERS
-
-REOPEN_FROM = (states.RESOLVED, states.CLOSED)
-REOPEN_TO = states.OPEN_STATUSES
 
 
 def tokyo_day(session: Session, column):
@@ -52,7 +49,8 @@ def tokyo_month(session: Session, column):
 
 
 def exit_at():
-    """When a ticket left the backlog: the earlier of its resolution and its closing."""
+    """When a ticket left the backlog, in SQL: domain.reports.left_backlog_at (the earlier of
+    its resolution and its closing, whichever is set)."""
     return case(
         (Ticket.resolved_at.is_(None), Ticket.closed_at),
         (or_(Ticket.closed_at.is_(None), Ticket.resolved_at <= Ticket.closed_at), Ticket.resolved_at),
@@ -109,13 +107,14 @@ def _computed_select(session: Session):
     c = union_all(
         part(Ticket.created_at, {"opened": literal(1)}),
         part(Ticket.resolved_at, {"resolved": literal(1)}),
-        part(exit_at(), {"exited": literal(1)}),
+        part(exit_at(), {"exited": literal(1)}),  # left the backlog: domain.reports.left_backlog_at
+        # Reopenings as domain.reports.is_reopening defines them.
         part(
             TicketEvent.at,
             {"reopened": literal(1)},
-            TicketEvent.kind == "status",
-            TicketEvent.old_value.in_(REOPEN_FROM),
-            TicketEvent.new_value.in_(REOPEN_TO),
+            TicketEvent.kind == rd.REOPEN_EVENT_KIND,
+            TicketEvent.old_value.in_(rd.REOPENED_FROM),
+            TicketEvent.new_value.in_(rd.REOPENED_TO),
             via=(TicketEvent, TicketEvent.ticket_id),
         ),
         part(
