@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from . import settings as settings_mod
+from .domain.tz import TOKYO
 from .extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -42,7 +43,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=bool(s["secure_cookies"]),
         BABEL_DEFAULT_LOCALE=s["default_locale"],
-        BABEL_DEFAULT_TIMEZONE=s["timezone"],
+        BABEL_DEFAULT_TIMEZONE=TOKYO.key,
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(os.path.dirname(__file__), "translations"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
@@ -54,7 +55,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from .web import i18n
 
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: s["timezone"])
+    babel.init_app(app, locale_selector=i18n.select_locale)
 
     with app.app_context():
         _configure_engine(db.engine)

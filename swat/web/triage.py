@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -15,14 +14,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..domain import states
 from ..domain.errors import DomainError, NotFound
+from ..domain.tz import TOKYO
 from ..extensions import db
 from ..models import Department, Initiative, MemberAbsence, RoutingProposal, Theme, Ticket, User
 from ..services import routing
 from ..services.visibility import get_visible_ticket
 from .common import error_text, now, roles_required
 from .i18n import localized
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 bp = Blueprint("triage", __name__)
 
