@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..domain import reports as rd
+from ..domain.tz import TOKYO
 from ..models import ReportFact, ReportTimeCount, Ticket, TicketEvent, TicketInitiative, TicketSla
 from ..models.report import COUNTERS
 
@@ -37,14 +38,14 @@ from ..models.report import COUNTERS
 def tokyo_day(session: Session, column):
     """The Asia/Tokyo calendar day of a stored instant, in SQL."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("Asia/Tokyo", column))
+        return func.date(func.timezone(TOKYO.key, column))
     return func.date(column, "+9 hours")
 
 
 def tokyo_month(session: Session, column):
     """The first day of the Asia/Tokyo calendar month of a stored instant, in SQL."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.date_trunc("month", func.timezone("Asia/Tokyo", column)))
+        return func.date(func.date_trunc("month", func.timezone(TOKYO.key, column)))
     return func.date(column, "+9 hours", "start of month")
 
 
