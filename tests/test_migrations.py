@@ -121,7 +121,7 @@ def test_upgrade_downgrade_to_base_upgrade(fresh_app):
 
 def _work(session, now, people, store, limits, n):
     """File n consultations and move them through the life that report facts count:
-    replies (first response), waiting, resolving, reopening, closing."""
+    claims, replies (first response), resolving, reopening, closing."""
     made = []
     for i in range(n):
         at = now + timedelta(hours=5 * i)
