@@ -74,6 +74,15 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def _next_revision_id(context):
+    """The next number after the newest migration's, four digits: 0012 follows 0011."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(context.config).get_revisions("heads")
+    numbers = [int(h.revision) for h in heads if h.revision.isdigit()]
+    return f"{max(numbers, default=0) + 1:04d}"
+
+
 def run_migrations_online():
     """Run migrations in 'online' mode.
 
@@ -86,11 +95,13 @@ def run_migrations_online():
     # when there are no changes to the schema
     # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
     def process_revision_directives(context, revision, directives):
-        if getattr(config.cmd_opts, "autogenerate", False):
-            script = directives[0]
-            if script.upgrade_ops.is_empty():
-                directives[:] = []
-                logger.info("No changes in schema detected.")
+        script = directives[0]
+        if getattr(config.cmd_opts, "autogenerate", False) and script.upgrade_ops.is_empty():
+            directives[:] = []
+            logger.info("No changes in schema detected.")
+            return
+        if not script.rev_id.isdigit():  # alembic's random id, not one given with --rev-id
+            script.rev_id = _next_revision_id(context)
 
     conf_args = current_app.extensions["migrate"].configure_args
     conf_args.setdefault("render_item", render_item)
@@ -103,11 +114,38 @@ def run_migrations_online():
     with connectable.connect() as connection:
         from swat.models.base import include_object_for
 
-        conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, False)
+        try:
+            conf_args.setdefault("include_object", include_object_for(connection.dialect.name))
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:10]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                _sqlite_foreign_keys(connection, True)
+
+
+def _sqlite_foreign_keys(connection, on):
+    """Switch SQLite's foreign key enforcement for this connection.
+
+    A batch migration rebuilds a table on SQLite (create a copy, move the rows, drop the
+    original, rename the copy). With foreign keys enforced, dropping the original deletes
+    every row that refers to it through ON DELETE CASCADE: rebuilding `tickets` would empty
+    messages, events and clocks. SQLite ignores this pragma inside a transaction, so it is set
+    on the DBAPI connection before the migrations' transactions begin; afterwards
+    PRAGMA foreign_key_check proves nothing was left dangling, and enforcement comes back on
+    for the pooled connection.
+    """
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 if context.is_offline_mode():

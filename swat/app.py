@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from . import resources
 from . import settings as settings_mod
+from .domain.tz import TOKYO
 from .extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -44,7 +45,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         WTF_CSRF_SSL_STRICT=bool(s["secure_cookies"]),
         BABEL_DEFAULT_LOCALE=s["default_locale"],
-        BABEL_DEFAULT_TIMEZONE=s["timezone"],
+        BABEL_DEFAULT_TIMEZONE=TOKYO.key,
         BABEL_TRANSLATION_DIRECTORIES=str(resources.TRANSLATIONS),
     )
     os.makedirs(app.instance_path, exist_ok=True)
@@ -56,7 +57,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from .web import i18n
 
-    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: s["timezone"])
+    babel.init_app(app, locale_selector=i18n.select_locale)
 
     with app.app_context():
         _configure_engine(db.engine)

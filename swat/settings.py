@@ -18,6 +18,11 @@ from . import resources
 ENV_PREFIX = "SWAT_"
 # Environment variables with the prefix that are not settings.
 NOT_SETTINGS = {"SWAT_CONFIG", "SWAT_TEST_DATABASE_URL"}
+# Settings that existed once, and why they are gone: an old file or environment that sets
+# one gets this reason instead of a bare "unknown setting".
+REMOVED = {
+    "timezone": "times are always shown in Asia/Tokyo (the desk's calendar and reports are Tokyo's); remove it",
+}
 
 
 class SettingsError(RuntimeError):
@@ -42,6 +47,8 @@ def _coerce(key: str, default: Any, raw: str) -> Any:
 def _merge(into: dict[str, Any], values: Mapping[str, Any], origin: str) -> None:
     for key, value in values.items():
         k = key.lower()
+        if k in REMOVED:
+            raise SettingsError(f"{origin}: setting {key!r} was removed: {REMOVED[k]}")
         if k not in into:
             raise SettingsError(f"{origin}: unknown setting {key!r}")
         default = into[k]
@@ -77,6 +84,8 @@ def load_settings(
         if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
             continue
         key = name[len(ENV_PREFIX) :].lower()
+        if key in REMOVED:
+            raise SettingsError(f"environment setting {name} was removed: {REMOVED[key]}")
         if key not in settings:
             raise SettingsError(f"unknown environment setting {name}")
         settings[key] = _coerce(key, settings[key], raw)

@@ -35,6 +35,8 @@ TICKET_COLUMNS = ["id", "department_id", "theme_id", "priority", "assignee_id", 
 SLA_COLUMNS = ["ticket_id", "target", "state", "stopped_at", "used_minutes"]
 INIT_COLUMNS = ["ticket_id", "initiative_id"]
 EVENT_COLUMNS = ["ticket_id", "kind", "old_value", "new_value", "at"]
+# "Reopened" as swat/domain/reports.py defines it (is_reopening: REOPEN_EVENT_KIND,
+# REOPENED_FROM, REOPENED_TO), spelled out as applied; tests/test_migrations.py checks they agree.
 REOPEN = ("e.kind = 'status' AND e.old_value IN ('resolved', 'closed') "
           "AND e.new_value IN ('new', 'assigned', 'in_progress', 'waiting')")
 
@@ -53,6 +55,8 @@ def _row(values: dict) -> str:
 
 def _ticket_events(d: str, t: str) -> list[str]:
     """Contributions carried by the ticket row itself (alias `t` over relation)."""
+    # "Left the backlog" as swat/domain/reports.py defines it (left_backlog_at): the earlier
+    # of resolved_at and closed_at, whichever is set.
     exit_at = (f"CASE WHEN {t}.resolved_at IS NULL THEN {t}.closed_at "
                f"WHEN {t}.closed_at IS NULL OR {t}.resolved_at <= {t}.closed_at THEN {t}.resolved_at "
                f"ELSE {t}.closed_at END")

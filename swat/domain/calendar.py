@@ -38,7 +38,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jpholiday
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from .tz import TOKYO
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000

@@ -1,4 +1,9 @@
-"""Injected time. Services ask a Clock for "now"; tests pass a FixedClock."""
+"""Injected time: the one Clock (the time source).
+
+The app holds one Clock; views, jobs and commands read `now` from it once and pass that to
+the services, which take `now` and never read the time themselves. Tests install a
+FixedClock. (An SLA target's timer is swat.domain.sla.SlaTimer, not a Clock.)
+"""
 
 from __future__ import annotations
 

@@ -11,13 +11,41 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from . import states
+from .tz import TOKYO  # defined in domain/tz.py; report code reads it as rd.TOKYO
+
 REIWA_START = 2019  # 令和元年 = 2019
 
 # Age of open consultations in business days: (label, lowest, highest or None).
 AGE_BUCKETS = (("0-2", 0, 2), ("3-5", 3, 5), ("6-10", 6, 10), ("11-20", 11, 20), ("21+", 21, None))
+
+# What the report facts count as "reopened" and "left the backlog", defined once here. Two
+# places write these in SQL and cite this block: the triggers that keep report_facts
+# (migration 0008, spelled out as applied) and the independent recomputation behind
+# `swat reports facts --check` and `--rebuild` (services/report_facts.py, built from these
+# constants). A change here needs both, and a migration.
+REOPEN_EVENT_KIND = "status"
+REOPENED_FROM = (states.RESOLVED, states.CLOSED)
+REOPENED_TO = states.OPEN_STATUSES
+
+
+def is_reopening(kind: str, old_value: str | None, new_value: str | None) -> bool:
+    """A consultation is reopened when a status event takes it from resolved or closed back
+    to an open status (new, assigned, in progress, waiting). Each such event counts once, on
+    the Tokyo day of the event, so a ticket reopened twice counts twice."""
+    return kind == REOPEN_EVENT_KIND and old_value in REOPENED_FROM and new_value in REOPENED_TO
+
+
+def left_backlog_at(resolved_at: datetime | None, closed_at: datetime | None) -> datetime | None:
+    """When a consultation left the backlog: the earlier of its resolution and its closing
+    (whichever is set), None while it has neither. The backlog at the start of a day is the
+    consultations filed before it minus those that left it before it. Reopening clears both
+    instants, so a reopened consultation is back in the backlog and leaves it again when it
+    is next resolved or closed: each consultation has at most one exit, its latest."""
+    if resolved_at is None or closed_at is None:
+        return resolved_at or closed_at
+    return min(resolved_at, closed_at)
 
 
 def fiscal_year_of(d: date) -> int:

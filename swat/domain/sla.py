@@ -32,6 +32,7 @@ PAUSED = "paused"
 MET = "met"  # stopped in time
 MISSED = "missed"  # stopped after its due time
 VOID = "void"  # first response never given: the consultation ended without one
+STATES = (RUNNING, PAUSED, MET, MISSED, VOID)
 
 
 class Calendar(Protocol):
@@ -51,7 +52,12 @@ class Policy:
 
 
 @dataclass(frozen=True)
-class Clock:
+class SlaTimer:
+    """The state of one SLA target's timer on one ticket (first response or resolution).
+
+    Not to be confused with swat.domain.clock.Clock, the time source: this is what the
+    rules below step forward, and what ticket_slas stores."""
+
     target: str
     target_minutes: int
     used_minutes: int = 0
@@ -74,7 +80,7 @@ class Event:
 
 @dataclass
 class Step:
-    clocks: dict[str, Clock]
+    clocks: dict[str, SlaTimer]
     events: list[Event] = field(default_factory=list)
 
 
@@ -86,19 +92,19 @@ def start(cal: Calendar, policy: Policy, at: datetime) -> Step:
     clocks, events = {}, []
     for target in TARGETS:
         minutes = policy.minutes(target)
-        c = Clock(target, minutes, 0, RUNNING, at, _due(cal, at, minutes, 0))
+        c = SlaTimer(target, minutes, 0, RUNNING, at, _due(cal, at, minutes, 0))
         clocks[target] = c
         events.append(Event(target, "started", at, 0, minutes, c.due_at))
     return Step(clocks, events)
 
 
-def _used_now(cal: Calendar, c: Clock, at: datetime) -> int:
+def _used_now(cal: Calendar, c: SlaTimer, at: datetime) -> int:
     if c.state == RUNNING and c.running_since is not None:
         return c.used_minutes + cal.elapsed(c.running_since, at)
     return c.used_minutes
 
 
-def stop(cal: Calendar, clocks: dict[str, Clock], targets: tuple[str, ...], at: datetime) -> Step:
+def stop(cal: Calendar, clocks: dict[str, SlaTimer], targets: tuple[str, ...], at: datetime) -> Step:
     """Stop the named clocks that are still counting (met, or missed when past due)."""
     out, events = dict(clocks), []
     for t in targets:
@@ -112,7 +118,7 @@ def stop(cal: Calendar, clocks: dict[str, Clock], targets: tuple[str, ...], at: 
     return Step(out, events)
 
 
-def void(clocks: dict[str, Clock], target: str, at: datetime) -> Step:
+def void(clocks: dict[str, SlaTimer], target: str, at: datetime) -> Step:
     """A target that no longer applies (resolved or closed without a first response)."""
     out, events = dict(clocks), []
     c = clocks.get(target)
@@ -122,7 +128,7 @@ def void(clocks: dict[str, Clock], target: str, at: datetime) -> Step:
     return Step(out, events)
 
 
-def pause(cal: Calendar, clocks: dict[str, Clock], at: datetime) -> Step:
+def pause(cal: Calendar, clocks: dict[str, SlaTimer], at: datetime) -> Step:
     out, events = dict(clocks), []
     for t, c in clocks.items():
         if c.state == RUNNING:
@@ -134,7 +140,7 @@ def pause(cal: Calendar, clocks: dict[str, Clock], at: datetime) -> Step:
 
 def resume(
     cal: Calendar,
-    clocks: dict[str, Clock],
+    clocks: dict[str, SlaTimer],
     at: datetime,
     targets: tuple[str, ...] = TARGETS,
     include_stopped: bool = False,
@@ -152,7 +158,7 @@ def resume(
     return Step(out, events)
 
 
-def change_policy(cal: Calendar, clocks: dict[str, Clock], policy: Policy, at: datetime) -> Step:
+def change_policy(cal: Calendar, clocks: dict[str, SlaTimer], policy: Policy, at: datetime) -> Step:
     """New targets for the clocks still counting, from the start: used minutes are kept."""
     out, events = dict(clocks), []
     for t, c in clocks.items():
@@ -171,7 +177,7 @@ def change_policy(cal: Calendar, clocks: dict[str, Clock], policy: Policy, at: d
     return Step(out, events)
 
 
-def remaining(cal: Calendar, c: Clock, now: datetime) -> int | None:
+def remaining(cal: Calendar, c: SlaTimer, now: datetime) -> int | None:
     """Business minutes left before the due time (negative when overdue); None unless running."""
     if c.state != RUNNING or c.due_at is None:
         return None
@@ -180,7 +186,7 @@ def remaining(cal: Calendar, c: Clock, now: datetime) -> int | None:
     return -cal.elapsed(c.due_at, now)
 
 
-def status(cal: Calendar, c: Clock, now: datetime, warn_ratio: float) -> str:
+def status(cal: Calendar, c: SlaTimer, now: datetime, warn_ratio: float) -> str:
     """ "ok", "at_risk" (past warn_ratio of the target), "breached", or the stopped state."""
     left = remaining(cal, c, now)
     if left is None:

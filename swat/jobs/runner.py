@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import Flask
 
-from ..domain.reports import TOKYO
+from ..domain.tz import TOKYO
 from ..extensions import db
 
 log = logging.getLogger("swat.jobs")
@@ -73,7 +73,7 @@ def run_scheduler(app: Flask) -> None:
     weekly summary every Monday at 08:30 (Tokyo), and once at start if that was missed."""
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    scheduler = BlockingScheduler(timezone="Asia/Tokyo")
+    scheduler = BlockingScheduler(timezone=TOKYO)
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     scheduler.add_job(run_sweep, "interval", args=[app], minutes=1, id="sla-sweep", **options)
     scheduler.add_job(run_delivery, "interval", args=[app], seconds=30, id="outbox-delivery", **options)

@@ -5,7 +5,8 @@ from .notify import Escalation, Notification, OutboxMessage, ReportMailing
 from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
 from .report import ReportFact, ReportTimeCount
-from .routing import MemberAbsence, ReferenceDocument, RoutingProposal, SlaEvent, TicketSla
+from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
+from .sla import SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
 from .user import LoginAttempt, User, UserSession
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, MetaData
+from sqlalchemy import CheckConstraint, DateTime, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -49,6 +50,16 @@ class Base(DeclarativeBase):
     # One registry carries the naming convention and the type map, so Flask-SQLAlchemy's
     # subclass of this base inherits both.
     registry = registry(metadata=MetaData(naming_convention=NAMING), type_annotation_map={datetime: UTCDateTime()})
+
+
+def one_of(column: str, values: Iterable[str | int]) -> CheckConstraint:
+    """CHECK (column IN (values)), named ck_<table>_<column> by the naming convention.
+
+    The values come from the domain's constants (states, roles, SLA states), so the model
+    says what the domain allows; the migration that added the constraint (0012) spells the
+    same values out literally, as it was applied."""
+    listed = ", ".join(f"'{v}'" if isinstance(v, str) else str(int(v)) for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
 # Indexes that exist on PostgreSQL only (declared with ddl_if): schema comparisons on

@@ -34,9 +34,9 @@ class ReportFact(Base):
     `swat reports facts --check` compares them with a fresh computation.
 
     - opened: filed that day; resolved: resolved_at that day; exited: left the backlog that day
-      (the earlier of resolved_at and closed_at), so backlog at a day's start is the sum of
-      opened minus exited before it;
-    - reopened: reopenings (resolved or closed back to open) that day;
+      (the earlier of resolved_at and closed_at: domain.reports.left_backlog_at), so backlog at
+      a day's start is the sum of opened minus exited before it;
+    - reopened: reopenings (resolved or closed back to open: domain.reports.is_reopening) that day;
     - fr_/res_: first-response and resolution clocks that stopped that day as met or missed, and
       the business minutes they used.
     """

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from ..domain import states
+from .base import Base, one_of
 from .reference import ID, Department, Initiative, Theme
 from .user import User
 
@@ -47,6 +48,8 @@ class Ticket(Base):
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ).ddl_if(dialect="postgresql"),
+        one_of("status", states.STATUSES),
+        one_of("priority", range(len(states.PRIORITIES))),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

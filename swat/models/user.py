@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from ..domain.permissions import ROLES
+from .base import Base, one_of
 from .reference import ID, Department, Theme
 
 user_themes = Table(
@@ -20,6 +21,7 @@ user_themes = Table(
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = (one_of("role", ROLES),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)

@@ -29,30 +29,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from ..domain import states
+from ..domain import reports as rd
+from ..domain.tz import TOKYO
 from ..models import ReportFact, ReportTimeCount, Ticket, TicketEvent, TicketInitiative, TicketSla
 from ..models.report import COUNTERS
-
-REOPEN_FROM = (states.RESOLVED, states.CLOSED)
-REOPEN_TO = states.OPEN_STATUSES
 
 
 def tokyo_day(session: Session, column):
     """The Asia/Tokyo calendar day of a stored instant, in SQL."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.timezone("Asia/Tokyo", column))
+        return func.date(func.timezone(TOKYO.key, column))
     return func.date(column, "+9 hours")
 
 
 def tokyo_month(session: Session, column):
     """The first day of the Asia/Tokyo calendar month of a stored instant, in SQL."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.date(func.date_trunc("month", func.timezone("Asia/Tokyo", column)))
+        return func.date(func.date_trunc("month", func.timezone(TOKYO.key, column)))
     return func.date(column, "+9 hours", "start of month")
 
 
 def exit_at():
-    """When a ticket left the backlog: the earlier of its resolution and its closing."""
+    """When a ticket left the backlog, in SQL: domain.reports.left_backlog_at (the earlier of
+    its resolution and its closing, whichever is set)."""
     return case(
         (Ticket.resolved_at.is_(None), Ticket.closed_at),
         (or_(Ticket.closed_at.is_(None), Ticket.resolved_at <= Ticket.closed_at), Ticket.resolved_at),
@@ -109,13 +108,14 @@ def _computed_select(session: Session):
     c = union_all(
         part(Ticket.created_at, {"opened": literal(1)}),
         part(Ticket.resolved_at, {"resolved": literal(1)}),
-        part(exit_at(), {"exited": literal(1)}),
+        part(exit_at(), {"exited": literal(1)}),  # left the backlog: domain.reports.left_backlog_at
+        # Reopenings as domain.reports.is_reopening defines them.
         part(
             TicketEvent.at,
             {"reopened": literal(1)},
-            TicketEvent.kind == "status",
-            TicketEvent.old_value.in_(REOPEN_FROM),
-            TicketEvent.new_value.in_(REOPEN_TO),
+            TicketEvent.kind == rd.REOPEN_EVENT_KIND,
+            TicketEvent.old_value.in_(rd.REOPENED_FROM),
+            TicketEvent.new_value.in_(rd.REOPENED_TO),
             via=(TicketEvent, TicketEvent.ticket_id),
         ),
         part(

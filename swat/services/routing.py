@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, delete, exists, func, insert, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..domain import permissions, states
 from ..domain.errors import Forbidden, ValidationError
 from ..domain.routing import Rules, RulesError, bigrams, compile_rules, fold
+from ..domain.tz import TOKYO
 from ..models import (
     Initiative,
     MemberAbsence,
@@ -41,7 +41,6 @@ from .visibility import ticket_scope
 DOC_NAME = "routing"
 FILE_NAME = "routing.yaml"
 EXAMPLES_DIR = "routing-examples"
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 # --- rules ----------------------------------------------------------------

@@ -20,13 +20,12 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
-from zoneinfo import ZoneInfo
 
 from ..domain import sla as clock
 from ..domain import states
 from ..domain.text import normalize_for_search
+from ..domain.tz import TOKYO
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 POOL = 1024  # ready-made title/body texts per theme (formatting and folding each is the slow part)
 PRIORITY_CUM = list(accumulate([5, 20, 60, 15]))  # urgent, high, normal, low (rank 0..3)
 # Tokyo hour of filing: office hours, a dip at lunch, a few early and late ones.

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..domain import sla as clock
+from ..domain import sla as timers
 from ..domain import states
 from ..domain.calendar import BusinessCalendar
 from ..models import SlaEvent, Ticket, TicketSla
@@ -28,14 +28,14 @@ class SlaRules:
     def __init__(self, doc: dict) -> None:
         self.calendar = BusinessCalendar.from_config(doc.get("calendar") or {})
         self.policies = {
-            p: clock.Policy(int(v["first_response"]), int(v["resolution"])) for p, v in doc["policies"].items()
+            p: timers.Policy(int(v["first_response"]), int(v["resolution"])) for p, v in doc["policies"].items()
         }
         self.warn_ratio = float(doc.get("warn_ratio", 0.75))
         escalation = doc.get("escalation") or {}
         self.renotify_minutes = int(escalation.get("renotify_minutes", 120))
         self.cio_usernames = list(escalation.get("cio") or [])
 
-    def policy_for(self, rank: int) -> clock.Policy:
+    def policy_for(self, rank: int) -> timers.Policy:
         return self.policies[states.PRIORITIES[rank]]
 
 
@@ -88,10 +88,10 @@ def current(session: Session) -> SlaRules | None:
     return documents.compiled(session, DOC_NAME, SlaRules)
 
 
-def _load(session: Session, ticket: Ticket) -> dict[str, clock.Clock]:
+def _load(session: Session, ticket: Ticket) -> dict[str, timers.SlaTimer]:
     rows = session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id)).all()
     return {
-        r.target: clock.Clock(
+        r.target: timers.SlaTimer(
             r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at, r.stopped_at
         )
         for r in rows
@@ -104,7 +104,7 @@ WARN, BREACH, DOUBLE = 1, 2, 3
 def level_instants(rules: SlaRules, row: TicketSla) -> dict[int, datetime]:
     """When a running clock reaches each escalation level: the warning share of its
     target, the target itself, and twice the target."""
-    if row.state != clock.RUNNING or row.running_since is None:
+    if row.state != timers.RUNNING or row.running_since is None:
         return {}
     cal, since, used, target = rules.calendar, row.running_since, row.used_minutes, row.target_minutes
     warn = -(-int(rules.warn_ratio * target * 100) // 100)  # whole minutes, rounded up
@@ -127,7 +127,7 @@ def refresh_next_check(session: Session, rules: SlaRules, row: TicketSla) -> Non
     row.next_check_at = min(pending) if pending else None
 
 
-def _save(session: Session, ticket: Ticket, step: clock.Step) -> None:
+def _save(session: Session, ticket: Ticket, step: timers.Step) -> None:
     rules = current(session)
     existing = {r.target: r for r in session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id))}
     for target, c in step.clocks.items():
@@ -151,7 +151,7 @@ def _save(session: Session, ticket: Ticket, step: clock.Step) -> None:
                 note=e.note,
             )
         )
-    dues = [c.due_at for c in step.clocks.values() if c.state == clock.RUNNING and c.due_at is not None]
+    dues = [c.due_at for c in step.clocks.values() if c.state == timers.RUNNING and c.due_at is not None]
     ticket.sla_due_at = min(dues) if dues else None
 
 
@@ -159,7 +159,7 @@ def on_created(session: Session, ticket: Ticket, now: datetime) -> None:
     rules = current(session)
     if rules is None:
         return
-    _save(session, ticket, clock.start(rules.calendar, rules.policy_for(ticket.priority), now))
+    _save(session, ticket, timers.start(rules.calendar, rules.policy_for(ticket.priority), now))
 
 
 def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
@@ -168,8 +168,8 @@ def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
     if rules is None:
         return
     clocks = _load(session, ticket)
-    if clocks.get(clock.FIRST_RESPONSE) and clocks[clock.FIRST_RESPONSE].state in (clock.RUNNING, clock.PAUSED):
-        _save(session, ticket, clock.stop(rules.calendar, clocks, (clock.FIRST_RESPONSE,), now))
+    if clocks.get(timers.FIRST_RESPONSE) and clocks[timers.FIRST_RESPONSE].state in (timers.RUNNING, timers.PAUSED):
+        _save(session, ticket, timers.stop(rules.calendar, clocks, (timers.FIRST_RESPONSE,), now))
 
 
 def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetime) -> None:
@@ -181,21 +181,21 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
         return
     cal = rules.calendar
     if new in (states.RESOLVED, states.CLOSED):
-        voided = clock.void(clocks, clock.FIRST_RESPONSE, now)
-        stopped = clock.stop(cal, voided.clocks, (clock.RESOLUTION,), now)
-        step = clock.Step(stopped.clocks, voided.events + stopped.events)
+        voided = timers.void(clocks, timers.FIRST_RESPONSE, now)
+        stopped = timers.stop(cal, voided.clocks, (timers.RESOLUTION,), now)
+        step = timers.Step(stopped.clocks, voided.events + stopped.events)
     elif new == states.WAITING:
-        step = clock.pause(cal, clocks, now)
+        step = timers.pause(cal, clocks, now)
     elif old in (states.RESOLVED, states.CLOSED):
         # Reopened: resolution counts again from where it stopped.
-        targets = (clock.RESOLUTION,) + (
-            (clock.FIRST_RESPONSE,)
-            if clocks.get(clock.FIRST_RESPONSE) and clocks[clock.FIRST_RESPONSE].state == clock.VOID
+        targets = (timers.RESOLUTION,) + (
+            (timers.FIRST_RESPONSE,)
+            if clocks.get(timers.FIRST_RESPONSE) and clocks[timers.FIRST_RESPONSE].state == timers.VOID
             else ()
         )
-        step = clock.resume(cal, clocks, now, targets, include_stopped=True)
+        step = timers.resume(cal, clocks, now, targets, include_stopped=True)
     elif old == states.WAITING:
-        step = clock.resume(cal, clocks, now)
+        step = timers.resume(cal, clocks, now)
     else:
         return
     if step.events:
@@ -209,13 +209,13 @@ def on_priority(session: Session, ticket: Ticket, now: datetime) -> None:
         return
     clocks = _load(session, ticket)
     if clocks:
-        step = clock.change_policy(rules.calendar, clocks, rules.policy_for(ticket.priority), now)
+        step = timers.change_policy(rules.calendar, clocks, rules.policy_for(ticket.priority), now)
         if step.events:
             _save(session, ticket, step)
 
 
 class SlaView:
-    """What a list or a ticket page shows of one clock."""
+    """What a list or a ticket page shows of one timers."""
 
     def __init__(
         self, target: str, state: str, remaining: int | None, target_minutes: int, used: int, due_at: datetime | None
@@ -234,12 +234,19 @@ def views(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, l
         select(TicketSla).where(TicketSla.ticket_id.in_(ticket_ids)).order_by(TicketSla.ticket_id, TicketSla.target)
     ).all()
     for r in rows:
-        c = clock.Clock(r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at, r.stopped_at)
-        left = clock.remaining(rules.calendar, c, now)
+        c = timers.SlaTimer(
+            r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at, r.stopped_at
+        )
+        left = timers.remaining(rules.calendar, c, now)
         used = r.target_minutes - left if left is not None else r.used_minutes
         out.setdefault(r.ticket_id, []).append(
             SlaView(
-                r.target, clock.status(rules.calendar, c, now, rules.warn_ratio), left, r.target_minutes, used, r.due_at
+                r.target,
+                timers.status(rules.calendar, c, now, rules.warn_ratio),
+                left,
+                r.target_minutes,
+                used,
+                r.due_at,
             )
         )
     return out

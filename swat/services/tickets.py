@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..domain import permissions, states
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..domain.text import normalize_for_search
+from ..domain.tz import TOKYO
 from ..models import (
     Attachment,
     Initiative,
@@ -35,7 +35,6 @@ from .storage import AttachmentStore, TooLarge, Upload
 TITLE_MAX = 200
 BODY_MAX = 20000
 MAX_INITIATIVES = 5
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 class Limits:
