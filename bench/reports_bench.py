@@ -8,7 +8,7 @@
    folder, or the PostgreSQL database named in --database-url, dropped and created again),
    applies the real migrations and loads the reference data; with --reuse and a PostgreSQL
    database that already holds seeded tickets, it keeps them (no re-seeding);
-2. seeds N consultations with the real `services.seed.seed` (two fiscal years, events, replies,
+2. seeds N consultations with the real `devdata.seed.seed` (two fiscal years, events, replies,
    SLA clocks; the report facts follow through the database triggers), then refreshes planner
    statistics (PostgreSQL: VACUUM ANALYZE, as autovacuum would after a bulk load);
 3. creates a desk-wide manager, a department manager, an agent and a staff member through
@@ -55,10 +55,11 @@ from queue_bench import (  # noqa: E402
 from sqlalchemy import func, select, update  # noqa: E402
 
 from swat.app import create_app  # noqa: E402
+from swat.devdata import seed  # noqa: E402
 from swat.domain import reports as rd  # noqa: E402
 from swat.extensions import db  # noqa: E402
 from swat.models import ReportFact, Ticket, User  # noqa: E402
-from swat.services import accounts, seed  # noqa: E402
+from swat.services import accounts  # noqa: E402
 from swat.services.reference import load_reference  # noqa: E402
 from swat.services.routing import load_routing  # noqa: E402
 from swat.services.sla import load_sla  # noqa: E402

@@ -123,8 +123,8 @@ def users_create(username, password, role, department, themes, display_name, ema
 @with_appcontext
 def demo(force):
     """Create demo accounts and consultations (in Japanese) if the database is empty."""
+    from .devdata.demo import load_demo
     from .extensions import db
-    from .services.demo import load_demo
 
     result = load_demo(db.session, _now(), current_app.config["SWAT"], force=force)
     db.session.commit()
@@ -137,8 +137,8 @@ def setup():
     """Upgrade the database, load reference data and, on an empty database, demo data."""
     from flask_migrate import upgrade
 
+    from .devdata.demo import load_demo
     from .extensions import db
-    from .services.demo import load_demo
     from .services.reference import ReferenceDataError, load_reference
     from .services.routing import load_routing
     from .services.sla import load_sla
@@ -422,14 +422,14 @@ def seed(tickets, rng_seed, years):
     """Generate realistic consultations with history, replies and SLA facts (never in production).
 
     Commits in batches, or on PostgreSQL a large seed in one transaction with the indexes
-    rebuilt at the end (see services.seed.seed); the reported time is the whole load. The
+    rebuilt at the end (see devdata.seed.seed); the reported time is the whole load. The
     `seed-*` accounts share the password swat-seed-2026.
     """
     import time
 
+    from .devdata.seed import SeedRefused
+    from .devdata.seed import seed as run_seed
     from .extensions import db
-    from .services.seed import SeedRefused
-    from .services.seed import seed as run_seed
 
     shown = [time.perf_counter()]
 

@@ -275,7 +275,7 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
     `tids` are the tickets' ids (one each), `mids` at least MAX_MESSAGES ids per ticket for
     the replies. The same inputs give the same rows.
     """
-    from .sla import level_instants
+    from ..services.sla import level_instants
 
     rng = random.Random(rng_seed)
     rnd, expo = rng.random, rng.expovariate
