@@ -38,7 +38,8 @@ def demo(force):
 def seed(tickets, rng_seed, years):
     """Generate realistic consultations with history, replies and SLA facts (never in production).
 
-    Commits in batches, or on PostgreSQL a large seed in one transaction with the indexes
+    Commits the `seed-*` accounts and the reserved ticket numbers first, then the tickets
+    one batch at a time, or on PostgreSQL a large seed in one transaction with the indexes
     rebuilt at the end (see devdata.seed.seed); the reported time is the whole load. The
     `seed-*` accounts share the password swat-seed-2026.
     """

@@ -2,8 +2,9 @@
 
 `generate` turns a batch of planned filings into rows for the six tables, living each
 consultation through the app's own steps (claim or hand-out, reply, waiting for the
-requester, resolve, close) with the SLA clocks of domain.sla on the real business calendar,
-cut off at `now`. It runs in worker processes on PostgreSQL, so it takes plain data (a
+requester, resolve, close), cut off at `now`. Each step is taken the way the services take
+it: the status by the transition table of domain.states, the SLA timers by domain.lifecycle
+on the real business calendar (see devdata.steps). It runs in worker processes on PostgreSQL, so it takes plain data (a
 `Plan`) and returns either tuples (SQLite executemany) or ready COPY text (PostgreSQL).
 
 The life model keeps a steady-state desk: most consultations are answered within days,
@@ -22,12 +23,12 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-from ..domain import sla as clock
+from ..domain import sla as timers
 from ..domain import states
-from ..domain.text import normalize_for_search
+from .steps import Life, Rows
+from .texts import POOL
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-POOL = 1024  # ready-made title/body texts per theme (formatting and folding each is the slow part)
 PRIORITY_CUM = list(accumulate([5, 20, 60, 15]))  # urgent, high, normal, low (rank 0..3)
 # Tokyo hour of filing: office hours, a dip at lunch, a few early and late ones.
 HOUR_WEIGHTS = {
@@ -52,135 +53,10 @@ NO_THEME_SHARE = 0.2
 MAX_MESSAGES = 3  # per consultation: the answer, the requester's follow-up, a second answer
 DAY = 525  # business minutes in a desk day (09:00-17:45)
 
-SURNAMES = [
-    "佐藤",
-    "鈴木",
-    "高橋",
-    "田中",
-    "伊藤",
-    "渡辺",
-    "山本",
-    "中村",
-    "小林",
-    "加藤",
-    "吉田",
-    "山田",
-    "松本",
-    "井上",
-    "木村",
-    "林",
-    "清水",
-    "山崎",
-    "森",
-    "池田",
-]
-GIVEN = ["太郎", "花子", "健一", "美咲", "大輔", "由美", "翔太", "陽子", "直樹", "恵", "拓也", "真理子"]
-
-TOPICS = {  # theme -> (services, technologies)
-    "mobility": (
-        ["公用車の運行管理", "オンデマンド交通の実証", "駐車場の満空情報", "観光地の混雑対策"],
-        ["AIオンデマンドバス", "MaaSアプリ", "IoTセンサー", "自動運転バス"],
-    ),
-    "healthcare": (
-        ["保健所の健康観察", "ワクチン接種の予約受付", "陽性者への療養案内", "入院調整", "宿泊療養施設の運営"],
-        ["チャットボット", "AI音声認識", "オンライン診療", "ＨＥＲ－ＳＹＳ連携", "自動架電システム"],
-    ),
-    "three-less": (
-        ["飲食店の感染防止認証", "イベントの来場者管理", "窓口の混雑緩和", "会議のオンライン化"],
-        ["大阪コロナ追跡システム", "ＱＲコード", "予約システム", "Web会議"],
-    ),
-    "telework": (
-        ["職員の在宅勤務", "庁内会議", "テレワーク端末の貸出", "時差出勤の管理"],
-        ["VPN", "Web会議", "シンクライアント", "クラウドストレージ"],
-    ),
-    "ict-governance": (
-        ["システム調達", "個人情報の取り扱い", "クラウド利用の審査", "情報セキュリティ対策"],
-        ["クラウドサービス", "生成AI", "外部委託先の管理", "多要素認証"],
-    ),
-    "citizen-services": (
-        ["府民からの問い合わせ対応", "補助金の電子申請", "営業時間短縮協力金の審査", "各種証明書の発行"],
-        ["LINE公式アカウント", "ＬＩＮＥ", "電子申請システム", "AI-OCR", "RPA"],
-    ),
-    "data": (
-        ["感染状況の集計", "オープンデータの公開", "統計データの可視化", "部局間のデータ共有"],
-        ["ダッシュボード", "BIツール", "オープンデータ", "データ連携基盤"],
-    ),
-}
-GENERIC = (
-    ["業務のデジタル化", "窓口業務", "庁内の事務作業", "府民向けの周知"],
-    ["RPA", "クラウドサービス", "タブレット端末", "チャットボット"],
-)
-TARGETS = ["府民", "高齢者", "保護者", "事業者", "医療機関", "職員", "児童・生徒"]
-PROBLEMS = [
-    "入力作業の負担",
-    "電話がつながらない問題",
-    "紙の書類が多い問題",
-    "集計の遅れ",
-    "セキュリティ上の懸念",
-    "費用の見積もり",
-    "調達の進め方",
-    "アカウントの管理",
-]
-TITLES = [
-    "{service}の{tech}化について相談したい",
-    "{target}向けに{tech}を導入したい",
-    "{service}における{problem}を解消したい",
-    "{tech}の調達手続きと{problem}について",
-    "{service}で{tech}を使えるか教えてください",
-    "【至急】{service}の{problem}について",
-]
-SENTENCES = [
-    "現在、{service}では{problem}が大きな課題になっています。",
-    "{tech}を活用して改善できないか検討しています。",
-    "他の自治体や府内の部局で{tech}を導入した事例があれば教えてください。",
-    "{target}への影響も考慮したうえで、月末までに方針を決める必要があります。",
-    "予算は今年度の補正予算で確保する予定です。概算の費用感についても助言をお願いします。",
-    "個人情報を扱うため、ICTガバナンスの観点から注意点を確認したいです。",
-    "担当者は{n}名で、現在はすべて手作業で対応しています。",
-]
-DESK_REPLIES = [
-    "ご相談ありがとうございます。{tech}の導入事例を取りまとめてお送りします。",
-    "関係部局の事例を確認しました。一度オンラインで打ち合わせをさせてください。",
-    "{problem}については、ICTガバナンス部会の見解を確認のうえご連絡します。",
-    "{service}での{tech}の活用について、手順と留意点を添付の資料にまとめました。",
-]
-FOLLOW_UPS = [
-    "ありがとうございます。資料を確認して部内で検討します。",
-    "打ち合わせの候補日を送ります。よろしくお願いします。",
-    "追加で質問です。{tech}の運用体制はどのようにされていますか。",
-    "部内で確認しました。{target}向けの説明資料もいただけますか。",
-]
-
-
-def _fill(template: str, rng: random.Random, topic: tuple[list[str], list[str]]) -> str:
-    return template.format(
-        service=rng.choice(topic[0]),
-        tech=rng.choice(topic[1]),
-        target=rng.choice(TARGETS),
-        problem=rng.choice(PROBLEMS),
-        n=rng.randint(2, 12),
-    )
-
 
 def _esc(s: str) -> str:
     """Text as a COPY (text format) field."""
     return s.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-
-
-def text_pools(rng: random.Random, themes: list[str]):
-    """Ready-made (title, body, search_text) per theme, and reply texts, picked per ticket."""
-    pools: dict[str | None, list[tuple[str, str, str]]] = {}
-    for theme in [None, *themes]:
-        topic = TOPICS.get(theme or "", GENERIC)
-        pool = []
-        for _ in range(POOL):
-            title = _fill(rng.choice(TITLES), rng, topic)[:200]
-            body = "\n".join(_fill(s, rng, topic) for s in rng.sample(SENTENCES, rng.randint(2, 4)))
-            pool.append((title, body, normalize_for_search(f"{title}\n{body}")))
-        pools[theme] = pool
-    desk = [_fill(rng.choice(DESK_REPLIES), rng, TOPICS[rng.choice(list(TOPICS))]) for _ in range(256)]
-    follow = [_fill(rng.choice(FOLLOW_UPS), rng, TOPICS[rng.choice(list(TOPICS))]) for _ in range(256)]
-    return pools, desk, follow
 
 
 def fiscal_start(now: datetime, years: int) -> datetime:
@@ -243,7 +119,7 @@ class Plan:
     now: datetime
     calendar: object
     warn_ratio: float
-    policies: list[clock.Policy]
+    policies: list[timers.Policy]
     departments: list[str]
     dep_cum: list[int]
     themes: list[str]
@@ -267,13 +143,19 @@ class Plan:
 
 
 TABLES = ("tickets", "ticket_initiatives", "messages", "ticket_events", "ticket_slas", "sla_events")
+NULL = "\\N"  # COPY's NULL
+
+
+def _ts(v) -> str:
+    return NULL if v is None else str(v)
 
 
 def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, rng_seed: str):
     """Rows for one batch of filings: ({table: tuples or COPY text}, {table: row count}).
 
     `tids` are the tickets' ids (one each), `mids` at least MAX_MESSAGES ids per ticket for
-    the replies. The same inputs give the same rows.
+    the replies. The same inputs give the same rows. This decides what happens when (at
+    random, with the desk's rhythm); `steps.Life` does each step the way the services do.
     """
     from ..services.sla import level_instants
 
@@ -281,10 +163,7 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
     rnd, expo = rng.random, rng.expovariate
     cal = _Memo(plan.calendar)
     due, rules, now, copy = cal.due, _Rules(cal, plan.warn_ratio), plan.now, plan.copy
-    start, stop, pause, resume, void = clock.start, clock.stop, clock.pause, clock.resume, clock.void
-    FR, RES, RUNNING = clock.FIRST_RESPONSE, clock.RESOLUTION, clock.RUNNING
-    NEW, ASSIGNED, IN_PROGRESS, WAITING = states.NEW, states.ASSIGNED, states.IN_PROGRESS, states.WAITING
-    RESOLVED, CLOSED = states.RESOLVED, states.CLOSED
+    RUNNING, DESK, REQUESTER = timers.RUNNING, states.DESK, states.REQUESTER
     departments, dep_cum, themes, theme_cum = plan.departments, plan.dep_cum, plan.themes, plan.theme_cum
     dep_total, theme_total, n_deps, n_themes = dep_cum[-1], theme_cum[-1], len(departments), len(themes)
     pools, desk_texts, follow_texts, inits = plan.pools, plan.desk, plan.follow, plan.inits
@@ -292,28 +171,9 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
     two_min = timedelta(minutes=2)
     mids = iter(mids)
     out: dict[str, list] = {t: [] for t in TABLES}
-    t_out, i_out, m_out = out["tickets"].append, out["ticket_initiatives"].append, out["messages"].append
-    e_out, c_out, s_out = out["ticket_events"].append, out["ticket_slas"].append, out["sla_events"].append
-
-    NULL = "\\N"
-
-    def ts(v) -> str:
-        return NULL if v is None else str(v)
-
-    if copy:
-
-        def ev(tid, actor, at, kind, old, new):
-            e_out(f"{tid}\t{actor}\t{at}\t{kind}\t{old}\t{new}\tf\n")
-
-        def msg(mid, tid, author, body, at):
-            m_out(f"{mid}\t{tid}\t{author}\tf\t{body}\t{at}\n")
-    else:
-
-        def ev(tid, actor, at, kind, old, new):
-            e_out((tid, actor, at, kind, old, str(new), False))
-
-        def msg(mid, tid, author, body, at):
-            m_out((mid, tid, author, False, body, at))
+    rows = Rows(out, copy)
+    t_out, i_out = out["tickets"].append, out["ticket_initiatives"].append
+    c_out, s_out = out["ticket_slas"].append, out["sla_events"].append
 
     for k, created in enumerate(filed):
         number, tid = numbers[k], tids[k]
@@ -341,115 +201,71 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
                 i_out(f"{tid}\t{iid}\t{pos}\n" if copy else (tid, iid, pos))
         slow = 5 if rnd() < 0.12 else 1  # a consultation that takes weeks (procurement, governance)
 
-        ev(tid, requester, created, "created", "", number)
-        step = start(cal, pol, created)
-        clocks = step.clocks
-        steps = [step]
-        status, assignee, last = NEW, None, created
-        resolved_at = closed_at = None
+        life = Life(rows, cal, tid, number, requester, created, pol)
         while True:  # the consultation's life, cut off at `now`
             if rnd() < 0.03:  # withdrawn by the requester before anyone answered
                 t = due(created, int(expo(2.0 / fr)) + 1)
-                if t > now:
-                    break
-                v = void(clocks, FR, t)
-                step = stop(cal, v.clocks, (RES,), t)
-                steps += (v, step)
-                clocks = step.clocks
-                ev(tid, requester, t, "status", NEW, CLOSED)
-                status, closed_at, last = CLOSED, t, t
+                if t <= now:
+                    life.change_status(requester, t, "close", REQUESTER)
                 break
             t = due(created, int(expo(1.0 / (0.15 * fr))))
             if t > now:
                 break
             if rnd() < 0.7:
-                ev(tid, agent, t, "claimed", NEW, agent_name)
+                life.claim(agent, agent_name, t)
             else:  # the lead hands it out
-                ev(tid, lead_id, t, "status", NEW, ASSIGNED)
-                ev(tid, lead_id, t, "assigned", "", agent_name)
-            status, assignee, last = ASSIGNED, agent, t
+                life.assign(lead_id, agent, agent_name, t)
             t = due(t, int(expo(1.0 / (0.5 * fr)) * (4 if rnd() < 0.05 else 1)) + 1)
             if t > now:
                 break
-            ev(tid, agent, t, "status", ASSIGNED, IN_PROGRESS)
-            mid = next(mids)
-            msg(mid, tid, agent, desk_texts[int(rnd() * 256)], t)
-            ev(tid, agent, t, "replied", "", mid)
-            step = stop(cal, clocks, (FR,), t)
-            steps.append(step)
-            clocks = step.clocks
-            status, last = IN_PROGRESS, t
+            life.change_status(agent, t, "start")
+            life.desk_reply(agent, t, next(mids), desk_texts[int(rnd() * 256)])
             if rnd() < 0.3:  # the desk waits for the requester
                 t = t + two_min
                 if t > now:
                     break
-                ev(tid, agent, t, "status", IN_PROGRESS, WAITING)
-                step = pause(cal, clocks, t)
-                steps.append(step)
-                clocks = step.clocks
-                status, last = WAITING, t
+                life.change_status(agent, t, "wait")
                 if rnd() < 0.04:  # and never hears back: the desk closes it after two weeks
                     t = due(t, 10 * DAY)
-                    if t > now:
-                        break
-                    v = void(clocks, FR, t)
-                    step = stop(cal, v.clocks, (RES,), t)
-                    steps += (v, step)
-                    clocks = step.clocks
-                    ev(tid, agent, t, "status", WAITING, CLOSED)
-                    status, closed_at, last = CLOSED, t, t
+                    if t <= now:
+                        life.change_status(agent, t, "close")
                     break
                 t = due(t, int(expo(1.0 / 400)) + 5)
                 if t > now:
                     break
-                mid = next(mids)
-                msg(mid, tid, requester, follow_texts[int(rnd() * 256)], t)
-                ev(tid, requester, t, "requester_replied", "", mid)
-                ev(tid, requester, t, "status", WAITING, IN_PROGRESS)
-                step = resume(cal, clocks, t)
-                steps.append(step)
-                clocks = step.clocks
-                status, last = IN_PROGRESS, t
+                life.requester_reply(requester, t, next(mids), follow_texts[int(rnd() * 256)])
             if rnd() < 0.003:  # stalled: nobody touches it again
                 break
             if rnd() < 0.4:  # a second answer
                 t = due(t, int(expo(1.0 / (0.3 * res)) * slow) + 10)
                 if t > now:
                     break
-                mid = next(mids)
-                msg(mid, tid, agent, desk_texts[int(rnd() * 256)], t)
-                ev(tid, agent, t, "replied", "", mid)
-                last = t
+                life.desk_reply(agent, t, next(mids), desk_texts[int(rnd() * 256)])
             t = due(t, int(expo(1.0 / (0.35 * res)) * slow) + 15)
             if t > now:
                 break
-            v = void(clocks, FR, t)
-            step = stop(cal, v.clocks, (RES,), t)
-            steps += (v, step)
-            clocks = step.clocks
-            ev(tid, agent, t, "status", IN_PROGRESS, RESOLVED)
-            status, resolved_at, last = RESOLVED, t, t
+            life.change_status(agent, t, "resolve")
             r = rnd()
             if r < 0.97:  # the requester confirms; else the desk closes it after a week
                 by_requester = r < 0.6
                 t = due(t, int(expo(1.0 / 800)) + 5 if by_requester else 5 * DAY)
-                if t > now:
-                    break
-                ev(tid, requester if by_requester else agent, t, "status", RESOLVED, CLOSED)
-                status, closed_at, last = CLOSED, t, t
+                if t <= now:
+                    if by_requester:
+                        life.change_status(requester, t, "close", REQUESTER)
+                    else:
+                        life.change_status(agent, t, "close", DESK)
             break
 
-        sla_due = None
-        for s in steps:
-            for e in s.events:
-                if copy:
-                    s_out(
-                        f"{tid}\t{e.target}\t{e.kind}\t{e.at}\t{e.used_minutes}\t{e.target_minutes}\t"
-                        f"{ts(e.due_at)}\t{e.note}\n"
-                    )
-                else:
-                    s_out((tid, e.target, e.kind, e.at, e.used_minutes, e.target_minutes, e.due_at, e.note))
-        for c in clocks.values():
+        for e in life.sla:
+            if copy:
+                s_out(
+                    f"{tid}\t{e.target}\t{e.kind}\t{e.at}\t{e.used_minutes}\t{e.target_minutes}\t"
+                    f"{_ts(e.due_at)}\t{e.note}\n"
+                )
+            else:
+                s_out((tid, e.target, e.kind, e.at, e.used_minutes, e.target_minutes, e.due_at, e.note))
+        sla_due = None  # as services.sla._save keeps tickets.sla_due_at: the nearest running due
+        for c in life.clocks.values():
             check = None
             if c.state == RUNNING:
                 check = min(level_instants(rules, c).values())
@@ -457,8 +273,8 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
                     sla_due = c.due_at
             if copy:
                 c_out(
-                    f"{tid}\t{c.target}\t{c.target_minutes}\t{c.used_minutes}\t{c.state}\t{ts(c.running_since)}\t"
-                    f"{ts(c.due_at)}\t{ts(c.stopped_at)}\t{ts(check)}\t{dep}\n"
+                    f"{tid}\t{c.target}\t{c.target_minutes}\t{c.used_minutes}\t{c.state}\t{_ts(c.running_since)}\t"
+                    f"{_ts(c.due_at)}\t{_ts(c.stopped_at)}\t{_ts(check)}\t{dep}\n"
                 )
             else:
                 c_out(
@@ -476,11 +292,13 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
                     )
                 )
         due_date = (created + timedelta(days=7 + int(rnd() * 40))).astimezone(TOKYO).date() if rnd() < 0.25 else None
+        status, assignee, last = life.status, life.assignee, life.last
+        resolved_at, closed_at = life.resolved_at, life.closed_at
         if copy:
             t_out(
                 f"{tid}\t{number}\t{text}\t{status}\t{prio}\t{theme or NULL}\t{dep}\t{requester}\t"
-                f"{ts(assignee)}\t{ts(due_date)}\t{created}\t{last}\t{last}\t{ts(resolved_at)}\t"
-                f"{ts(closed_at)}\t{ts(sla_due)}\tf\t\\N\t1\n"
+                f"{_ts(assignee)}\t{_ts(due_date)}\t{created}\t{last}\t{last}\t{_ts(resolved_at)}\t"
+                f"{_ts(closed_at)}\t{_ts(sla_due)}\tf\t\\N\t1\n"
             )
         else:
             t_out(

@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain import lifecycle, states
 from ..domain import sla as clock
-from ..domain import states
 from ..domain.calendar import BusinessCalendar
 from ..models import SlaEvent, Ticket, TicketSla
 from . import documents
@@ -167,9 +167,9 @@ def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
     rules = current(session)
     if rules is None:
         return
-    clocks = _load(session, ticket)
-    if clocks.get(clock.FIRST_RESPONSE) and clocks[clock.FIRST_RESPONSE].state in (clock.RUNNING, clock.PAUSED):
-        _save(session, ticket, clock.stop(rules.calendar, clocks, (clock.FIRST_RESPONSE,), now))
+    step = lifecycle.after_desk_reply(rules.calendar, _load(session, ticket), now)
+    if step.events:
+        _save(session, ticket, step)
 
 
 def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetime) -> None:
@@ -179,25 +179,7 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
     clocks = _load(session, ticket)
     if not clocks:
         return
-    cal = rules.calendar
-    if new in (states.RESOLVED, states.CLOSED):
-        voided = clock.void(clocks, clock.FIRST_RESPONSE, now)
-        stopped = clock.stop(cal, voided.clocks, (clock.RESOLUTION,), now)
-        step = clock.Step(stopped.clocks, voided.events + stopped.events)
-    elif new == states.WAITING:
-        step = clock.pause(cal, clocks, now)
-    elif old in (states.RESOLVED, states.CLOSED):
-        # Reopened: resolution counts again from where it stopped.
-        targets = (clock.RESOLUTION,) + (
-            (clock.FIRST_RESPONSE,)
-            if clocks.get(clock.FIRST_RESPONSE) and clocks[clock.FIRST_RESPONSE].state == clock.VOID
-            else ()
-        )
-        step = clock.resume(cal, clocks, now, targets, include_stopped=True)
-    elif old == states.WAITING:
-        step = clock.resume(cal, clocks, now)
-    else:
-        return
+    step = lifecycle.after_status(rules.calendar, clocks, old, new, now)
     if step.events:
         _save(session, ticket, step)
 
