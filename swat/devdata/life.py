@@ -3,9 +3,10 @@
 `generate` turns a batch of planned filings into rows for the six tables, living each
 consultation through the app's own steps (claim or hand-out, reply, waiting for the
 requester, resolve, close), cut off at `now`. Each step is taken the way the services take
-it: the status by the transition table of domain.states, the SLA timers by domain.lifecycle
-on the real business calendar (see devdata.steps). It runs in worker processes on PostgreSQL, so it takes plain data (a
-`Plan`) and returns either tuples (SQLite executemany) or ready COPY text (PostgreSQL).
+it (devdata.steps): the status by the transition table of domain.states, the SLA timers by
+domain.lifecycle on the real business calendar. It runs in worker processes on PostgreSQL,
+so it takes plain data (a `Plan`) and returns either tuples (SQLite executemany) or ready
+COPY text (PostgreSQL).
 
 The life model keeps a steady-state desk: most consultations are answered within days,
 about one in eight takes weeks, resolved ones are closed (by the requester or, after a week,
@@ -214,7 +215,7 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
             if rnd() < 0.7:
                 life.claim(agent, agent_name, t)
             else:  # the lead hands it out
-                life.assign(lead_id, agent, agent_name, t)
+                life.hand_out(lead_id, agent, agent_name, t)
             t = due(t, int(expo(1.0 / (0.5 * fr)) * (4 if rnd() < 0.05 else 1)) + 1)
             if t > now:
                 break

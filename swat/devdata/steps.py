@@ -83,15 +83,13 @@ class Life:
         self.rows.event(self.tid, agent, at, "claimed", old, name)
         self.assignee, self.last = agent, at
 
-    def assign(self, lead: int, agent: int, name: str, at: datetime) -> None:
-        """assign_ticket by the lead: the status first (from new), then `assigned`."""
-        old_name = ""  # nobody held it
-        if self.status == states.NEW:
-            self._set_status(lead, at, "assign", states.DESK)
-        else:
-            states.transition(self.status, "assign", states.DESK)
-        self.rows.event(self.tid, lead, at, "assigned", old_name, name)
-        self.assignee, self.last = agent, at
+    def hand_out(self, lead: int, agent: int, name: str, at: datetime) -> None:
+        """assign_ticket by the lead on a new consultation: the `status` event (new to
+        assigned) first, then `assigned`, from nobody to the agent."""
+        self.assignee = agent
+        self._set_status(lead, at, "assign", states.DESK)
+        self.rows.event(self.tid, lead, at, "assigned", "", name)
+        self.last = at
 
     def change_status(self, actor: int, at: datetime, action: str, side: str = states.DESK) -> None:
         """change_status: one action of the transition table."""
