@@ -8,9 +8,10 @@
    folder, or the PostgreSQL database named in --database-url, dropped and created again),
    applies the real migrations and loads the reference data; with --reuse and a PostgreSQL
    database that already holds seeded tickets, it keeps them (no re-seeding);
-2. seeds N consultations with the real `services.seed.seed` (two fiscal years, events, replies,
-   SLA clocks; the report facts follow through the database triggers), then refreshes planner
-   statistics (PostgreSQL: VACUUM ANALYZE, as autovacuum would after a bulk load);
+2. seeds N consultations with the generator of `swat seed` (bench/_common.seed_consultations:
+   two fiscal years, events, replies, SLA clocks; the report facts follow through the database
+   triggers), then refreshes planner statistics (PostgreSQL: VACUUM ANALYZE, as autovacuum
+   would after a bulk load);
 3. creates a desk-wide manager, a department manager, an agent and a staff member through
    `services.accounts.create_user`, signs in through /login with the Flask test client, and times
    each page server-side (2 warm-ups, then --repeat requests: median and p90), with its SQL count;
@@ -34,14 +35,14 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.pop("SWAT_CONFIG", None)
 os.environ.pop("SWAT_DATABASE_URL", None)
 
-from queue_bench import (  # noqa: E402
+from _common import (  # noqa: E402
+    HASH_METHOD,
     PASSWORD,
+    ROOT,
     TOKYO,
     WARMUPS,
     Browser,
@@ -51,6 +52,7 @@ from queue_bench import (  # noqa: E402
     measure,
     recreate_postgres,
     refresh_statistics,
+    seed_consultations,
 )
 from sqlalchemy import func, select, update  # noqa: E402
 
@@ -58,7 +60,7 @@ from swat.app import create_app  # noqa: E402
 from swat.domain import reports as rd  # noqa: E402
 from swat.extensions import db  # noqa: E402
 from swat.models import ReportFact, Ticket, User  # noqa: E402
-from swat.services import accounts, seed  # noqa: E402
+from swat.services import accounts  # noqa: E402
 from swat.services.reference import load_reference  # noqa: E402
 from swat.services.routing import load_routing  # noqa: E402
 from swat.services.sla import load_sla  # noqa: E402
@@ -98,7 +100,7 @@ def _users(now) -> None:
                 role=role,
                 display_name=username,
                 department_id=department,
-                hash_method="pbkdf2:sha256:1000",
+                hash_method=HASH_METHOD,
             )
     # A reused database remembers the queue filters of the last run: forget them, so "the
     # queue's first page" is the plain one again and not a redirect to those filters.
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             "database_url": url,
             "instance_path": str(tmp / "instance"),
             "attachment_dir": str(tmp / "att"),
-            "password_hash_method": "pbkdf2:sha256:1000",
+            "password_hash_method": HASH_METHOD,
         }
     )
     now = datetime.now(UTC)
@@ -164,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             have = db.session.scalar(select(func.count()).select_from(Ticket)) or 0
             if not (args.reuse and have >= args.tickets):
                 t0 = time.perf_counter()
-                report = seed.seed(db.session, now, app.config["SWAT"], args.tickets - have)
+                report = seed_consultations(db.session, now, app.config["SWAT"], args.tickets - have)
                 seeded = {"seconds": time.perf_counter() - t0, "tickets": report.tickets, "note": report.summary()}
             _users(now)
             stats = refresh_statistics(db.engine, "auto")

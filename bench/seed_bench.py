@@ -26,9 +26,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "bench"))
-from queue_bench import drop_postgres, recreate_postgres  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, drop_postgres, recreate_postgres  # noqa: E402
 
 SWAT = str(ROOT / ".venv" / "bin" / "swat")
 RESULTS = ROOT / "bench" / "SEED.md"

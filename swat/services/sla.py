@@ -13,8 +13,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain import lifecycle, states
 from ..domain import sla as timers
-from ..domain import states
 from ..domain.calendar import BusinessCalendar
 from ..models import SlaEvent, Ticket, TicketSla
 from . import documents
@@ -167,9 +167,9 @@ def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
     rules = current(session)
     if rules is None:
         return
-    clocks = _load(session, ticket)
-    if clocks.get(timers.FIRST_RESPONSE) and clocks[timers.FIRST_RESPONSE].state in (timers.RUNNING, timers.PAUSED):
-        _save(session, ticket, timers.stop(rules.calendar, clocks, (timers.FIRST_RESPONSE,), now))
+    step = lifecycle.after_desk_reply(rules.calendar, _load(session, ticket), now)
+    if step.events:
+        _save(session, ticket, step)
 
 
 def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetime) -> None:
@@ -179,25 +179,7 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
     clocks = _load(session, ticket)
     if not clocks:
         return
-    cal = rules.calendar
-    if new in (states.RESOLVED, states.CLOSED):
-        voided = timers.void(clocks, timers.FIRST_RESPONSE, now)
-        stopped = timers.stop(cal, voided.clocks, (timers.RESOLUTION,), now)
-        step = timers.Step(stopped.clocks, voided.events + stopped.events)
-    elif new == states.WAITING:
-        step = timers.pause(cal, clocks, now)
-    elif old in (states.RESOLVED, states.CLOSED):
-        # Reopened: resolution counts again from where it stopped.
-        targets = (timers.RESOLUTION,) + (
-            (timers.FIRST_RESPONSE,)
-            if clocks.get(timers.FIRST_RESPONSE) and clocks[timers.FIRST_RESPONSE].state == timers.VOID
-            else ()
-        )
-        step = timers.resume(cal, clocks, now, targets, include_stopped=True)
-    elif old == states.WAITING:
-        step = timers.resume(cal, clocks, now)
-    else:
-        return
+    step = lifecycle.after_status(rules.calendar, clocks, old, new, now)
     if step.events:
         _save(session, ticket, step)
 
@@ -215,7 +197,7 @@ def on_priority(session: Session, ticket: Ticket, now: datetime) -> None:
 
 
 class SlaView:
-    """What a list or a ticket page shows of one timers."""
+    """What a list or a ticket page shows of one SLA timer."""
 
     def __init__(
         self, target: str, state: str, remaining: int | None, target_minutes: int, used: int, due_at: datetime | None

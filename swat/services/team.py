@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain import permissions, states
-from ..domain.calendar import TOKYO
 from ..domain.errors import Forbidden, NotFound, ValidationError
+from ..domain.tz import TOKYO
 from ..models import MemberAbsence, Ticket, User
 from . import routing
 

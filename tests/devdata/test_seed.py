@@ -7,12 +7,12 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import func, select
 
+from swat.devdata.seed import SeedRefused, seed
 from swat.domain import states
 from swat.extensions import db
 from swat.models import Message, SlaEvent, Ticket, TicketCounter, TicketEvent, TicketSla, User
 from swat.services import report_facts
 from swat.services.listing import TicketFilters, list_tickets
-from swat.services.seed import SeedRefused, seed
 
 N = 300
 
@@ -148,7 +148,7 @@ def test_old_consultations_are_settled(seeded, clock):
 def test_bulk_load_with_workers(ctx, clock, monkeypatch):
     """The large-seed path: worker processes, and on PostgreSQL one transaction with the
     indexes and foreign keys rebuilt after; the rows come out the same shape."""
-    import swat.services.seed as seeding
+    import swat.devdata.seed as seeding
 
     monkeypatch.setattr(seeding, "BULK_MIN", 1000)
     postgres = db.session.get_bind().dialect.name == "postgresql"

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import Ticket, User
-from . import routing, tickets
-from .accounts import create_user
-from .storage import AttachmentStore, Upload
+from ..services import routing, tickets
+from ..services.accounts import create_user
+from ..services.storage import AttachmentStore, Upload
 
 DEMO_PASSWORD = "swat-demo-2026"
 

@@ -1,0 +1,53 @@
+"""`swat users`: accounts from the shell."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ..domain.errors import DomainError
+from ..domain.permissions import ROLES
+from .common import now, plain_text
+
+
+@click.group()
+def users():
+    """Accounts."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--password", required=True)
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--department", default=None, help="Department id (required for staff).")
+@click.option("--themes", default="", help="Comma-separated theme ids (skills of SWAT members).")
+@click.option("--display-name", default="")
+@click.option("--email", default="")
+@with_appcontext
+def users_create(username, password, role, department, themes, display_name, email):
+    """Create a user."""
+    from ..extensions import db
+    from ..services.accounts import create_user
+
+    try:
+        user = create_user(
+            db.session,
+            now(),
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name,
+            department_id=department,
+            theme_ids=[t.strip() for t in themes.split(",") if t.strip()],
+            email=email,
+            hash_method=current_app.config["SWAT"]["password_hash_method"],
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        click.echo(f"error: {plain_text(exc)}", err=True)
+        sys.exit(1)
+    click.echo(f"created {user.role} {user.username} (id {user.id})")
