@@ -34,8 +34,9 @@ $(VENV)/.installed: $(VENV)/.locked pyproject.toml
 # runtime set (for deployment), requirements-dev.txt adds the test and dev extras within it.
 # Pins already in the files are kept; `make lock LOCK_ARGS=--upgrade` (or
 # `LOCK_ARGS="--upgrade-package flask"`) moves them on.
+# The index and find-links of the local pip configuration are not written into the files.
 PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
-               --allow-unsafe --strip-extras $(LOCK_ARGS)
+              --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 lock: $(VENV)/.locked
 	$(PIP_COMPILE) -o requirements.txt pyproject.toml
 	$(PIP_COMPILE) --extra test --extra dev -c requirements.txt -o requirements-dev.txt pyproject.toml
