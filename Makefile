@@ -6,7 +6,7 @@ SWAT   := $(VENV)/bin/swat
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run setup install translations test browser lint bench messages clean screenshots
+.PHONY: run setup install lock translations test browser lint bench messages clean screenshots
 
 run: setup
 	$(SWAT) setup
@@ -17,11 +17,29 @@ setup: install translations
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every dependency comes from the lock, at the version and hash the tests passed with; then
+# the project itself, editable and without dependencies (its build backend is fetched by pip
+# for the build only). `pip check` fails when pyproject.toml asks for what the lock lacks.
+$(VENV)/.locked: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+$(VENV)/.installed: $(VENV)/.locked pyproject.toml
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip check
+	touch $@
+
+# Rewrite the lock files after changing dependencies in pyproject.toml: requirements.txt is the
+# runtime set (for deployment), requirements-dev.txt adds the test and dev extras within it.
+# Pins already in the files are kept; `make lock LOCK_ARGS=--upgrade` (or
+# `LOCK_ARGS="--upgrade-package flask"`) moves them on.
+# The index and find-links of the local pip configuration are not written into the files.
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
+              --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: $(VENV)/.locked
+	$(PIP_COMPILE) -o requirements.txt pyproject.toml
+	$(PIP_COMPILE) --extra test --extra dev -c requirements.txt -o requirements-dev.txt pyproject.toml
 
 # Compile the message catalogs (the .po files are the source; .mo files are build output).
 translations: install
@@ -56,8 +74,11 @@ screenshots: setup browser
 	mkdir -p docs/screenshots
 	for s in $(SHOTS); do cp test-artifacts/screenshots/$$s.png docs/screenshots/; done
 
+# ruff over the whole tree (migrations/versions excluded in pyproject.toml), mypy over swat/.
 lint: install
-	$(VENV)/bin/ruff check swat tests bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) bench/queue_bench.py

@@ -238,7 +238,8 @@ def record(key: str, body: str) -> None:
     content = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
     if start in content and end in content:
         before, rest = content.split(start, 1)
-        content = before + block + rest.split(end, 1)[1]
+        after = rest.split(end, 1)[1].lstrip("\n")
+        content = before + block + ("\n" + after if after else "")
     else:
         content = content.rstrip("\n") + "\n\n" + block
     RESULTS.write_text(content, encoding="utf-8")

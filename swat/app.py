@@ -65,7 +65,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if s["proxy_count"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s["proxy_count"], x_proto=s["proxy_count"])
+        # Flask's documented way to wrap the WSGI app; mypy sees a method being replaced.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s["proxy_count"], x_proto=s["proxy_count"])  # type: ignore[method-assign]
 
     from .web import register_web
 

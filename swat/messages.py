@@ -4,6 +4,7 @@ use the same words."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -23,6 +24,11 @@ TARGET = {"first_response": _l("First response"), "resolution": _l("Resolution")
 WEEKLY_SUMMARY = "weekly_summary"
 
 
+def _label(labels: dict[str, Any], key: object) -> object:
+    """The label for a stored key; a key it does not know is shown as it is."""
+    return labels.get(key, key) if isinstance(key, str) else key
+
+
 def subject(kind: str, params: dict | str) -> str:
     p = json.loads(params) if isinstance(params, str) else params
     if kind == WEEKLY_SUMMARY:
@@ -31,13 +37,13 @@ def subject(kind: str, params: dict | str) -> str:
     if kind == "reply":
         return _("%(number)s: the SWAT team replied", number=number)
     if kind == "status":
-        return _("%(number)s is now: %(status)s", number=number, status=STATUS.get(p.get("new"), p.get("new")))
+        return _("%(number)s is now: %(status)s", number=number, status=_label(STATUS, p.get("new")))
     if kind == "assigned":
         return _("%(number)s was assigned to you", number=number)
     if kind == "triage":
         return _("%(number)s waits for triage", number=number)
     if kind == "escalation":
-        target = TARGET.get(p.get("target"), p.get("target"))
+        target = _label(TARGET, p.get("target"))
         level = p.get("level")
         if level == 1:
             text = _("%(number)s: %(target)s target nearly used up", number=number, target=target)

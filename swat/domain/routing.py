@@ -42,12 +42,12 @@ class Rules:
     # character 2- and 3-grams; its theme probabilities, times example_weight, join the scores.
     example_weight: float = 0.0
     example_model: ExampleModel | None = None
-    theme_profiles: Mapping[str, Counter] = field(default_factory=dict)
-    initiative_profiles: Mapping[str, Counter] = field(default_factory=dict)
+    theme_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
+    initiative_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
     idf: Mapping[str, float] = field(default_factory=dict)
-    _synonym_re: re.Pattern | None = None
+    _synonym_re: re.Pattern[str] | None = None
     _synonym_map: Mapping[str, str] = field(default_factory=dict)
-    _keyword_re: re.Pattern | None = None
+    _keyword_re: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def example_grams(title: str, body: str) -> set[str]:
 
 def train_examples(rows: Sequence[tuple[str, str, str]], themes: Sequence[str]) -> ExampleModel | None:
     """A naive Bayes model from (normalized title, normalized body, theme) rows."""
-    counts: dict[str, Counter] = {t: Counter() for t in themes}
+    counts: dict[str, Counter[str]] = {t: Counter() for t in themes}
     for title, body, theme in rows:
         if theme in counts:
             counts[theme].update(example_grams(title, body))
@@ -99,7 +99,7 @@ class Reason:
     keywords: list[str]
     score: float
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"target": self.target, "keywords": self.keywords, "score": round(self.score, 2)}
 
 
@@ -124,7 +124,7 @@ def _num(value: Any, where: str, lo: float = 0.0, hi: float = 1e9) -> float:
     return float(value)
 
 
-def _keywords(block: Any, where: str, allowed: frozenset = frozenset({"keywords"})) -> dict[str, float]:
+def _keywords(block: Any, where: str, allowed: frozenset[str] = frozenset({"keywords"})) -> dict[str, float]:
     if not isinstance(block, Mapping) or set(block) - allowed:
         raise RulesError(f"{where}: expected a mapping with only {', '.join(sorted(allowed))}")
     kws = block.get("keywords") or {}
@@ -139,7 +139,7 @@ def _keywords(block: Any, where: str, allowed: frozenset = frozenset({"keywords"
     return out
 
 
-def bigrams(text: str) -> Counter:
+def bigrams(text: str) -> Counter[str]:
     text = re.sub(r"\s+", " ", text)
     return Counter(text[i : i + 2] for i in range(len(text) - 1) if not text[i : i + 2].isspace())
 
@@ -285,7 +285,7 @@ def _match(
     return score, hits
 
 
-def _cosine(a: Counter, b: Counter, idf: Mapping[str, float]) -> float:
+def _cosine(a: Counter[str], b: Counter[str], idf: Mapping[str, float]) -> float:
     if not a or not b:
         return 0.0
     dot = sum(n * b[g] * idf.get(g, 1.0) ** 2 for g, n in a.items() if g in b)
@@ -339,7 +339,8 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
     top, top_score = ranked[0] if ranked else (None, 0.0)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = (top_score - second) / top_score if top_score > 0 else 0.0
-    confident = evidence.get(top, 0.0) >= rules.min_score and confidence >= rules.threshold
+    top_evidence = evidence[top] if top is not None else 0.0
+    confident = top_evidence >= rules.min_score and confidence >= rules.threshold
     inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
     reasons.sort(key=lambda r: -r.score)
     return Proposal(
@@ -360,7 +361,7 @@ class Evaluation:
     initiative_top1: float
     initiative_top3: float
     confusion: dict[str, dict[str, int]]
-    misses: list[dict]
+    misses: list[dict[str, Any]]
 
 
 def evaluate(rows: Sequence[Mapping[str, Any]], rules: Rules) -> Evaluation:

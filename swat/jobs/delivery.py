@@ -26,6 +26,7 @@ from sqlalchemy import or_, select, update
 from .. import messages
 from ..extensions import db
 from ..models import OutboxMessage
+from ..services.statements import rows_matched
 
 LEASE = timedelta(minutes=5)
 BATCH = 50
@@ -81,12 +82,13 @@ def _claim(now: datetime) -> list[Job]:
 def _still_mine(job: Job, clock) -> bool:
     """Renew the lease just before sending; False if another job took the message meanwhile."""
     ok = (
-        db.session.execute(
+        rows_matched(
+            db.session(),
             update(OutboxMessage)
             .where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token, OutboxMessage.sent_at.is_(None))
             .values(claimed_until=clock.now() + LEASE)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         == 1
     )
     db.session.commit()

@@ -35,7 +35,7 @@ def _run(app: Flask, job, failure: str):
 def run_sweep(app: Flask):
     from ..services.escalation import sweep
 
-    return _run(app, lambda now: sweep(db.session, now), "SLA sweep failed; it runs again at the next minute")
+    return _run(app, lambda now: sweep(db.session(), now), "SLA sweep failed; it runs again at the next minute")
 
 
 def run_delivery(app: Flask):
@@ -52,7 +52,7 @@ def run_weekly_summary(app: Flask, week=None):
     base_url = app.config["SWAT"]["base_url"]
     return _run(
         app,
-        lambda now: send_weekly_summaries(db.session, now, base_url, week),
+        lambda now: send_weekly_summaries(db.session(), now, base_url, week),
         "weekly summary failed; it runs again at the next start or next Monday",
     )
 

@@ -292,7 +292,7 @@ def authenticate(
     """
     username = (username or "").strip()[:64]
     since = now - timedelta(minutes=cfg.window_minutes)
-    failures = session.scalar(
+    failures = session.execute(
         select(func.count())
         .select_from(LoginAttempt)
         .where(
@@ -300,8 +300,8 @@ def authenticate(
             LoginAttempt.at >= since,
             LoginAttempt.success.is_(False),
         )
-    )
-    ip_failures = session.scalar(
+    ).scalar_one()
+    ip_failures = session.execute(
         select(func.count())
         .select_from(LoginAttempt)
         .where(
@@ -309,7 +309,7 @@ def authenticate(
             LoginAttempt.at >= since,
             LoginAttempt.success.is_(False),
         )
-    )
+    ).scalar_one()
     if failures >= cfg.max_failures or ip_failures >= cfg.max_failures_per_ip:
         session.add(LoginAttempt(username=username, ip=ip, at=now, success=False))
         raise LoginThrottled()
@@ -317,7 +317,7 @@ def authenticate(
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     ok = ok and user is not None and user.active
     session.add(LoginAttempt(username=username, ip=ip, at=now, success=bool(ok)))
-    if not ok:
+    if user is None or not ok:
         return None
     user.last_login_at = now
     return user

@@ -40,6 +40,8 @@ def compiled(session: Session, name: str, build: Callable[[dict], Any]) -> Any |
     hit = _compiled.get(name)
     if hit is None or hit[0] != checksum:
         content = session.scalar(select(ReferenceDocument.content).where(ReferenceDocument.name == name))
+        if content is None:  # removed since the checksum was read
+            return None
         hit = (checksum, build(json.loads(content)))
         _compiled[name] = hit
     return hit[1]

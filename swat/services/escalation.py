@@ -18,6 +18,7 @@ from ..domain import permissions
 from ..domain.errors import NotFound, ValidationError
 from ..models import Escalation, EscalationStep, Notification, SlaEvent, Ticket, TicketSla, User
 from . import notify, sla
+from .statements import insert_or_nothing, rows_matched
 
 LEVEL_EVENT = {sla.WARN: "warned", sla.BREACH: "breached", sla.DOUBLE: "escalated"}
 BATCH = 500
@@ -30,11 +31,7 @@ class SweepResult:
 
 
 def _insert_once(session: Session, values: dict) -> int | None:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(Escalation).values(**values).on_conflict_do_nothing().returning(Escalation.id)
+    stmt = insert_or_nothing(session, Escalation, values).returning(Escalation.id)
     return session.execute(stmt).scalar_one_or_none()
 
 
@@ -84,9 +81,10 @@ def sweep(session: Session, now: datetime) -> SweepResult:
         select(TicketSla).where(TicketSla.next_check_at <= now).order_by(TicketSla.next_check_at).limit(BATCH)
     ).all()
     for row in rows:
-        ticket = session.get(Ticket, row.ticket_id)
+        ticket = session.get_one(Ticket, row.ticket_id)
+        since = row.running_since
         for level, instant in sorted(sla.level_instants(rules, row).items()):
-            if instant > now:
+            if instant > now or since is None:  # only a running clock has levels (and a start)
                 continue
             esc_id = _insert_once(
                 session,
@@ -102,7 +100,7 @@ def sweep(session: Session, now: datetime) -> SweepResult:
             if esc_id is None:
                 continue  # fired before, here or by another scheduler
             result.fired += 1
-            used = row.used_minutes + rules.calendar.elapsed(row.running_since, now)
+            used = row.used_minutes + rules.calendar.elapsed(since, now)
             session.add(
                 SlaEvent(
                     ticket_id=row.ticket_id,
@@ -145,15 +143,16 @@ def _renotify(session: Session, rules: sla.SlaRules, now: datetime) -> int:
     count = 0
     for esc in stale:
         # Claim the re-notification: only the process whose update matched tells again.
-        claimed = session.execute(
+        claimed = rows_matched(
+            session,
             update(Escalation)
             .where(Escalation.id == esc.id, Escalation.last_notified_at == esc.last_notified_at)
             .values(last_notified_at=now, times_notified=Escalation.times_notified + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         if claimed != 1:
             continue
-        ticket = session.get(Ticket, esc.ticket_id)
+        ticket = session.get_one(Ticket, esc.ticket_id)
         notify.notify(
             session,
             now,
@@ -173,7 +172,7 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
     esc = session.get(Escalation, escalation_id)
     if esc is None:
         raise NotFound()
-    ticket = session.get(Ticket, esc.ticket_id)
+    ticket = session.get_one(Ticket, esc.ticket_id)
     rules = sla.current(session)
     if not permissions.can_view_ticket(actor, ticket.department_id):
         raise NotFound()
@@ -185,12 +184,13 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
     remark = (remark or "").strip()
     if len(remark) > 500:
         raise ValidationError("The text can be at most %(max)d characters.", field="remark", max=500)
-    done = session.execute(
+    done = rows_matched(
+        session,
         update(Escalation)
         .where(Escalation.id == esc.id, Escalation.acknowledged_at.is_(None))
         .values(acknowledged_at=now, acknowledged_by_id=actor.id, remark=remark)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if done != 1:
         raise ValidationError("This escalation was already acknowledged.", field="remark")
     # Acknowledging answers the alert: it no longer counts as unread on the actor's bell.

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from ..domain import permissions, states
@@ -137,12 +137,12 @@ def _filtered(actor, f: TicketFilters) -> Select:
 def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     """One page of the tickets the actor may see, filtered and sorted, with its total."""
     base = _filtered(actor, f)
-    total = session.scalar(select(func.count()).select_from(base.with_only_columns(Ticket.id).subquery()))
+    total = session.execute(select(func.count()).select_from(base.with_only_columns(Ticket.id).subquery())).scalar_one()
     per_page = max(1, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
     cols = SORTS.get(f.sort, SORTS["priority"])
-    order = [c.desc() if f.descending else c.asc() for c in cols]
+    order: list[ColumnElement[Any]] = [c.desc() if f.descending else c.asc() for c in cols]
     if f.sort == "due":
         order.insert(0, Ticket.due_date.is_(None))  # undated last, both directions
     elif f.sort == "sla":

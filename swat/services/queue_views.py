@@ -135,7 +135,10 @@ def save_view(session: Session, actor, now: datetime, name: str, query: str) -> 
         raise ValidationError("These filters are too long to save as a view.", field="name")
     if _name_taken(session, actor.id, name):
         raise ValidationError("You already have a view with that name.", field="name")
-    if session.scalar(select(func.count()).select_from(QueueView).where(QueueView.user_id == actor.id)) >= MAX_VIEWS:
+    saved = session.execute(
+        select(func.count()).select_from(QueueView).where(QueueView.user_id == actor.id)
+    ).scalar_one()
+    if saved >= MAX_VIEWS:
         raise ValidationError("You can save at most %(max)d views.", field="name", max=MAX_VIEWS)
     view = QueueView(user_id=actor.id, name=name, query=query, created_at=now)
     try:

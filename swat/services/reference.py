@@ -162,7 +162,7 @@ def _parse(directory: Path, name: str, keys: tuple[str, ...]) -> _Map:
         raise ReferenceDataError(name, "", f"invalid YAML{where}: {exc.problem or exc.context}") from exc
     except yaml.YAMLError as exc:
         raise ReferenceDataError(name, "", f"invalid YAML: {exc}") from exc
-    if not isinstance(doc, dict):
+    if not isinstance(doc, _Map):  # the loader builds every mapping as a _Map
         raise ReferenceDataError(name, "", f"expected a mapping with the key(s) {', '.join(keys)}")
     for key in doc:
         if key not in keys:
@@ -184,9 +184,9 @@ def _items(file: str, entries: list, spec: dict, key: str = "id") -> Iterator[tu
     """Yield (position from 1, item label, raw mapping, checked values) for each entry."""
     seen: set = set()
     for pos, raw in enumerate(entries, start=1):
-        ident = raw.get(key) if isinstance(raw, dict) else None
+        ident = raw.get(key) if isinstance(raw, _Map) else None
         item = ident if isinstance(ident, str) else f"{key} {ident}" if isinstance(ident, int) else f"item {pos}"
-        if not isinstance(raw, dict):
+        if not isinstance(raw, _Map):
             _fail(file, item, "expected a mapping of fields")
         for name in raw:
             if name not in spec:
@@ -359,7 +359,7 @@ def _assign(obj: Any, values: dict[str, Any]) -> bool:
 
 
 def _upsert(
-    session: Session, model: type, rows: list[dict], key: str = "id", later: tuple[str, ...] = ()
+    session: Session, model: type[Base], rows: list[dict], key: str = "id", later: tuple[str, ...] = ()
 ) -> tuple[dict, set, set]:
     """Create or update rows; columns in `later` are left for the caller's second pass.
 
@@ -398,7 +398,7 @@ def _sync_links(session: Session, table, owner: str, target: str, wanted: dict[s
 
 
 def _remove(
-    session: Session, model: type, objs: dict, keep: set, kind: str, report: LoadReport, owned: tuple = ()
+    session: Session, model: type[Base], objs: dict, keep: set, kind: str, report: LoadReport, owned: tuple = ()
 ) -> None:
     """Delete rows no longer in the file that no other row points at; deactivate the rest.
 
@@ -425,7 +425,7 @@ def _remove(
             break
         for col in owned:
             session.execute(delete(col.table).where(col.in_(free)))
-        session.execute(delete(model).where(model.id.in_(free)))
+        session.execute(delete(model).where(table.c.id.in_(free)))
         report.deleted[kind] += len(free)
         gone -= free
     for key in sorted(gone):

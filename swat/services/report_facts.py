@@ -232,9 +232,9 @@ def check(session: Session) -> list[str]:
             problems.append(f"{k[0]} {k[1]} {k[2]}={k[3]!r}: stored {h} but the tickets say {w}")
     want_t, have_t = computed_time_counts(session), stored_time_counts(session)
     for k in sorted(set(want_t) | set(have_t), key=str):
-        w, h = want_t.get(k, 0), have_t.get(k, 0)
-        if w != h:
-            problems.append(f"{k[1]:%Y-%m} {k[0]} {k[2]} min: stored {h} clocks but the clocks say {w}")
+        want_n, have_n = want_t.get(k, 0), have_t.get(k, 0)
+        if want_n != have_n:
+            problems.append(f"{k[1]:%Y-%m} {k[0]} {k[2]} min: stored {have_n} clocks but the clocks say {want_n}")
     return problems
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -282,6 +282,7 @@ def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> 
     # A ticket filed on or after the start of the business day N days back is at most N days old.
     edges = [(label, _business_days_back(rules.calendar, when, hi)) for label, _lo, hi in rdomain.AGE_BUCKETS if hi]
     bucket = case(*[(Ticket.created_at >= edge, literal(label)) for label, edge in edges], else_=literal(labels[-1]))
+    open_then: ColumnElement[bool]
     if at is None:
         open_then = Ticket.status.in_(states.OPEN_STATUSES)
     else:
@@ -374,9 +375,9 @@ def breakdowns(
                 stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
             stmt = stmt.where(_overdue_clause(period, now, target), ticket_scope(actor)).group_by(key)
             for k, n in session.execute(stmt):
-                row = found[dimension].get(k)
-                if row is not None:
-                    row[f"{prefix}_overdue"] = n
+                entry = found[dimension].get(k)
+                if entry is not None:
+                    entry[f"{prefix}_overdue"] = n
     out = {}
     for dimension in dimensions:
         labels = _labels(session, dimension)

@@ -127,8 +127,7 @@ def refresh_next_check(session: Session, rules: SlaRules, row: TicketSla) -> Non
     row.next_check_at = min(pending) if pending else None
 
 
-def _save(session: Session, ticket: Ticket, step: timers.Step) -> None:
-    rules = current(session)
+def _save(session: Session, rules: SlaRules, ticket: Ticket, step: timers.Step) -> None:
     existing = {r.target: r for r in session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id))}
     for target, c in step.clocks.items():
         row = existing.get(target)
@@ -159,7 +158,7 @@ def on_created(session: Session, ticket: Ticket, now: datetime) -> None:
     rules = current(session)
     if rules is None:
         return
-    _save(session, ticket, timers.start(rules.calendar, rules.policy_for(ticket.priority), now))
+    _save(session, rules, ticket, timers.start(rules.calendar, rules.policy_for(ticket.priority), now))
 
 
 def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
@@ -169,7 +168,7 @@ def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
         return
     step = lifecycle.after_desk_reply(rules.calendar, _load(session, ticket), now)
     if step.events:
-        _save(session, ticket, step)
+        _save(session, rules, ticket, step)
 
 
 def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetime) -> None:
@@ -181,7 +180,7 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
         return
     step = lifecycle.after_status(rules.calendar, clocks, old, new, now)
     if step.events:
-        _save(session, ticket, step)
+        _save(session, rules, ticket, step)
 
 
 def on_priority(session: Session, ticket: Ticket, now: datetime) -> None:
@@ -193,7 +192,7 @@ def on_priority(session: Session, ticket: Ticket, now: datetime) -> None:
     if clocks:
         step = timers.change_policy(rules.calendar, clocks, rules.policy_for(ticket.priority), now)
         if step.events:
-            _save(session, ticket, step)
+            _save(session, rules, ticket, step)
 
 
 class SlaView:
@@ -235,5 +234,6 @@ def views(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, l
 
 
 def nearest(views_of_ticket: list[SlaView]) -> SlaView | None:
-    running = [v for v in views_of_ticket if v.remaining is not None]
-    return min(running, key=lambda v: v.remaining) if running else None
+    # The first of the clocks with the least time left (ties keep the list's order).
+    best = min(((v.remaining, i) for i, v in enumerate(views_of_ticket) if v.remaining is not None), default=None)
+    return views_of_ticket[best[1]] if best is not None else None

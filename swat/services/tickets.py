@@ -30,6 +30,7 @@ from ..models import (
     User,
 )
 from . import notify, sla
+from .statements import insert_or_nothing, rows_matched
 from .storage import AttachmentStore, TooLarge, Upload
 
 TITLE_MAX = 200
@@ -127,12 +128,8 @@ def next_number(session: Session, now: datetime) -> str:
     queue on it and no two tickets share a number.
     """
     year = now.astimezone(TOKYO).year
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
     # The year's row is created at most once, even by two first filings at once.
-    session.execute(upsert(TicketCounter).values(year=year, last_number=0).on_conflict_do_nothing())
+    session.execute(insert_or_nothing(session, TicketCounter, {"year": year, "last_number": 0}))
     bumped = session.execute(
         update(TicketCounter)
         .where(TicketCounter.year == year)
@@ -315,7 +312,8 @@ def claim_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) -
     if ticket.assignee_id is not None:
         _already_taken(session, ticket)
     states.transition(ticket.status, "claim", states.DESK)
-    result = session.execute(
+    matched = rows_matched(
+        session,
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.assignee_id.is_(None), Ticket.status == states.NEW)
         .values(
@@ -325,10 +323,10 @@ def claim_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) -
             updated_at=now,
             last_activity_at=now,
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
     session.expire(ticket)
-    if result.rowcount != 1:
+    if matched != 1:
         _already_taken(session, ticket)
     actor.last_assigned_at = now
     ticket.triage = False  # someone took it: it no longer waits for the lead

@@ -26,6 +26,7 @@ from ..domain import permissions
 from ..domain import reports as rdomain
 from ..models import Department, OutboxMessage, ReportMailing, User
 from . import reports
+from .statements import insert_or_nothing
 
 KIND = "weekly_summary"
 
@@ -89,11 +90,7 @@ def summary(session: Session, actor, week: rdomain.Period, now: datetime) -> dic
 
 
 def _insert_once(session: Session, values: dict) -> int | None:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(ReportMailing).values(**values).on_conflict_do_nothing().returning(ReportMailing.id)
+    stmt = insert_or_nothing(session, ReportMailing, values).returning(ReportMailing.id)
     return session.execute(stmt).scalar_one_or_none()
 
 
