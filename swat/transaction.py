@@ -22,7 +22,7 @@ from .extensions import db
 
 def session() -> Session:
     """The request's (or command's) session, to hand to a service."""
-    return db.session
+    return db.session()
 
 
 def rollback() -> None:
@@ -38,7 +38,7 @@ def committed() -> Iterator[Session]:
     show it; a lost race on a versioned row is raised as `Conflict`.
     """
     try:
-        yield db.session
+        yield db.session()
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()

@@ -20,5 +20,5 @@ def attachments_sweep(older_than):
     from ..extensions import db
     from ..services.storage import AttachmentStore
 
-    n = AttachmentStore(current_app.config["SWAT"]["attachment_dir"]).sweep_orphans(db.session, older_than)
+    n = AttachmentStore(current_app.config["SWAT"]["attachment_dir"]).sweep_orphans(db.session(), older_than)
     click.echo(f"removed {n} orphaned files")

@@ -19,7 +19,7 @@ def demo(force):
     from ..devdata.demo import load_demo
     from ..extensions import db
 
-    result = load_demo(db.session, now(), current_app.config["SWAT"], force=force)
+    result = load_demo(db.session(), now(), current_app.config["SWAT"], force=force)
     db.session.commit()
     click.echo(result)
 
@@ -57,7 +57,7 @@ def seed(tickets, rng_seed, years):
             click.echo(f"  {done:,}/{total:,} tickets")
 
     try:
-        report = run_seed(db.session, now(), current_app.config["SWAT"], tickets, rng_seed, years, progress=progress)
+        report = run_seed(db.session(), now(), current_app.config["SWAT"], tickets, rng_seed, years, progress=progress)
     except SeedRefused as exc:
         db.session.rollback()
         click.echo(f"error: {exc}", err=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
+from flask.globals import app_ctx
 
 
 @click.command()
@@ -13,7 +13,7 @@ def scheduler():
     """The one background process: SLA sweep every minute, outbox delivery every 30 s."""
     from ..jobs.runner import run_scheduler
 
-    run_scheduler(current_app._get_current_object())
+    run_scheduler(app_ctx.app)
 
 
 @click.group("jobs")
@@ -27,7 +27,7 @@ def jobs_run():
     """Run the SLA sweep, last week's summary to managers (once per week) and one delivery pass."""
     from ..jobs.runner import run_delivery, run_sweep, run_weekly_summary
 
-    app = current_app._get_current_object()
+    app = app_ctx.app
     result = run_sweep(app)
     click.echo(f"sweep: {result.fired} escalations fired, {result.renotified} re-notified")
     weekly = run_weekly_summary(app)

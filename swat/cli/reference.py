@@ -28,9 +28,9 @@ def reference_load(directory):
 
     directory = directory or current_app.config["SWAT"]["reference_dir"]
     try:
-        report = load_reference(db.session, directory)
-        routing_changed = load_routing(db.session, directory, now())
-        sla_changed = load_sla(db.session, directory, now())
+        report = load_reference(db.session(), directory)
+        routing_changed = load_routing(db.session(), directory, now())
+        sla_changed = load_sla(db.session(), directory, now())
         db.session.commit()
     except ReferenceDataError as exc:
         db.session.rollback()

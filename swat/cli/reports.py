@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
+from flask.globals import app_ctx
 
 from .common import now
 
@@ -41,7 +41,7 @@ def reports_mail_weekly(week):
         if period.bounds()[1] > now():
             click.echo(f"error: the week {period.key()} has not ended yet", err=True)
             sys.exit(1)
-    result = run_weekly_summary(current_app._get_current_object(), period)
+    result = run_weekly_summary(app_ctx.app, period)
     click.echo(f"weekly summary {result.week}: {result.queued} queued, {result.already} sent before")
 
 
@@ -67,7 +67,7 @@ def reports_facts(mode):
     from ..services import report_facts
 
     if mode == "rebuild":
-        n = report_facts.rebuild(db.session)
+        n = report_facts.rebuild(db.session())
         counts = db.session.scalar(select(func.count()).select_from(ReportTimeCount)) or 0
         db.session.commit()
         click.echo(f"report facts rebuilt: {n:,} rows, and {counts:,} minute counts")
@@ -76,7 +76,7 @@ def reports_facts(mode):
         # One snapshot for the stored rows and the fresh computation, so writes committed
         # meanwhile by the running desk cannot show up as differences.
         db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    problems = report_facts.check(db.session)
+    problems = report_facts.check(db.session())
     db.session.rollback()
     for line in problems[:50]:
         click.echo(line, err=True)

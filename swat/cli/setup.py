@@ -25,13 +25,13 @@ def setup():
 
     upgrade()
     try:
-        report = load_reference(db.session, current_app.config["SWAT"]["reference_dir"])
-        load_routing(db.session, current_app.config["SWAT"]["reference_dir"], now())
-        load_sla(db.session, current_app.config["SWAT"]["reference_dir"], now())
+        report = load_reference(db.session(), current_app.config["SWAT"]["reference_dir"])
+        load_routing(db.session(), current_app.config["SWAT"]["reference_dir"], now())
+        load_sla(db.session(), current_app.config["SWAT"]["reference_dir"], now())
     except ReferenceDataError as exc:
         db.session.rollback()
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     click.echo(report.summary())
-    click.echo(load_demo(db.session, now(), current_app.config["SWAT"]))
+    click.echo(load_demo(db.session(), now(), current_app.config["SWAT"]))
     db.session.commit()

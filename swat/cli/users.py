@@ -34,7 +34,7 @@ def users_create(username, password, role, department, themes, display_name, ema
 
     try:
         user = create_user(
-            db.session,
+            db.session(),
             now(),
             username=username,
             password=password,

@@ -138,7 +138,7 @@ def load_demo(session: Session, now, settings: dict, force: bool = False) -> str
     """
     if settings["env"] == "production":
         return "demo data is never created in production"
-    if not force and session.scalar(select(func.count()).select_from(User)) > 0:
+    if not force and session.execute(select(func.count()).select_from(User)).scalar_one() > 0:
         return "the database already has users; demo data not added"
     users = {}
     for username, name, role, dep, themes in ACCOUNTS:
@@ -183,7 +183,7 @@ def load_demo(session: Session, now, settings: dict, force: bool = False) -> str
             if kind == "claim":
                 tickets.claim_ticket(session, users[rest], when, t)
             elif kind == "status":
-                actor = users.get(_assignee_name(session, t, users)) or users["lead"]
+                actor = users.get(_assignee_name(session, t, users) or "") or users["lead"]
                 tickets.change_status(session, actor, when, t, rest)
             elif kind in ("reply", "note"):
                 who, _, text = rest.partition(":")

@@ -22,6 +22,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
+from typing import Any
 
 from ..domain import sla as timers
 from ..domain import states
@@ -96,7 +97,8 @@ class _Memo:
     (the clocks start together; the escalation levels of a running clock share its start)."""
 
     def __init__(self, cal) -> None:
-        self._due, self.memo, self.elapsed = cal.due, {}, cal.elapsed
+        self._due, self.elapsed = cal.due, cal.elapsed
+        self.memo: dict[tuple[datetime, int], datetime] = {}
 
     def due(self, start: datetime, minutes: int) -> datetime:
         key = (start, minutes)
@@ -130,7 +132,8 @@ class Plan:
     lead: tuple[int, str]
     inits: list[str]
     inits_by_theme: dict[str, list[str]]
-    pools: dict[str | None, list[tuple[str, str, str]]]
+    # (title, body, folded text) per theme; with `copy`, each already joined as COPY text
+    pools: dict[str | None, list[Any]]
     desk: list[str]
     follow: list[str]
     copy: bool = False  # COPY text instead of tuples
@@ -189,7 +192,7 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
         text = pools[theme][int(rnd() * POOL)]
         skilled = plan.by_theme.get(theme) or plan.agents
         agent, agent_name = skilled[int(rnd() * len(skilled))]
-        choices = plan.inits_by_theme.get(theme) or inits
+        choices = (plan.inits_by_theme.get(theme) if theme else None) or inits
         r = rnd()
         if choices and r < 0.5:
             picked = [choices[int(rnd() * len(choices))]]
@@ -269,7 +272,7 @@ def generate(plan: Plan, filed: list[datetime], numbers: list[str], tids, mids, 
             check = None
             if c.state == RUNNING:
                 check = min(level_instants(rules, c).values())
-                if sla_due is None or c.due_at < sla_due:
+                if c.due_at is not None and (sla_due is None or c.due_at < sla_due):
                     sla_due = c.due_at
             if copy:
                 c_out(

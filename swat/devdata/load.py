@@ -7,7 +7,9 @@ Nothing here commits; devdata.seed decides where the transactions end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -106,6 +108,8 @@ def sqlite_value(v):
 
 def write(session: Session, postgres: bool, batch: dict) -> None:
     raw = session.connection().connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the bulk load needs the driver's own connection")
     cur = raw.cursor()
     try:
         if postgres:
@@ -125,7 +129,7 @@ def write(session: Session, postgres: bool, batch: dict) -> None:
         cur.close()
 
 
-def drop_for_load(session: Session) -> tuple[list, list]:
+def drop_for_load(session: Session) -> tuple[Sequence[Any], Sequence[Any]]:
     """Drop the seeded tables' plain indexes and outgoing foreign keys, and pause their
     triggers; returns the definitions.
 
@@ -158,7 +162,7 @@ def drop_for_load(session: Session) -> tuple[list, list]:
     return indexes, fks
 
 
-def restore_after_load(session: Session, indexes: list, fks: list) -> None:
+def restore_after_load(session: Session, indexes: Sequence[Any], fks: Sequence[Any]) -> None:
     """Build the dropped indexes again, re-add (and so re-check) the foreign keys, turn the
     triggers back on and rebuild what they would have maintained (report facts)."""
     from ..services.report_facts import rebuild

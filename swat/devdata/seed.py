@@ -19,6 +19,7 @@ import os
 import random
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import accumulate
@@ -32,6 +33,7 @@ from ..models import Department, Initiative, Theme, TicketCounter, User
 from ..models.reference import initiative_themes
 from ..models.user import user_themes
 from ..services import sla
+from ..services.statements import insert_or_nothing
 from . import life, load
 from .life import MAX_MESSAGES, TABLES, TOKYO, Plan, fiscal_start
 from .texts import GIVEN, SURNAMES, text_pools
@@ -98,7 +100,7 @@ class SeedReport:
 class _Cast:
     staff: dict[str, list[int]]  # department -> staff ids
     agents: list[tuple[int, str]]  # (id, display name): agents and leads
-    by_theme: dict[str, list[tuple[int, str]]]
+    by_theme: dict[str | None, list[tuple[int, str]]]
     leads: list[tuple[int, str]]
 
 
@@ -119,9 +121,9 @@ def _ensure_cast(session: Session, now: datetime, departments: list[str], themes
         return f"{rng.choice(SURNAMES)} {rng.choice(GIVEN)}"
 
     wanted: list[tuple[str, str, str, str | None, list[str]]] = []
-    for dep in departments:
+    for department in departments:
         for i in range(1, 6):
-            wanted.append((f"seed-staff-{dep}-{i}", person(), "staff", dep, []))
+            wanted.append((f"seed-staff-{department}-{i}", person(), "staff", department, []))
     n = len(themes)
     for i in range(12):
         skills = [themes[i % n], themes[(i + 3) % n]] + ([themes[(i + 5) % n]] if i % 3 == 0 else [])
@@ -193,13 +195,9 @@ def _reserve_numbers(session: Session, counts: dict[int, int], postgres: bool) -
     Commits at once, so the counter rows are not held locked (against every filing of the
     desk) for the whole load; a seed that fails later leaves a gap in the numbers, which
     numbers are allowed to have."""
-    if postgres:
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
     first = {}
     for year, k in sorted(counts.items()):
-        session.execute(upsert(TicketCounter).values(year=year, last_number=0).on_conflict_do_nothing())
+        session.execute(insert_or_nothing(session, TicketCounter, {"year": year, "last_number": 0}))
         last = session.execute(
             update(TicketCounter)
             .where(TicketCounter.year == year)
@@ -215,6 +213,8 @@ _PLAN: Plan | None = None  # the workers' copy (inherited when they fork)
 
 
 def _work(job):
+    if _PLAN is None:
+        raise RuntimeError("the seed plan is set before any batch is generated")
     return life.generate(_PLAN, *job)
 
 
@@ -349,6 +349,8 @@ def seed(
         for b0 in range(0, tickets, batch_size):
             b1 = min(tickets, b0 + batch_size)
             n = b1 - b0
+            t_ids: Sequence[int]
+            m_ids: Sequence[int]
             if bulk:
                 t_ids, m_ids = load.block(session, "tickets", n), load.block(session, "messages", MAX_MESSAGES * n)
             else:
@@ -374,7 +376,7 @@ def seed(
             report.tickets += n
             if progress is not None:
                 progress(report.tickets, tickets)
-        if bulk:
+        if saved is not None:
             load.restore_after_load(session, *saved)
         # The bulk load's one commit (indexes, foreign keys and facts rebuilt); after
         # batches, it commits nothing more.

@@ -50,8 +50,11 @@ class Life:
     def __init__(self, rows: Rows, cal, tid: int, number: str, requester: int, at: datetime, policy) -> None:
         """file_consultation: the `created` event, and both timers started."""
         self.rows, self.cal, self.tid = rows, cal, tid
-        self.status, self.assignee, self.last = states.NEW, None, at
-        self.resolved_at = self.closed_at = None
+        self.status: str = states.NEW
+        self.assignee: int | None = None
+        self.last: datetime = at
+        self.resolved_at: datetime | None = None
+        self.closed_at: datetime | None = None
         rows.event(tid, requester, at, "created", "", number)
         step = timers.start(cal, policy, at)
         self.clocks, self.sla = step.clocks, list(step.events)

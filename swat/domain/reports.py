@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from . import states
-from .tz import TOKYO  # defined in domain/tz.py; report code reads it as rd.TOKYO
+from .tz import TOKYO
 
 REIWA_START = 2019  # 令和元年 = 2019
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -48,7 +49,12 @@ class User(Base):
 
     # Flask-Login protocol. The session id, not the user id, identifies a login,
     # so a logout or a deactivation ends it on the server.
-    session_id = None  # set per request by services.accounts.resume_session
+    # Set per request by services.accounts.resume_session; not a column (declared for the
+    # type checker only, since declarative mapping reads every class annotation as a column).
+    if TYPE_CHECKING:
+        session_id: str | None
+    else:
+        session_id = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -19,6 +19,7 @@ from ..domain import permissions
 from ..domain.errors import NotFound, ValidationError
 from ..models import Escalation, Notification, Ticket, User
 from .notify import KINDS
+from .statements import rows_matched
 from .visibility import ticket_scope
 from .weekly_summary import KIND as WEEKLY_SUMMARY
 
@@ -67,13 +68,13 @@ def inbox(session: Session, actor, limit: int = INBOX_SIZE) -> list[InboxItem]:
 
 def mark_all_read(session: Session, actor, now: datetime) -> int:
     """Mark every unread notification of the actor read at `now`; returns how many were unread."""
-    result = session.execute(
+    return rows_matched(
+        session,
         update(Notification)
         .where(Notification.user_id == actor.id, Notification.read_at.is_(None))
         .values(read_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    return result.rowcount or 0
 
 
 def choosable_kinds(actor) -> tuple[str, ...]:

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain import reports as rdomain
+from ..domain.tz import TOKYO
 from ..models import (
     Department,
     Initiative,
@@ -260,13 +261,13 @@ def figures(session: Session, actor, period: rdomain.Period, now: datetime) -> F
 
 def _business_days_back(cal, now: datetime, days: int) -> datetime:
     """The start of the business day `days` business days before today (Tokyo)."""
-    d = now.astimezone(rdomain.TOKYO).date()
+    d = now.astimezone(TOKYO).date()
     counted = 0
     while counted < days:
         d -= timedelta(days=1)
         if cal.is_business_day(d):
             counted += 1
-    return datetime.combine(d, time(0), rdomain.TOKYO)
+    return datetime.combine(d, time(0), TOKYO)
 
 
 def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> dict[str, int]:

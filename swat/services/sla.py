@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -101,7 +102,33 @@ def _load(session: Session, ticket: Ticket) -> dict[str, timers.SlaTimer]:
 WARN, BREACH, DOUBLE = 1, 2, 3
 
 
-def level_instants(rules: SlaRules, row: TicketSla) -> dict[int, datetime]:
+class _Due(Protocol):
+    def due(self, start: datetime, minutes: int) -> datetime: ...
+
+
+class EscalationRules(Protocol):
+    """What the escalation instants need of the SLA rules (the seed passes its own, memoised)."""
+
+    @property
+    def calendar(self) -> _Due: ...
+    @property
+    def warn_ratio(self) -> float: ...
+
+
+class RunningTimer(Protocol):
+    """A stored clock row or a domain SlaTimer: the fields the escalation instants read."""
+
+    @property
+    def state(self) -> str: ...
+    @property
+    def running_since(self) -> datetime | None: ...
+    @property
+    def used_minutes(self) -> int: ...
+    @property
+    def target_minutes(self) -> int: ...
+
+
+def level_instants(rules: EscalationRules, row: RunningTimer) -> dict[int, datetime]:
     """When a running clock reaches each escalation level: the warning share of its
     target, the target itself, and twice the target."""
     if row.state != timers.RUNNING or row.running_since is None:

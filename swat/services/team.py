@@ -42,7 +42,7 @@ def workload(session: Session) -> dict[int, int]:
         .where(Ticket.status.in_(states.OPEN_STATUSES), Ticket.assignee_id.is_not(None))
         .group_by(Ticket.assignee_id)
     ).all()
-    return {assignee_id: count for assignee_id, count in rows}
+    return {assignee_id: count for assignee_id, count in rows if assignee_id is not None}
 
 
 def caps(session: Session, members: Sequence[User]) -> dict[int, int | None]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions
 from ..domain import reports as rdomain
+from ..domain.tz import TOKYO
 from ..models import Department, OutboxMessage, ReportMailing, User
 from . import reports
 from .statements import insert_or_nothing
@@ -46,7 +47,7 @@ def week_of(d: date) -> rdomain.Period:
 
 def last_week(now: datetime) -> rdomain.Period:
     """The latest week that has ended by `now` (Tokyo): on any day, the week before this one."""
-    return week_of(now.astimezone(rdomain.TOKYO).date()).previous()
+    return week_of(now.astimezone(TOKYO).date()).previous()
 
 
 def wants_summary(user: User) -> bool:

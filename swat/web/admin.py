@@ -61,7 +61,7 @@ def new_user():
         )
         if error is not None:
             form_error(form, error)
-        else:
+        elif user is not None:
             flash(_("The user %(name)s was created.", name=user.username), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None), 400 if request.method == "POST" else 200

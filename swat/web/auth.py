@@ -35,17 +35,16 @@ def login():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         ip = request.remote_addr or ""
+        username = form.username.data or ""
         with transaction.committed() as db_session:
-            outcome = accounts.sign_in(
-                db_session, now(), form.username.data, form.password.data, ip, account_settings()
-            )
+            outcome = accounts.sign_in(db_session, now(), username, form.password.data or "", ip, account_settings())
         if outcome.throttled:
-            current_app.logger.warning("sign-in throttled for %r from %s", form.username.data[:64], ip)
+            current_app.logger.warning("sign-in throttled for %r from %s", username[:64], ip)
             flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
             return render_template("auth/login.html", form=form), 429
         user = outcome.user
         if user is None:
-            current_app.logger.info("failed sign-in for %r from %s", form.username.data[:64], ip)
+            current_app.logger.info("failed sign-in for %r from %s", username[:64], ip)
             flash(_("The user name or password is wrong."), "error")
             return render_template("auth/login.html", form=form), 200
         # A new session at every sign-in: nothing from before survives (no fixation).
@@ -55,7 +54,7 @@ def login():
         login_user(user)
         if locale in LOCALES and not user.locale:
             session["locale"] = locale
-        target = form.next.data
+        target = form.next.data or ""
         return redirect(target if is_safe_next(target) else home_for(user))
     return render_template("auth/login.html", form=form)
 
@@ -79,7 +78,7 @@ def language():
         session["locale"] = form.locale.data
         if current_user.is_authenticated:
             attempt(accounts.set_locale, transaction.session(), current_user, form.locale.data)
-    target = form.next.data
+    target = form.next.data or ""
     return redirect(target if is_safe_next(target) else url_for("auth.home"))
 
 

@@ -135,8 +135,9 @@ def save_view():
         return view.name, view.query
 
     saved, error = attempt(save)
-    if saved is None:
-        flash(error_text(error), "error")
+    if error is not None or saved is None:
+        if error is not None:
+            flash(error_text(error), "error")
         return redirect(queue_url(query))
     name, query = saved
     flash(_("The view “%(name)s” was saved.", name=name), "success")

@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from ..domain import permissions
 from ..domain import reports as rd
+from ..domain.tz import TOKYO
 from ..services import reports
 from ..transaction import session
 from .common import now, requires
@@ -30,7 +31,7 @@ HOURS = _l("business hours")
 def _period() -> rd.Period:
     key = request.args.get("period", "")
     if not key:
-        return rd.fiscal_year(rd.fiscal_year_of(now().astimezone(rd.TOKYO).date()))
+        return rd.fiscal_year(rd.fiscal_year_of(now().astimezone(TOKYO).date()))
     try:
         return rd.parse_period(key)
     except ValueError:
@@ -190,7 +191,7 @@ def index():
     period = _period()
     times = requested_times()
     tables = build_tables(period, times=times)
-    today = now().astimezone(rd.TOKYO).date()
+    today = now().astimezone(TOKYO).date()
     fy = rd.fiscal_year_of(today)
     choices = (
         [rd.fiscal_year(fy), rd.fiscal_year(fy - 1)]
@@ -256,7 +257,8 @@ def export_xlsx():
     period, names = _requested()
     tables = build_tables(period, names, requested_times())
     book = Workbook()
-    book.remove(book.active)
+    for sheet in list(book.worksheets):  # the empty default sheet
+        book.remove(sheet)
     for name in names:
         table = tables[name]
         sheet = book.create_sheet(name)
