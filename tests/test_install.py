@@ -114,7 +114,11 @@ def test_the_wheel_installs_and_serves_japanese_from_an_empty_directory(tmp_path
         assert needed in names, needed
     assert "swat/config/testing.toml" not in names
 
-    _run([str(vpy), "-m", "pip", "install", "--quiet", str(wheel)], tmp_path, env, timeout=600)
+    # As the README deploys it: the locked runtime set, then the wheel without dependencies.
+    lock = source / "requirements.txt"
+    _run([str(vpy), "-m", "pip", "install", "--quiet", "--require-hashes", "-r", str(lock)], tmp_path, env, timeout=600)
+    _run([str(vpy), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)], tmp_path, env)
+    _run([str(vpy), "-m", "pip", "check"], tmp_path, env)
 
     empty = tmp_path / "empty"
     empty.mkdir()
