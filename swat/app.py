@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 
 from . import settings as settings_mod
+from .domain.clock import SystemClock
 from .extensions import babel, csrf, db, login_manager, migrate
 
 
@@ -46,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(os.path.dirname(__file__), "translations"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    app.extensions["swat.clock"] = SystemClock()  # the one time source; tests put a FixedClock here
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings_mod.PROJECT_ROOT / "migrations"), render_as_batch=True)
