@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import errors, filters, headers, session
+from . import boundary, errors, filters, headers, session
 from .filters import is_panel  # noqa: F401 (the side panel's test, for the views)
 from .headers import PANEL_HEADER  # noqa: F401
 
 
 def register_web(app: Flask) -> None:
+    boundary.init_app(app)  # first: its id converter must be in place before the routes
     errors.init_app(app)
     headers.init_app(app)
     filters.init_app(app)

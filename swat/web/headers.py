@@ -1,4 +1,4 @@
-"""Security headers on every response."""
+"""Security headers on every response: pages, error pages and downloads alike."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         h = response.headers
-        h.setdefault("Content-Security-Policy", PAGE_CSP)
+        csp = h.get("Content-Security-Policy")
+        if csp is None:
+            h["Content-Security-Policy"] = PAGE_CSP
+        elif "frame-ancestors" not in csp:
+            # A view's own policy (a download's sandbox) still may not be framed by another site.
+            h["Content-Security-Policy"] = f"{csp.rstrip('; ')}; frame-ancestors 'none'"
         h.setdefault("X-Content-Type-Options", "nosniff")
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Referrer-Policy", "same-origin")
