@@ -11,7 +11,10 @@ without being listed. What each route reads is found, not listed either:
   baseline, and from the keys the view read while it was being probed.
 
 Each parameter in turn gets each value of BAD (the other parameters keep good values),
-as every role that can open the page (or that was shown a form for it). The rule:
+as the first role (in ROLES order) that can open the page or was shown a form for it;
+every other such role gets the values of EVERY_ROLE (NUL, an id beyond the integer, a
+period at the calendar's end), which keeps the walk to a few minutes. A route no page
+links to is walked as every role. The rule:
 
 - never a 5xx;
 - a NUL anywhere, or a query value or form field over the boundary's limit: 400 with the
