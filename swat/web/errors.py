@@ -14,6 +14,7 @@ import secrets
 
 from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
@@ -86,6 +87,15 @@ def _rollback() -> None:
         current_app.logger.warning("rollback after a failure failed too", exc_info=True)
 
 
+def _signed_in_or_out() -> None:
+    """Load who is signed in (the page and its language need it); when that cannot be read
+    (the database is down, most likely), the page is drawn signed out."""
+    try:
+        current_user._get_current_object()
+    except Exception:
+        login_manager._update_request_context_with_user()
+
+
 def init_app(app: Flask) -> None:
     from flask.signals import got_request_exception
 
@@ -144,6 +154,7 @@ def init_app(app: Flask) -> None:
     def _500(e):
         _rollback()  # the page below reads the session: start it clean
         reference = g.get("error_reference") or new_reference()
+        _signed_in_or_out()
         return page(
             500,
             _("Something went wrong"),

@@ -190,3 +190,24 @@ def test_the_supported_edges_themselves_are_shown(auth, browser):
     auth.login("manager")
     for period in ("FY2020", "2019-05", "FY2099", "2100-03", "2099-12-01..2100-03-31"):
         assert browser.get("/reports", query_string={"period": period}).status_code == 200, period
+
+
+def test_a_bug_while_the_database_is_down_still_gets_the_desks_page(another_app, browser, caplog):
+    """Who is signed in lives in the database: the 500 page is then drawn signed out,
+    with its reference, never the server's bare text."""
+    broken = another_app(database_url="sqlite:////nonexistent-swat-dir/no/desk.db")
+
+    @broken.get("/boom")
+    def boom():
+        raise RuntimeError("a bug on a bad day")
+
+    b = type(browser)(broken, broken.test_client())
+    with b.client.session_transaction() as s:
+        s["_user_id"] = "a-session-token"
+    with caplog.at_level(logging.ERROR):
+        r = b.get("/boom")
+    assert r.status_code == 500
+    html = r.get_data(as_text=True)
+    assert '<html lang="ja"' in html and "エラーが発生しました" in html and 'class="topbar"' in html
+    reference = REFERENCE.search(html).group(1)
+    assert any(rec.exc_info and reference in rec.getMessage() and "/boom" in rec.getMessage() for rec in caplog.records)
