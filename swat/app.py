@@ -12,6 +12,7 @@ from sqlalchemy import event
 
 from . import resources
 from . import settings as settings_mod
+from .domain.clock import SystemClock
 from .domain.tz import TOKYO
 from .extensions import babel, csrf, db, login_manager, migrate
 
@@ -49,6 +50,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(resources.TRANSLATIONS),
     )
     os.makedirs(app.instance_path, exist_ok=True)
+    app.extensions["swat.clock"] = SystemClock()  # the one time source; tests put a FixedClock here
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resources.MIGRATIONS), render_as_batch=True)

@@ -30,6 +30,14 @@ def rollback() -> None:
     db.session.rollback()
 
 
+def commit_if_changed() -> bool:
+    """Commit what a read left changed (the last-seen time of a session); True if it did."""
+    if not db.session.dirty:
+        return False
+    db.session.commit()
+    return True
+
+
 @contextmanager
 def committed() -> Iterator[Session]:
     """Run a block of service calls as the request's transaction: commit at the end, or roll all of it back.

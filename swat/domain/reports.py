@@ -165,24 +165,50 @@ def date_range(first: date, last: date) -> Period:
     return Period("range", first, last + timedelta(days=1))
 
 
+# The periods a report can cover: from FY2019 (令和元年度, the first fiscal year the labels
+# name) to FY2099. A report shows its period beside the one before, so both must lie inside.
+FIRST_DAY = date(2019, 4, 1)
+LAST_DAY = date(2100, 3, 31)
+
+
 def parse_period(text: str) -> Period:
-    """Read a Period.key(): 2026-11, FY2026-Q3, FY2026, 2026-04-01..2026-06-30 (ValueError otherwise)."""
+    """Read a Period.key(): 2026-11, FY2026-Q3, FY2026, 2026-04-01..2026-06-30.
+
+    ValueError for anything else, and for a period that (with the one before it) does not
+    lie between FIRST_DAY and LAST_DAY: a page, an export or a drill-down list never has to
+    handle the edges of the calendar (FY1, 0001-01, 9999-12-31).
+    """
     text = (text or "").strip()
     try:
-        if ".." in text:
-            a, b = text.split("..", 1)
-            return date_range(date.fromisoformat(a), date.fromisoformat(b))
-        if text.startswith("FY") and "-Q" in text:
-            fy, q = text[2:].split("-Q", 1)
-            return fiscal_quarter(int(fy), int(q))
-        if text.startswith("FY"):
-            return fiscal_year(int(text[2:]))
-        y, m = text.split("-", 1)
-        if len(y) == 4 and 1 <= int(m) <= 12:
-            return month(int(y), int(m))
-    except ValueError as exc:
+        period = _parse(text)
+    except (ValueError, OverflowError) as exc:
         raise ValueError(f"not a period: {text!r}") from exc
-    raise ValueError(f"not a period: {text!r}")
+    if period is None:
+        raise ValueError(f"not a period: {text!r}")
+    if period.end > LAST_DAY + timedelta(days=1):
+        raise ValueError(f"after the last supported day ({LAST_DAY}): {text!r}")
+    try:
+        earlier = period.previous()
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(f"before the first supported day ({FIRST_DAY}): {text!r}") from exc
+    if earlier.start < FIRST_DAY:
+        raise ValueError(f"before the first supported day ({FIRST_DAY}): {text!r}")
+    return period
+
+
+def _parse(text: str) -> Period | None:
+    if ".." in text:
+        a, b = text.split("..", 1)
+        return date_range(date.fromisoformat(a), date.fromisoformat(b))
+    if text.startswith("FY") and "-Q" in text:
+        fy, q = text[2:].split("-Q", 1)
+        return fiscal_quarter(int(fy), int(q))
+    if text.startswith("FY"):
+        return fiscal_year(int(text[2:]))
+    y, m = text.split("-", 1)
+    if len(y) == 4 and 1 <= int(m) <= 12:
+        return month(int(y), int(m))
+    return None
 
 
 def age_bucket(business_days: int) -> str:

@@ -18,6 +18,7 @@ from ..domain import reports as rd
 from ..domain.tz import TOKYO
 from ..services import reports
 from ..transaction import session
+from .boundary import Refused
 from .common import now, requires
 from .i18n import PRIORITY_LABELS
 
@@ -28,6 +29,13 @@ RESOLVED = lazy_pgettext("report", "Resolved")  # a count, not the status
 HOURS = _l("business hours")
 
 
+BAD_PERIOD = _l(
+    "The report period is not one the desk can show. Use a month (2026-11), a fiscal quarter (FY2026-Q3), "
+    "a fiscal year (FY2026) or days (2026-04-01..2026-06-30, at most five years), from April 2019 to "
+    "March 2100 (the period before it, shown beside it, included)."
+)
+
+
 def _period() -> rd.Period:
     key = request.args.get("period", "")
     if not key:
@@ -35,7 +43,7 @@ def _period() -> rd.Period:
     try:
         return rd.parse_period(key)
     except ValueError:
-        abort(400)
+        raise Refused(BAD_PERIOD) from None
 
 
 def _period_label(period: rd.Period) -> str:
