@@ -30,6 +30,16 @@ def rollback() -> None:
     db.session.rollback()
 
 
+def commit() -> None:
+    """End the transaction after a service said it changed something (a read that wrote a little).
+
+    A request that wrote nothing should not commit: the commit expires what the session
+    loaded (the signed-in user among it) and, on SQLite, ends and restarts its transaction.
+    If the commit fails, the request's teardown rolls back.
+    """
+    db.session.commit()
+
+
 def commit_if_changed() -> bool:
     """Commit what a read left changed (the last-seen time of a session); True if it did."""
     if not db.session.dirty:

@@ -120,6 +120,21 @@ def test_queue_and_ticket_pages_take_a_fixed_number_of_queries(make_ticket, user
     assert large[0] <= 14 and large[1] <= 28
 
 
+def test_opening_remembered_filters_again_writes_and_commits_nothing(make_ticket, auth, browser):
+    """Paging through a filtered list, or opening the same filters again, costs what a bare
+    queue costs: no commit, so the signed-in user is not loaded twice."""
+    make_ticket()
+    auth.login("agent")
+    with count_queries() as q:
+        assert browser.get("/queue").status_code == 200
+    bare = len(q)
+    assert browser.get("/queue?status=new").status_code == 200  # remembered: one write
+    for _ in range(2):
+        with count_queries() as q:
+            assert browser.get("/queue?status=new&page=1").status_code == 200
+        assert len(q) == bare, q
+
+
 def test_queue_shows_business_time_left_at_risk_and_overdue_in_words(make_ticket, auth, browser, clock):
     urgent = make_ticket(title="至急の相談", priority="urgent")  # first response due in 60 business minutes
     auth.login("agent")
