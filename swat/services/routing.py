@@ -34,7 +34,8 @@ from ..models import (
 from ..models.user import user_themes
 from . import documents, notify
 from .history import record
-from .reference import ReferenceDataError, read_reference, read_yaml_file
+from .reference import read_reference
+from .reference_yaml import ReferenceDataError, read_yaml_file
 from .tickets import set_assignee
 
 DOC_NAME = "routing"
