@@ -21,7 +21,7 @@ class Rows:
         self.events, self.messages, self.copy = out["ticket_events"].append, out["messages"].append, copy
 
     def event(self, tid: int, actor: int, at: datetime, kind: str, old: str, new: object) -> None:
-        # As services.tickets.record writes it (values as text), not internal.
+        # As services.history.record writes it (values as text), not internal.
         if self.copy:
             self.events(f"{tid}\t{actor}\t{at}\t{kind}\t{old}\t{new}\tf\n")
         else:

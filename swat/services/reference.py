@@ -6,28 +6,27 @@ belong to other loaders and are ignored. Everything is validated before the
 database is touched, so a bad file loads nothing. Loading is idempotent: rows
 are compared before they are written, and an item removed from its file is
 deleted when nothing points at it, otherwise kept as history with active=False.
+The YAML reading and the field checks shared with the other loaders are in
+reference_yaml.py; ReferenceDataError is re-exported here with the loaders that raise it.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import yaml
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from ..models import Base, Department, EscalationStep, GovernanceBody, Initiative, Theme
 from ..models.reference import initiative_departments, initiative_themes
+from .reference_yaml import ReferenceDataError, date_text, each_item, fail, id_list, known_ref, parse_file
+
+__all__ = ["LoadReport", "ReferenceData", "ReferenceDataError", "load_reference", "read_reference"]
 
 KINDS = ("departments", "governance", "escalation", "themes", "initiatives")
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 BODY_KINDS = ("council", "headquarters", "committee", "panel", "desk", "liaison", "dissolved")
 STEP_KINDS = ("assignee", "lead", "cio", "body")
 ALL = "all"
@@ -61,15 +60,6 @@ INITIATIVE_FIELDS = {
     "departments_note": (str, False),
     "themes": (list, True),
 }
-TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list"}
-
-
-class ReferenceDataError(Exception):
-    """A reference file is missing, unparsable or invalid: which file, which item, why."""
-
-    def __init__(self, file: str, item: str, reason: str) -> None:
-        self.file, self.item, self.reason = file, item, reason
-        super().__init__(f"{file}: {item}: {reason}" if item else f"{file}: {reason}")
 
 
 @dataclass
@@ -108,138 +98,6 @@ class LoadReport:
         )
 
 
-# --- YAML: mappings remember their line; duplicate keys and implicit dates are refused ---
-
-
-class _Map(dict):
-    line = 0
-
-
-class _Loader(yaml.SafeLoader):
-    """SafeLoader whose mappings know their line, refusing duplicate keys and implicit dates."""
-
-
-# Keep 2020-04-01 a string: dates are validated as text, like every other field.
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    data = _Map()
-    data.line = node.start_mark.line + 1
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        problem = (
-            "unsupported mapping key"
-            if not isinstance(key, (str, int, float, bool))
-            else f"duplicate key {key!r}"
-            if key in data
-            else ""
-        )
-        if problem:
-            raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
-        data[key] = loader.construct_object(value_node, deep=True)
-    return data
-
-
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
-
-
-def _parse(directory: Path, name: str, keys: tuple[str, ...]) -> _Map:
-    path = directory / name
-    if not path.is_file():
-        raise ReferenceDataError(name, "", f"file not found in {directory}")
-    try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe loader)
-    except UnicodeDecodeError as exc:
-        raise ReferenceDataError(name, "", f"not UTF-8 text ({exc.reason})") from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ReferenceDataError(name, "", f"invalid YAML{where}: {exc.problem or exc.context}") from exc
-    except yaml.YAMLError as exc:
-        raise ReferenceDataError(name, "", f"invalid YAML: {exc}") from exc
-    if not isinstance(doc, _Map):  # the loader builds every mapping as a _Map
-        raise ReferenceDataError(name, "", f"expected a mapping with the key(s) {', '.join(keys)}")
-    for key in doc:
-        if key not in keys:
-            raise ReferenceDataError(name, "", f"unknown top-level key {key!r} (line {doc.line})")
-    for key in keys:
-        if key not in doc:
-            raise ReferenceDataError(name, "", f"missing top-level key {key!r}")
-        if not isinstance(doc[key], list):
-            raise ReferenceDataError(name, "", f"{key!r} must be a list")
-    return doc
-
-
-def _fail(file: str, item: str, reason: str, node: Any = None) -> NoReturn:
-    line = getattr(node, "line", 0)
-    raise ReferenceDataError(file, item, f"{reason} (line {line})" if line else reason)
-
-
-def _items(file: str, entries: list, spec: dict, key: str = "id") -> Iterator[tuple[int, str, _Map, dict]]:
-    """Yield (position from 1, item label, raw mapping, checked values) for each entry."""
-    seen: set = set()
-    for pos, raw in enumerate(entries, start=1):
-        ident = raw.get(key) if isinstance(raw, _Map) else None
-        item = ident if isinstance(ident, str) else f"{key} {ident}" if isinstance(ident, int) else f"item {pos}"
-        if not isinstance(raw, _Map):
-            _fail(file, item, "expected a mapping of fields")
-        for name in raw:
-            if name not in spec:
-                _fail(file, item, f"unknown field {name!r}", raw)
-        values: dict[str, Any] = {}
-        for name, (types, required) in spec.items():
-            value = raw.get(name)
-            if value is None:
-                if required:
-                    _fail(file, item, f"missing required field {name!r}", raw)
-            else:
-                types = types if isinstance(types, tuple) else (types,)
-                if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-                    wanted = " or ".join(TYPE_NAMES[t] for t in types)
-                    _fail(file, item, f"field {name!r} must be {wanted}", raw)
-                if required and isinstance(value, str) and not value.strip():
-                    _fail(file, item, f"field {name!r} must not be empty", raw)
-            values[name] = value
-        if key == "id" and not ID_RE.match(values["id"]):
-            _fail(file, item, f"id must match {ID_RE.pattern}", raw)
-        if values[key] in seen:
-            _fail(file, item, f"duplicate {key} {values[key]!r}", raw)
-        seen.add(values[key])
-        yield pos, item, raw, values
-
-
-def _ref(file: str, item: str, raw: _Map, what: str, value: str | None, known: set) -> str | None:
-    if value is not None and value not in known:
-        _fail(file, item, f"unknown {what} {value!r}", raw)
-    return value
-
-
-def _id_list(file: str, item: str, raw: _Map, name: str, value: list, known: set) -> list[str]:
-    if not value:
-        _fail(file, item, f"field {name!r} must list at least one id", raw)
-    for ref in value:
-        if not isinstance(ref, str):
-            _fail(file, item, f"field {name!r} must list ids as strings", raw)
-        _ref(file, item, raw, name.rstrip("s"), ref, known)
-    if len(set(value)) != len(value):
-        _fail(file, item, f"field {name!r} lists an id twice", raw)
-    return list(value)
-
-
-def _date(file: str, item: str, raw: _Map, name: str, value: str | None) -> str:
-    try:
-        if value and (not DATE_RE.match(value) or not date.fromisoformat(value)):
-            raise ValueError
-    except ValueError:
-        _fail(file, item, f"field {name!r} must be a date YYYY-MM-DD or empty", raw)
-    return value or ""
-
-
 def _named(values: dict, pos: int) -> dict[str, Any]:
     return {
         "id": values["id"],
@@ -262,49 +120,49 @@ def read_reference(directory: str | Path) -> ReferenceData:
     f = "departments.yaml"
     departments = [
         {**_named(v, pos), "short_name": v["short_name"] or ""}
-        for pos, _, _, v in _items(f, _parse(directory, f, ("departments",))["departments"], DEPARTMENT_FIELDS)
+        for pos, _, _, v in each_item(f, parse_file(directory, f, ("departments",))["departments"], DEPARTMENT_FIELDS)
     ]
     dept_ids = {d["id"] for d in departments}
 
     f = "governance.yaml"
-    doc = _parse(directory, f, ("bodies", "escalation_chain"))
+    doc = parse_file(directory, f, ("bodies", "escalation_chain"))
     bodies, raws = [], {}
-    for pos, item, raw, v in _items(f, doc["bodies"], BODY_FIELDS):
+    for pos, item, raw, v in each_item(f, doc["bodies"], BODY_FIELDS):
         if v["kind"] not in BODY_KINDS:
-            _fail(f, item, f"kind must be one of {', '.join(BODY_KINDS)}", raw)
+            fail(f, item, f"kind must be one of {', '.join(BODY_KINDS)}", raw)
         bodies.append(
             {
                 **_named(v, pos),
                 "kind": v["kind"],
                 "parent_id": v["parent"],
                 **{k: v[k] or "" for k in ("chair", "members", "role")},
-                **{k: _date(f, item, raw, k, v[k]) for k in ("established_on", "dissolved_on")},
+                **{k: date_text(f, item, raw, k, v[k]) for k in ("established_on", "dissolved_on")},
             }
         )
         raws[v["id"]] = raw
     body_ids = {b["id"] for b in bodies}
     parents = {b["id"]: b["parent_id"] for b in bodies}
     for body in bodies:
-        _ref(f, body["id"], raws[body["id"]], "parent", body["parent_id"], body_ids)
+        known_ref(f, body["id"], raws[body["id"]], "parent", body["parent_id"], body_ids)
         seen, node = {body["id"]}, body["parent_id"]
         while node is not None:
             if node in seen:
-                _fail(f, body["id"], "parent chain loops back on itself", raws[body["id"]])
+                fail(f, body["id"], "parent chain loops back on itself", raws[body["id"]])
             seen.add(node)
             node = parents[node]
     escalation = []
-    for pos, item, raw, v in _items(f, doc["escalation_chain"], STEP_FIELDS, key="level"):
+    for pos, item, raw, v in each_item(f, doc["escalation_chain"], STEP_FIELDS, key="level"):
         if v["level"] != pos:
-            _fail(f, item, f"levels must run 1, 2, 3, ... in order; expected {pos}", raw)
+            fail(f, item, f"levels must run 1, 2, 3, ... in order; expected {pos}", raw)
         if v["kind"] not in STEP_KINDS:
-            _fail(f, item, f"kind must be one of {', '.join(STEP_KINDS)}", raw)
+            fail(f, item, f"kind must be one of {', '.join(STEP_KINDS)}", raw)
         if v["kind"] == "body" and v["body"] is None:
-            _fail(f, item, "a step of kind 'body' needs a body", raw)
+            fail(f, item, "a step of kind 'body' needs a body", raw)
         escalation.append(
             {
                 "level": pos,
                 "kind": v["kind"],
-                "body_id": _ref(f, item, raw, "body", v["body"], body_ids),
+                "body_id": known_ref(f, item, raw, "body", v["body"], body_ids),
                 "label": v["label"],
                 "label_en": v["label_en"] or "",
             }
@@ -315,22 +173,22 @@ def read_reference(directory: str | Path) -> ReferenceData:
         {
             **_named(v, pos),
             "description": v["description"] or "",
-            "panel_id": _ref(f, item, raw, "panel", v["panel"], body_ids),
+            "panel_id": known_ref(f, item, raw, "panel", v["panel"], body_ids),
         }
-        for pos, item, raw, v in _items(f, _parse(directory, f, ("themes",))["themes"], THEME_FIELDS)
+        for pos, item, raw, v in each_item(f, parse_file(directory, f, ("themes",))["themes"], THEME_FIELDS)
     ]
     theme_ids = {t["id"] for t in themes}
 
     f, initiatives = "initiatives.yaml", []
-    for pos, item, raw, v in _items(f, _parse(directory, f, ("initiatives",))["initiatives"], INITIATIVE_FIELDS):
+    for pos, item, raw, v in each_item(f, parse_file(directory, f, ("initiatives",))["initiatives"], INITIATIVE_FIELDS):
         if v["category"] not in (1, 2, 3):
-            _fail(f, item, "category must be 1, 2 or 3", raw)
+            fail(f, item, "category must be 1, 2 or 3", raw)
         contents = v["contents"] or []
         if not all(isinstance(line, str) for line in contents):
-            _fail(f, item, "field 'contents' must be a list of strings", raw)
+            fail(f, item, "field 'contents' must be a list of strings", raw)
         deps = v["departments"]
         if isinstance(deps, str) and deps != ALL:
-            _fail(f, item, f"field 'departments' must be a list of department ids or {ALL!r}", raw)
+            fail(f, item, f"field 'departments' must be a list of department ids or {ALL!r}", raw)
         initiatives.append(
             {
                 **_named(v, pos),
@@ -338,8 +196,8 @@ def read_reference(directory: str | Path) -> ReferenceData:
                 "contents": "\n".join(contents),
                 "all_departments": deps == ALL,
                 "departments_note": v["departments_note"] or "",
-                "department_ids": [] if deps == ALL else _id_list(f, item, raw, "departments", deps, dept_ids),
-                "theme_ids": _id_list(f, item, raw, "themes", v["themes"], theme_ids),
+                "department_ids": [] if deps == ALL else id_list(f, item, raw, "departments", deps, dept_ids),
+                "theme_ids": id_list(f, item, raw, "themes", v["themes"], theme_ids),
             }
         )
     return ReferenceData(departments, bodies, escalation, themes, initiatives)
@@ -488,15 +346,3 @@ def load_reference(session: Session, directory: str | Path) -> LoadReport:
     _remove(session, Department, departments, {d["id"] for d in data.departments}, "departments", report)
     session.flush()
     return report
-
-
-def read_yaml_file(directory: str | Path, name: str) -> Any:
-    """One more YAML file of the reference folder (routing.yaml, sla.yaml), parsed;
-    a missing or unparsable file raises ReferenceDataError naming it."""
-    try:
-        with (Path(directory) / name).open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh) or {}
-    except FileNotFoundError:
-        raise ReferenceDataError(name, "", "file not found")
-    except yaml.YAMLError as exc:
-        raise ReferenceDataError(name, "", f"not valid YAML: {exc}")

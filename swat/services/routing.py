@@ -1,4 +1,4 @@
-"""Routing on filing, assignment that knows people, triage, and similar past cases.
+"""Routing on filing, assignment that knows people, and triage (similar past cases: similar.py).
 
 The rules come from config/reference/routing.yaml; `load_routing()` stores
 them, with the catalog texts they need, as one document in the database so
@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, case, delete, exists, func, insert, or_, select
+from sqlalchemy import and_, case, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.errors import Forbidden, ValidationError
-from ..domain.routing import Rules, RulesError, bigrams, compile_rules, fold
+from ..domain.routing import Rules, RulesError, compile_rules
 from ..domain.tz import TOKYO
 from ..models import (
     Initiative,
     MemberAbsence,
-    Message,
     RoutingProposal,
     Theme,
     Ticket,
@@ -34,9 +33,10 @@ from ..models import (
 )
 from ..models.user import user_themes
 from . import documents, notify
-from . import tickets as ticket_service
-from .reference import ReferenceDataError, read_reference, read_yaml_file
-from .visibility import ticket_scope
+from .history import record
+from .reference import read_reference
+from .reference_yaml import ReferenceDataError, read_yaml_file
+from .tickets import set_assignee
 
 DOC_NAME = "routing"
 FILE_NAME = "routing.yaml"
@@ -228,7 +228,7 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         )
         session.add(proposal)
         ticket.triage = True
-        ticket_service.record(session, ticket, None, now, "triage", new="unsure", internal=True)
+        record(session, ticket, None, now, "triage", new="unsure", internal=True)
         notify.notify(
             session,
             now,
@@ -259,13 +259,13 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         created_at=now,
     )
     session.add(proposal)
-    ticket_service.record(session, ticket, None, now, "routed", new=proposal.reasons, internal=True)
+    record(session, ticket, None, now, "routed", new=proposal.reasons, internal=True)
     if auto_apply and confident and member is not None:
         _apply(session, None, now, ticket, theme_id, init_ids, member.user_id)
     else:
         proposal.triage_reason = "unsure" if not confident else ("nobody_fits" if member is None else "review")
         ticket.triage = True
-        ticket_service.record(session, ticket, None, now, "triage", new=proposal.triage_reason, internal=True)
+        record(session, ticket, None, now, "triage", new=proposal.triage_reason, internal=True)
         notify.notify(
             session,
             now,
@@ -290,7 +290,7 @@ def _apply(
     if theme_id != ticket.theme_id:
         old = ticket.theme_id or ""
         ticket.theme_id = theme_id
-        ticket_service.record(session, ticket, actor, now, "theme", old=old, new=theme_id or "")
+        record(session, ticket, actor, now, "theme", old=old, new=theme_id or "")
     current = [
         link.initiative_id
         for link in session.scalars(
@@ -307,11 +307,9 @@ def _apply(
                     for pos, iid in enumerate(initiative_ids)
                 ],
             )
-        ticket_service.record(
-            session, ticket, actor, now, "initiatives", old=",".join(current), new=",".join(initiative_ids)
-        )
+        record(session, ticket, actor, now, "initiatives", old=",".join(current), new=",".join(initiative_ids))
     if assignee_id != ticket.assignee_id:
-        ticket_service.set_assignee(session, actor, now, ticket, assignee_id)
+        set_assignee(session, actor, now, ticket, assignee_id)
     ticket.triage = False
     ticket.updated_at = now
 
@@ -342,77 +340,6 @@ def decide_triage(
     proposal = session.get(RoutingProposal, ticket.id)
     if proposal is not None:
         proposal.decided_at, proposal.decided_by_id = now, actor.id
-    ticket_service.record(session, ticket, actor, now, "triaged", new=theme_id or "", internal=True)
+    record(session, ticket, actor, now, "triaged", new=theme_id or "", internal=True)
     session.flush()
     return ticket
-
-
-# --- similar past consultations -------------------------------------------------
-
-# The newest tickets of the same theme or initiatives that are compared, and how
-# much of each text: bounded work per page view, whatever the size of the archive.
-SIMILAR_POOL = 200
-SIMILAR_TEXT = 120
-
-
-@dataclass
-class Similar:
-    ticket: Ticket
-    score: float
-    answer: str
-
-
-def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> list[Similar]:
-    """Up to `limit` past consultations like this one, resolved ones first, with the desk's answer.
-
-    Candidates are the newest tickets sharing the theme or an initiative
-    (indexed look-ups, bounded), ranked by text similarity.
-    """
-    if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
-        return []
-    init_ids = list(
-        session.scalars(select(TicketInitiative.initiative_id).where(TicketInitiative.ticket_id == ticket.id))
-    )
-    conds = []
-    if ticket.theme_id:
-        conds.append(Ticket.theme_id == ticket.theme_id)
-    if init_ids:
-        conds.append(
-            Ticket.id.in_(select(TicketInitiative.ticket_id).where(TicketInitiative.initiative_id.in_(init_ids)))
-        )
-    if not conds:
-        return []
-    pool = session.scalars(
-        select(Ticket)
-        .where(or_(*conds), Ticket.id != ticket.id, ticket_scope(actor))
-        .order_by(Ticket.id.desc())
-        .limit(SIMILAR_POOL)
-    ).all()
-    if not pool:
-        return []
-    mine = bigrams(fold(ticket.title + " " + ticket.body[:SIMILAR_TEXT]))
-    scored = []
-    for other in pool:
-        theirs = bigrams(fold(other.title + " " + other.body[:SIMILAR_TEXT]))
-        overlap = sum((mine & theirs).values())
-        score = overlap / max(1, min(sum(mine.values()), sum(theirs.values())))
-        if score > 0.05:
-            done = other.status in (states.RESOLVED, states.CLOSED)
-            scored.append((not done, -score, other))
-    scored.sort(key=lambda x: (x[0], x[1], -x[2].id))
-    chosen = [s[2] for s in scored[:limit]]
-    answers = {}
-    if chosen:
-        rows = session.execute(
-            select(Message.ticket_id, Message.body)
-            .join(User, Message.author_id == User.id)
-            .where(
-                Message.ticket_id.in_([c.id for c in chosen]),
-                Message.internal.is_(False),
-                User.role != permissions.STAFF,
-            )
-            .order_by(Message.created_at, Message.id)
-        )
-        for tid, body in rows:
-            answers[tid] = body  # the desk's last answer wins
-    return [Similar(c, -s, answers.get(c.id, "")) for (_, s, c) in scored[:limit]]

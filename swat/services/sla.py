@@ -19,7 +19,7 @@ from ..domain import sla as timers
 from ..domain.calendar import BusinessCalendar
 from ..models import SlaEvent, Ticket, TicketSla
 from . import documents
-from .reference import ReferenceDataError, read_yaml_file
+from .reference_yaml import ReferenceDataError, read_yaml_file
 
 DOC_NAME = "sla"
 FILE_NAME = "sla.yaml"

@@ -24,8 +24,8 @@ from ..models import (
     TicketInitiative,
     User,
 )
-from . import routing, sla, team
-from .routing import Similar
+from . import sla, team
+from .similar import Similar, similar_tickets
 from .sla import SlaView
 from .visibility import get_visible_ticket, visible_events, visible_files, visible_messages
 
@@ -157,7 +157,7 @@ def _desk_info(session: Session, actor, ticket: Ticket) -> DeskInfo:
         proposed=not linked,
         panel=ticket.theme.panel if ticket.theme else None,
         chain=session.scalars(select(EscalationStep).order_by(EscalationStep.level)).all(),
-        similar=routing.similar_tickets(session, actor, ticket),
+        similar=similar_tickets(session, actor, ticket),
         theme_by_id={t.id: t for t in session.scalars(select(Theme))},
         init_by_id={i.id: i for i in session.scalars(select(Initiative))},
     )

@@ -1,304 +1,49 @@
-"""Filing and working consultations: the desk's use cases.
+"""Working a consultation: claim, assign, status, priority, replies, internal notes.
 
 Every function takes the session, the acting user and `now`, checks the
 rules, writes rows plus a TicketEvent in the same transaction and flushes;
 the caller (a view, a command, a job) commits once at its boundary.
+Filing lives in filing.py; `file_consultation` and the upload `Limits` are
+re-exported here, so a caller files and works a ticket through this one module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
-from ..domain.text import normalize_for_search
-from ..domain.tz import TOKYO
-from ..models import (
-    Attachment,
-    Initiative,
-    Message,
-    Theme,
-    Ticket,
-    TicketCounter,
-    TicketEvent,
-    TicketInitiative,
-    User,
-)
+from ..models import Message, Ticket, User
 from . import notify, sla
-from .statements import insert_or_nothing, rows_matched
-from .storage import AttachmentStore, TooLarge, Upload
+from .attachments import Limits, save_files
+from .filing import clean_body, file_consultation, parse_priority
+from .history import record
+from .statements import rows_matched
+from .storage import AttachmentStore, Upload
 
-TITLE_MAX = 200
-BODY_MAX = 20000
-MAX_INITIATIVES = 5
-
-
-class Limits:
-    """Upload limits from settings, passed in by the caller."""
-
-    def __init__(self, max_bytes: int, max_files: int) -> None:
-        self.max_bytes = max_bytes
-        self.max_files = max_files
-
-
-def record(
-    session: Session,
-    ticket: Ticket,
-    actor,
-    at: datetime,
-    kind: str,
-    old: object = "",
-    new: object = "",
-    internal: bool = False,
-) -> None:
-    """Append one history event. Every change to a ticket calls this."""
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            actor_id=actor.id if actor else None,
-            at=at,
-            kind=kind,
-            old_value="" if old is None else str(old),
-            new_value="" if new is None else str(new),
-            internal=internal,
-        )
-    )
+__all__ = [
+    "Limits",
+    "add_internal_note",
+    "add_reply",
+    "assign_ticket",
+    "change_priority",
+    "change_status",
+    "claim_ticket",
+    "close_ticket",
+    "file_consultation",
+    "find_ticket",
+    "reopen_ticket",
+    "set_assignee",
+]
 
 
 def _touch(ticket: Ticket, now: datetime) -> None:
     ticket.updated_at = now
     ticket.last_activity_at = now
-
-
-def _clean_title(title: str) -> str:
-    title = " ".join((title or "").split())
-    if not title:
-        raise ValidationError("Enter a title.", field="title")
-    if len(title) > TITLE_MAX:
-        raise ValidationError("The title can be at most %(max)d characters.", field="title", max=TITLE_MAX)
-    return title
-
-
-def _clean_body(body: str, field: str = "body", allow_empty: bool = False) -> str:
-    body = (body or "").replace("\r\n", "\n").strip()
-    if not body and not allow_empty:
-        raise ValidationError("Enter the details.", field=field)
-    if len(body) > BODY_MAX:
-        raise ValidationError("The text can be at most %(max)d characters.", field=field, max=BODY_MAX)
-    return body
-
-
-def parse_priority(value: str | int) -> int:
-    if isinstance(value, int) and 0 <= value < len(states.PRIORITIES):
-        return value
-    if value in states.PRIORITY_RANK:
-        return states.PRIORITY_RANK[value]
-    raise ValidationError("Choose a valid priority.", field="priority")
-
-
-def _check_theme(session: Session, theme_id: str | None) -> str | None:
-    if not theme_id:
-        return None
-    theme = session.get(Theme, theme_id)
-    if theme is None or not theme.active:
-        raise ValidationError("Choose a valid theme.", field="theme")
-    return theme_id
-
-
-def _check_initiatives(session: Session, ids: Sequence[str]) -> list[str]:
-    ids = list(dict.fromkeys(i for i in ids if i))
-    if len(ids) > MAX_INITIATIVES:
-        raise ValidationError("Choose at most %(max)d initiatives.", field="initiatives", max=MAX_INITIATIVES)
-    if ids:
-        found = set(session.scalars(select(Initiative.id).where(Initiative.id.in_(ids), Initiative.active)))
-        if found != set(ids):
-            raise ValidationError("Choose valid initiatives.", field="initiatives")
-    return ids
-
-
-def next_number(session: Session, now: datetime) -> str:
-    """A readable, never reused ticket number: the year in Tokyo and a counter (2026-00042).
-
-    The counter row is updated in the filing transaction, so concurrent filings
-    queue on it and no two tickets share a number.
-    """
-    year = now.astimezone(TOKYO).year
-    # The year's row is created at most once, even by two first filings at once.
-    session.execute(insert_or_nothing(session, TicketCounter, {"year": year, "last_number": 0}))
-    bumped = session.execute(
-        update(TicketCounter)
-        .where(TicketCounter.year == year)
-        .values(last_number=TicketCounter.last_number + 1)
-        .returning(TicketCounter.last_number)
-    ).scalar_one()
-    return f"{year}-{bumped:05d}"
-
-
-def _save_files(
-    session: Session,
-    store: AttachmentStore,
-    limits: Limits,
-    ticket: Ticket,
-    message: Message | None,
-    actor,
-    now: datetime,
-    files: Iterable[Upload],
-    internal: bool,
-) -> list[Attachment]:
-    files = [f for f in files if f.filename]
-    if len(files) > limits.max_files:
-        raise ValidationError("Attach at most %(max)d files at a time.", field="attachments", max=limits.max_files)
-    saved = []
-    for upload in files:
-        name = _clean_filename(upload.filename)
-        try:
-            key, size, sha = store.save(session, upload.stream, limits.max_bytes)
-        except TooLarge:
-            raise ValidationError(
-                "“%(name)s” is larger than %(limit)s.",
-                field="attachments",
-                name=name,
-                limit=_human_size(limits.max_bytes),
-            )
-        att = Attachment(
-            ticket_id=ticket.id,
-            message_id=message.id if message else None,
-            internal=internal,
-            filename=name,
-            storage_key=key,
-            content_type=_safe_type(upload.content_type),
-            size_bytes=size,
-            sha256=sha,
-            uploaded_by_id=actor.id,
-            created_at=now,
-        )
-        session.add(att)
-        saved.append(att)
-        record(session, ticket, actor, now, "attachment_added", new=name, internal=internal)
-    return saved
-
-
-def _clean_filename(name: str) -> str:
-    # Keep the name as the user gave it (Japanese included) for display only;
-    # drop any path and control characters. It never becomes a path on disk.
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(c for c in name if ord(c) >= 0x20 and ord(c) != 0x7F).strip()
-    return (name or "file")[:255]
-
-
-def _safe_type(declared: str | None) -> str:
-    declared = (declared or "").split(";")[0].strip().lower()
-    if len(declared) > 100 or "/" not in declared:
-        return "application/octet-stream"
-    return declared
-
-
-def _human_size(n: int) -> str:
-    if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):g} MB"
-    return f"{n / 1024:g} KB"
-
-
-def file_consultation(
-    session: Session,
-    actor: User,
-    now: datetime,
-    *,
-    title: str,
-    body: str,
-    theme_id: str | None,
-    initiative_ids: Sequence[str],
-    priority: str,
-    due_date: date | None,
-    files: Iterable[Upload],
-    store: AttachmentStore,
-    limits: Limits,
-    submission_token: str | None = None,
-) -> Ticket:
-    """File a consultation for the actor's department, with its files, as one unit.
-
-    A repeated submission_token returns the ticket the first submission made,
-    so a double-clicked form makes one ticket, even when both arrive at once.
-    """
-    if not permissions.can_file(actor):
-        raise Forbidden("Only department staff can file consultations.")
-    existing = _submitted(session, submission_token)
-    if existing is not None:
-        if existing.requester_id != actor.id:
-            raise Conflict("This form was already used. Open a new form.")
-        return existing
-    title = _clean_title(title)
-    body = _clean_body(body)
-    rank = parse_priority(priority)
-    theme_id = _check_theme(session, theme_id)
-    initiative_ids = _check_initiatives(session, initiative_ids)
-    if due_date is not None and due_date < now.astimezone(TOKYO).date():
-        raise ValidationError("The answer-by date cannot be in the past.", field="due_date")
-
-    try:
-        # In a savepoint: of two submissions of one form racing past the check above, the
-        # second fails on the token's UNIQUE index, takes back its number and gets the first's ticket.
-        with session.begin_nested():
-            ticket = _insert_ticket(
-                session, actor, now, title, body, rank, theme_id, initiative_ids, due_date, submission_token
-            )
-    except IntegrityError:
-        existing = _submitted(session, submission_token)
-        if existing is None or existing.requester_id != actor.id:
-            raise
-        return existing
-    record(session, ticket, actor, now, "created", new=ticket.number)
-    sla.on_created(session, ticket, now)
-    _save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
-    session.flush()
-    return ticket
-
-
-def _submitted(session: Session, submission_token: str | None) -> Ticket | None:
-    if not submission_token:
-        return None
-    return session.scalars(select(Ticket).where(Ticket.submission_token == submission_token)).one_or_none()
-
-
-def _insert_ticket(
-    session: Session,
-    actor: User,
-    now: datetime,
-    title: str,
-    body: str,
-    rank: int,
-    theme_id: str | None,
-    initiative_ids: list[str],
-    due_date: date | None,
-    submission_token: str | None,
-) -> Ticket:
-    ticket = Ticket(
-        number=next_number(session, now),
-        title=title,
-        body=body,
-        search_text=normalize_for_search(f"{title}\n{body}"),
-        status=states.NEW,
-        priority=rank,
-        theme_id=theme_id,
-        department_id=actor.department_id,
-        requester_id=actor.id,
-        due_date=due_date,
-        created_at=now,
-        updated_at=now,
-        last_activity_at=now,
-        submission_token=submission_token or None,
-    )
-    session.add(ticket)
-    session.flush()
-    for pos, iid in enumerate(initiative_ids):
-        session.add(TicketInitiative(ticket_id=ticket.id, initiative_id=iid, position=pos))
-    session.flush()
-    return ticket
 
 
 def claim_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) -> Ticket:
@@ -494,11 +239,11 @@ def add_reply(
         raise Forbidden("You cannot reply to this consultation.")
     if not states.is_open(ticket.status):
         raise ValidationError("Reopen the consultation before replying.", field="body")
-    body = _clean_body(body, allow_empty=bool(files))
+    body = clean_body(body, allow_empty=bool(files))
     message = Message(ticket_id=ticket.id, author_id=actor.id, internal=False, body=body, created_at=now)
     session.add(message)
     session.flush()
-    _save_files(session, store, limits, ticket, message, actor, now, files, internal=False)
+    save_files(session, store, limits, ticket, message, actor, now, files, internal=False)
     record(session, ticket, actor, now, "replied" if desk else "requester_replied", new=message.id)
     if desk:
         sla.on_desk_reply(session, ticket, now)
@@ -535,24 +280,15 @@ def add_internal_note(
         # Requesters are told nothing about notes, not even that they exist.
         raise NotFound()
     files = [f for f in files if f.filename]
-    body = _clean_body(body, allow_empty=bool(files))
+    body = clean_body(body, allow_empty=bool(files))
     message = Message(ticket_id=ticket.id, author_id=actor.id, internal=True, body=body, created_at=now)
     session.add(message)
     session.flush()
-    _save_files(session, store, limits, ticket, message, actor, now, files, internal=True)
+    save_files(session, store, limits, ticket, message, actor, now, files, internal=True)
     record(session, ticket, actor, now, "note_added", new=message.id, internal=True)
     ticket.updated_at = now
     session.flush()
     return message
-
-
-def filing_options(session: Session) -> tuple[Sequence[Theme], Sequence[Initiative]]:
-    """The active themes and catalog initiatives a requester can choose from when filing, in catalog order."""
-    themes = session.scalars(select(Theme).where(Theme.active).order_by(Theme.sort_order)).all()
-    initiatives = session.scalars(
-        select(Initiative).where(Initiative.active).order_by(Initiative.category, Initiative.sort_order)
-    ).all()
-    return themes, initiatives
 
 
 def find_ticket(session: Session, ticket_id: int) -> Ticket:

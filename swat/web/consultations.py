@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..domain import permissions, states
-from ..services import listing, routing, tickets
+from ..services import filing, listing, routing
 from ..transaction import session
 from .common import attempt, form_error, limits, now, settings, store, uploads
 from .forms import ConsultationForm
@@ -67,7 +67,7 @@ def _narrowed(f) -> list[tuple[str, str, str]]:
 
 
 def _choices(form: ConsultationForm) -> None:
-    themes, inits = tickets.filing_options(session())
+    themes, inits = filing.filing_options(session())
     form.theme.choices = [("", _("Not sure (the desk decides)"))] + [(t.id, localized(t)) for t in themes]
     form.initiatives.choices = [(i.id, localized(i)) for i in inits]
     form.priority.choices = [(p, str(PRIORITY_LABELS[p])) for p in states.PRIORITIES]
@@ -75,7 +75,7 @@ def _choices(form: ConsultationForm) -> None:
 
 def _file(form: ConsultationForm):
     """File the consultation and route it; the same form sent twice gives back the first ticket."""
-    ticket = tickets.file_consultation(
+    ticket = filing.file_consultation(
         session(),
         current_user,
         now(),

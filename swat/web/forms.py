@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..services.tickets import BODY_MAX, TITLE_MAX
+from ..services.filing import BODY_MAX, TITLE_MAX
 
 REQUIRED = _l("This field is required.")
 

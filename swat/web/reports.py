@@ -16,7 +16,7 @@ from flask_login import current_user
 from ..domain import permissions
 from ..domain import reports as rd
 from ..domain.tz import TOKYO
-from ..services import reports
+from ..services import report_breakdowns, reports
 from ..transaction import session
 from .boundary import Refused
 from .common import now, requires
@@ -172,11 +172,11 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
         )
     dims = tuple(d for d in reports.DIMENSIONS if d in names)
     if dims:
-        for dim, rows in reports.breakdowns(session(), current_user, period, at, dims).items():
+        for dim, rows in report_breakdowns.breakdowns(session(), current_user, period, at, dims).items():
             columns = list(BREAKDOWN_COLUMNS)
             if dim in times:
                 columns += TIME_COLUMNS
-                extra = reports.time_percentiles(session(), current_user, period, dim)
+                extra = report_breakdowns.time_percentiles(session(), current_user, period, dim)
                 for r in rows:
                     r.update({a: extra.get(r["key"], {}).get(a) for a, _, _ in TIME_COLUMNS})
             rows = _sorted(dim, rows)

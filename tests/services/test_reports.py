@@ -15,7 +15,7 @@ from sqlalchemy import select
 from swat.domain import reports as rd
 from swat.extensions import db
 from swat.models import Ticket, TicketEvent, TicketSla, User
-from swat.services import report_facts, reports, routing, tickets
+from swat.services import report_breakdowns, report_facts, report_times, reports, routing, tickets
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -154,7 +154,7 @@ def test_figures_match_the_oracle(history, users, period, who):
 
 @pytest.mark.parametrize("case", range(40))
 def test_the_database_finds_the_same_percentiles(ctx, case):
-    """reports._ranked ranks (key, value, count) rows in SQL, each key on its own; per key it
+    """report_times.ranked ranks (key, value, count) rows in SQL, each key on its own; per key it
     must give what the plain percentile gives over the values spelled out, repeated values
     and a value split over several rows included."""
     from sqlalchemy import literal, union_all
@@ -171,7 +171,7 @@ def test_the_database_finds_the_same_percentiles(ctx, case):
     for k in sorted({k for k, _, _ in rows}):
         values = [v for key, v, n in rows if key == k for _ in range(n)]
         want[k] = (rd.percentile(values, 0.5), rd.percentile(values, 0.9))
-    assert reports._ranked(db.session, counts) == want
+    assert report_times.ranked(db.session, counts) == want
 
 
 def test_fourteen_clocks_give_the_plain_p90(ctx):
@@ -182,7 +182,7 @@ def test_fourteen_clocks_give_the_plain_p90(ctx):
 
     values = [0] * 11 + [2, 12, 12]
     counts = union_all(*[select(literal("").label("k"), literal(v).label("v"), literal(1).label("n")) for v in values])
-    assert reports._ranked(db.session, counts) == {"": (rd.percentile(values, 0.5), rd.percentile(values, 0.9))}
+    assert report_times.ranked(db.session, counts) == {"": (rd.percentile(values, 0.5), rd.percentile(values, 0.9))}
 
 
 def test_minute_counts_follow_any_change_to_a_clock(history):
@@ -226,7 +226,7 @@ def test_no_clocks_no_percentiles(ctx):
     from sqlalchemy import literal
 
     empty = select(literal(1).label("v"), literal(1).label("n")).where(literal(1) == 0)
-    assert reports._median_p90(db.session, empty) == (None, None)
+    assert report_times.median_p90(db.session, empty) == (None, None)
 
 
 def test_stored_facts_match_the_tickets(history):
@@ -323,7 +323,7 @@ def breakdown_oracle(actor, period, now, dimension):
 @pytest.mark.parametrize("who", ["manager", "manager_health"])
 def test_breakdowns_match_the_oracle(history, users, period, who):
     actor = db.session.get(User, users[who].id)
-    got = reports.breakdowns(db.session, actor, period, history)
+    got = report_breakdowns.breakdowns(db.session, actor, period, history)
     for dimension in reports.DIMENSIONS:
         want = breakdown_oracle(actor, period, history, dimension)
         have = {
@@ -359,7 +359,7 @@ def test_breakdowns_add_up_to_the_totals(history, users):
     period = rd.month(2026, 11)
     total = reports.figures(db.session, actor, period, history)
     for dim in ("department", "theme", "priority", "member"):
-        rows = reports.breakdown(db.session, actor, period, dim, history)
+        rows = report_breakdowns.breakdown(db.session, actor, period, dim, history)
         assert sum(r["opened"] for r in rows) == total.opened, dim
         assert sum(r["backlog"] for r in rows) == total.backlog, dim
 
@@ -469,7 +469,7 @@ def test_breakdown_times_match_the_oracle(history, users, period, who):
     checked = 0
     for dimension in reports.DIMENSIONS:
         want = times_oracle(actor, period, dimension)
-        got = reports.time_percentiles(db.session, actor, period, dimension)
+        got = report_breakdowns.time_percentiles(db.session, actor, period, dimension)
         assert got == want, dimension
         checked += sum(len(v) for v in want.values())
     assert checked > 10

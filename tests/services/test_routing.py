@@ -11,7 +11,7 @@ from sqlalchemy import select
 from swat.domain.errors import Forbidden
 from swat.extensions import db
 from swat.models import MemberAbsence, RoutingProposal, Ticket, TicketEvent, TicketInitiative, User
-from swat.services import accounts, routing, tickets
+from swat.services import accounts, routing, similar, tickets
 from swat.services.reference import ReferenceDataError
 
 from ..conftest import START
@@ -242,11 +242,11 @@ def test_similar_consultations_resolved_first_with_answers(members, clock, store
         limits=limits,
     )
     new, _ = file(members, clock, store, limits)
-    found = routing.similar_tickets(db.session, users["agent"], new)
+    found = similar.similar_tickets(db.session, users["agent"], new)
     assert [s.ticket.id for s in found][:2] == [old.id, recent.id]
     assert unrelated.id not in [s.ticket.id for s in found]
     assert found[0].answer == "福祉部のLINE相談の事例を紹介します。"
-    assert routing.similar_tickets(db.session, members["staff"], new) == []
+    assert similar.similar_tickets(db.session, members["staff"], new) == []
     assert db.session.get(Ticket, new.id)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from swat.domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from swat.extensions import db
-from swat.models import Attachment, Message, Ticket, TicketEvent
+from swat.models import Attachment, Message, Ticket, TicketEvent, TicketInitiative
 from swat.services import tickets
 from swat.services.storage import Upload
 from swat.services.visibility import get_visible_ticket
@@ -42,9 +42,7 @@ def test_filing_makes_a_numbered_ticket_for_the_requesters_department(make_ticke
     assert t.status == "new" and t.assignee_id is None and t.priority == 1
     assert [
         link.initiative_id
-        for link in db.session.scalars(
-            select(tickets.TicketInitiative).where(tickets.TicketInitiative.ticket_id == t.id)
-        )
+        for link in db.session.scalars(select(TicketInitiative).where(TicketInitiative.ticket_id == t.id))
     ] == ["sns-consultation"]
     assert events(t) == ["created"]
     assert make_ticket().number == "2026-00002"

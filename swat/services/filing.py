@@ -1,0 +1,201 @@
+"""Filing a consultation: the form's choices, the checks, the number and the one unit written.
+
+The text and priority rules a consultation is filed with (`clean_body`, `parse_priority`,
+the length limits) hold for the later replies and priority changes too; tickets.py takes
+them from here. Like every use case, filing takes the session, the actor and `now`, writes
+its rows and events and flushes; the caller commits once at its boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..domain import permissions, states
+from ..domain.errors import Conflict, Forbidden, ValidationError
+from ..domain.text import normalize_for_search
+from ..domain.tz import TOKYO
+from ..models import Initiative, Theme, Ticket, TicketCounter, TicketInitiative, User
+from . import sla
+from .attachments import Limits, save_files
+from .history import record
+from .statements import insert_or_nothing
+from .storage import AttachmentStore, Upload
+
+TITLE_MAX = 200
+BODY_MAX = 20000
+MAX_INITIATIVES = 5
+
+
+def clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ValidationError("Enter a title.", field="title")
+    if len(title) > TITLE_MAX:
+        raise ValidationError("The title can be at most %(max)d characters.", field="title", max=TITLE_MAX)
+    return title
+
+
+def clean_body(body: str, field: str = "body", allow_empty: bool = False) -> str:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body and not allow_empty:
+        raise ValidationError("Enter the details.", field=field)
+    if len(body) > BODY_MAX:
+        raise ValidationError("The text can be at most %(max)d characters.", field=field, max=BODY_MAX)
+    return body
+
+
+def parse_priority(value: str | int) -> int:
+    if isinstance(value, int) and 0 <= value < len(states.PRIORITIES):
+        return value
+    if value in states.PRIORITY_RANK:
+        return states.PRIORITY_RANK[value]
+    raise ValidationError("Choose a valid priority.", field="priority")
+
+
+def _check_theme(session: Session, theme_id: str | None) -> str | None:
+    if not theme_id:
+        return None
+    theme = session.get(Theme, theme_id)
+    if theme is None or not theme.active:
+        raise ValidationError("Choose a valid theme.", field="theme")
+    return theme_id
+
+
+def _check_initiatives(session: Session, ids: Sequence[str]) -> list[str]:
+    ids = list(dict.fromkeys(i for i in ids if i))
+    if len(ids) > MAX_INITIATIVES:
+        raise ValidationError("Choose at most %(max)d initiatives.", field="initiatives", max=MAX_INITIATIVES)
+    if ids:
+        found = set(session.scalars(select(Initiative.id).where(Initiative.id.in_(ids), Initiative.active)))
+        if found != set(ids):
+            raise ValidationError("Choose valid initiatives.", field="initiatives")
+    return ids
+
+
+def next_number(session: Session, now: datetime) -> str:
+    """A readable, never reused ticket number: the year in Tokyo and a counter (2026-00042).
+
+    The counter row is updated in the filing transaction, so concurrent filings
+    queue on it and no two tickets share a number.
+    """
+    year = now.astimezone(TOKYO).year
+    # The year's row is created at most once, even by two first filings at once.
+    session.execute(insert_or_nothing(session, TicketCounter, {"year": year, "last_number": 0}))
+    bumped = session.execute(
+        update(TicketCounter)
+        .where(TicketCounter.year == year)
+        .values(last_number=TicketCounter.last_number + 1)
+        .returning(TicketCounter.last_number)
+    ).scalar_one()
+    return f"{year}-{bumped:05d}"
+
+
+def file_consultation(
+    session: Session,
+    actor: User,
+    now: datetime,
+    *,
+    title: str,
+    body: str,
+    theme_id: str | None,
+    initiative_ids: Sequence[str],
+    priority: str,
+    due_date: date | None,
+    files: Iterable[Upload],
+    store: AttachmentStore,
+    limits: Limits,
+    submission_token: str | None = None,
+) -> Ticket:
+    """File a consultation for the actor's department, with its files, as one unit.
+
+    A repeated submission_token returns the ticket the first submission made,
+    so a double-clicked form makes one ticket, even when both arrive at once.
+    """
+    if not permissions.can_file(actor):
+        raise Forbidden("Only department staff can file consultations.")
+    existing = _submitted(session, submission_token)
+    if existing is not None:
+        if existing.requester_id != actor.id:
+            raise Conflict("This form was already used. Open a new form.")
+        return existing
+    title = clean_title(title)
+    body = clean_body(body)
+    rank = parse_priority(priority)
+    theme_id = _check_theme(session, theme_id)
+    initiative_ids = _check_initiatives(session, initiative_ids)
+    if due_date is not None and due_date < now.astimezone(TOKYO).date():
+        raise ValidationError("The answer-by date cannot be in the past.", field="due_date")
+
+    try:
+        # In a savepoint: of two submissions of one form racing past the check above, the
+        # second fails on the token's UNIQUE index, takes back its number and gets the first's ticket.
+        with session.begin_nested():
+            ticket = _insert_ticket(
+                session, actor, now, title, body, rank, theme_id, initiative_ids, due_date, submission_token
+            )
+    except IntegrityError:
+        existing = _submitted(session, submission_token)
+        if existing is None or existing.requester_id != actor.id:
+            raise
+        return existing
+    record(session, ticket, actor, now, "created", new=ticket.number)
+    sla.on_created(session, ticket, now)
+    save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
+    session.flush()
+    return ticket
+
+
+def _submitted(session: Session, submission_token: str | None) -> Ticket | None:
+    if not submission_token:
+        return None
+    return session.scalars(select(Ticket).where(Ticket.submission_token == submission_token)).one_or_none()
+
+
+def _insert_ticket(
+    session: Session,
+    actor: User,
+    now: datetime,
+    title: str,
+    body: str,
+    rank: int,
+    theme_id: str | None,
+    initiative_ids: list[str],
+    due_date: date | None,
+    submission_token: str | None,
+) -> Ticket:
+    ticket = Ticket(
+        number=next_number(session, now),
+        title=title,
+        body=body,
+        search_text=normalize_for_search(f"{title}\n{body}"),
+        status=states.NEW,
+        priority=rank,
+        theme_id=theme_id,
+        department_id=actor.department_id,
+        requester_id=actor.id,
+        due_date=due_date,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+        submission_token=submission_token or None,
+    )
+    session.add(ticket)
+    session.flush()
+    for pos, iid in enumerate(initiative_ids):
+        session.add(TicketInitiative(ticket_id=ticket.id, initiative_id=iid, position=pos))
+    session.flush()
+    return ticket
+
+
+def filing_options(session: Session) -> tuple[Sequence[Theme], Sequence[Initiative]]:
+    """The active themes and catalog initiatives a requester can choose from when filing, in catalog order."""
+    themes = session.scalars(select(Theme).where(Theme.active).order_by(Theme.sort_order)).all()
+    initiatives = session.scalars(
+        select(Initiative).where(Initiative.active).order_by(Initiative.category, Initiative.sort_order)
+    ).all()
+    return themes, initiatives

@@ -1,0 +1,178 @@
+"""Report breakdowns: every figure per department, theme, urgency, member or initiative,
+from the stored facts, and the median and p90 times per key of one breakdown."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import Session
+
+from ..domain import permissions, states
+from ..domain import reports as rdomain
+from ..models import Department, Initiative, ReportFact, Theme, Ticket, TicketInitiative, TicketSla, User
+from . import report_facts
+from .report_times import hours, ranked, stopped_in
+from .reports import DIMENSIONS, TARGETS, Figures, fact_scope, fact_sums, overdue_clause
+from .visibility import ticket_scope
+
+
+def _drill_filter(dimension: str, key) -> dict:
+    """Query-string filters of the ticket list for one breakdown row."""
+    if dimension == "department":
+        return {"department": key}
+    if dimension == "theme":
+        return {"theme": key or "none"}
+    if dimension == "priority":
+        return {"priority": states.PRIORITIES[int(key)]}
+    if dimension == "member":
+        return {"assignee": key or "none"}
+    return {"initiative": key}
+
+
+def _labels(session: Session, dimension: str) -> dict[str, str]:
+    if dimension == "department":
+        return dict(session.execute(select(Department.id, Department.name)).all())
+    if dimension == "theme":
+        return dict(session.execute(select(Theme.id, Theme.name)).all())
+    if dimension == "member":
+        return {str(i): n for i, n in session.execute(select(User.id, User.display_name))}
+    if dimension == "initiative":
+        return dict(session.execute(select(Initiative.id, Initiative.name)).all())
+    return {}
+
+
+def breakdowns(
+    session: Session, actor, period: rdomain.Period, now: datetime, dimensions: tuple[str, ...] = DIMENSIONS
+) -> dict[str, list[dict]]:
+    """Every figure the stored facts give, per department/theme/urgency/member/initiative:
+    two grouped queries over report_facts, plus one small query per dimension for the
+    clocks overdue right now. Rows with nothing in the period and no backlog are left out."""
+    for dimension in dimensions:
+        if dimension not in DIMENSIONS:
+            raise ValueError(dimension)
+    found: dict[str, dict[str, dict]] = {d: {} for d in dimensions}
+    sums = fact_sums(period)
+    queries = []
+    if "department" in dimensions:
+        queries.append(
+            select(literal("department"), ReportFact.department_id, *sums)
+            .where(ReportFact.dim == "all", ReportFact.day < period.end, *fact_scope(actor))
+            .group_by(ReportFact.department_id)
+        )
+    others = [d for d in dimensions if d != "department"]
+    if others:
+        queries.append(
+            select(ReportFact.dim, ReportFact.key, *sums)
+            .where(ReportFact.dim.in_(others), ReportFact.day < period.end, *fact_scope(actor))
+            .group_by(ReportFact.dim, ReportFact.key)
+        )
+    for stmt in queries:
+        for row in session.execute(stmt):
+            values = {
+                k: int(v)
+                for k, v in row._mapping.items()
+                if k
+                in (
+                    "opened",
+                    "resolved",
+                    "backlog",
+                    "reopened",
+                    "fr_met",
+                    "fr_missed",
+                    "fr_minutes",
+                    "res_met",
+                    "res_missed",
+                    "res_minutes",
+                )
+            }
+            found[row[0]][row[1]] = values
+    for dimension in dimensions:
+        key = report_facts.breakdown_key(dimension)
+        for target, prefix in TARGETS:
+            stmt = select(key, func.count()).select_from(TicketSla).join(Ticket, Ticket.id == TicketSla.ticket_id)
+            if dimension == "initiative":
+                stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
+            stmt = stmt.where(overdue_clause(period, now, target), ticket_scope(actor)).group_by(key)
+            for k, n in session.execute(stmt):
+                entry = found[dimension].get(k)
+                if entry is not None:
+                    entry[f"{prefix}_overdue"] = n
+    out = {}
+    for dimension in dimensions:
+        labels = _labels(session, dimension)
+        rows = []
+        for k, v in found[dimension].items():
+            if not (
+                v["opened"]
+                or v["resolved"]
+                or v["backlog"]
+                or v["fr_met"]
+                or v["fr_missed"]
+                or v["res_met"]
+                or v["res_missed"]
+            ):
+                continue
+            fr_ended, res_ended = v["fr_met"] + v["fr_missed"], v["res_met"] + v["res_missed"]
+            fr_due, res_due = fr_ended + v.get("fr_overdue", 0), res_ended + v.get("res_overdue", 0)
+            if dimension == "priority":
+                label = states.PRIORITIES[int(k)]
+            else:
+                label = labels.get(k, k) if k else "-"
+            rows.append(
+                {
+                    "key": k,
+                    "label": label,
+                    "opened": v["opened"],
+                    "resolved": v["resolved"],
+                    "backlog": v["backlog"],
+                    "fr_met": v["fr_met"],
+                    "fr_due": fr_due,
+                    "fr_compliance": Figures.rate(v["fr_met"], fr_due),
+                    "res_met": v["res_met"],
+                    "res_due": res_due,
+                    "res_compliance": Figures.rate(v["res_met"], res_due),
+                    "fr_mean_h": hours(v["fr_minutes"] / fr_ended) if fr_ended else None,
+                    "res_mean_h": hours(v["res_minutes"] / res_ended) if res_ended else None,
+                    "reopened": v["reopened"],
+                    "reopened_rate": Figures.rate(v["reopened"], v["resolved"]),
+                    "filter": _drill_filter(dimension, k),
+                }
+            )
+        if dimension == "priority":
+            rows.sort(key=lambda r: int(r["key"]))
+        else:
+            rows.sort(key=lambda r: (-r["opened"], -r["backlog"], str(r["label"])))
+        out[dimension] = rows
+    return out
+
+
+def time_percentiles(session: Session, actor, period: rdomain.Period, dimension: str) -> dict[str, dict]:
+    """Median and p90 first-response and resolution times (business hours) per key of one
+    breakdown: the clocks that stopped, met or missed, in the period, ranked by the database
+    per key (one statement per target; see report_times.ranked), as for the whole desk's figures. Asked
+    for one breakdown at a time: over a year of a large desk this reads every clock that
+    stopped in it."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(dimension)
+    start, end = period.bounds()
+    department = permissions.department_scope(actor)
+    key = TicketSla.department_id if dimension == "department" else report_facts.breakdown_key(dimension)
+    out: dict[str, dict] = {}
+    for target, prefix in TARGETS:
+        stmt = select(func.coalesce(key, "").label("k"), TicketSla.used_minutes.label("v"), literal(1).label("n"))
+        if dimension != "department":
+            stmt = stmt.join(Ticket, Ticket.id == TicketSla.ticket_id)
+        if dimension == "initiative":
+            stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
+        stmt = stmt.where(*stopped_in(target, start, end, department))
+        for k, (median, p90) in ranked(session, stmt).items():
+            row = out.setdefault(k, {})
+            row[f"{prefix}_median_h"] = hours(median)
+            row[f"{prefix}_p90_h"] = hours(p90)
+    return out
+
+
+def breakdown(session: Session, actor, period: rdomain.Period, dimension: str, now: datetime) -> list[dict]:
+    """One dimension of breakdowns()."""
+    return breakdowns(session, actor, period, now, (dimension,))[dimension]
