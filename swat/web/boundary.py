@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from ..services.tickets import BODY_MAX
+from ..services.filing import BODY_MAX
 
 # PostgreSQL's `integer`, the type of every id column (SQLite's is wider).
 DB_INT_MAX = 2**31 - 1
