@@ -120,7 +120,7 @@ def test_delete_absence_by_role(users, clock):
     assert absences() == []
 
 
-def test_team_page_shows_load_caps_absences_and_whose_the_actor_may_set(users, clock, store, limits, app, tmp_path):
+def test_team_page_shows_load_caps_absences_and_whose_the_actor_may_set(users, clock, make_ticket, app, tmp_path):
     reference = tmp_path / "ref"
     shutil.copytree(app.config["SWAT"]["reference_dir"], reference)
     doc = yaml.safe_load((reference / "routing.yaml").read_text(encoding="utf-8"))
@@ -128,20 +128,7 @@ def test_team_page_shows_load_caps_absences_and_whose_the_actor_may_set(users, c
     (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
     routing.load_routing(db.session, reference, clock.now())
     for _ in range(2):
-        t = tickets.file_consultation(
-            db.session,
-            users["staff_health"],
-            clock.now(),
-            title="相談",
-            body="本文",
-            theme_id=None,
-            initiative_ids=[],
-            priority="normal",
-            due_date=None,
-            files=[],
-            store=store,
-            limits=limits,
-        )
+        t = make_ticket(title="相談", body="本文")
         tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
     team.add_absence(db.session, users["lead"], clock.now(), users["agent"].id, "2026-11-20", "2026-11-24")  # over
     current = team.add_absence(db.session, users["lead"], clock.now(), users["agent"].id, "2026-11-25", "2026-11-26")

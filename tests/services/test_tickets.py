@@ -104,8 +104,9 @@ def test_too_many_files_refused(make_ticket, app):
         make_ticket(files=[Upload(f"{i}.txt", io.BytesIO(b"x")) for i in range(n)])
 
 
-def test_same_submission_token_makes_one_ticket(users, clock, store, limits, session):
-    kw = dict(
+def _submission(store, limits, token):
+    """One filing form's fields, as the same form sends them each time it is submitted."""
+    return dict(
         title="二重送信",
         body="本文",
         theme_id=None,
@@ -115,8 +116,12 @@ def test_same_submission_token_makes_one_ticket(users, clock, store, limits, ses
         files=[],
         store=store,
         limits=limits,
-        submission_token="tok-123",
+        submission_token=token,
     )
+
+
+def test_same_submission_token_makes_one_ticket(users, clock, store, limits, session):
+    kw = _submission(store, limits, "tok-123")
     a = tickets.file_consultation(session, users["staff_health"], clock.now(), **kw)
     session.commit()
     b = tickets.file_consultation(session, users["staff_health"], clock.now(), **kw)
@@ -130,18 +135,7 @@ def test_the_same_form_sent_twice_at_once_makes_one_ticket_and_uses_one_number(a
     """Both submissions may pass the token check before either commits (PostgreSQL lets
     them; SQLite's immediate transactions queue them): the loser gets the winner's
     ticket, and the number it drew goes back."""
-    kw = dict(
-        title="二重送信",
-        body="本文",
-        theme_id=None,
-        initiative_ids=[],
-        priority="normal",
-        due_date=None,
-        files=[],
-        store=store,
-        limits=limits,
-        submission_token="tok-race",
-    )
+    kw = _submission(store, limits, "tok-race")
     requester_id = users["staff_health"].id
     db.session.commit()
     barrier = threading.Barrier(2)
