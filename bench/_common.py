@@ -25,8 +25,6 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import event, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from swat.domain.tz import TOKYO  # noqa: E402 (the benchmarks import the one zone from here)
-
 PASSWORD = "bench-password-2026"  # of the accounts a benchmark makes for itself
 HASH_METHOD = "pbkdf2:sha256:1000"
 WARMUPS = 2

@@ -51,7 +51,6 @@ os.environ.pop("SWAT_DATABASE_URL", None)
 from _common import (  # noqa: E402
     HASH_METHOD,
     ROOT,
-    TOKYO,
     WARMUPS,
     Browser,
     Measurement,
@@ -69,6 +68,7 @@ from sqlalchemy import func, select  # noqa: E402
 from swat.app import create_app  # noqa: E402
 from swat.devdata.seed import SEED_PASSWORD  # noqa: E402
 from swat.domain import states  # noqa: E402
+from swat.domain.tz import TOKYO  # noqa: E402
 from swat.extensions import db  # noqa: E402
 from swat.models import Message, Ticket, TicketEvent, User  # noqa: E402
 from swat.services.reference import load_reference  # noqa: E402

@@ -43,7 +43,6 @@ from _common import (  # noqa: E402
     HASH_METHOD,
     PASSWORD,
     ROOT,
-    TOKYO,
     WARMUPS,
     Browser,
     StatementLog,
@@ -58,6 +57,7 @@ from sqlalchemy import func, select, update  # noqa: E402
 
 from swat.app import create_app  # noqa: E402
 from swat.domain import reports as rd  # noqa: E402
+from swat.domain.tz import TOKYO  # noqa: E402
 from swat.extensions import db  # noqa: E402
 from swat.models import ReportFact, Ticket, User  # noqa: E402
 from swat.services import accounts  # noqa: E402
