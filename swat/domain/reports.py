@@ -8,6 +8,7 @@ build on these definitions, so "the same period" means the same thing everywhere
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -230,9 +231,16 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
 
 
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
 def safe_cell(value: object) -> object:
-    """A CSV cell that spreadsheet programs will not run as a formula (ASVS 1.2.10):
-    text starting with = + - @ tab or CR gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A cell that spreadsheet programs will not run as a formula (ASVS 1.2.10): text
+    starting with = + - @ tab or CR gets a leading apostrophe. Control characters that
+    XLSX cannot hold (text stored before the desk refused them) become U+FFFD."""
+    if not isinstance(value, str):
+        return value
+    value = _UNWRITABLE.sub("\ufffd", value)
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -34,3 +35,15 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(normalized)
     return not parts.scheme and not parts.netloc
+
+
+# C0 control characters other than tab, line feed and carriage return, and DEL. NUL cannot be
+# stored by PostgreSQL; the others break exports (XLSX refuses them) and mean nothing in a
+# consultation. Text from any channel (forms, CSV imports) is refused when it holds one.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def control_character(text: str) -> str | None:
+    """The first control character that text may not hold (see _CONTROL), or None."""
+    found = _CONTROL.search(text)
+    return found.group() if found else None

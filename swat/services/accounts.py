@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..domain import permissions
 from ..domain.errors import NotFound, ValidationError
 from ..domain.permissions import ROLES
+from ..domain.text import control_character
 from ..models import Department, LoginAttempt, Theme, User, UserSession
 from ..models.user import user_themes
 
@@ -123,6 +124,13 @@ def get_user(session: Session, user_id: int) -> User:
     return user
 
 
+def _check_plain_text(**fields: str) -> None:
+    """Names and addresses hold no control characters (NUL cannot even be stored)."""
+    for field, value in fields.items():
+        if control_character(value or ""):
+            raise ValidationError("This contains a control character that cannot be saved.", field=field)
+
+
 def create_user(
     session: Session,
     now: datetime,
@@ -141,6 +149,7 @@ def create_user(
     _check_password(password)
     department_id = _check_role_department(session, role, department_id)
     theme_ids = _check_themes(session, theme_ids)
+    _check_plain_text(display_name=display_name, email=email)
     display_name = " ".join((display_name or "").split())[:100] or username
     user = User(
         username=username,
@@ -178,6 +187,7 @@ def update_user(
     permission change applies immediately."""
     department_id = _check_role_department(session, role, department_id)
     theme_ids = _check_themes(session, theme_ids)
+    _check_plain_text(display_name=display_name, email=email)
     display_name = " ".join((display_name or "").split())[:100]
     if not display_name:
         raise ValidationError("Enter a display name.", field="display_name")
@@ -228,6 +238,12 @@ def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: 
             continue
     if text is None:
         raise ValidationError("The file is not UTF-8 or Shift_JIS text.", field="file")
+    bad = control_character(text)
+    if bad is not None:
+        line = text[: text.index(bad)].count("\n") + 1
+        raise ValidationError(
+            "Line %(line)d: the file contains a control character that cannot be saved.", field="file", line=line
+        )
     reader = csv.DictReader(io.StringIO(text))
     required = {"username", "display_name", "department"}
     if not reader.fieldnames or not required.issubset({(f or "").strip() for f in reader.fieldnames}):

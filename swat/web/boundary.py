@@ -7,6 +7,8 @@ and answers 400 with the desk's page and a message in the user's language when:
   included) holds a NUL character. PostgreSQL cannot store NUL in text and SQLite would
   store it and serve it back raw, so the desk **refuses it everywhere**, on both
   databases, rather than strip it (a silently changed text is worse than a clear "no");
+  the other C0 control characters but tab, LF and CR (and DEL) are refused the same way
+  (`domain.text.control_character`): they mean nothing in a consultation and break exports;
 - a query parameter is longer than MAX_QUERY_CHARS, a form field longer than
   MAX_FIELD_CHARS or an uploaded file's name longer than MAX_FILENAME_CHARS characters (each form still has its own, smaller limits: these are the
   outer wall that no legitimate request comes near);
@@ -21,11 +23,12 @@ refuse, and the URL-map test (tests/web/test_bad_input.py) checks that they all 
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter, ValidationError
 
+from ..domain.text import control_character
 from ..services.filing import BODY_MAX
 
 # PostgreSQL's `integer`, the type of every id column (SQLite's is wider).
@@ -66,20 +69,38 @@ def _is_id(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) <= DB_INT_MAX
 
 
+def _control(texts: list[str]) -> tuple[str, str] | None:
+    """The refusal for the first text holding a NUL or another control character, if any."""
+    for text in texts:
+        found = control_character(text)
+        if found == "\x00":
+            return _nul()
+        if found is not None:
+            return (
+                _("Bad request"),
+                _(
+                    "What you sent contains a control character that cannot be saved (code %(code)d). "
+                    "Remove it and try again.",
+                    code=ord(found),
+                ),
+            )
+    return None
+
+
 def problem() -> tuple[str, str] | None:
     """What is wrong with this request, as (title, message) in the user's language, or None."""
-    if "\x00" in request.path:
-        return _nul()
+    if found := _control([request.path]):
+        return found
     for key, values in request.args.lists():
-        if "\x00" in key or any("\x00" in v for v in values):
-            return _nul()
+        if found := _control([key, *values]):
+            return found
         if len(key) > MAX_QUERY_CHARS or any(len(v) > MAX_QUERY_CHARS for v in values):
             return _too_long(MAX_QUERY_CHARS)
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return None
     for key, values in request.form.lists():
-        if "\x00" in key or any("\x00" in v for v in values):
-            return _nul()
+        if found := _control([key, *values]):
+            return found
         if len(key) > MAX_FIELD_CHARS or any(len(v) > MAX_FIELD_CHARS for v in values):
             return _too_long(MAX_FIELD_CHARS)
         if key in ID_FIELDS and any(v and not _is_id(v) for v in values):
@@ -89,8 +110,8 @@ def problem() -> tuple[str, str] | None:
             )
     for key, files in request.files.lists():
         names = [f.filename or "" for f in files]
-        if "\x00" in key or any("\x00" in n for n in names):
-            return _nul()
+        if found := _control([key, *names]):
+            return found
         if any(len(n) > MAX_FILENAME_CHARS for n in names):
             return _too_long(MAX_FILENAME_CHARS)
     return None
@@ -111,8 +132,12 @@ def _too_long(limit: int) -> tuple[str, str]:
 
 
 def _guard():
+    # Set while the guard looks: a refusal's words need the user's language, which may load
+    # who is signed in, and a refused request must not commit their last-seen time.
+    g.refused = True
     found = problem()
     if found is None:
+        g.pop("refused")
         return None
     from .errors import page
 

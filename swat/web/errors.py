@@ -14,7 +14,6 @@ import secrets
 
 from flask import Flask, current_app, g, has_request_context, render_template, request
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
@@ -23,6 +22,7 @@ from .. import transaction
 from ..extensions import login_manager
 from ..services.database import UNAVAILABLE
 from .boundary import Refused
+from .session import signed_in_or_out
 
 RETRY_AFTER_SECONDS = 30
 
@@ -33,7 +33,13 @@ def new_reference() -> str:
 
 
 def page(code: int, title: str, message: str, reference: str | None = None):
-    """The desk's error page as a (body, status) pair; a plain page if even that cannot be drawn."""
+    """The desk's error page as a (body, status) pair; a plain page if even that cannot be drawn.
+
+    A refused request changes nothing, not even the session's last-seen time (`g.refused`
+    tells the session loader), and the page is drawn signed out when who is signed in
+    cannot be read."""
+    g.refused = True
+    _signed_in_or_out()
     try:
         return render_template("errors/error.html", code=code, title=title, message=message, reference=reference), code
     except Exception:  # the page itself failed (a broken database under the layout, say)
@@ -92,8 +98,8 @@ def _signed_in_or_out() -> None:
     """Load who is signed in (the page and its language need it); when that cannot be read
     (the database is down, most likely), the page is drawn signed out."""
     try:
-        current_user._get_current_object()
-    except Exception:
+        signed_in_or_out()
+    except Exception:  # not the database: still draw the page signed out
         login_manager._update_request_context_with_user()
 
 
@@ -149,7 +155,11 @@ def init_app(app: Flask) -> None:
         # Any other status werkzeug raises (414, 431, 501, ...): the desk's page, not a bare text.
         if e.code is None or e.code < 400:
             return e
-        return page(e.code, str(e.name), _("The request could not be understood."))
+        if e.code >= 500:
+            return page(
+                e.code, _("Something went wrong"), _("The desk could not finish this request. Please try again.")
+            )
+        return page(e.code, _("Bad request"), _("The request could not be understood."))
 
     @app.errorhandler(500)
     def _500(e):
@@ -166,7 +176,12 @@ def init_app(app: Flask) -> None:
     def _unavailable(e):
         reference = new_reference()
         app.logger.warning(
-            "database unavailable on %s [%s] (reference %s): %s", request.path, request.method, reference, e
+            "database unavailable on %s [%s] (reference %s): %s",
+            request.path,
+            request.method,
+            reference,
+            e,
+            exc_info=e,  # SQLite also reports some programming errors this way: keep the traceback
         )
         _rollback()
         # Draw the page signed out: who is signed in lives in the database that just failed.

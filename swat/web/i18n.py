@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, session
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 LOCALES = {"ja": "日本語", "en": "English"}
 
@@ -73,8 +72,11 @@ CATEGORY_LABELS = {
 
 def select_locale() -> str:
     """The signed-in user's choice, else the browser session's, else the default (ja)."""
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in LOCALES:
-        return current_user.locale
+    from .session import signed_in_or_out
+
+    user = signed_in_or_out()
+    if user and getattr(user, "is_authenticated", False) and user.locale in LOCALES:
+        return user.locale
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from .. import transaction
 from ..extensions import login_manager
 from ..services import accounts
+from ..services.database import UNAVAILABLE
 
 
 def _load_user(token: str):
@@ -16,9 +18,23 @@ def _load_user(token: str):
     user = accounts.resume_session(transaction.session(), now(), token, account_settings())
     # The once-a-minute last-seen time: committed here, before the view does
     # anything, because a page that only reads never commits.
-    if user is not None and transaction.commit_if_changed():
+    if user is not None and not g.get("refused") and transaction.commit_if_changed():
         user.session_id = token
     return user
+
+
+def signed_in_or_out():
+    """Who is signed in; when that cannot be read (the database is down, most likely) the
+    request goes on signed out, so its language, headers and error page need no database."""
+    try:
+        return current_user._get_current_object()
+    except UNAVAILABLE:
+        try:
+            transaction.rollback()
+        except Exception:  # a dead connection may refuse even that; the request ends anyway
+            pass
+        login_manager._update_request_context_with_user()
+        return current_user._get_current_object()
 
 
 def init_app(app: Flask) -> None:

@@ -50,11 +50,14 @@ from swat.services.storage import Upload
 from swat.web.boundary import DB_INT_MAX, MAX_FIELD_CHARS, MAX_FILENAME_CHARS, MAX_QUERY_CHARS, IdConverter
 
 NUL_JA = "保存できない文字（NUL文字、コード0）が含まれています"
+CONTROL_JA = "保存できない制御文字（コード1）が含まれています"
+CSRF_JA = "フォームの有効期限が切れました"
 TOO_LONG_JA = "長すぎる値があります"
 
 # The hostile values every parameter gets, by name.
 BAD = {
     "nul": "1\x00",
+    "control": "1\x01",
     "int_over": str(DB_INT_MAX + 1),
     "int_huge": "9" * 40,
     "negative": "-1",
@@ -71,7 +74,7 @@ BAD = {
 ROLES = ("anonymous", "staff_health", "agent", "lead", "manager", "admin")
 # The first role that can open a page gets every value; the others (whose requests take the
 # same parsing paths) get the values each layer refuses differently, to keep the walk quick.
-EVERY_ROLE = ("nul", "int_over", "year_9999")
+EVERY_ROLE = ("nul", "control", "int_over", "year_9999")
 
 
 def limit_of(where: str, kind: str | None) -> int:
@@ -257,6 +260,8 @@ def crawl(app, clients, world) -> Site:
                     endpoint, {"fields": {}, "types": {}, "multipart": form["multipart"], "path": hit[1]}
                 )
                 for name, value, kind in form["fields"]:
+                    if name == "csrf_token":
+                        continue  # each client sends its own session's token (a stale one fails every probe)
                     known["types"].setdefault(name, kind)
                     if kind in ("checkbox", "radio"):
                         if value is not None:
@@ -401,10 +406,11 @@ def test_every_parameter_of_every_route_refuses_bad_input_cleanly(rule_text, met
     form = site.forms.get(endpoint, {"fields": {}, "types": {}, "multipart": False})
     failures: list[str] = []
     sent = 0
+    reached = 0  # probes that got past the boundary's and the CSRF check's refusals
     counted = [row_counts()]  # the rows now: each probe's "after" is the next one's "before"
 
     def probe(role: str, where: str, name: str, label: str, value: str) -> None:
-        nonlocal sent
+        nonlocal sent, reached
         client = clients[role]
         path = path_for(rule, world, (name, value) if where == "path" else None)
         query: dict[str, str] = {}
@@ -432,7 +438,14 @@ def test_every_parameter_of_every_route_refuses_bad_input_cleanly(rule_text, met
         if status >= 500:
             failures.append(f"{what} -> {status}")
             return
-        if "\x00" in value or "\x00" in name:
+        refused_early = status == 400 and any(m in body for m in (NUL_JA, CONTROL_JA, TOO_LONG_JA, CSRF_JA))
+        reached += not refused_early
+        if CSRF_JA in body and name != "csrf_token":  # a bad token itself is rightly refused so
+            failures.append(f"{what} -> the CSRF refusal: the probe never reached the view")
+        if "\x01" in value:
+            if status != 400 or CONTROL_JA not in body:
+                failures.append(f"{what} -> {status}, not the control character refusal")
+        elif "\x00" in value or "\x00" in name:
             if status != 400 or NUL_JA not in body:
                 failures.append(f"{what} -> {status}, not the NUL refusal")
         elif where in ("query", "form") and len(value) > limit_of(where, form["types"].get(name)):
@@ -454,6 +467,9 @@ def test_every_parameter_of_every_route_refuses_bad_input_cleanly(rule_text, met
 
     for role in roles:
         first_role = role == roles[0]
+        # The route as the pages use it (world values, the form's own defaults): the
+        # baseline that shows the walk reaches the view at all.
+        probe(role, "none", "", "baseline", "")
         params: list[tuple[str, str]] = [("path", a) for a in sorted(rule.arguments)]
         if method == "GET":
             keys = site.query.get(endpoint, set()) | reads.args.get(endpoint, set())
@@ -489,6 +505,7 @@ def test_every_parameter_of_every_route_refuses_bad_input_cleanly(rule_text, met
             else:
                 params += [("query", k) for k in sorted(reads.args.get(endpoint, set())) if ("query", k) not in done]
     assert sent > 0
+    assert reached > 0, f"no probe of {method} {rule_text} got past the boundary"
     assert not failures, "\n".join(failures[:40]) + (
         f"\n... and {len(failures) - 40} more" if len(failures) > 40 else ""
     )

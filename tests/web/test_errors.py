@@ -211,3 +211,83 @@ def test_a_bug_while_the_database_is_down_still_gets_the_desks_page(another_app,
     assert '<html lang="ja"' in html and "エラーが発生しました" in html and 'class="topbar"' in html
     reference = REFERENCE.search(html).group(1)
     assert any(rec.exc_info and reference in rec.getMessage() and "/boom" in rec.getMessage() for rec in caplog.records)
+
+
+def test_control_characters_are_refused_like_nul(auth, browser, users):
+    """They mean nothing in a consultation and break exports: a form that sends one saves nothing."""
+    auth.login("admin")
+    agent = users["agent"]
+    before = agent.display_name
+    r = browser.post(f"/admin/users/{agent.id}", {"display_name": "担当\x01者", "role": "agent"})
+    assert r.status_code == 400 and "保存できない制御文字（コード1）が含まれています" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(agent), agent.id).display_name == before
+    r = browser.get("/queue?q=a%1fb")
+    assert r.status_code == 400 and "コード31" in r.get_data(as_text=True)
+
+
+def test_a_staff_import_with_a_control_character_imports_nothing_and_names_the_line(auth, browser):
+    from swat.models import User
+
+    auth.login("admin")
+    csv_text = "username,display_name,department\r\nyamada,山田,health-medical\r\nsuzuki,鈴木\x00花子,welfare\r\n"
+    r = browser.post(
+        "/admin/users/import", {"file": (io.BytesIO(csv_text.encode()), "x.csv")}, content_type="multipart/form-data"
+    )
+    assert r.status_code == 400
+    assert "3行目: 保存できない制御文字が含まれています。" in r.get_data(as_text=True)
+    assert db.session.query(User).filter(User.username.in_(["yamada", "suzuki"])).count() == 0
+
+
+def test_the_workbook_export_survives_a_control_character_stored_before_they_were_refused(
+    make_ticket, auth, browser, users, clock
+):
+    from openpyxl import load_workbook
+    from sqlalchemy import update
+
+    from swat.models import User
+    from swat.services import tickets
+
+    t = make_ticket()
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
+    db.session.execute(update(User).where(User.id == users["agent"].id).values(display_name="担当\x01者"))
+    db.session.commit()
+    auth.login("manager")
+    r = browser.get("/reports/export.xlsx?period=2026-11&table=member")
+    assert r.status_code == 200
+    cells = [c for row in load_workbook(io.BytesIO(r.data))["member"].iter_rows(values_only=True) for c in row]
+    assert "担当\ufffd者" in cells
+
+
+def test_with_the_database_down_a_signed_in_visitor_still_gets_pages_not_500s(another_app, browser):
+    """Who is signed in cannot be read: static files are served and refusals drawn signed out."""
+    down = another_app(database_url="sqlite:////nonexistent-swat-dir/no/desk.db")
+    b = type(browser)(down, down.test_client())
+    with b.client.session_transaction() as s:
+        s["_user_id"] = "a-session-token"
+    r = b.get("/static/css/app.css")
+    assert r.status_code == 200
+    r = b.get("/no-such-page")
+    assert r.status_code == 404 and "お探しのページまたは相談は存在しません" in r.get_data(as_text=True)
+    assert b.get("/queue").status_code == 503
+
+
+def test_other_refusals_have_a_title_in_the_users_language(browser, users):
+    r = browser.client.get("/static/css/app.css", headers={"Range": "bytes=99999999-"})
+    assert r.status_code == 416
+    assert "<h1>Requested Range" not in r.get_data(as_text=True)
+    assert "<h1>不正なリクエスト</h1>" in r.get_data(as_text=True)
+
+
+def test_a_refused_request_writes_nothing_not_even_the_last_seen_time(auth, browser, clock):
+    from swat.models import UserSession
+
+    auth.login("agent")
+    seen = db.session.query(UserSession.last_seen_at).scalar()
+    clock.advance(minutes=5)
+    assert browser.get("/queue?q=%00").status_code == 400
+    db.session.expire_all()
+    assert db.session.query(UserSession.last_seen_at).scalar() == seen
+    assert browser.get("/queue").status_code == 200  # an ordinary page still keeps it
+    db.session.expire_all()
+    assert db.session.query(UserSession.last_seen_at).scalar() > seen
