@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import permissions
@@ -20,28 +20,25 @@ from ..domain.errors import NotFound, ValidationError
 from ..models import Escalation, Notification, Ticket, User
 from .notify import KINDS
 from .statements import rows_matched
-from .visibility import ticket_scope
+from .visibility import notification_scope
 from .weekly_summary import KIND as WEEKLY_SUMMARY
 
 INBOX_SIZE = 100
-
-
-def _visible(actor) -> ColumnElement[bool]:
-    """The actor's notifications of tickets they may still see, or of no ticket at all."""
-    return (Notification.user_id == actor.id) & or_(
-        Notification.ticket_id.is_(None),
-        Notification.ticket_id.in_(select(Ticket.id).where(ticket_scope(actor))),
-    )
+# The bell counts unread notifications up to this many and then says "99+": its cost stays
+# the same however many a manager has left unread.
+UNREAD_CAP = 99
 
 
 def unread_count(session: Session, actor) -> int:
-    """How many of the actor's visible notifications are unread (the number on the bell)."""
-    return (
-        session.scalar(
-            select(func.count()).select_from(Notification).where(_visible(actor), Notification.read_at.is_(None))
-        )
-        or 0
+    """How many of the actor's visible notifications are unread (the number on the bell),
+    counted up to UNREAD_CAP + 1: anything above UNREAD_CAP is shown as "99+"."""
+    unread = (
+        select(Notification.id)
+        .where(notification_scope(actor), Notification.read_at.is_(None))
+        .limit(UNREAD_CAP + 1)
+        .subquery()
     )
+    return session.execute(select(func.count()).select_from(unread)).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ def inbox(session: Session, actor, limit: int = INBOX_SIZE) -> list[InboxItem]:
         select(Notification, Ticket.number, Escalation)
         .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
         .outerjoin(Escalation, Escalation.id == Notification.escalation_id)
-        .where(_visible(actor))
+        .where(notification_scope(actor))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit)
     ).all()

@@ -14,12 +14,12 @@ to one download, so a hidden file cannot be listed or fetched.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy.orm import Session, aliased
 
 from ..domain import permissions
 from ..domain.errors import NotFound
-from ..models import Attachment, Message, Ticket, TicketEvent
+from ..models import Attachment, Message, Notification, Ticket, TicketEvent
 
 # The largest id either database stores in an integer column: beyond it, nothing exists.
 MAX_ID = 2**31 - 1
@@ -30,6 +30,23 @@ def ticket_scope(actor) -> ColumnElement[bool]:
     if department is None:
         return true()
     return Ticket.department_id == department
+
+
+def notification_scope(actor) -> ColumnElement[bool]:
+    """The actor's own notifications that are about no ticket or about a ticket they may see.
+
+    The ticket rule is asked per notification, through the ticket's primary key (EXISTS),
+    never as "the ids of every ticket in scope": that list is all tickets for the desk and
+    a whole department's for its head, and reading it per unread notification made the
+    bell cost hundreds of milliseconds at a million tickets.
+    """
+    own = Notification.user_id == actor.id
+    department = permissions.department_scope(actor)
+    if department is None:
+        return own
+    ticket = aliased(Ticket)  # its own name: the caller may join tickets too
+    about_visible_ticket = exists().where(ticket.id == Notification.ticket_id, ticket.department_id == department)
+    return own & or_(Notification.ticket_id.is_(None), about_visible_ticket)
 
 
 def get_visible_ticket(session: Session, actor, number: str, *options) -> Ticket:

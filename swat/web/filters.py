@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from ..domain import permissions
 from ..domain.states import PRIORITIES
+from ..services.notifications import UNREAD_CAP
 from . import i18n
 from .common import May
 from .headers import PANEL_HEADER
@@ -56,6 +57,7 @@ def _globals() -> dict:
         "is_panel": is_panel(),
         "server_now": now(),
         "unread_notifications": _unread(),
+        "UNREAD_CAP": UNREAD_CAP,
     }
 
 

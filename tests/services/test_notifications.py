@@ -35,6 +35,27 @@ def test_the_bell_counts_and_lists_only_the_readers_visible_notifications(make_t
     assert [i.number for i in notifications.inbox(db.session, me)] == [None]
 
 
+def test_the_bell_counts_up_to_its_cap_and_says_99_plus_beyond(make_ticket, users, clock, auth, browser):
+    """The count stops at UNREAD_CAP + 1, so a manager with thousands unread costs what one with a hundred does."""
+    t = make_ticket()
+    other = make_ticket("staff_welfare")
+    me = users["manager_health"]  # a department head: the ticket rule applies per notification
+    for _ in range(notifications.UNREAD_CAP):
+        tell(users, clock, "manager_health", t)
+    for _ in range(5):
+        tell(users, clock, "manager_health", other)  # another department's: never counted
+    db.session.commit()
+    assert notifications.unread_count(db.session, me) == notifications.UNREAD_CAP
+    auth.login("manager_health")
+    assert "未読99件" in browser.get("/notifications").get_data(as_text=True)
+    tell(users, clock, "manager_health")  # about no ticket: counted
+    tell(users, clock, "manager_health", t)
+    db.session.commit()
+    assert notifications.unread_count(db.session, me) == notifications.UNREAD_CAP + 1
+    html = browser.get("/notifications").get_data(as_text=True)
+    assert "未読99+件" in html and "未読100件" not in html and "未読101件" not in html
+
+
 def test_mark_all_read_marks_only_the_readers_own(make_ticket, users, clock):
     t = make_ticket()
     tell(users, clock, "staff_health", t)
