@@ -168,20 +168,7 @@ def test_the_same_form_sent_twice_at_once_makes_one_ticket_and_uses_one_number(a
 def test_only_staff_with_a_department_file(users, clock, store, limits, session):
     for who in ("agent", "manager", "admin"):
         with pytest.raises(Forbidden):
-            tickets.file_consultation(
-                session,
-                users[who],
-                clock.now(),
-                title="t",
-                body="b",
-                theme_id=None,
-                initiative_ids=[],
-                priority="normal",
-                due_date=None,
-                files=[],
-                store=store,
-                limits=limits,
-            )
+            tickets.file_consultation(session, users[who], clock.now(), **_submission(store, limits, None))
 
 
 def test_claim_assigns_and_records(make_ticket, users, clock, session):
