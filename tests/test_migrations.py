@@ -26,7 +26,7 @@ from swat.domain import reports as rd
 from swat.extensions import db
 from swat.models import Base, User
 from swat.models.base import include_object_for
-from swat.services import accounts, report_facts, tickets
+from swat.services import accounts, report_facts, search_index, tickets
 from swat.services.reference import load_reference
 from swat.services.routing import load_routing
 from swat.services.sla import load_sla
@@ -159,9 +159,13 @@ def _counts(session) -> dict[str, int]:
 def test_check_constraints_keep_rows_and_report_facts(fresh_app, tmp_path):
     """0012 rebuilds tickets, users and ticket_slas on SQLite: every row stays (nothing
     cascades from the old tables), the report triggers come back and keep counting, and the
-    stored facts still equal a fresh computation, both ways."""
+    stored facts still equal a fresh computation, both ways. 0013 on the way builds the
+    search index of the tickets already stored.
+
+    The work is written by today's services, so at the head; the migrations then go down
+    to 0011 and up again over it."""
     with fresh_app.app_context():
-        upgrade(revision="0011")
+        upgrade()
         s = fresh_app.config["SWAT"]
         session = db.session
         now = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)
@@ -188,10 +192,20 @@ def test_check_constraints_keep_rows_and_report_facts(fresh_app, tmp_path):
         ids = {role: user.id for role, user in people.items()}
         session.remove()
 
+        downgrade(revision="0011")
+        assert _counts(session) == before
+        assert report_facts.stored(session) == facts
+        assert report_facts.check(session) == []
+        session.execute(text("UPDATE tickets SET status = 'lost' WHERE id = 1"))
+        session.rollback()
+        session.remove()
+
         upgrade()
         assert _counts(session) == before
         assert report_facts.stored(session) == facts
         assert report_facts.check(session) == []
+        assert search_index.check(session.connection()).ok
+        session.remove()
         # The triggers are back: new work is counted as it is written.
         people = {role: session.get(User, id_) for role, id_ in ids.items()}
         _work(session, now + timedelta(days=3), people, store, limits, 6)
@@ -206,8 +220,6 @@ def test_check_constraints_keep_rows_and_report_facts(fresh_app, tmp_path):
         assert _counts(session) == after
         assert report_facts.stored(session) == facts
         assert report_facts.check(session) == []
-        session.execute(text("UPDATE tickets SET status = 'lost' WHERE id = 1"))
-        session.rollback()
         session.remove()
 
 

@@ -16,6 +16,7 @@ from .jobs import jobs_group, scheduler
 from .reference import reference
 from .reports import reports_group
 from .routing import routing_group
+from .search import search_group
 from .setup import setup
 from .sla import sla_group
 from .users import users
@@ -45,4 +46,5 @@ def register_cli(app) -> None:
     app.cli.add_command(scheduler)
     app.cli.add_command(jobs_group)
     app.cli.add_command(reports_group)
+    app.cli.add_command(search_group)
     app.cli.add_command(seed)

@@ -132,7 +132,7 @@ class Plan:
     lead: tuple[int, str]
     inits: list[str]
     inits_by_theme: dict[str, list[str]]
-    # (title, body, folded text) per theme; with `copy`, each already joined as COPY text
+    # (title, body) per theme; with `copy`, each already joined as COPY text
     pools: dict[str | None, list[Any]]
     desk: list[str]
     follow: list[str]
@@ -140,7 +140,7 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.copy:  # escaped once here, not per row
-            self.pools = {k: [f"{_esc(a)}\t{_esc(b)}\t{_esc(c)}" for a, b, c in v] for k, v in self.pools.items()}
+            self.pools = {k: [f"{_esc(a)}\t{_esc(b)}" for a, b in v] for k, v in self.pools.items()}
             self.desk = [_esc(s) for s in self.desk]
             self.follow = [_esc(s) for s in self.follow]
 

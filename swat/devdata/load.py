@@ -59,7 +59,6 @@ COLUMNS = {
         "number",
         "title",
         "body",
-        "search_text",
         "status",
         "priority",
         "theme_id",

@@ -32,7 +32,7 @@ from ..domain import states
 from ..models import Department, Initiative, Theme, TicketCounter, User
 from ..models.reference import initiative_themes
 from ..models.user import user_themes
-from ..services import sla
+from ..services import search_index, sla
 from ..services.statements import insert_or_nothing
 from . import life, load
 from .life import MAX_MESSAGES, TABLES, TOKYO, Plan, fiscal_start
@@ -44,7 +44,7 @@ BATCH = 5000
 # PostgreSQL: a seed at least this large, and at least half the size of what is already
 # there, loads in one transaction with the secondary indexes and foreign keys of its six
 # tables dropped first and rebuilt after (pg_restore's way): building an index once is much
-# cheaper than maintaining it row by row, above all the trigram index on search_text.
+# cheaper than maintaining it row by row.
 BULK_MIN = 50_000
 # The seeded accounts are fake: they share one password, hashed once with a cheap method so
 # creating the cast costs nothing. Sign in as any `seed-*` user with it on a dev database.
@@ -291,6 +291,7 @@ def seed(
     postgres = session.get_bind().dialect.name == "postgresql"
     cast, users_created = _ensure_cast(session, now, departments, themes)
     report = SeedReport(users_created=users_created)
+    indexed_to = session.scalar(text("SELECT coalesce(max(id), 0) FROM tickets")) or 0
 
     rng = random.Random(rng_seed)
     planned = life.created_times(rng, rules.calendar, fiscal_start(now, years), now, tickets)
@@ -378,6 +379,8 @@ def seed(
                 progress(report.tickets, tickets)
         if saved is not None:
             load.restore_after_load(session, *saved)
+        # The new tickets' search documents, in batches (bulk: with the index built after).
+        search_index.index_after(session, indexed_to, bulk=bulk)
         # The bulk load's one commit (indexes, foreign keys and facts rebuilt); after
         # batches, it commits nothing more.
         session.commit()

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import random
 
-from ..domain.text import normalize_for_search
-
 POOL = 1024  # ready-made title/body texts per theme
 
 SURNAMES = [
@@ -124,15 +122,15 @@ def _fill(template: str, rng: random.Random, topic: tuple[list[str], list[str]])
 
 
 def text_pools(rng: random.Random, themes: list[str]):
-    """Ready-made (title, body, search_text) per theme, and reply texts, picked per ticket."""
-    pools: dict[str | None, list[tuple[str, str, str]]] = {}
+    """Ready-made (title, body) per theme, and reply texts, picked per ticket."""
+    pools: dict[str | None, list[tuple[str, str]]] = {}
     for theme in [None, *themes]:
         topic = TOPICS.get(theme or "", GENERIC)
         pool = []
         for _ in range(POOL):
             title = _fill(rng.choice(TITLES), rng, topic)[:200]
             body = "\n".join(_fill(s, rng, topic) for s in rng.sample(SENTENCES, rng.randint(2, 4)))
-            pool.append((title, body, normalize_for_search(f"{title}\n{body}")))
+            pool.append((title, body))
         pools[theme] = pool
     desk = [_fill(rng.choice(DESK_REPLIES), rng, TOPICS[rng.choice(list(TOPICS))]) for _ in range(256)]
     follow = [_fill(rng.choice(FOLLOW_UPS), rng, TOPICS[rng.choice(list(TOPICS))]) for _ in range(256)]

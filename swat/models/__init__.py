@@ -6,6 +6,7 @@ from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
 from .report import ReportFact, ReportTimeCount
 from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
+from .search import SearchDocument
 from .sla import SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
 from .user import LoginAttempt, User, UserSession
@@ -28,6 +29,7 @@ __all__ = [
     "ReportFact",
     "ReportMailing",
     "ReportTimeCount",
+    "SearchDocument",
     "RoutingProposal",
     "SlaEvent",
     "Theme",

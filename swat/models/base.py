@@ -62,15 +62,20 @@ def one_of(column: str, values: Iterable[str | int]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({listed})", name=column)
 
 
-# Indexes that exist on PostgreSQL only (declared with ddl_if): schema comparisons on
-# other engines leave them out.
-POSTGRESQL_ONLY_INDEXES = {"ix_tickets_search_trgm"}
+# On SQLite the search index is an FTS5 table (and its shadow tables) that the migrations
+# create and the models do not describe (models/search.py).
+SQLITE_SEARCH_TABLE = "search_documents"
 
 
 def include_object_for(dialect_name: str):
     """An Alembic include_object hook for this engine."""
 
     def include(obj, name, type_, reflected, compare_to):
-        return not (type_ == "index" and name in POSTGRESQL_ONLY_INDEXES and dialect_name != "postgresql")
+        if dialect_name == "sqlite" and (name or "").startswith(SQLITE_SEARCH_TABLE):
+            return False
+        table = getattr(obj, "table", None)
+        return not (
+            dialect_name == "sqlite" and type_ == "index" and table is not None and table.name == SQLITE_SEARCH_TABLE
+        )
 
     return include

@@ -41,13 +41,6 @@ class Ticket(Base):
         Index("ix_tickets_resolved_at", "resolved_at"),
         Index("ix_tickets_triage", "triage", "created_at"),
         Index("ix_tickets_status_sla_due", "status", "sla_due_at"),
-        # Free-text search (LIKE '%…%') on PostgreSQL: trigrams, Japanese included.
-        Index(
-            "ix_tickets_search_trgm",
-            "search_text",
-            postgresql_using="gin",
-            postgresql_ops={"search_text": "gin_trgm_ops"},
-        ).ddl_if(dialect="postgresql"),
         one_of("status", states.STATUSES),
         one_of("priority", range(len(states.PRIORITIES))),
     )
@@ -56,9 +49,6 @@ class Ticket(Base):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
-    # Title and body folded for search (NFKC + casefold), so full-width and
-    # half-width forms find each other.
-    search_text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     # Rank in domain.states.PRIORITIES: 0 urgent ... 3 low (sorts and indexes well).
     priority: Mapped[int] = mapped_column(Integer)

@@ -8,6 +8,7 @@ its rows and events and flushes; the caller commits once at its boundary.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
@@ -17,10 +18,9 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, Forbidden, ValidationError
-from ..domain.text import normalize_for_search
 from ..domain.tz import TOKYO
 from ..models import Initiative, Theme, Ticket, TicketCounter, TicketInitiative, User
-from . import sla
+from . import search_index, sla
 from .attachments import Limits, save_files
 from .history import record
 from .statements import insert_or_nothing
@@ -31,8 +31,13 @@ BODY_MAX = 20000
 MAX_INITIATIVES = 5
 
 
+_LINE_BREAKS = re.compile(r"[\t\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
 def clean_title(title: str) -> str:
-    title = " ".join((title or "").split())
+    # One line, without white space at its ends; what is typed inside (an ideographic
+    # space, two spaces) is kept as typed.
+    title = _LINE_BREAKS.sub(" ", title or "").strip()
     if not title:
         raise ValidationError("Enter a title.", field="title")
     if len(title) > TITLE_MAX:
@@ -146,7 +151,7 @@ def file_consultation(
     record(session, ticket, actor, now, "created", new=ticket.number)
     sla.on_created(session, ticket, now)
     save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
-    session.flush()
+    search_index.refresh(session, ticket.id)
     return ticket
 
 
@@ -172,7 +177,6 @@ def _insert_ticket(
         number=next_number(session, now),
         title=title,
         body=body,
-        search_text=normalize_for_search(f"{title}\n{body}"),
         status=states.NEW,
         priority=rank,
         theme_id=theme_id,

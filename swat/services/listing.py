@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from ..domain import permissions, states
-from ..domain.text import escape_like, normalize_for_search
+from ..domain.search import parse_query
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, User
+from . import search
 from .visibility import ticket_scope
 
 SORTS = {
@@ -27,6 +28,8 @@ SORTS = {
     "due": (Ticket.due_date, Ticket.id),
     "sla": (Ticket.sla_due_at, Ticket.id),
     "number": (Ticket.id,),
+    # Best match first (services.search.by_relevance); without search words, the newest.
+    "relevance": (Ticket.id,),
 }
 MAX_QUERY = 200
 
@@ -49,6 +52,8 @@ class TicketFilters:
     descending: bool = False
     page: int = 1
     per_page: int = 50
+    # Count every match even beyond search.COUNT_CAP.
+    exact_count: bool = False
 
 
 @dataclass
@@ -57,6 +62,10 @@ class Page:
     total: int
     page: int
     per_page: int
+    # True when more than `total` (search.COUNT_CAP) matched: 「10,000件以上」.
+    at_least: bool = False
+    # Per ticket id, where the search words were found (pieces of text, marked or not).
+    snippets: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
@@ -93,7 +102,7 @@ def filtered_by(session: Session, f: TicketFilters) -> dict[str, Any]:
     return out
 
 
-def _filtered(actor, f: TicketFilters) -> Select:
+def _filtered(session: Session, actor, f: TicketFilters) -> Select:
     stmt = select(Ticket).where(ticket_scope(actor))
     statuses = [s for s in f.statuses if s in states.STATUSES]
     if statuses:
@@ -128,19 +137,26 @@ def _filtered(actor, f: TicketFilters) -> Select:
             period = None
         if period is not None and f.measure in MEASURES:
             stmt = stmt.where(measure_clause(f.measure, period))
-    term = normalize_for_search(f.q).strip()[:MAX_QUERY]
-    for word in term.split():
-        stmt = stmt.where(Ticket.search_text.like(f"%{escape_like(word)}%", escape="\\"))
+    query = parse_query(f.q, MAX_QUERY)
+    if query:
+        stmt = stmt.where(search.matches(session, actor, query))
     return stmt
 
 
 def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     """One page of the tickets the actor may see, filtered and sorted, with its total."""
-    base = _filtered(actor, f)
-    total = session.execute(select(func.count()).select_from(base.with_only_columns(Ticket.id).subquery())).scalar_one()
+    base = _filtered(session, actor, f)
+    counted = search.count(session, base, exact=f.exact_count)
+    total = counted.value
     per_page = max(1, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
     page = max(1, min(f.page, pages))
+    query = parse_query(f.q, MAX_QUERY)
+    if f.sort == "relevance":
+        stmt = search.by_relevance(session, actor, query, base.with_only_columns(Ticket.id))
+        ids = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+        rows = _rows(session, ids)
+        return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
     cols = SORTS.get(f.sort, SORTS["priority"])
     order: list[ColumnElement[Any]] = [c.desc() if f.descending else c.asc() for c in cols]
     if f.sort == "due":
@@ -155,7 +171,7 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
         )
     )
     rows = _rows(session, ids)
-    return Page(rows=rows, total=total, page=page, per_page=per_page)
+    return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
 
 
 def _rows(session: Session, ids: list[int]) -> list[Ticket]:

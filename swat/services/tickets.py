@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..domain import permissions, states
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..models import Message, Ticket, User
-from . import notify, sla
+from . import notify, search_index, sla
 from .attachments import Limits, save_files
 from .filing import clean_body, file_consultation, parse_priority
 from .history import record
@@ -261,7 +261,7 @@ def add_reply(
             session, ticket, actor, now, states.transition(ticket.status, "requester_replied", states.REQUESTER)
         )
     _touch(ticket, now)
-    session.flush()
+    search_index.refresh(session, ticket.id)
     return message
 
 
@@ -287,7 +287,7 @@ def add_internal_note(
     save_files(session, store, limits, ticket, message, actor, now, files, internal=True)
     record(session, ticket, actor, now, "note_added", new=message.id, internal=True)
     ticket.updated_at = now
-    session.flush()
+    search_index.refresh(session, ticket.id)
     return message
 
 

@@ -19,14 +19,16 @@ def filters_from_request(per_page: int, default_statuses: list[str] | None = Non
     statuses = [s for s in args.getlist("status") if s]
     if not statuses and "status" not in args and default_statuses:
         statuses = list(default_statuses)
-    sort = args.get("sort", "priority")
+    q = args.get("q", "")[:200]
+    # A search is ordered by relevance unless another order is asked for.
+    sort = args.get("sort", "relevance" if q.strip() else "priority")
     return TicketFilters(
         statuses=statuses,
         theme=args.get("theme", "")[:64],
         department=args.get("department", "")[:64],
         assignee=args.get("assignee", "")[:20],
         priority=args.get("priority", "")[:16],
-        q=args.get("q", "")[:200],
+        q=q,
         initiative=args.get("initiative", "")[:64],
         period=args.get("period", "")[:40],
         measure=args.get("measure", "")[:16],
@@ -34,4 +36,5 @@ def filters_from_request(per_page: int, default_statuses: list[str] | None = Non
         descending=args.get("dir") == "desc",
         page=_int(args.get("page"), 1, 1, 1_000_000),
         per_page=_int(args.get("per_page"), per_page, 1, 200),
+        exact_count=args.get("count") == "exact",
     )

@@ -16,7 +16,7 @@ from swat.devdata.seed import seed
 from swat.domain import states
 from swat.extensions import db
 from swat.models import Base, Message, SlaEvent, Ticket, TicketEvent, TicketInitiative, TicketSla, User
-from swat.services import report_facts, tickets
+from swat.services import report_facts, search_index, tickets
 
 # What the two may differ in, and why:
 # - ids, and the number (a new filing takes the next one);
@@ -150,6 +150,7 @@ def tables_with_rows(tid: int) -> set[str]:
         table.name
         for table in Base.metadata.sorted_tables
         if "ticket_id" in table.c
+        and table.name != "search_documents"  # an FTS5 table on SQLite: checked whole below
         and db.session.scalar(select(func.count()).select_from(table).where(table.c.ticket_id == tid))
     }
 
@@ -171,3 +172,6 @@ def test_every_seeded_life_is_what_the_services_write(ctx, clock, store, limits)
     db.session.commit()
     # The report facts (kept by triggers) agree with both kinds of ticket.
     assert report_facts.check(db.session) == []
+    # So does the search index: every seeded and every worked ticket has its document, as
+    # the services write it.
+    assert search_index.check(db.session.connection()).ok

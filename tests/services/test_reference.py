@@ -96,7 +96,6 @@ def make_ticket(session, user, initiative_id):
         number="2020-00001",
         title="LINE相談",
         body="相談したい",
-        search_text="line相談",
         status="new",
         priority=2,
         theme_id="citizen-services",

@@ -1,0 +1,335 @@
+"""Keeping the search index: each consultation's document of tokens, written in the
+transaction that changes what it holds, rebuilt in batches by `swat search reindex`.
+
+A document holds, on the side everyone who may open the ticket may find: the title
+(weighted, for relevance), the body, every reply, the requester's name and department and
+the names of their files; on the desk's side: internal notes and the names of their files.
+The tokens come from domain.search; this module writes them as PostgreSQL's `tsvector`
+or as FTS5 text, and nothing else knows either format.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.orm import Session
+
+from ..domain.search import Gram, fold, grams
+
+# PostgreSQL keeps positions up to 16383 (and 256 per token); text past that is still
+# found word by word. The text indexed per ticket is bounded so that a document stays far
+# below the 1 MB a tsvector may hold.
+MAX_POSITION = 16383
+MAX_INDEXED_CHARS = 200_000
+# FTS5's `ascii` tokenizer splits at ASCII punctuation and space: those characters travel
+# as private-use characters, and a gap between runs is a token of its own.
+_ASCII_SAFE = {c: chr(0xE000 + c) for c in range(0x80) if not chr(c).isalnum()}
+FTS_GAP = "\ue100"
+
+
+@dataclass
+class Texts:
+    """What one consultation's document is made of (stored text, as typed)."""
+
+    title: str = ""
+    public: list[str] = field(default_factory=list)
+    internal: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Tokens:
+    title: list[Gram]
+    public: list[Gram]
+    internal: list[Gram]
+
+
+def tokens_of(texts: Texts) -> Tokens:
+    """The document's tokens: title first, then the public texts, then the internal ones."""
+    budget = MAX_INDEXED_CHARS
+    title, pos = grams(fold(texts.title[:budget]))
+    budget -= len(texts.title)
+    public: list[Gram] = []
+    for t in texts.public:
+        if budget <= 0:
+            break
+        g, pos = grams(fold(t[:budget]), pos)
+        public.extend(g)
+        budget -= len(t)
+    internal: list[Gram] = []
+    ipos = 1
+    for t in texts.internal:
+        if budget <= 0:
+            break
+        g, ipos = grams(fold(t[:budget]), ipos)
+        internal.extend(g)
+        budget -= len(t)
+    return Tokens(title, public, internal)
+
+
+def _tsvector(groups: Iterable[tuple[list[Gram], str]]) -> str:
+    """A tsvector literal: 'token':1A,5 …  (weight A marks the title)."""
+    positions: dict[str, list[str]] = defaultdict(list)
+    for gs, weight in groups:
+        for pos, token in gs:
+            positions[token].append(f"{pos if pos < MAX_POSITION else MAX_POSITION}{weight}")
+    return " ".join(
+        "'" + tok.replace("\\", "\\\\").replace("'", "''") + "':" + ",".join(p[:256]) for tok, p in positions.items()
+    )
+
+
+def _fts(gs: list[Gram]) -> str:
+    """FTS5 text: the tokens in order, a gap token wherever positions skip."""
+    out: list[str] = []
+    last = None
+    for pos, token in gs:
+        if last is not None and pos > last + 1:
+            out.append(FTS_GAP)
+        out.append(fts_token(token))
+        last = pos
+    return " ".join(out)
+
+
+def fts_token(token: str) -> str:
+    """A token as FTS5 text (ASCII punctuation moved to private-use characters)."""
+    return token if token.isalnum() else token.translate(_ASCII_SAFE)
+
+
+def _texts(conn: Connection, ticket_ids: list[int]) -> dict[int, Texts]:
+    """The stored texts of these tickets, in the order a document holds them."""
+    out: dict[int, Texts] = {}
+    ids = bindparam("ids", expanding=True)
+    rows = conn.execute(
+        text(
+            "SELECT t.id, t.title, t.body, u.display_name, d.name FROM tickets t "
+            "JOIN users u ON u.id = t.requester_id JOIN departments d ON d.id = t.department_id "
+            "WHERE t.id IN :ids"
+        ).bindparams(ids),
+        {"ids": ticket_ids},
+    )
+    for tid, title, body, requester, department in rows:
+        out[tid] = Texts(title=title, public=[body, requester, department])
+    for tid, internal, body in conn.execute(
+        text(
+            "SELECT ticket_id, internal, body FROM messages WHERE ticket_id IN :ids ORDER BY ticket_id, id"
+        ).bindparams(ids),
+        {"ids": ticket_ids},
+    ):
+        if tid in out:
+            (out[tid].internal if internal else out[tid].public).append(body)
+    for tid, internal, name in conn.execute(
+        text(
+            "SELECT ticket_id, internal, filename FROM attachments WHERE ticket_id IN :ids ORDER BY ticket_id, id"
+        ).bindparams(ids),
+        {"ids": ticket_ids},
+    ):
+        if tid in out:
+            (out[tid].internal if internal else out[tid].public).append(name)
+    return out
+
+
+def _write(conn: Connection, docs: dict[int, Tokens], fresh: bool = False) -> None:
+    """Replace the documents of these tickets (insert only when `fresh`: the index is empty)."""
+    if not docs:
+        return
+    ids = list(docs)
+    if conn.dialect.name == "postgresql":
+        if not fresh:
+            conn.execute(
+                text("DELETE FROM search_documents WHERE ticket_id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"ids": ids},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO search_documents (ticket_id, terms, internal_terms) "
+                "VALUES (:id, CAST(:terms AS tsvector), CAST(:internal AS tsvector))"
+            ),
+            [
+                {
+                    "id": tid,
+                    "terms": _tsvector(((d.title, "A"), (d.public, ""))),
+                    "internal": _tsvector(((d.internal, ""),)) if d.internal else None,
+                }
+                for tid, d in docs.items()
+            ],
+        )
+        return
+    if not fresh:
+        conn.execute(
+            text("DELETE FROM search_documents WHERE rowid IN :ids").bindparams(bindparam("ids", expanding=True)),
+            {"ids": ids},
+        )
+    conn.execute(
+        text("INSERT INTO search_documents (rowid, title, public, internal) VALUES (:id, :title, :public, :internal)"),
+        [
+            {"id": tid, "title": _fts(d.title), "public": _fts(d.public), "internal": _fts(d.internal)}
+            for tid, d in docs.items()
+        ],
+    )
+
+
+def index_tickets(conn: Connection, ticket_ids: list[int], fresh: bool = False) -> int:
+    """Write the documents of these tickets from what is stored now; how many were written."""
+    texts = _texts(conn, ticket_ids)
+    _write(conn, {tid: tokens_of(t) for tid, t in texts.items()}, fresh=fresh)
+    return len(texts)
+
+
+def refresh(session: Session, ticket_id: int) -> None:
+    """Bring one ticket's document up to date, in the transaction that changed the ticket."""
+    session.flush()
+    index_tickets(session.connection(), [ticket_id])
+
+
+def _clear(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("TRUNCATE search_documents"))
+    else:
+        conn.execute(text("DELETE FROM search_documents"))
+
+
+def rebuild(conn: Connection, batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index from the tickets; the number of documents written."""
+    _clear(conn)
+    done = 0
+    last = 0
+    while True:
+        ids = list(
+            conn.execute(
+                text("SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch}
+            ).scalars()
+        )
+        if not ids:
+            break
+        done += index_tickets(conn, ids, fresh=True)
+        last = ids[-1]
+        if progress:
+            progress(done)
+    return done
+
+
+@dataclass
+class Check:
+    tickets: int
+    missing: list[int]  # tickets without a document
+    orphaned: list[int]  # documents without a ticket
+    stale: list[int]  # documents that differ from the tickets' texts (in the sample compared)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.orphaned or self.stale)
+
+
+def check(conn: Connection, batch: int = 2000, limit: int = 100) -> Check:
+    """Compare the index with the tickets: every ticket has its document and each says what
+    the ticket holds now (lists are cut at `limit` ids)."""
+    key = "ticket_id" if conn.dialect.name == "postgresql" else "rowid"
+    tickets = conn.execute(text("SELECT count(*) FROM tickets")).scalar_one()
+    missing = list(
+        conn.execute(
+            text(f"SELECT id FROM tickets WHERE id NOT IN (SELECT {key} FROM search_documents) ORDER BY id LIMIT :n"),
+            {"n": limit},
+        ).scalars()
+    )
+    orphaned = list(
+        conn.execute(
+            text(f"SELECT {key} FROM search_documents WHERE {key} NOT IN (SELECT id FROM tickets) LIMIT :n"),
+            {"n": limit},
+        ).scalars()
+    )
+    stale: list[int] = []
+    last = 0
+    while len(stale) < limit:
+        ids = list(
+            conn.execute(
+                text("SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch}
+            ).scalars()
+        )
+        if not ids:
+            break
+        last = ids[-1]
+        stale.extend(_differing(conn, ids))
+    return Check(tickets, missing, orphaned, stale[:limit])
+
+
+def _differing(conn: Connection, ids: list[int]) -> list[int]:
+    want = {tid: tokens_of(t) for tid, t in _texts(conn, ids).items()}
+    sel = bindparam("ids", expanding=True)
+    out = []
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT d.ticket_id FROM search_documents d "
+                "JOIN unnest(CAST(:ids AS integer[]), CAST(:terms AS text[]), CAST(:internal AS text[])) "
+                "AS v(id, t, i) ON v.id = d.ticket_id "
+                "WHERE d.terms <> CAST(v.t AS tsvector) "
+                "OR d.internal_terms IS DISTINCT FROM CAST(v.i AS tsvector) ORDER BY d.ticket_id"
+            ),
+            {
+                "ids": list(want),
+                "terms": [_tsvector(((d.title, "A"), (d.public, ""))) for d in want.values()],
+                "internal": [_tsvector(((d.internal, ""),)) if d.internal else None for d in want.values()],
+            },
+        )
+        return list(rows.scalars())
+    rows = conn.execute(
+        text("SELECT rowid, title, public, internal FROM search_documents WHERE rowid IN :ids").bindparams(sel),
+        {"ids": ids},
+    )
+    have_fts = {tid: (a, b, c) for tid, a, b, c in rows}
+    for tid, d in want.items():
+        if tid in have_fts and have_fts[tid] != (_fts(d.title), _fts(d.public), _fts(d.internal)):
+            out.append(tid)
+    return out
+
+
+def reindex_requester(session: Session, user_id: int, batch: int = 2000) -> None:
+    """Rewrite the documents of a requester's consultations (their name is found in them)."""
+    session.flush()
+    conn = session.connection()
+    last = 0
+    while ids := list(
+        conn.execute(
+            text("SELECT id FROM tickets WHERE requester_id = :u AND id > :last ORDER BY id LIMIT :n"),
+            {"u": user_id, "last": last, "n": batch},
+        ).scalars()
+    ):
+        index_tickets(conn, ids)
+        last = ids[-1]
+
+
+_GIN = {
+    "ix_search_documents_terms": "terms",
+    "ix_search_documents_internal_terms": "internal_terms",
+}
+
+
+def index_after(session: Session, after_id: int, bulk: bool = False, batch: int = 2000) -> int:
+    """Write the documents of the tickets after `after_id` (new ones, without a document yet).
+
+    A bulk load (PostgreSQL, one transaction) builds the GIN indexes once at the end;
+    otherwise each batch is committed, like the load before it.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if bulk and postgres:
+        for name in _GIN:
+            session.execute(text(f"DROP INDEX IF EXISTS {name}"))
+    done, last = 0, after_id
+    while ids := list(
+        session.execute(
+            text("SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch}
+        ).scalars()
+    ):
+        done += index_tickets(session.connection(), ids, fresh=True)
+        last = ids[-1]
+        if not bulk:
+            session.commit()
+    if bulk and postgres:
+        for name, column in _GIN.items():
+            session.execute(text(f"CREATE INDEX {name} ON search_documents USING gin ({column})"))
+        session.execute(text("ANALYZE search_documents"))
+    return done

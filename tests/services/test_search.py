@@ -1,0 +1,197 @@
+"""Search finds what a member looks for, on both databases: every folding case, a phrase
+only in a reply, internal notes for the desk only, names, file names, ticket numbers; all
+words, phrases, exclusions; relevance; the count bound; the index kept and checked."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import text
+
+from swat.extensions import db
+from swat.services import accounts, search, search_index, tickets
+from swat.services.listing import TicketFilters, list_tickets
+from swat.services.storage import Upload
+
+
+@pytest.fixture
+def corpus(make_ticket, users, clock, store, limits):
+    """Consultations whose words sit in one place each (title, body, reply, note, file, name)."""
+    s = db.session
+    hanako = accounts.create_user(
+        s,
+        clock.now(),
+        username="yamada",
+        password="correct horse battery",
+        role="staff",
+        display_name="山田 花子",
+        department_id="health-medical",
+        hash_method="pbkdf2:sha256:1000",
+    )
+    s.commit()
+    made = {}
+    made["hanko"] = make_ticket(title="申請手続の見直し", body="はんこが必要な申請書を減らしたい。")
+    made["wave"] = make_ticket(title="窓口の受付時間", body="受付は9時〜17時です。")  # U+301C
+    made["server"] = make_ticket(title="サーバー更新", body="サーバの保守期限が近い。")
+    made["space"] = make_ticket(title="ワクチン\u3000接種の会場", body="会場の予約方法について。")
+    made["words"] = make_ticket(title="ワクチンの在庫", body="保健所の会場に届ける。")
+    made["reply"] = make_ticket(title="様式の相談", body="様式を変えたい。")
+    made["note"] = make_ticket(title="調整の相談", body="庁内の調整について。")
+    made["file"] = make_ticket(
+        title="資料の共有",
+        body="資料を添付します。",
+        files=[Upload("議事録（案）.pdf", io.BytesIO(b"%PDF-1.4 minutes"), "application/pdf")],
+    )
+    made["name"] = tickets.file_consultation(
+        s,
+        hanako,
+        clock.now(),
+        title="電話予約の相談",
+        body="予約の電話が多い。",
+        theme_id=None,
+        initiative_ids=[],
+        priority="normal",
+        due_date=None,
+        files=[],
+        store=store,
+        limits=limits,
+    )
+    made["welfare"] = make_ticket(requester="staff_welfare", title="福祉のはんこ", body="はんこの電子化。")
+    s.commit()
+    tickets.add_reply(
+        s, users["agent"], clock.now(), made["reply"], "申請書のテンプレートを共有します。", [], store, limits
+    )
+    tickets.add_internal_note(s, users["agent"], clock.now(), made["note"], "庁内限定の根回しメモ。", [], store, limits)
+    s.commit()
+    return {k: t.number for k, t in made.items()}
+
+
+def found(users, who, q, **kw) -> list[str]:
+    page = list_tickets(db.session, users[who], TicketFilters(q=q, per_page=200, **kw))
+    return [t.number for t in page.rows]
+
+
+@pytest.mark.parametrize(
+    "query, key",
+    [
+        ("ハンコ", "hanko"),  # katakana finds hiragana
+        ("ﾊﾝｺ", "hanko"),  # half-width katakana too
+        ("9時～17時", "wave"),  # ～ U+FF5E finds 〜 U+301C
+        ("9時~17時", "wave"),  # and the ASCII tilde
+        ("ｻｰﾊﾞｰ", "server"),  # half-width long vowel
+        ("ＳＥＲＶＥＲ", None),  # nothing: no English text
+        ("テンプレート", "reply"),  # a word only in a reply
+        ("議事録", "file"),  # a file name
+        ("議事録（案）.pdf", "file"),  # the whole file name, punctuation included
+        ("山田 花子", "name"),  # the requester's name
+        ("押", None),
+    ],
+)
+def test_folding_and_places(corpus, users, query, key):
+    hits = found(users, "agent", query)
+    if key is None:
+        assert not any(n in hits for n in (corpus["hanko"], corpus["server"]))
+    else:
+        assert corpus[key] in hits, (query, hits)
+
+
+def test_words_of_one_and_two_characters_and_the_department(corpus, users):
+    assert corpus["words"] in found(users, "agent", "保")  # one character
+    assert corpus["words"] in found(users, "agent", "保健")  # two
+    assert corpus["words"] not in found(users, "agent", "保険")
+    # The department's name finds its consultations, not another's.
+    hits = found(users, "agent", "健康医療部")
+    assert corpus["hanko"] in hits and corpus["welfare"] not in hits
+
+
+def test_all_words_a_phrase_and_an_exclusion(corpus, users):
+    # Both words anywhere: the title's ワクチン and the body's 会場.
+    both = found(users, "agent", "ワクチン 会場")
+    assert corpus["space"] in both and corpus["words"] in both
+    # The phrase: only where they stand together, an ideographic space typed as a space.
+    assert found(users, "agent", '"ワクチン 接種"') == [corpus["space"]]
+    assert found(users, "agent", "ワクチン -接種") == [corpus["words"]]
+    # Filters combine with words.
+    assert found(users, "agent", "ワクチン", statuses=["resolved"]) == []
+
+
+def test_the_title_is_stored_as_typed(corpus, session):
+    stored = session.execute(text("SELECT title FROM tickets WHERE number = :n"), {"n": corpus["space"]}).scalar_one()
+    assert stored == "ワクチン\u3000接種の会場"
+
+
+def test_internal_notes_are_found_by_the_desk_only(corpus, users):
+    assert found(users, "agent", "根回し") == [corpus["note"]]
+    assert found(users, "staff_health", "根回し") == []
+    page = list_tickets(db.session, users["staff_health"], TicketFilters(q="根回し"))
+    assert page.total == 0 and page.snippets == {}
+    # The requester still finds the ticket by its public words, never by the note's.
+    assert found(users, "staff_health", "調整") == [corpus["note"]]
+    assert found(users, "staff_health", "調整 -根回し") == [corpus["note"]]
+    assert found(users, "agent", "調整 -根回し") == []
+
+
+def test_another_department_never_finds_a_ticket(corpus, users):
+    assert found(users, "staff_welfare", "はんこ") == [corpus["welfare"]]
+    assert corpus["welfare"] not in found(users, "staff_health", "はんこ")
+
+
+def test_a_ticket_number_is_an_exact_hit_with_or_without_the_year(corpus, users):
+    number = corpus["server"]  # 2026-00003
+    year, seq = number.split("-")
+    for q in (
+        number,
+        seq,
+        str(int(seq)),
+        "２０２６－００００３".replace("２０２６", year.translate(str.maketrans("0123456789", "０１２３４５６７８９"))),
+    ):
+        hits = found(users, "agent", q, sort="relevance")
+        assert hits and hits[0] == number, (q, hits)
+    # The visibility rule holds for numbers too.
+    assert found(users, "staff_welfare", number) == []
+
+
+def test_relevance_puts_the_title_first_and_snippets_mark_the_words(corpus, users):
+    page = list_tickets(db.session, users["agent"], TicketFilters(q="はんこ", sort="relevance"))
+    assert [t.number for t in page.rows][:1] == [corpus["welfare"]]  # in its title and body
+    snip = page.snippets[page.rows[1].id]
+    assert ("はんこ", True) in snip and "".join(p for p, _ in snip) == "はんこが必要な申請書を減らしたい。"
+    # A snippet is the stored text as typed, marked where the folded word matched.
+    page = list_tickets(db.session, users["agent"], TicketFilters(q="ﾃﾝﾌﾟﾚｰﾄ"))
+    assert ("テンプレート", True) in page.snippets[page.rows[0].id]
+
+
+def test_the_count_stops_at_its_bound_unless_asked(corpus, users, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 2)
+    page = list_tickets(db.session, users["agent"], TicketFilters(q="相談"))
+    assert (page.total, page.at_least) == (2, True)
+    page = list_tickets(db.session, users["agent"], TicketFilters(q="相談", exact_count=True))
+    assert (page.total, page.at_least) == (3, False)
+
+
+def test_the_index_follows_renames_and_the_check_finds_what_differs(corpus, users, clock, session):
+    hanako = session.execute(text("SELECT id FROM users WHERE username = 'yamada'")).scalar_one()
+    user = accounts.get_user(session, hanako)
+    accounts.update_user(
+        session,
+        clock.now(),
+        user,
+        role="staff",
+        department_id="health-medical",
+        display_name="佐藤 花子",
+        theme_ids=[],
+        active=True,
+    )
+    session.commit()
+    assert found(users, "agent", "佐藤 花子") == [corpus["name"]]
+    assert found(users, "agent", "山田 花子") == []
+    assert search_index.check(session.connection()).ok
+    # A change written behind the services' back is found by the check and mended by a rebuild.
+    session.execute(text("UPDATE tickets SET title = '書き換え' WHERE number = :n"), {"n": corpus["hanko"]})
+    tid = session.execute(text("SELECT id FROM tickets WHERE number = :n"), {"n": corpus["hanko"]}).scalar_one()
+    result = search_index.check(session.connection())
+    assert result.stale == [tid] and not result.missing
+    assert search_index.rebuild(session.connection()) == len(corpus)
+    assert search_index.check(session.connection()).ok
+    assert found(users, "agent", "書き換え") == [corpus["hanko"]]
