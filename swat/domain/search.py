@@ -224,3 +224,39 @@ def snippet(text: str, words: list[str], width: int = 60) -> list[tuple[str, boo
     if hi < len(text):
         out.append(("…", False))
     return [(p.replace("\n", " "), m) for p, m in out]
+
+
+def _script(ch: str) -> str:
+    code = ord(ch)
+    if 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or ch in "々〆ヶ":
+        return "kanji"
+    if 0x30A1 <= code <= 0x30FA or ch == "ー":
+        return "katakana"
+    if ch.isascii() and ch.isalnum():
+        return "latin"
+    return ""  # hiragana (the grammar between words), punctuation, space
+
+
+def key_words(text: str, limit: int = 5) -> list[str]:
+    """The content words of a text, longest first, folded: runs of kanji, katakana or
+    Latin letters and digits (the hiragana between them is grammar)."""
+    normalized = unicodedata.normalize("NFKC", text)
+    words: list[str] = []
+    run, kind = [], ""
+    for ch in normalized + " ":
+        k = _script(ch)
+        if k != kind:
+            if kind and len(run) >= (3 if kind == "latin" else 2):
+                words.append("".join(run))
+            run, kind = [], k
+        if k:
+            run.append(ch)
+    seen: dict[str, None] = {}
+    for w in sorted(words, key=len, reverse=True):
+        seen.setdefault(fold(w), None)
+    return list(seen)[:limit]
+
+
+def bigram_set(folded: str) -> set[str]:
+    """The distinct two-character pieces of folded text (for similarity), spaces left out."""
+    return {folded[i : i + 2] for i in range(len(folded) - 1) if " " not in folded[i : i + 2]}

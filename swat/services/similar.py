@@ -1,25 +1,31 @@
-"""Similar past consultations: the newest tickets of the same theme or initiatives, ranked by text.
+"""Similar past consultations, found by content through the search index.
 
 Shown on a ticket's page to the desk, with the desk's last answer, so a question asked
-before is answered alike.
+before is answered alike. The candidates are the newest consultations that share one of
+this one's content words (domain.search.key_words: its longest runs of kanji, katakana or
+Latin), one indexed look-up per word, bounded; they are ranked by how much of their text
+they share with this one, whatever their theme (or without one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
-from ..domain.routing import bigrams, fold
-from ..models import Message, Ticket, TicketInitiative, User
+from ..domain.search import Query, bigram_set, fold, key_words, term
+from ..models import Message, Ticket, User
+from . import search
 from .visibility import ticket_scope
 
-# The newest tickets of the same theme or initiatives that are compared, and how
-# much of each text: bounded work per page view, whatever the size of the archive.
-SIMILAR_POOL = 200
+# How many content words are looked up, the newest tickets kept per word, and how much
+# of each text is compared: bounded work per page view, whatever the size of the archive.
+SIMILAR_WORDS = 5
+SIMILAR_PER_WORD = 20
 SIMILAR_TEXT = 120
+MIN_SCORE = 0.1
 
 
 @dataclass
@@ -30,44 +36,36 @@ class Similar:
 
 
 def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> list[Similar]:
-    """Up to `limit` past consultations like this one, resolved ones first, with the desk's answer.
-
-    Candidates are the newest tickets sharing the theme or an initiative
-    (indexed look-ups, bounded), ranked by text similarity.
-    """
+    """Up to `limit` past consultations like this one, resolved ones first, with the desk's answer."""
     if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
         return []
-    init_ids = list(
-        session.scalars(select(TicketInitiative.initiative_id).where(TicketInitiative.ticket_id == ticket.id))
-    )
-    conds = []
-    if ticket.theme_id:
-        conds.append(Ticket.theme_id == ticket.theme_id)
-    if init_ids:
-        conds.append(
-            Ticket.id.in_(select(TicketInitiative.ticket_id).where(TicketInitiative.initiative_id.in_(init_ids)))
+    text = ticket.title + " " + ticket.body[:SIMILAR_TEXT]
+    lookups = []
+    for word in key_words(text, SIMILAR_WORDS):
+        t = term(word)
+        if t is None:
+            continue
+        lookups.append(
+            select(Ticket.id)
+            .where(search.matches(session, actor, Query(terms=[t])), Ticket.id != ticket.id, ticket_scope(actor))
+            .order_by(Ticket.id.desc())
+            .limit(SIMILAR_PER_WORD)
+            .subquery()
+            .select()
         )
-    if not conds:
+    if not lookups:
         return []
-    pool = session.scalars(
-        select(Ticket)
-        .where(or_(*conds), Ticket.id != ticket.id, ticket_scope(actor))
-        .order_by(Ticket.id.desc())
-        .limit(SIMILAR_POOL)
-    ).all()
-    if not pool:
-        return []
-    mine = bigrams(fold(ticket.title + " " + ticket.body[:SIMILAR_TEXT]))
+    pool = session.scalars(select(Ticket).where(Ticket.id.in_(union_all(*lookups)))).all()
+    mine = bigram_set(fold(text))
     scored = []
     for other in pool:
-        theirs = bigrams(fold(other.title + " " + other.body[:SIMILAR_TEXT]))
-        overlap = sum((mine & theirs).values())
-        score = overlap / max(1, min(sum(mine.values()), sum(theirs.values())))
-        if score > 0.05:
+        theirs = bigram_set(fold(other.title + " " + other.body[:SIMILAR_TEXT]))
+        score = len(mine & theirs) / max(1, min(len(mine), len(theirs)))
+        if score >= MIN_SCORE:
             done = other.status in (states.RESOLVED, states.CLOSED)
-            scored.append((not done, -score, other))
-    scored.sort(key=lambda x: (x[0], x[1], -x[2].id))
-    chosen = [s[2] for s in scored[:limit]]
+            scored.append((not done, -score, -other.id, other))
+    scored.sort(key=lambda x: x[:3])
+    chosen = [s[3] for s in scored[:limit]]
     answers = {}
     if chosen:
         rows = session.execute(
@@ -82,4 +80,4 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
         )
         for tid, body in rows:
             answers[tid] = body  # the desk's last answer wins
-    return [Similar(c, -s, answers.get(c.id, "")) for (_, s, c) in scored[:limit]]
+    return [Similar(s[3], -s[1], answers.get(s[3].id, "")) for s in scored[:limit]]

@@ -195,3 +195,16 @@ def test_the_index_follows_renames_and_the_check_finds_what_differs(corpus, user
     assert search_index.rebuild(session.connection()) == len(corpus)
     assert search_index.check(session.connection()).ok
     assert found(users, "agent", "書き換え") == [corpus["hanko"]]
+
+
+def test_similar_consultations_come_by_content_without_a_theme(make_ticket, users):
+    from swat.services import similar
+
+    old = make_ticket(title="ワクチン接種会場の予約システム", body="予約システムの導入事例を知りたい。")
+    other_theme = make_ticket(title="予約システムの更新", body="ワクチン接種の予約システム。", theme="healthcare")
+    make_ticket(title="道路の補修", body="舗装工事の件。")
+    new = make_ticket(title="ワクチン接種会場の予約システムについて", body="予約システムを入れたい。")
+    found = [s.ticket.number for s in similar.similar_tickets(db.session, users["agent"], new)]
+    # Both by content, the one without a theme as the one with another theme; not the road.
+    assert sorted(found) == [old.number, other_theme.number]
+    assert similar.similar_tickets(db.session, users["staff_health"], new) == []
