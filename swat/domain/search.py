@@ -242,7 +242,8 @@ def key_words(text: str, limit: int = 5) -> list[str]:
     Latin letters and digits (the hiragana between them is grammar)."""
     normalized = unicodedata.normalize("NFKC", text)
     words: list[str] = []
-    run, kind = [], ""
+    run: list[str] = []
+    kind = ""
     for ch in normalized + " ":
         k = _script(ch)
         if k != kind:

@@ -211,12 +211,14 @@ def snippets(session: Session, actor, tickets: list[Ticket], query: Query) -> di
         for tid, name in files:
             if tid not in out and (found := snippet(name, words)):
                 out[tid] = found
-    left = [t for t in tickets if t.id not in out]
-    if left:
+    unfound = [t for t in tickets if t.id not in out]
+    if unfound:
         names = dict(
-            session.execute(select(User.id, User.display_name).where(User.id.in_({t.requester_id for t in left}))).all()
+            session.execute(
+                select(User.id, User.display_name).where(User.id.in_({t.requester_id for t in unfound}))
+            ).all()
         )
-        for t in left:
+        for t in unfound:
             if found := snippet(names.get(t.requester_id, ""), words):
                 out[t.id] = found
     return out

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import BindParameter, Connection, bindparam, text
 from sqlalchemy.orm import Session
 
 from ..domain.search import Gram, fold, grams
@@ -100,7 +100,7 @@ def fts_token(token: str) -> str:
 def _texts(conn: Connection, ticket_ids: list[int]) -> dict[int, Texts]:
     """The stored texts of these tickets, in the order a document holds them."""
     out: dict[int, Texts] = {}
-    ids = bindparam("ids", expanding=True)
+    ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     rows = conn.execute(
         text(
             "SELECT t.id, t.title, t.body, u.display_name, d.name FROM tickets t "
@@ -258,7 +258,7 @@ def check(conn: Connection, batch: int = 2000, limit: int = 100) -> Check:
 
 def _differing(conn: Connection, ids: list[int]) -> list[int]:
     want = {tid: tokens_of(t) for tid, t in _texts(conn, ids).items()}
-    sel = bindparam("ids", expanding=True)
+    sel: BindParameter[list[int]] = bindparam("ids", expanding=True)
     out = []
     if conn.dialect.name == "postgresql":
         rows = conn.execute(
