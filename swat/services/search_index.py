@@ -136,17 +136,18 @@ def _write(conn: Connection, docs: dict[int, Tokens], fresh: bool = False) -> No
         return
     ids = list(docs)
     if conn.dialect.name == "postgresql":
-        if not fresh:
-            conn.execute(
-                text("DELETE FROM search_documents WHERE ticket_id IN :ids").bindparams(
-                    bindparam("ids", expanding=True)
-                ),
-                {"ids": ids},
-            )
+        # An upsert: two transactions writing one ticket's document one after the other
+        # (index_tickets locks the tickets first) replace it, never collide on its key.
         conn.execute(
             text(
                 "INSERT INTO search_documents (ticket_id, terms, internal_terms) "
                 "VALUES (:id, CAST(:terms AS tsvector), CAST(:internal AS tsvector))"
+                + (
+                    ""
+                    if fresh
+                    else " ON CONFLICT (ticket_id) DO UPDATE SET terms = EXCLUDED.terms, "
+                    "internal_terms = EXCLUDED.internal_terms"
+                )
             ),
             [
                 {
@@ -173,7 +174,19 @@ def _write(conn: Connection, docs: dict[int, Tokens], fresh: bool = False) -> No
 
 
 def index_tickets(conn: Connection, ticket_ids: list[int], fresh: bool = False) -> int:
-    """Write the documents of these tickets from what is stored now; how many were written."""
+    """Write the documents of these tickets from what is stored now; how many were written.
+
+    On PostgreSQL the tickets are locked first (a change to a ticket holds its row already),
+    so a document is always read after the last committed change to what it holds: a rename
+    of the requester beside a reply waits for the reply and then includes it.
+    """
+    if not fresh and conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR UPDATE").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": ticket_ids},
+        )
     texts = _texts(conn, ticket_ids)
     _write(conn, {tid: tokens_of(t) for tid, t in texts.items()}, fresh=fresh)
     return len(texts)

@@ -208,3 +208,51 @@ def test_similar_consultations_come_by_content_without_a_theme(make_ticket, user
     # Both by content, the one without a theme as the one with another theme; not the road.
     assert sorted(found) == [old.number, other_theme.number]
     assert similar.similar_tickets(db.session, users["staff_health"], new) == []
+
+
+def test_a_rename_beside_a_reply_waits_for_it_and_indexes_both(make_ticket, users, clock, store, limits):
+    """Two transactions write one document: the second reads after the first commits."""
+    import threading
+
+    from sqlalchemy.orm import Session as OrmSession
+
+    from swat.models import Ticket, User
+
+    t = make_ticket(title="窓口の相談", body="窓口の混雑。")
+    agent_id, staff_id, ticket_id = users["agent"].id, users["staff_health"].id, t.id
+    db.session.commit()  # the test's own session holds no transaction meanwhile
+    replying, renaming = OrmSession(db.engine), OrmSession(db.engine)
+    try:
+        ticket = replying.get(Ticket, ticket_id)
+        tickets.add_reply(
+            replying, replying.get(User, agent_id), clock.now(), ticket, "整理券の導入を提案します。", [], store, limits
+        )
+        done = threading.Event()
+
+        def rename():
+            user = renaming.get(User, staff_id)
+            accounts.update_user(
+                renaming,
+                clock.now(),
+                user,
+                role="staff",
+                department_id="health-medical",
+                display_name="保健 一郎",
+                theme_ids=[],
+                active=True,
+            )
+            renaming.commit()
+            done.set()
+
+        thread = threading.Thread(target=rename)
+        thread.start()
+        assert not done.wait(1.0)  # the rename waits for the reply's transaction
+        replying.commit()
+        thread.join(30)
+        assert done.is_set()
+    finally:
+        replying.close()
+        renaming.close()
+    db.session.expire_all()
+    assert found(users, "agent", "整理券 保健一郎") == [] and found(users, "agent", '整理券 "保健 一郎"') == [t.number]
+    assert search_index.check(db.session.connection()).ok
