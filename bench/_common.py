@@ -153,6 +153,7 @@ class Measurement:
     url: str
     who: str
     times_ms: list[float]
+    cpu_ms: list[float]
     statements: list[int]
     sql_ms: list[float]
     rows: int | None
@@ -162,6 +163,10 @@ class Measurement:
     @property
     def median(self) -> float:
         return statistics.median(self.times_ms)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_ms)
 
     @property
     def p90(self) -> float:
@@ -176,27 +181,37 @@ class Measurement:
 
 
 def measure(browser: Browser, log: StatementLog, label: str, url: str, who: str, repeat: int) -> Measurement:
-    times, counts, sql_times = [], [], []
+    times, cpu_times, counts, sql_times = [], [], [], []
     response = None
     for i in range(WARMUPS + repeat):
         log.reset()
         with browser.app.app_context():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             response = browser.client.get(url)
             data = response.get_data()
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         body = data.decode() if response.mimetype.startswith("text/") else ""
         if response.status_code != 200:
             raise SystemExit(f"{url}: HTTP {response.status_code}")
         if i >= WARMUPS:
             times.append(elapsed * 1000)
+            cpu_times.append(cpu * 1000)
             counts.append(len(log.statements))
             sql_times.append(sum(s[2] for s in log.statements) * 1000)
     # The rows of the page's table body (the queue's rows carry attributes: <tr data-number=...>).
     rows = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<tr") if "<tbody>" in body else None
     match = COUNT_RE.search(body)
     return Measurement(
-        label, url, who, times, counts, sql_times, rows, int(match.group(1)) if match else None, list(log.statements)
+        label,
+        url,
+        who,
+        times,
+        cpu_times,
+        counts,
+        sql_times,
+        rows,
+        int(match.group(1)) if match else None,
+        list(log.statements),
     )
 
 

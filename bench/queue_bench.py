@@ -15,10 +15,12 @@ What it does, every run from scratch:
    --batch tickets per batch, --seed its random seed), and refreshes planner statistics the
    way the database would on its own (PostgreSQL: VACUUM ANALYZE, as autovacuum would after a
    bulk load; SQLite: nothing, as the app never runs ANALYZE -- see --analyze);
-4. signs in through /login as a seeded agent and a seeded staff member with the Flask test
+4. signs in through /login as a seeded agent, a seeded staff member and a seeded lead with the Flask test
    client (CSRF token included; bench/_common.Browser) and measures, per page, the server time
    around `client.get` (2 warm-ups, then --repeat runs: median and p90) and the SQL statements
-   per request (bench/_common.StatementLog, a `before_cursor_execute` listener);
+   per request (bench/_common.StatementLog, a `before_cursor_execute` listener), and the CPU
+   time of the process around the same call (time.process_time: the server's own cost, which
+   the load of a shared machine changes much less than the wall time);
 5. prints a Markdown table and, with --record, writes it into bench/RESULTS.md under the
    engine's heading (the rest of the file, "Findings" included, is left alone).
 
@@ -79,6 +81,7 @@ RESULTS = ROOT / "bench" / "RESULTS.md"
 SEED = 20200401
 # Who the pages are measured as: accounts of the seeded cast.
 AGENT = "seed-agent-01"
+LEAD = "seed-lead-1"
 STAFF_DEPARTMENT = "health-medical"
 STAFF = f"seed-staff-{STAFF_DEPARTMENT}-1"
 
@@ -88,14 +91,14 @@ STAFF = f"seed-staff-{STAFF_DEPARTMENT}-1"
 
 def table(measurements: list[Measurement]) -> str:
     lines = [
-        "| page | as | rows shown | matching | median ms | p90 ms | SQL statements | SQL ms (median) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| page | as | rows shown | matching | CPU ms (median) | median ms | p90 ms | SQL statements | SQL ms (median) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in measurements:
         total = f"{m.total:,}" if m.total is not None else "—"
         rows = str(m.rows) if m.rows is not None else "—"
         lines.append(
-            f"| `{m.url}` | {m.who} | {rows} | {total} | {m.median:.1f} | {m.p90:.1f} | "
+            f"| `{m.url}` | {m.who} | {rows} | {total} | {m.cpu_median:.1f} | {m.median:.1f} | {m.p90:.1f} | "
             f"{m.statement_text} | {statistics.median(m.sql_ms):.1f} |"
         )
     return "\n".join(lines)
@@ -145,8 +148,9 @@ so the figures can be compared between commits. See the docstring of the script 
     --database-url postgresql+psycopg://postgres@127.0.0.1:5432/swat_bench
 ```
 
-Columns: *median/p90 ms* is the wall time around `client.get()` (routing, sign-in check, queries,
-template rendering; no network or WSGI server); *SQL statements* counts every statement the engine
+Columns: *CPU ms* is the process CPU time (`time.process_time()`) around `client.get()`, the
+server's own cost of the request whatever else the machine is doing; *median/p90 ms* is the wall
+time around it (routing, sign-in check, queries, template rendering; no network or WSGI server); *SQL statements* counts every statement the engine
 sent for one request (`before_cursor_execute`; on SQLite this includes the app's `BEGIN IMMEDIATE`);
 *SQL ms* is the time spent inside `cursor.execute` (on SQLite rows are produced lazily, so part of
 the query time shows up in fetching rather than here); *matching* is the total the page reports.
@@ -269,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             engine = db.engine
 
         log = StatementLog(engine)
-        agent, staff = Browser(app), Browser(app)
+        agent, staff, lead = Browser(app), Browser(app), Browser(app)
         who_agent, who_staff = "agent", f"staff ({STAFF_DEPARTMENT})"
         pages = [
             ("/queue", who_agent, agent, AGENT),
@@ -282,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
             ("/queue?per_page=200", who_agent, agent, AGENT),
             ("/consultations", who_staff, staff, STAFF),
             (f"/tickets/{open_first}", who_agent, agent, AGENT),
+            ("/notifications", who_agent, agent, AGENT),
+            ("/triage", "lead", lead, LEAD),
         ]
         measurements = []
         for page_url, who, browser, username in pages:
@@ -292,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             m = measure(browser, log, page_url, page_url, who, args.repeat)
             measurements.append(m)
             print(
-                f"  {page_url:40s} {m.median:8.1f} ms median {m.p90:8.1f} ms p90  {m.statement_text:>5} statements",
+                f"  {page_url:40s} {m.cpu_median:8.1f} ms CPU {m.median:8.1f} ms median {m.p90:8.1f} ms p90  "
+                f"{m.statement_text:>5} statements",
                 flush=True,
             )
         engine_name = "PostgreSQL" if is_pg else "SQLite"

@@ -45,6 +45,9 @@ class Rules:
     theme_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
     initiative_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
     idf: Mapping[str, float] = field(default_factory=dict)
+    # Each profile's weighted length, computed once with the rules (a profile never changes).
+    theme_norms: Mapping[str, float] = field(default_factory=dict)
+    initiative_norms: Mapping[str, float] = field(default_factory=dict)
     _synonym_re: re.Pattern[str] | None = None
     _synonym_map: Mapping[str, str] = field(default_factory=dict)
     _keyword_re: re.Pattern[str] | None = None
@@ -250,6 +253,8 @@ def compile_rules(
         theme_profiles=theme_profiles,
         initiative_profiles=init_profiles,
         idf=idf,
+        theme_norms={t: _norm(p, idf) for t, p in theme_profiles.items()},
+        initiative_norms={i: _norm(p, idf) for i, p in init_profiles.items()},
         _synonym_re=synonym_re,
         _synonym_map=synonyms,
         _keyword_re=keyword_re,
@@ -285,12 +290,21 @@ def _match(
     return score, hits
 
 
-def _cosine(a: Counter[str], b: Counter[str], idf: Mapping[str, float]) -> float:
+def _norm(a: Counter[str], idf: Mapping[str, float]) -> float:
+    return math.sqrt(sum((n * idf.get(g, 1.0)) ** 2 for g, n in a.items()))
+
+
+def _cosine(
+    a: Counter[str], b: Counter[str], idf: Mapping[str, float], na: float | None = None, nb: float | None = None
+) -> float:
+    """The idf-weighted cosine of two bigram counts; `na` and `nb` are their norms when already known."""
     if not a or not b:
         return 0.0
     dot = sum(n * b[g] * idf.get(g, 1.0) ** 2 for g, n in a.items() if g in b)
-    na = math.sqrt(sum((n * idf.get(g, 1.0)) ** 2 for g, n in a.items()))
-    nb = math.sqrt(sum((n * idf.get(g, 1.0)) ** 2 for g, n in b.items()))
+    if na is None:
+        na = _norm(a, idf)
+    if nb is None:
+        nb = _norm(b, idf)
     return dot / (na * nb) if na and nb else 0.0
 
 
@@ -305,12 +319,15 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
     t = normalize(title, rules)
     b = normalize(body, rules)
     grams = bigrams(t + " " + b)
+    norm = _norm(grams, rules.idf)
     in_title, in_body = _terms_in(t, rules), _terms_in(b, rules)
     reasons: list[Reason] = []
     init_scores: dict[str, float] = {}
     for iid, kws in rules.initiative_keywords.items():
         score, hits = _match(kws, in_title, in_body, rules.title_weight)
-        sim = _cosine(grams, rules.initiative_profiles.get(iid, Counter()), rules.idf)
+        sim = _cosine(
+            grams, rules.initiative_profiles.get(iid, Counter()), rules.idf, norm, rules.initiative_norms.get(iid)
+        )
         init_scores[iid] = score + SIMILARITY_WEIGHT * sim
         if hits:
             reasons.append(Reason(f"initiative:{iid}", hits, score))
@@ -320,7 +337,7 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
     evidence: dict[str, float] = {}
     for tid, kws in rules.theme_keywords.items():
         score, hits = _match(kws, in_title, in_body, rules.title_weight)
-        sim = _cosine(grams, rules.theme_profiles.get(tid, Counter()), rules.idf)
+        sim = _cosine(grams, rules.theme_profiles.get(tid, Counter()), rules.idf, norm, rules.theme_norms.get(tid))
         evidence[tid] = score * rules.theme_boosts.get(tid, 1.0)
         theme_scores[tid] = evidence[tid] + SIMILARITY_WEIGHT * sim
         if hits:

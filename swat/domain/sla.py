@@ -188,7 +188,11 @@ def remaining(cal: Calendar, c: SlaTimer, now: datetime) -> int | None:
 
 def status(cal: Calendar, c: SlaTimer, now: datetime, warn_ratio: float) -> str:
     """ "ok", "at_risk" (past warn_ratio of the target), "breached", or the stopped state."""
-    left = remaining(cal, c, now)
+    return status_with(c, remaining(cal, c, now), warn_ratio)
+
+
+def status_with(c: SlaTimer, left: int | None, warn_ratio: float) -> str:
+    """`status` for a timer whose `remaining` minutes are already known."""
     if left is None:
         return c.state
     if left < 0:

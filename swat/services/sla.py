@@ -238,24 +238,28 @@ def views(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, l
     if rules is None or not ticket_ids:
         return {}
     out: dict[int, list[SlaView]] = {}
-    rows = session.scalars(
-        select(TicketSla).where(TicketSla.ticket_id.in_(ticket_ids)).order_by(TicketSla.ticket_id, TicketSla.target)
-    ).all()
-    for r in rows:
-        c = timers.SlaTimer(
-            r.target, r.target_minutes, r.used_minutes, r.state, r.running_since, r.due_at, r.stopped_at
+    # Plain rows, not entities: the page only reads them.
+    rows = session.execute(
+        select(
+            TicketSla.ticket_id,
+            TicketSla.target,
+            TicketSla.target_minutes,
+            TicketSla.used_minutes,
+            TicketSla.state,
+            TicketSla.running_since,
+            TicketSla.due_at,
+            TicketSla.stopped_at,
         )
-        left = timers.remaining(rules.calendar, c, now)
-        used = r.target_minutes - left if left is not None else r.used_minutes
-        out.setdefault(r.ticket_id, []).append(
-            SlaView(
-                r.target,
-                timers.status(rules.calendar, c, now, rules.warn_ratio),
-                left,
-                r.target_minutes,
-                used,
-                r.due_at,
-            )
+        .where(TicketSla.ticket_id.in_(ticket_ids))
+        .order_by(TicketSla.ticket_id, TicketSla.target)
+    ).all()
+    calendar, warn_ratio = rules.calendar, rules.warn_ratio
+    for ticket_id, target, target_minutes, used_minutes, state, running_since, due_at, stopped_at in rows:
+        c = timers.SlaTimer(target, target_minutes, used_minutes, state, running_since, due_at, stopped_at)
+        left = timers.remaining(calendar, c, now)
+        used = target_minutes - left if left is not None else used_minutes
+        out.setdefault(ticket_id, []).append(
+            SlaView(target, timers.status_with(c, left, warn_ratio), left, target_minutes, used, due_at)
         )
     return out
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..domain import permissions, states
 from ..models import (
@@ -42,8 +42,8 @@ class DeskInfo:
     panel: Any
     chain: Sequence[EscalationStep]
     similar: list[Similar]
-    theme_by_id: dict[str, Theme]
-    init_by_id: dict[str, Initiative]
+    theme_by_id: dict[str, Theme]  # at least every theme the reasons and the history name
+    init_by_id: dict[str, Initiative]  # at least every catalog entry the reasons name
 
 
 @dataclass
@@ -69,15 +69,18 @@ class TicketPage:
 
 
 def load_ticket(session: Session, actor, number: str) -> Ticket:
-    """The visible ticket with everything its page shows about it loaded; NotFound otherwise."""
+    """The visible ticket with everything its page shows about it loaded; NotFound otherwise.
+
+    What the ticket points to (department, theme and its panel, requester, assignee) comes
+    joined in the ticket's own query; its catalog links, a list, in one query more each level."""
     return get_visible_ticket(
         session,
         actor,
         number,
-        selectinload(Ticket.department),
-        selectinload(Ticket.theme).selectinload(Theme.panel),
-        selectinload(Ticket.requester),
-        selectinload(Ticket.assignee),
+        joinedload(Ticket.department, innerjoin=True),
+        joinedload(Ticket.theme).joinedload(Theme.panel),
+        joinedload(Ticket.requester, innerjoin=True),
+        joinedload(Ticket.assignee),
         selectinload(Ticket.initiative_links)
         .selectinload(TicketInitiative.initiative)
         .selectinload(Initiative.departments),
@@ -96,13 +99,13 @@ def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPa
     messages = session.scalars(
         select(Message)
         .where(Message.ticket_id == ticket.id, visible_messages(actor))
-        .options(selectinload(Message.author))
+        .options(joinedload(Message.author, innerjoin=True))
         .order_by(Message.created_at, Message.id)
     ).all()
     events = session.scalars(
         select(TicketEvent)
         .where(TicketEvent.ticket_id == ticket.id, visible_events(actor))
-        .options(selectinload(TicketEvent.actor))
+        .options(joinedload(TicketEvent.actor))
         .order_by(TicketEvent.at, TicketEvent.id)
     ).all()
     files = session.scalars(
@@ -132,12 +135,13 @@ def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPa
         status_targets=list(states.target_statuses(ticket.status, permissions.side_of(actor))) if desk else [],
         members=team.assignable_members(session) if desk else [],
         sla_clocks=sla.views(session, [ticket.id], now).get(ticket.id, []),
-        info=_desk_info(session, actor, ticket) if internal else None,
+        info=_desk_info(session, actor, ticket, events) if internal else None,
     )
 
 
-def _desk_info(session: Session, actor, ticket: Ticket) -> DeskInfo:
+def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketEvent]) -> DeskInfo:
     proposal = session.get(RoutingProposal, ticket.id)
+    reasons = json.loads(proposal.reasons) if proposal else []
     linked = [link.initiative for link in ticket.initiative_links]
     proposed: list[Initiative] = []
     if not linked and proposal:
@@ -150,14 +154,32 @@ def _desk_info(session: Session, actor, ticket: Ticket) -> DeskInfo:
                 )
             }
             proposed = [found[i] for i in ids if i in found]
+    # The themes and catalog entries the reasons and the history name (by id), read only if
+    # the ticket's own do not already include them.
+    theme_ids: set[str] = set()
+    initiative_ids: set[str] = set()
+    for reason in reasons:
+        kind, _, target = str(reason.get("target", "")).partition(":")
+        (theme_ids if kind == "theme" else initiative_ids).add(target)
+    for e in events:
+        if e.kind == "theme":
+            theme_ids.update(v for v in (e.old_value, e.new_value) if v)
+    theme_by_id = {ticket.theme.id: ticket.theme} if ticket.theme else {}
+    init_by_id = {i.id: i for i in linked + proposed}
+    if theme_ids - theme_by_id.keys():
+        theme_by_id.update((t.id, t) for t in session.scalars(select(Theme).where(Theme.id.in_(theme_ids))))
+    if initiative_ids - init_by_id.keys():
+        init_by_id.update(
+            (i.id, i) for i in session.scalars(select(Initiative).where(Initiative.id.in_(initiative_ids)))
+        )
     return DeskInfo(
         proposal=proposal,
-        reasons=json.loads(proposal.reasons) if proposal else [],
+        reasons=reasons,
         initiatives=linked or proposed,
         proposed=not linked,
         panel=ticket.theme.panel if ticket.theme else None,
         chain=session.scalars(select(EscalationStep).order_by(EscalationStep.level)).all(),
         similar=similar_tickets(session, actor, ticket),
-        theme_by_id={t.id: t for t in session.scalars(select(Theme))},
-        init_by_id={i.id: i for i in session.scalars(select(Initiative))},
+        theme_by_id=theme_by_id,
+        init_by_id=init_by_id,
     )
