@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session, aliased, contains_eager
+from sqlalchemy.orm import Session, aliased, contains_eager, defer
 
 from ..domain import permissions, states
 from ..domain.search import parse_query
@@ -155,7 +155,7 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     if f.sort == "relevance":
         stmt = search.by_relevance(session, actor, query, base.with_only_columns(Ticket.id))
         ids = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-        rows = _rows(session, ids)
+        rows = _rows(session, ids, with_body=bool(query.terms))
         return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
     cols = SORTS.get(f.sort, SORTS["priority"])
     order: list[ColumnElement[Any]] = [c.desc() if f.descending else c.asc() for c in cols]
@@ -170,12 +170,13 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
             base.with_only_columns(Ticket.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
         )
     )
-    rows = _rows(session, ids)
+    rows = _rows(session, ids, with_body=bool(query.terms))
     return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
 
 
-def _rows(session: Session, ids: list[int]) -> list[Ticket]:
-    """The tickets with these ids, in this order, with what a list row shows, in one query."""
+def _rows(session: Session, ids: list[int], with_body: bool = False) -> list[Ticket]:
+    """The tickets with these ids, in this order, with what a list row shows, in one query
+    (the details only for a search's snippets; of the people, their names)."""
     if not ids:
         return []
     assignee = aliased(User)
@@ -190,10 +191,12 @@ def _rows(session: Session, ids: list[int]) -> list[Ticket]:
         .options(
             contains_eager(Ticket.department),
             contains_eager(Ticket.theme),
-            contains_eager(Ticket.requester.of_type(requester)),
-            contains_eager(Ticket.assignee.of_type(assignee)),
+            contains_eager(Ticket.requester.of_type(requester)).load_only(requester.display_name),
+            contains_eager(Ticket.assignee.of_type(assignee)).load_only(assignee.display_name),
         )
     )
+    if not with_body:
+        stmt = stmt.options(defer(Ticket.body, raiseload=True))
     by_id = {t.id: t for t in session.scalars(stmt).unique()}
     return [by_id[i] for i in ids if i in by_id]
 
