@@ -14,7 +14,7 @@ import re
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -158,6 +158,7 @@ class Measurement:
     rows: int | None
     total: int | None
     last_statements: list[tuple[str, object, float]]
+    cpu_ms: list[float] = field(default_factory=list)  # this process's CPU time (SQLite's work included)
 
     @property
     def median(self) -> float:
@@ -176,15 +177,15 @@ class Measurement:
 
 
 def measure(browser: Browser, log: StatementLog, label: str, url: str, who: str, repeat: int) -> Measurement:
-    times, counts, sql_times = [], [], []
+    times, counts, sql_times, cpu_times = [], [], [], []
     response = None
     for i in range(WARMUPS + repeat):
         log.reset()
         with browser.app.app_context():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             response = browser.client.get(url)
             data = response.get_data()
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
         body = data.decode() if response.mimetype.startswith("text/") else ""
         if response.status_code != 200:
             raise SystemExit(f"{url}: HTTP {response.status_code}")
@@ -192,11 +193,21 @@ def measure(browser: Browser, log: StatementLog, label: str, url: str, who: str,
             times.append(elapsed * 1000)
             counts.append(len(log.statements))
             sql_times.append(sum(s[2] for s in log.statements) * 1000)
+            cpu_times.append(cpu * 1000)
     # The rows of the page's table body (the queue's rows carry attributes: <tr data-number=...>).
     rows = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0].count("<tr") if "<tbody>" in body else None
     match = COUNT_RE.search(body)
     return Measurement(
-        label, url, who, times, counts, sql_times, rows, int(match.group(1)) if match else None, list(log.statements)
+        label,
+        url,
+        who,
+        times,
+        counts,
+        sql_times,
+        rows,
+        int(match.group(1)) if match else None,
+        list(log.statements),
+        cpu_times,
     )
 
 
