@@ -108,7 +108,7 @@ def _users(now) -> None:
     db.session.commit()
 
 
-def pages(fy_key: str, month_key: str) -> list[tuple[str, str, str]]:
+def pages(fy_key: str, month_key: str, prev_key: str) -> list[tuple[str, str, str]]:
     return [
         ("fiscal-year report, all breakdowns", f"/reports?period={fy_key}", "bench-manager"),
         ("fiscal-year report, one department", f"/reports?period={fy_key}", "bench-head"),
@@ -122,6 +122,31 @@ def pages(fy_key: str, month_key: str) -> list[tuple[str, str, str]]:
             "bench-manager",
         ),
         ("fiscal-year report + median/p90 by department", f"/reports?period={fy_key}&times=department", "bench-head"),
+        (
+            "drill-down: opened in the year",
+            f"/consultations?per_page=200&period={fy_key}&measure=opened",
+            "bench-manager",
+        ),
+        (
+            "drill-down: resolved in the year",
+            f"/consultations?per_page=200&period={fy_key}&measure=resolved",
+            "bench-manager",
+        ),
+        (
+            "drill-down: backlog at the year's end",
+            f"/consultations?per_page=200&period={fy_key}&measure=backlog",
+            "bench-manager",
+        ),
+        (
+            "drill-down: backlog at the previous year's end",
+            f"/consultations?per_page=200&period={prev_key}&measure=backlog",
+            "bench-manager",
+        ),
+        (
+            "drill-down: one theme's opened, by number",
+            f"/consultations?per_page=200&period={fy_key}&measure=opened&theme=healthcare&sort=number&dir=desc",
+            "bench-manager",
+        ),
         ("queue, first page", "/queue", "bench-agent"),
         ("queue, open and urgent", "/queue?status=open&priority=urgent", "bench-agent"),
         ("staff: own department's list", "/consultations", "bench-staff"),
@@ -133,16 +158,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tickets", type=int, default=100_000)
     p.add_argument("--database-url", default="")
     p.add_argument("--repeat", type=int, default=10)
-    p.add_argument("--reuse", action="store_true", help="keep an already seeded PostgreSQL database")
+    p.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep an already seeded database (PostgreSQL, or a SQLite file named by URL)",
+    )
     p.add_argument("--keep", action="store_true")
     p.add_argument("--record", action="store_true")
     args = p.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="swat-reports-bench-"))
     pg = args.database_url.startswith("postgresql")
-    url = args.database_url if pg else f"sqlite:///{tmp / 'bench.db'}"
+    named_sqlite = args.database_url.startswith("sqlite:///")
+    url = args.database_url if pg or named_sqlite else f"sqlite:///{tmp / 'bench.db'}"
     if pg and not args.reuse:
         recreate_postgres(url)
+    if named_sqlite and not args.reuse:
+        sqlite_file = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
     app = create_app(
         {
             "database_url": url,
@@ -185,12 +219,16 @@ def main(argv: list[str] | None = None) -> int:
         log = StatementLog(_engine(app))
         browser = Browser(app)
         results = []
-        for label, page, who in pages(fy.key(), month.key()):
+        for label, page, who in pages(fy.key(), month.key(), fy.previous().key()):
             browser.client = app.test_client()  # a fresh sign-in per page
             browser.login(who)
             m = measure(browser, log, label, page, who, args.repeat)
             results.append(m)
-            print(f"{label:45s} {m.median:8.1f} ms median  {m.p90:8.1f} p90  {m.statement_text} statements", flush=True)
+            print(
+                f"{label:45s} {m.median:8.1f} ms median  {m.p90:8.1f} p90  "
+                f"{statistics.median(m.cpu_ms):8.1f} CPU  {m.statement_text} statements",
+                flush=True,
+            )
         engine_name = "PostgreSQL" if pg else "SQLite"
         body = "\n".join(
             [
@@ -204,11 +242,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"then {args.repeat} timed requests per page",
                 *[f"- {k}: {v}" for k, v in machine.items()],
                 "",
-                "| page | as | median ms | p90 ms | SQL statements | SQL ms (median) |",
-                "|---|---|---:|---:|---:|---:|",
+                "| page | as | median ms | p90 ms | CPU ms (median) | SQL statements | SQL ms (median) |",
+                "|---|---|---:|---:|---:|---:|---:|",
                 *[
-                    f"| {m.label} (`{m.url}`) | {m.who} | {m.median:.1f} | {m.p90:.1f} | {m.statement_text} | "
-                    f"{statistics.median(m.sql_ms):.1f} |"
+                    f"| {m.label} (`{m.url}`) | {m.who} | {m.median:.1f} | {m.p90:.1f} | "
+                    f"{statistics.median(m.cpu_ms):.1f} | {m.statement_text} | {statistics.median(m.sql_ms):.1f} |"
                     for m in results
                 ],
                 "",

@@ -101,8 +101,10 @@ def app(tmp_path_factory):
 def _wipe(application) -> None:
     shutil.rmtree(application.config["SWAT"]["attachment_dir"], ignore_errors=True)
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in REFERENCE_TABLES]
-    # On SQLite deleting children fires the report-fact triggers: empty the facts last.
-    tables.sort(key=lambda t: t.name == "report_facts")
+    # On SQLite deleting children fires the report-fact triggers, and deleting facts fires
+    # the triggers of their sums: empty the facts after the tickets, and their sums last.
+    order = {"report_facts": 1, "report_time_counts": 1, "report_months": 2, "report_time_buckets": 2}
+    tables.sort(key=lambda t: order.get(t.name, 0))
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))

@@ -4,7 +4,7 @@ from .base import Base
 from .notify import Escalation, Notification, OutboxMessage, ReportMailing
 from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
-from .report import ReportFact, ReportTimeCount
+from .report import ReportFact, ReportMonth, ReportTimeBucket, ReportTimeCount
 from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
 from .search import SearchDocument
 from .sla import SlaEvent, TicketSla
@@ -28,6 +28,8 @@ __all__ = [
     "ReferenceDocument",
     "ReportFact",
     "ReportMailing",
+    "ReportMonth",
+    "ReportTimeBucket",
     "ReportTimeCount",
     "SearchDocument",
     "RoutingProposal",

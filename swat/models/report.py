@@ -72,3 +72,53 @@ class ReportTimeCount(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
     clocks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The department of the desk-wide rows of report_months: every department added up.
+ALL_DEPARTMENTS = "*"
+# The width, in business minutes, of one report_time_buckets bucket (bucket = minutes // width).
+TIME_BUCKET_MINUTES = 64
+
+
+class ReportMonth(Base):
+    """report_facts added up per Tokyo calendar month (`month` is its first day), per
+    department and, under department_id '*' (ALL_DEPARTMENTS), for the whole desk.
+
+    Triggers on report_facts (migration 0014) keep it equal to those sums in the same
+    transaction, so a fiscal year's figures and breakdowns, and the backlog at its end
+    (everything filed minus everything that left the backlog before it), add up a few
+    rows per month and key instead of every day's."""
+
+    __tablename__ = "report_months"
+
+    dim: Mapped[str] = mapped_column(String(12), primary_key=True)
+    department_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    exited: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    fr_met: Mapped[int] = mapped_column(Integer, default=0)
+    fr_missed: Mapped[int] = mapped_column(Integer, default=0)
+    fr_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    res_met: Mapped[int] = mapped_column(Integer, default=0)
+    res_missed: Mapped[int] = mapped_column(Integer, default=0)
+    res_minutes: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportTimeBucket(Base):
+    """report_time_counts added up per bucket of TIME_BUCKET_MINUTES business minutes
+    (bucket = minutes // 64), kept by triggers on report_time_counts (migration 0014).
+
+    A percentile of whole months is found in two short reads: these buckets locate the
+    bucket that holds the wanted rank, then report_time_counts gives the exact minutes
+    inside that one bucket only; a bucket holds at most 64 distinct values per month
+    however many clocks there are."""
+
+    __tablename__ = "report_time_buckets"
+
+    target: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clocks: Mapped[int] = mapped_column(Integer, default=0)

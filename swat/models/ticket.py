@@ -21,6 +21,9 @@ class Ticket(Base):
         Index("ix_tickets_department_status", "department_id", "status", "last_activity_at"),
         # A department's list, newest activity first, without sorting the department's tickets.
         Index("ix_tickets_department_activity", "department_id", "last_activity_at", "id"),
+        # The desk's lists by latest activity (a report's drill-down, /consultations for a
+        # desk-wide manager): the first page is read off the index, filters applied on the way.
+        Index("ix_tickets_activity", "last_activity_at", "id"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_theme_status", "theme_id", "status"),
         # Reports count by filing date; on PostgreSQL the index carries the columns they

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain import reports as rdomain
-from ..models import Department, Initiative, ReportFact, Theme, Ticket, TicketInitiative, TicketSla, User
-from . import report_facts
+from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, TicketSla, User
+from . import report_facts, report_sums
 from .report_times import hours, ranked, stopped_in
-from .reports import DIMENSIONS, TARGETS, Figures, fact_scope, fact_sums, overdue_clause
+from .reports import DIMENSIONS, TARGETS, Figures, fact_department, overdue_clause
 from .visibility import ticket_scope
 
 
@@ -46,27 +46,25 @@ def breakdowns(
     session: Session, actor, period: rdomain.Period, now: datetime, dimensions: tuple[str, ...] = DIMENSIONS
 ) -> dict[str, list[dict]]:
     """Every figure the stored facts give, per department/theme/urgency/member/initiative:
-    two grouped queries over report_facts, plus one small query per dimension for the
+    two grouped queries over the stored facts (report_sums.source), plus one small query per dimension for the
     clocks overdue right now. Rows with nothing in the period and no backlog are left out."""
     for dimension in dimensions:
         if dimension not in DIMENSIONS:
             raise ValueError(dimension)
     found: dict[str, dict[str, dict]] = {d: {} for d in dimensions}
-    sums = fact_sums(period)
+    department = fact_department(actor)
     queries = []
     if "department" in dimensions:
+        facts = report_sums.source(period, ("all",), department, by_department=True)
         queries.append(
-            select(literal("department"), ReportFact.department_id, *sums)
-            .where(ReportFact.dim == "all", ReportFact.day < period.end, *fact_scope(actor))
-            .group_by(ReportFact.department_id)
+            select(literal("department"), facts.c.department_id, *report_sums.sums(facts)).group_by(
+                facts.c.department_id
+            )
         )
-    others = [d for d in dimensions if d != "department"]
+    others = tuple(d for d in dimensions if d != "department")
     if others:
-        queries.append(
-            select(ReportFact.dim, ReportFact.key, *sums)
-            .where(ReportFact.dim.in_(others), ReportFact.day < period.end, *fact_scope(actor))
-            .group_by(ReportFact.dim, ReportFact.key)
-        )
+        facts = report_sums.source(period, others, department)
+        queries.append(select(facts.c.dim, facts.c.key, *report_sums.sums(facts)).group_by(facts.c.dim, facts.c.key))
     for stmt in queries:
         for row in session.execute(stmt):
             values = {
@@ -87,17 +85,28 @@ def breakdowns(
                 )
             }
             found[row[0]][row[1]] = values
-    for dimension in dimensions:
-        key = report_facts.breakdown_key(dimension)
-        for target, prefix in TARGETS:
-            stmt = select(key, func.count()).select_from(TicketSla).join(Ticket, Ticket.id == TicketSla.ticket_id)
-            if dimension == "initiative":
-                stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
-            stmt = stmt.where(overdue_clause(period, now, target), ticket_scope(actor)).group_by(key)
-            for k, n in session.execute(stmt):
+    # Clocks overdue right now, per breakdown key: one grouped read of their tickets' keys
+    # (and one through the initiative links), added up per dimension here.
+    prefixes = dict(TARGETS)
+    own = [d for d in dimensions if d != "initiative"]
+    reads = []
+    if own:
+        keys = [report_facts.breakdown_key(d) for d in own]
+        reads.append((own, select(TicketSla.target, *keys, func.count()).group_by(TicketSla.target, *keys)))
+    if "initiative" in dimensions:
+        key = report_facts.breakdown_key("initiative")
+        stmt = select(TicketSla.target, key, func.count()).group_by(TicketSla.target, key)
+        reads.append((["initiative"], stmt))
+    for dims_read, stmt in reads:
+        stmt = stmt.select_from(TicketSla).join(Ticket, Ticket.id == TicketSla.ticket_id)
+        if dims_read == ["initiative"]:
+            stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
+        for target, *ks, n in session.execute(stmt.where(overdue_clause(period, now), ticket_scope(actor))):
+            for dimension, k in zip(dims_read, ks, strict=True):
                 entry = found[dimension].get(k)
                 if entry is not None:
-                    entry[f"{prefix}_overdue"] = n
+                    name = f"{prefixes[target]}_overdue"
+                    entry[name] = entry.get(name, 0) + n
     out = {}
     for dimension in dimensions:
         labels = _labels(session, dimension)

@@ -1,7 +1,8 @@
-"""Report facts (models.report.ReportFact, ReportTimeCount): checking and rebuilding them.
+"""Report facts (models.report.ReportFact, ReportTimeCount, and their sums ReportMonth and
+ReportTimeBucket): checking and rebuilding them.
 
 The database keeps report_facts and report_time_counts current with triggers (migrations
-0008 and 0011). This module computes the same rows a second, independent way, with grouped
+0008 and 0011), and their monthly and per-bucket sums with triggers on them (0014). This module computes the same rows a second, independent way, with grouped
 queries over tickets, ticket_initiatives, ticket_events and ticket_slas, for
 `swat reports facts --check` (which must find nothing) and `--rebuild` (after a restore, a
 bulk load or a manual repair).
@@ -31,8 +32,17 @@ from sqlalchemy.orm import Session
 
 from ..domain import reports as rd
 from ..domain.tz import TOKYO
-from ..models import ReportFact, ReportTimeCount, Ticket, TicketEvent, TicketInitiative, TicketSla
-from ..models.report import COUNTERS
+from ..models import (
+    ReportFact,
+    ReportMonth,
+    ReportTimeBucket,
+    ReportTimeCount,
+    Ticket,
+    TicketEvent,
+    TicketInitiative,
+    TicketSla,
+)
+from ..models.report import ALL_DEPARTMENTS, COUNTERS, TIME_BUCKET_MINUTES
 
 
 def tokyo_day(session: Session, column):
@@ -222,6 +232,45 @@ def stored_time_counts(session: Session) -> dict[tuple, int]:
     return {(target, _as_date(month), int(minutes)): int(n) for target, month, minutes, n in rows}
 
 
+def months_of(facts: dict[tuple, dict[str, int]]) -> dict[tuple, dict[str, int]]:
+    """report_months as the fact rows given add up: (dim, department or '*', month, key)."""
+    out: dict[tuple, dict[str, int]] = {}
+    for (day, department, dim, key), values in facts.items():
+        for dept in (department, ALL_DEPARTMENTS):
+            row = out.setdefault((dim, dept, day.replace(day=1), key), dict.fromkeys(COUNTERS, 0))
+            for c in COUNTERS:
+                row[c] += values[c]
+    return {k: v for k, v in out.items() if any(v.values())}
+
+
+def stored_months(session: Session) -> dict[tuple, dict[str, int]]:
+    cols = [getattr(ReportMonth, c) for c in COUNTERS]
+    out = {}
+    for row in session.execute(
+        select(ReportMonth.dim, ReportMonth.department_id, ReportMonth.month, ReportMonth.key, *cols)
+    ):
+        values = dict(zip(COUNTERS, row[4:], strict=True))
+        if any(values.values()):
+            out[(row[0], row[1], _as_date(row[2]), row[3])] = values
+    return out
+
+
+def buckets_of(counts: dict[tuple, int]) -> dict[tuple, int]:
+    """report_time_buckets as the minute counts given add up: (target, month, bucket)."""
+    out: dict[tuple, int] = {}
+    for (target, month, minutes), n in counts.items():
+        key = (target, month, minutes // TIME_BUCKET_MINUTES)
+        out[key] = out.get(key, 0) + n
+    return {k: n for k, n in out.items() if n}
+
+
+def stored_buckets(session: Session) -> dict[tuple, int]:
+    rows = session.execute(
+        select(ReportTimeBucket.target, ReportTimeBucket.month, ReportTimeBucket.bucket, ReportTimeBucket.clocks)
+    )
+    return {(target, _as_date(month), int(b)): int(n) for target, month, b, n in rows if n}
+
+
 def check(session: Session) -> list[str]:
     """Differences between the stored facts and a fresh computation (empty when they agree)."""
     want, have = computed(session), stored(session)
@@ -235,6 +284,21 @@ def check(session: Session) -> list[str]:
         want_n, have_n = want_t.get(k, 0), have_t.get(k, 0)
         if want_n != have_n:
             problems.append(f"{k[1]:%Y-%m} {k[0]} {k[2]} min: stored {have_n} clocks but the clocks say {want_n}")
+    # The monthly sums must add up to the tickets too (not only to the stored rows they sum).
+    want_m, have_m = months_of(want), stored_months(session)
+    for k in sorted(set(want_m) | set(have_m), key=str):
+        if want_m.get(k) != have_m.get(k):
+            problems.append(
+                f"{k[2]:%Y-%m} {k[1]} {k[0]}={k[3]!r}: monthly sums {have_m.get(k)} but the tickets say {want_m.get(k)}"
+            )
+    want_b, have_b = buckets_of(want_t), stored_buckets(session)
+    for k in sorted(set(want_b) | set(have_b), key=str):
+        if want_b.get(k, 0) != have_b.get(k, 0):
+            lo = k[2] * TIME_BUCKET_MINUTES
+            problems.append(
+                f"{k[1]:%Y-%m} {k[0]} {lo}-{lo + TIME_BUCKET_MINUTES - 1} min: stored {have_b.get(k, 0)} clocks "
+                f"but the clocks say {want_b.get(k, 0)}"
+            )
     return problems
 
 
@@ -248,7 +312,13 @@ def rebuild(session: Session) -> int:
         # The grouping holds a row per (day, department, theme, urgency, assignee) at once:
         # in memory it is twice as fast as spilled to disk (this transaction only).
         session.execute(text("SET LOCAL work_mem = '256MB'"))
+    # Triggers on the facts keep their sums (migration 0014): emptying the facts takes them
+    # out of the sums, whatever those held, emptying the sums clears any drift, and the
+    # fresh facts add themselves back.
     session.execute(delete(ReportFact))
+    session.execute(delete(ReportTimeCount))
+    session.execute(delete(ReportMonth))
+    session.execute(delete(ReportTimeBucket))
     stmt = _computed_select(session).subquery()
     session.execute(
         insert(ReportFact).from_select(
@@ -256,7 +326,6 @@ def rebuild(session: Session) -> int:
             select(*stmt.c).where(or_(*[stmt.c[c] != 0 for c in COUNTERS])),
         )
     )
-    session.execute(delete(ReportTimeCount))
     session.execute(
         insert(ReportTimeCount).from_select(["target", "month", "minutes", "clocks"], _time_counts_select(session))
     )

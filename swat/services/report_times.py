@@ -3,13 +3,14 @@ the stopped SLA clocks, ranked by the database (see reports.py for the definitio
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, case, cast, func, literal, select, union_all
+from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import reports as rdomain
-from ..models import ReportTimeCount, TicketSla
+from ..models import ReportTimeBucket, ReportTimeCount, TicketSla
+from ..models.report import TIME_BUCKET_MINUTES as WIDTH
 
 
 def stopped_in(target: str, start: datetime, end: datetime, department: str | None) -> list:
@@ -58,6 +59,146 @@ def stopped_minutes(target: str, period: rdomain.Period, department: str | None)
     return union_all(*parts) if len(parts) > 1 else parts[0]
 
 
+def _months(first: date, after: date) -> list[date]:
+    out, d = [], first
+    while d < after:
+        out.append(d)
+        d = (d + timedelta(days=32)).replace(day=1)
+    return out
+
+
+def _ranks(total: int) -> list[tuple[int, int, int]]:
+    """(tenths, lower rank, upper rank) of the median and the p90 of `total` values: the
+    0-based ranks either side of (total - 1) x p, in integers (see ranked)."""
+    last = total - 1
+    return [(tenths, (last * tenths) // 10, (last * tenths + 9) // 10) for tenths in (5, 9)]
+
+
+def _interpolate(total: int, tenths: int, lo_value: int, hi_value: int) -> float:
+    pos = (total - 1) * (tenths / 10)  # as rdomain.percentile interpolates
+    return float(lo_value + (hi_value - lo_value) * (pos - (total - 1) * tenths // 10))
+
+
+def _stopped(targets: tuple[str, ...], start: datetime, end: datetime) -> list:
+    """stopped_in() for several targets at once, desk-wide."""
+    return [
+        TicketSla.target.in_(targets),
+        TicketSla.stopped_at >= start,
+        TicketSla.stopped_at < end,
+        TicketSla.state.in_(("met", "missed")),
+    ]
+
+
+def desk_times(
+    session: Session, period: rdomain.Period, targets: tuple[str, ...]
+) -> dict[str, tuple[float | None, float | None]]:
+    """The desk-wide median and p90 of each target for the period, exact, in two short
+    reads: per bucket of 64 business minutes (report_time_buckets for the whole months,
+    the clocks of any part month), which bucket holds each wanted rank; then the exact
+    minutes of those buckets only (report_time_counts for the whole months, one index
+    range per month and bucket). A period with no whole month ranks its clocks."""
+    months = rdomain.whole_months(period.start, period.end)
+    if months is None:
+        return {t: median_p90(session, stopped_minutes(t, period, None)) for t in targets}
+    first, after = months
+    month_list = _months(first, after)
+    parts = []
+    if period.start < first:
+        parts.append(rdomain.Period("range", period.start, first).bounds())
+    if after < period.end:
+        parts.append(rdomain.Period("range", after, period.end).bounds())
+
+    coarse = [
+        select(
+            ReportTimeBucket.target.label("t"), ReportTimeBucket.bucket.label("b"), ReportTimeBucket.clocks.label("n")
+        ).where(
+            ReportTimeBucket.target.in_(targets),
+            ReportTimeBucket.month >= first,
+            ReportTimeBucket.month < after,
+            ReportTimeBucket.clocks != 0,
+        )
+    ]
+    for start, end in parts:
+        coarse.append(
+            select(
+                TicketSla.target.label("t"), (TicketSla.used_minutes // WIDTH).label("b"), literal(1).label("n")
+            ).where(*_stopped(targets, start, end))
+        )
+    c = (union_all(*coarse) if len(coarse) > 1 else coarse[0]).subquery()
+    buckets: dict[str, list[tuple[int, int]]] = {t: [] for t in targets}
+    for t, b, n in session.execute(select(c.c.t, c.c.b, func.sum(c.c.n)).group_by(c.c.t, c.c.b)):
+        if n:
+            buckets[t].append((int(b), int(n)))
+    # Per target, each wanted rank's bucket and how many values lie in the buckets below it.
+    wanted: dict[tuple[str, int], tuple[int, int]] = {}
+    totals = {}
+    for t, rows in buckets.items():
+        rows.sort()
+        totals[t] = total = sum(n for _, n in rows)
+        if not total:
+            continue
+        for _, lo, hi in _ranks(total):
+            for r in (lo, hi):
+                below = 0
+                for b, n in rows:
+                    if below + n > r:
+                        wanted[(t, r)] = (b, below)
+                        break
+                    below += n
+    chosen = sorted({(t, b) for (t, _), (b, _) in wanted.items()})
+    if not chosen:
+        return dict.fromkeys(targets, (None, None))
+
+    def minutes_in(col, b: int):
+        return and_(col >= b * WIDTH, col < (b + 1) * WIDTH)
+
+    # One index range per bucket (and month): an OR of ranges would read whole months.
+    fine = [
+        select(
+            ReportTimeCount.target.label("t"), ReportTimeCount.minutes.label("v"), ReportTimeCount.clocks.label("n")
+        ).where(
+            ReportTimeCount.target == t,
+            ReportTimeCount.month.in_(month_list),
+            minutes_in(ReportTimeCount.minutes, b),
+            ReportTimeCount.clocks != 0,
+        )
+        for t, b in chosen
+    ]
+    for start, end in parts:
+        fine.append(
+            select(TicketSla.target.label("t"), TicketSla.used_minutes.label("v"), literal(1).label("n")).where(
+                *_stopped(targets, start, end),
+                or_(*[and_(TicketSla.target == t, minutes_in(TicketSla.used_minutes, b)) for t, b in chosen]),
+            )
+        )
+    f = (union_all(*fine) if len(fine) > 1 else fine[0]).subquery()
+    values: dict[str, list[tuple[int, int]]] = {t: [] for t in targets}
+    for t, v, n in session.execute(select(f.c.t, f.c.v, func.sum(f.c.n)).group_by(f.c.t, f.c.v)):
+        if n:
+            values[t].append((int(v), int(n)))
+
+    def value_at(t: str, rank: int) -> int:
+        bucket, below = wanted[(t, rank)]
+        for v, n in sorted(values[t]):
+            if v // WIDTH != bucket:
+                continue
+            below += n
+            if below > rank:
+                return v
+        raise AssertionError("the minute counts disagree with their buckets")
+
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for t in targets:
+        if not totals[t]:
+            out[t] = (None, None)
+            continue
+        med, p90 = (
+            _interpolate(totals[t], tenths, value_at(t, lo), value_at(t, hi)) for tenths, lo, hi in _ranks(totals[t])
+        )
+        out[t] = (med, p90)
+    return out
+
+
 def ranked(session: Session, counts) -> dict[str, tuple[float, float]]:
     """Median and p90 (percentile_cont's definition, as rdomain.percentile) per
     key k of the multisets given by (k, v, n) rows (n values v under key k; a (k, v) may
@@ -83,10 +224,10 @@ def ranked(session: Session, counts) -> dict[str, tuple[float, float]]:
     for k, total, *ends in session.execute(select(*cols).group_by(w.c.k)):
         if not total:
             continue
-        values = []
-        for tenths, (lo_value, hi_value) in zip((5, 9), (ends[0:2], ends[2:4]), strict=True):
-            pos = (total - 1) * (tenths / 10)  # as rdomain.percentile interpolates
-            values.append(float(lo_value + (hi_value - lo_value) * (pos - (total - 1) * tenths // 10)))
+        values = [
+            _interpolate(total, tenths, lo_value, hi_value)
+            for tenths, (lo_value, hi_value) in zip((5, 9), (ends[0:2], ends[2:4]), strict=True)
+        ]
         out[str(k)] = (values[0], values[1])
     return out
 

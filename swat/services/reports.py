@@ -1,7 +1,8 @@
 """Manager reports: grouped SQL over stored facts.
 
 Counts come from `report_facts` (per-day rows the database keeps current with triggers, see
-models/report.py), so a fiscal year over a million tickets sums a few thousand rows. The
+models/report.py) and their monthly sums `report_months` (report_sums.py), so a fiscal
+year over a million tickets sums a few thousand rows. The
 time figures are exact percentiles of the business minutes of the stopped SLA clocks: for
 whole months desk-wide from the per-month minute counts (report_time_counts), otherwise from
 the clocks themselves, ranked in SQL. The live parts (clocks overdue right now, open
@@ -38,13 +39,9 @@ from sqlalchemy.orm import Session
 from ..domain import permissions, states
 from ..domain import reports as rdomain
 from ..domain.tz import TOKYO
-from ..models import (
-    ReportFact,
-    Ticket,
-    TicketSla,
-)
-from . import sla
-from .report_times import hours, median_p90, stopped_minutes
+from ..models import Ticket, TicketSla
+from . import report_sums, sla
+from .report_times import desk_times, hours, median_p90, stopped_minutes
 from .visibility import ticket_scope
 
 DIMENSIONS = ("department", "theme", "priority", "member", "initiative")
@@ -85,6 +82,7 @@ class Figures:
 
 MEASURES = ("opened", "resolved", "backlog")
 TARGETS = (("first_response", "fr"), ("resolution", "res"))
+TARGET_NAMES = tuple(target for target, _ in TARGETS)
 
 
 def measure_clause(measure: str, period: rdomain.Period):
@@ -104,68 +102,47 @@ def measure_clause(measure: str, period: rdomain.Period):
     raise ValueError(measure)
 
 
-def fact_sums(period: rdomain.Period):
-    """Sums over report_facts: counts in the period, and the backlog at its end (filed
-    minus left the backlog, over every day before the end)."""
-    s, e = period.start, period.end
-    inside = and_(ReportFact.day >= s, ReportFact.day < e)
-
-    def within(col):
-        return func.coalesce(func.sum(case((inside, col), else_=0)), 0)
-
-    return [
-        within(ReportFact.opened).label("opened"),
-        within(ReportFact.resolved).label("resolved"),
-        func.coalesce(func.sum(ReportFact.opened - ReportFact.exited), 0).label("backlog"),
-        within(ReportFact.reopened).label("reopened"),
-        within(ReportFact.fr_met).label("fr_met"),
-        within(ReportFact.fr_missed).label("fr_missed"),
-        within(ReportFact.fr_minutes).label("fr_minutes"),
-        within(ReportFact.res_met).label("res_met"),
-        within(ReportFact.res_missed).label("res_missed"),
-        within(ReportFact.res_minutes).label("res_minutes"),
-    ]
+def fact_department(actor) -> str | None:
+    """The one department whose facts the actor's report adds up, or None for the whole desk."""
+    return permissions.department_scope(actor)
 
 
-def fact_scope(actor):
-    department = permissions.department_scope(actor)
-    return [] if department is None else [ReportFact.department_id == department]
-
-
-def overdue_clause(period: rdomain.Period, now: datetime, target: str):
-    """Running clocks whose due time fell in the period and has passed: they count as due
-    (and not met) in compliance."""
+def overdue_clause(period: rdomain.Period, now: datetime, targets: tuple[str, ...] = TARGET_NAMES):
+    """Running clocks (of these targets) whose due time fell in the period and has passed:
+    they count as due (and not met) in compliance."""
     start, end = period.bounds()
     return and_(
-        TicketSla.target == target,
+        TicketSla.target.in_(targets),
         TicketSla.state == "running",
         TicketSla.due_at >= start,
         TicketSla.due_at < min(end, now),
     )
 
 
-def figures(session: Session, actor, period: rdomain.Period, now: datetime) -> Figures:
+def figures(session: Session, actor, period: rdomain.Period, now: datetime, with_ages: bool = True) -> Figures:
+    """The period's figures (and, with_ages, the open consultations by age now)."""
     department = permissions.department_scope(actor)
     f = Figures()
-    row = (
-        session.execute(
-            select(*fact_sums(period)).where(ReportFact.dim == "all", ReportFact.day < period.end, *fact_scope(actor))
-        )
-        .one()
-        ._mapping
-    )
+    facts = report_sums.source(period, ("all",), department)
+    row = session.execute(select(*report_sums.sums(facts))).one()._mapping
     f.opened, f.resolved, f.backlog, f.reopened = (int(row[k]) for k in ("opened", "resolved", "backlog", "reopened"))
+    times = desk_times(session, period, TARGET_NAMES) if department is None else {}
+    overdue = select(TicketSla.target, func.count()).where(overdue_clause(period, now)).group_by(TicketSla.target)
+    if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
+        overdue = overdue.where(TicketSla.department_id == department)
+    overdue_now = {target: n for target, n in session.execute(overdue)}
     for target, prefix in TARGETS:
-        overdue = select(func.count()).select_from(TicketSla).where(overdue_clause(period, now, target))
-        if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
-            overdue = overdue.where(TicketSla.department_id == department)
         met, missed = int(row[f"{prefix}_met"]), int(row[f"{prefix}_missed"])
         setattr(f, f"{prefix}_met", met)
-        setattr(f, f"{prefix}_due", met + missed + (session.scalar(overdue) or 0))
-        med, p90 = median_p90(session, stopped_minutes(target, period, department))
+        setattr(f, f"{prefix}_due", met + missed + overdue_now.get(target, 0))
+        if department is None:
+            med, p90 = times[target]
+        else:
+            med, p90 = median_p90(session, stopped_minutes(target, period, department))
         setattr(f, f"{prefix}_median_h", hours(med))
         setattr(f, f"{prefix}_p90_h", hours(p90))
-    f.ages = ages(session, actor, now)
+    if with_ages:
+        f.ages = ages(session, actor, now)
     return f
 
 
@@ -210,13 +187,15 @@ def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> 
 
 def trend(session: Session, actor, period: rdomain.Period) -> list[dict]:
     """Opened and resolved per week (periods up to 92 days) or per month, with the backlog
-    at each step's end: one grouped query over report_facts by day."""
-    rows = session.execute(
-        select(ReportFact.day, func.sum(ReportFact.opened), func.sum(ReportFact.resolved), func.sum(ReportFact.exited))
-        .where(ReportFact.dim == "all", ReportFact.day < period.end, *fact_scope(actor))
-        .group_by(ReportFact.day)
-    ).all()
+    at each step's end: one grouped query over the stored facts (whole months of a monthly
+    trend as month rows, dated on their first day; a weekly trend's days as days)."""
     weekly = period.days <= 92
+    facts = report_sums.source(period, ("all",), fact_department(actor), months_inside=not weekly)
+    rows = session.execute(
+        select(facts.c.day, func.sum(facts.c.opened), func.sum(facts.c.resolved), func.sum(facts.c.exited)).group_by(
+            facts.c.day
+        )
+    ).all()
     steps: list[dict] = []
     backlog = 0
     by_day = {}

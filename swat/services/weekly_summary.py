@@ -63,7 +63,7 @@ def wants_summary(user: User) -> bool:
 
 
 def _figures(session: Session, actor, week: rdomain.Period, now: datetime) -> dict:
-    f = reports.figures(session, actor, week, now)
+    f = reports.figures(session, actor, week, now, with_ages=False)
     return {
         "opened": f.opened,
         "resolved": f.resolved,

@@ -7,8 +7,9 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
@@ -139,7 +140,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
     out: dict[str, Table] = {}
     if "figures" in names or "ages" in names:
         cur = reports.figures(session(), current_user, period, at)
-        prev = reports.figures(session(), current_user, period.previous(), at)
+        prev = reports.figures(session(), current_user, period.previous(), at, with_ages=False)
         out["figures"] = Table(
             "figures",
             str(_l("Figures")),
@@ -217,7 +218,21 @@ def index():
         today=today,
         zip=zip,
         times=times,
+        drill=_drill_links(),
+        period_key=period.key(),
     )
+
+
+def _drill_links():
+    """The link of a count to its consultations (the drill-down list), built from the list's
+    address once per page rather than once per cell: a fiscal year's breakdowns have
+    hundreds of counts."""
+    base = url_for("consultations.index")
+
+    def drill(period_key: str, measure: str, extra: dict | None = None) -> str:
+        return base + "?" + urlencode({"period": period_key, "measure": measure, **(extra or {})})
+
+    return drill
 
 
 def _requested() -> tuple[rd.Period, tuple[str, ...]]:

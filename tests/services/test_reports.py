@@ -15,6 +15,7 @@ from sqlalchemy import select
 from swat.domain import reports as rd
 from swat.extensions import db
 from swat.models import Ticket, TicketEvent, TicketSla, User
+from swat.models.report import COUNTERS
 from swat.services import report_breakdowns, report_facts, report_times, reports, routing, tickets
 
 JST = ZoneInfo("Asia/Tokyo")
@@ -473,3 +474,82 @@ def test_breakdown_times_match_the_oracle(history, users, period, who):
         assert got == want, dimension
         checked += sum(len(v) for v in want.values())
     assert checked > 10
+
+
+def test_monthly_sums_follow_any_change_to_the_facts(history):
+    """Whatever a statement changes in report_facts or report_time_counts, the triggers keep
+    report_months and report_time_buckets equal to their sums: counts, the day (across a
+    month), the department and the key, several rows at once, deletion, insertion."""
+    from sqlalchemy import delete, insert, update
+
+    from swat.models import ReportFact, ReportTimeCount
+
+    def agree():
+        assert report_facts.stored_months(db.session) == report_facts.months_of(report_facts.stored(db.session))
+        assert report_facts.stored_buckets(db.session) == report_facts.buckets_of(
+            report_facts.stored_time_counts(db.session)
+        )
+
+    agree()
+    assert report_facts.stored_months(db.session)
+    some = db.session.scalars(select(ReportFact).where(ReportFact.opened > 0).order_by(ReportFact.day)).all()
+    first, last = some[0], some[-1]
+
+    def one(f):
+        return (
+            (ReportFact.dim == f.dim)
+            & (ReportFact.day == f.day)
+            & (ReportFact.department_id == f.department_id)
+            & (ReportFact.key == f.key)
+        )
+
+    db.session.execute(update(ReportFact).where(one(first)).values(opened=ReportFact.opened + 3))
+    agree()
+    db.session.execute(update(ReportFact).where(one(last)).values(day=date(2027, 1, 31), department_id="education"))
+    agree()
+    db.session.execute(update(ReportFact).where(ReportFact.dim == "theme").values(key="moved-" + ReportFact.key))
+    agree()
+    db.session.execute(delete(ReportFact).where(ReportFact.dim == "priority", ReportFact.key == "0"))
+    agree()
+    db.session.execute(
+        insert(ReportFact).values(
+            dim="all", day=date(2026, 10, 5), department_id="welfare", key="zz", **dict.fromkeys(COUNTERS, 2)
+        )
+    )
+    agree()
+    db.session.execute(
+        update(ReportTimeCount).where(ReportTimeCount.clocks > 0).values(minutes=ReportTimeCount.minutes * 3 + 61)
+    )
+    agree()
+    db.session.execute(delete(ReportTimeCount).where(ReportTimeCount.target == "first_response"))
+    agree()
+    db.session.rollback()
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_bucketed_percentiles_are_the_plain_ones(ctx, case):
+    """The desk-wide median and p90 of whole months, found through the 64-minute buckets,
+    are the plain percentiles of every clock's minutes: ranks at a bucket's edge, several
+    months, repeated values, a single clock."""
+    from sqlalchemy import insert
+
+    from swat.models import ReportTimeCount
+
+    rng = random.Random(100 + case)
+    months = [date(2026, m, 1) for m in (4, 5, 6)]
+    counts: dict[tuple, int] = {}
+    for _ in range(1 if case == 0 else rng.randint(2, 400)):
+        spread = rng.choice([64, 130, 5_000, 80_000])
+        key = (rng.choice(months), rng.randint(0, spread))
+        counts[key] = counts.get(key, 0) + rng.randint(1, 3)
+    db.session.execute(
+        insert(ReportTimeCount),
+        [{"target": "resolution", "month": m, "minutes": v, "clocks": n} for (m, v), n in counts.items()],
+    )
+    values = [v for (_, v), n in counts.items() for _ in range(n)]
+    period = rd.fiscal_quarter(2026, 1)
+    got = report_times.desk_times(db.session, period, ("first_response", "resolution"))
+    assert got == {
+        "resolution": (rd.percentile(values, 0.5), rd.percentile(values, 0.9)),
+        "first_response": (None, None),
+    }
