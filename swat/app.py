@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 
-from . import resources
+from . import resources, transaction
 from . import settings as settings_mod
 from .domain.clock import SystemClock
 from .domain.tz import TOKYO
@@ -87,13 +87,15 @@ def _engine_options(url: str) -> dict[str, Any]:
 
 
 def _configure_engine(engine) -> None:
-    """SQLite: durable commits and real write transactions.
+    """SQLite: durable commits, real write transactions, reads beside a writer.
 
     pysqlite's own transaction handling is unreliable, so it is switched off
-    and every transaction starts with BEGIN IMMEDIATE: writers queue on the
-    database lock (busy_timeout) instead of failing on upgrade. WAL lets
-    readers go on meanwhile; synchronous=FULL keeps committed data after a
-    power loss.
+    and the desk begins each transaction itself (`transaction.begin_statement`):
+    BEGIN IMMEDIATE, so that writers queue on the database lock (busy_timeout)
+    instead of failing on upgrade, except in a page that only reads, whose
+    transactions begin deferred and never take the lock. WAL lets readers go
+    on beside the writer; synchronous=FULL keeps committed data after a power
+    loss.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -111,4 +113,4 @@ def _configure_engine(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(transaction.begin_statement())

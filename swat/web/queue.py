@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from ..domain import permissions, states
 from ..domain.errors import NotFound
 from ..services import listing, queue_views, sla, team
-from ..transaction import commit, session
+from ..transaction import commit_changes, session
 from .common import attempt, error_text, now, settings
 from .listing_params import filters_from_request
 
@@ -69,8 +69,8 @@ def index():
     _require_queue()
     args = request.args
     if "reset" in args:
-        if _own_navigation() and queue_views.forget_filters(session(), current_user):
-            commit()
+        if _own_navigation():
+            commit_changes(queue_views.forget_filters, session(), current_user)
         return redirect(url_for("queue.index"))
     if not args:
         remembered = queue_views.canonical(current_user.queue_query)
@@ -79,8 +79,8 @@ def index():
             return redirect(f"{url_for('queue.index')}?{remembered}")
     current = queue_views.canonical_query(args.items(multi=True))
     if any(k in args for k in queue_views.FILTER_KEYS) and not any(k in args for k in ONE_OFF_KEYS):
-        if _own_navigation() and queue_views.remember_filters(session(), current_user, current):
-            commit()
+        if _own_navigation():
+            commit_changes(queue_views.remember_filters, session(), current_user, current)
     remembered_note = bool(cookie.pop(REMEMBERED_NOTE, False))
     f = filters_from_request(settings()["queue_page_size"], default_statuses=list(states.OPEN_STATUSES))
     page = listing.list_tickets(session(), current_user, f)

@@ -17,8 +17,10 @@ def _load_user(token: str):
 
     user = accounts.resume_session(transaction.session(), now(), token, account_settings())
     # The once-a-minute last-seen time: committed here, before the view does
-    # anything, because a page that only reads never commits.
-    if user is not None and not g.get("refused") and transaction.commit_if_changed():
+    # anything, because a page that only reads never commits. Best effort: on
+    # SQLite a concurrent writer wins and the next request writes it instead.
+    if user is not None and not g.get("refused"):
+        transaction.commit_if_changed()
         user.session_id = token
     return user
 
