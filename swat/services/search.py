@@ -15,7 +15,6 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
-    case,
     cast,
     false,
     func,
@@ -24,6 +23,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
@@ -134,33 +134,46 @@ def matches(session: Session, actor, query: Query) -> ColumnElement[bool]:
 
 
 def by_relevance(session: Session, actor, query: Query, stmt: Select) -> Select:
-    """`stmt` (over tickets) ordered by relevance: a typed ticket number first, then the
-    weight of the words (in the title above elsewhere), then the newest."""
+    """`stmt` (over tickets, already filtered by `matches`) ordered by relevance: a typed
+    ticket number first, then the weight of the words (in the title above elsewhere), then
+    the newest.
+
+    The ranked matches drive the query (an inner join from the index to the tickets), so
+    only the matches are ranked and the tickets are reached by their key.
+    """
     numbers = _numbers(session, query)
-    number_first = case((Ticket.number.in_(numbers), 0), else_=1) if numbers else None
-    score = None
+    parts: list[Select] = []
     if query.terms:
         if session.get_bind().dialect.name == "postgresql":
+            wanted, _ = _postgres(actor, query.terms, [])
             tsq = " & ".join(_tsquery(t) for t in query.terms)
-            ranked = select(
-                SearchDocument.ticket_id.label("rid"),
-                func.ts_rank(SearchDocument.__table__.c.terms, cast(literal(tsq, Text), TSQUERY)).label("score"),
-            ).subquery()
+            parts.append(
+                select(
+                    SearchDocument.ticket_id.label("rid"),
+                    func.ts_rank(SearchDocument.__table__.c.terms, cast(literal(tsq, Text), TSQUERY)).label("score"),
+                ).where(wanted if wanted is not None else false())
+            )
         else:
             fw, _ = _sqlite(actor, query.terms, [])
-            ranked = (
+            parts.append(
                 select(
                     literal_column("rowid").label("rid"),
                     (-literal_column("bm25(search_documents, 10.0, 1.0, 1.0)")).label("score"),
                 )
                 .select_from(text("search_documents"))
                 .where(_fts_match(fw or ""))
-                .subquery()
             )
-        stmt = stmt.outerjoin(ranked, ranked.c.rid == Ticket.id)
-        score = func.coalesce(ranked.c.score, 0).desc()
-    order = [o for o in (number_first, score) if o is not None]
-    return stmt.order_by(*order, Ticket.id.desc())
+    if numbers:
+        parts.append(select(Ticket.id.label("rid"), literal(1e9).label("score")).where(Ticket.number.in_(numbers)))
+    if not parts:  # only words to leave out: the newest first
+        return stmt.order_by(Ticket.id.desc())
+    ranked = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
+    best = (
+        select(ranked.c.rid, func.max(ranked.c.score).label("score")).group_by(ranked.c.rid).subquery()
+        if len(parts) > 1
+        else ranked
+    )
+    return stmt.join(best, best.c.rid == Ticket.id).order_by(best.c.score.desc(), Ticket.id.desc())
 
 
 @dataclass
@@ -222,3 +235,25 @@ def snippets(session: Session, actor, tickets: list[Ticket], query: Query) -> di
             if found := snippet(names.get(t.requester_id, ""), words):
                 out[t.id] = found
     return out
+
+
+def newest_matching(session: Session, actor, query: Query, limit: int) -> Select:
+    """The ids of the newest documents this query's words find, straight from the index
+    (the tickets' own filters and scope are for the caller to apply)."""
+    if session.get_bind().dialect.name == "postgresql":
+        wanted, _ = _postgres(actor, query.terms, [])
+        sd = SearchDocument.__table__.c
+        return (
+            select(sd.ticket_id.label("id"))
+            .where(wanted if wanted is not None else false())
+            .order_by(sd.ticket_id.desc())
+            .limit(limit)
+        )
+    fw, _ = _sqlite(actor, query.terms, [])
+    return (
+        select(literal_column("rowid").label("id"))
+        .select_from(text("search_documents"))
+        .where(_fts_match(fw or ""))
+        .order_by(literal_column("rowid").desc())
+        .limit(limit)
+    )

@@ -45,17 +45,15 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
         t = term(word)
         if t is None:
             continue
+        # One more than kept: this ticket itself is among the newest.
         lookups.append(
-            select(Ticket.id)
-            .where(search.matches(session, actor, Query(terms=[t])), Ticket.id != ticket.id, ticket_scope(actor))
-            .order_by(Ticket.id.desc())
-            .limit(SIMILAR_PER_WORD)
-            .subquery()
-            .select()
+            search.newest_matching(session, actor, Query(terms=[t]), SIMILAR_PER_WORD + 1).subquery().select()
         )
     if not lookups:
         return []
-    pool = session.scalars(select(Ticket).where(Ticket.id.in_(union_all(*lookups)))).all()
+    pool = session.scalars(
+        select(Ticket).where(Ticket.id.in_(union_all(*lookups)), Ticket.id != ticket.id, ticket_scope(actor))
+    ).all()
     mine = bigram_set(fold(text))
     scored = []
     for other in pool:
