@@ -176,7 +176,7 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
 
 def _rows(session: Session, ids: list[int], with_body: bool = False) -> list[Ticket]:
     """The tickets with these ids, in this order, with what a list row shows, in one query
-    (the details only for a search's snippets; of the people, their names)."""
+    (the details only for a search's snippets)."""
     if not ids:
         return []
     assignee = aliased(User)
@@ -191,8 +191,8 @@ def _rows(session: Session, ids: list[int], with_body: bool = False) -> list[Tic
         .options(
             contains_eager(Ticket.department),
             contains_eager(Ticket.theme),
-            contains_eager(Ticket.requester.of_type(requester)).load_only(requester.display_name),
-            contains_eager(Ticket.assignee.of_type(assignee)).load_only(assignee.display_name),
+            contains_eager(Ticket.requester.of_type(requester)),
+            contains_eager(Ticket.assignee.of_type(assignee)),
         )
     )
     if not with_body:
