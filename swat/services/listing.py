@@ -153,8 +153,7 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     page = max(1, min(f.page, pages))
     query = parse_query(f.q, MAX_QUERY)
     if f.sort == "relevance":
-        stmt = search.by_relevance(session, actor, query, base.with_only_columns(Ticket.id))
-        ids = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
+        ids = search.relevance_page(session, actor, query, base, (page - 1) * per_page, per_page)
         rows = _rows(session, ids, with_body=bool(query.terms))
         return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
     cols = SORTS.get(f.sort, SORTS["priority"])

@@ -16,14 +16,14 @@ from sqlalchemy import (
     Text,
     and_,
     cast,
+    column,
     false,
     func,
     literal,
     literal_column,
     or_,
     select,
-    text,
-    union_all,
+    table,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
@@ -34,6 +34,10 @@ from ..models import Attachment, Message, SearchDocument, Ticket, TicketCounter,
 from .search_index import FTS_GAP, fts_token
 from .visibility import visible_files, visible_messages
 
+# The FTS5 table on SQLite (not a model: see models/search.py), by its rowid (= the ticket's id).
+_FTS = table("search_documents", column("rowid"))
+# How many of the newest matches a search ranks by relevance (the rest follow, newest first).
+RELEVANCE_POOL = 2000
 # Beyond this many matches a list says 「10,000件以上」 and counts exactly on request.
 COUNT_CAP = 10_000
 
@@ -96,7 +100,7 @@ def _sqlite(actor, terms: list[Term], excluded: list[Term]) -> tuple[str | None,
 
 
 def _fts_ids(expr: str) -> Select:
-    return select(literal_column("rowid")).select_from(text("search_documents")).where(_fts_match(expr))
+    return select(_FTS.c.rowid).select_from(_FTS).where(_fts_match(expr))
 
 
 def _fts_match(expr: str) -> ColumnElement[bool]:
@@ -133,47 +137,58 @@ def matches(session: Session, actor, query: Query) -> ColumnElement[bool]:
     return text_hit if text_hit is not None else false()
 
 
-def by_relevance(session: Session, actor, query: Query, stmt: Select) -> Select:
-    """`stmt` (over tickets, already filtered by `matches`) ordered by relevance: a typed
-    ticket number first, then the weight of the words (in the title above elsewhere), then
-    the newest.
+def relevance_page(session: Session, actor, query: Query, stmt: Select, offset: int, limit: int) -> list[int]:
+    """One page of `stmt`'s ids (over tickets, already filtered by `matches`) by relevance:
+    a typed ticket number first, then the weight of the words (in the title above elsewhere),
+    then the newest.
 
-    The ranked matches drive the query (an inner join from the index to the tickets), so
-    only the matches are ranked and the tickets are reached by their key.
+    Ranking is bounded: the newest RELEVANCE_POOL matches are ranked; the matches beyond
+    them follow, newest first. A word found in half the archive costs what a rare one does.
     """
+    ids = stmt.with_only_columns(Ticket.id).order_by(None)
     numbers = _numbers(session, query)
-    parts: list[Select] = []
-    if query.terms:
-        if session.get_bind().dialect.name == "postgresql":
-            wanted, _ = _postgres(actor, query.terms, [])
-            tsq = " & ".join(_tsquery(t) for t in query.terms)
-            parts.append(
-                select(
-                    SearchDocument.ticket_id.label("rid"),
-                    func.ts_rank(SearchDocument.__table__.c.terms, cast(literal(tsq, Text), TSQUERY)).label("score"),
-                ).where(wanted if wanted is not None else false())
-            )
-        else:
-            fw, _ = _sqlite(actor, query.terms, [])
-            parts.append(
-                select(
-                    literal_column("rowid").label("rid"),
-                    (-literal_column("bm25(search_documents, 10.0, 1.0, 1.0)")).label("score"),
-                )
-                .select_from(text("search_documents"))
-                .where(_fts_match(fw or ""))
-            )
-    if numbers:
-        parts.append(select(Ticket.id.label("rid"), literal(1e9).label("score")).where(Ticket.number.in_(numbers)))
-    if not parts:  # only words to leave out: the newest first
-        return stmt.order_by(Ticket.id.desc())
-    ranked = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery()
-    best = (
-        select(ranked.c.rid, func.max(ranked.c.score).label("score")).group_by(ranked.c.rid).subquery()
-        if len(parts) > 1
-        else ranked
+    head = list(session.scalars(ids.where(Ticket.number.in_(numbers)).order_by(Ticket.id.desc()))) if numbers else []
+    page = head[offset : offset + limit]
+    if len(page) == limit:
+        return page
+    pool = ids.order_by(Ticket.id.desc()).limit(RELEVANCE_POOL).subquery()
+    ranked = _ranked(session, actor, query, pool, exclude=head)
+    skip = max(0, offset - len(head))
+    page += list(session.scalars(ranked.offset(skip).limit(limit - len(page))))
+    if len(page) == limit:
+        return page
+    pool_size = session.scalar(select(func.count()).select_from(pool)) or 0
+    if pool_size < RELEVANCE_POOL:
+        return page
+    # Past the ranked ones: the other matches, newest first (each exactly once).
+    rest = ids.where(Ticket.number.not_in(numbers)) if numbers else ids
+    skip = max(0, offset - len(head) - pool_size)
+    return page + list(
+        session.scalars(rest.order_by(Ticket.id.desc()).offset(RELEVANCE_POOL + skip).limit(limit - len(page)))
     )
-    return stmt.join(best, best.c.rid == Ticket.id).order_by(best.c.score.desc(), Ticket.id.desc())
+
+
+def _ranked(session: Session, actor, query: Query, pool, exclude: list[int]) -> Select:
+    """The pool's ids but `exclude`, best score first (without words: the newest first)."""
+    if not query.terms:
+        return select(pool.c.id).where(pool.c.id.not_in(exclude)).order_by(pool.c.id.desc())
+    if session.get_bind().dialect.name == "postgresql":
+        tsq = " & ".join(_tsquery(t) for t in query.terms)
+        score = func.ts_rank(SearchDocument.__table__.c.terms, cast(literal(tsq, Text), TSQUERY))
+        return (
+            select(SearchDocument.ticket_id)
+            .where(SearchDocument.ticket_id.in_(select(pool.c.id)), SearchDocument.ticket_id.not_in(exclude))
+            .order_by(score.desc(), SearchDocument.ticket_id.desc())
+        )
+    fw, _ = _sqlite(actor, query.terms, [])
+    inner = (
+        select(_FTS.c.rowid.label("rid"), literal_column("bm25(search_documents, 10.0, 1.0, 1.0)").label("score"))
+        .select_from(_FTS)
+        # "+ 0": the full-text match drives the query (bm25 needs it), the pool only filters.
+        .where(_fts_match(fw or ""), (_FTS.c.rowid + 0).in_(select(pool.c.id)))
+        .subquery()
+    )
+    return select(inner.c.rid).where(inner.c.rid.not_in(exclude)).order_by(inner.c.score, inner.c.rid.desc())
 
 
 @dataclass
@@ -251,9 +266,9 @@ def newest_matching(session: Session, actor, query: Query, limit: int) -> Select
         )
     fw, _ = _sqlite(actor, query.terms, [])
     return (
-        select(literal_column("rowid").label("id"))
-        .select_from(text("search_documents"))
+        select(_FTS.c.rowid.label("id"))
+        .select_from(_FTS)
         .where(_fts_match(fw or ""))
-        .order_by(literal_column("rowid").desc())
+        .order_by(_FTS.c.rowid.desc())
         .limit(limit)
     )

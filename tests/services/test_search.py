@@ -256,3 +256,29 @@ def test_a_rename_beside_a_reply_waits_for_it_and_indexes_both(make_ticket, user
     db.session.expire_all()
     assert found(users, "agent", "整理券 保健一郎") == [] and found(users, "agent", '整理券 "保健 一郎"') == [t.number]
     assert search_index.check(db.session.connection()).ok
+
+
+def test_relevance_ranks_the_newest_matches_and_pages_through_every_match_once(make_ticket, users, monkeypatch):
+    monkeypatch.setattr(search, "RELEVANCE_POOL", 3)
+    made = [make_ticket(title=f"相談{i}", body="はんこ" if i != 4 else "はんこ はんこ はんこ") for i in range(6)]
+    title_hit = make_ticket(title="はんこの相談", body="書類。")  # the newest, and the word in its title
+    numbers = [t.number for t in made]
+    pages = [
+        [
+            t.number
+            for t in list_tickets(
+                db.session, users["agent"], TicketFilters(q="はんこ", sort="relevance", page=p, per_page=2)
+            ).rows
+        ]
+        for p in (1, 2, 3, 4)
+    ]
+    everything = [n for page in pages for n in page]
+    assert sorted(everything) == sorted(numbers + [title_hit.number])  # each match once
+    # The pool (the newest 3: the title hit, made[5], made[4]) comes first, the title hit on top;
+    # then the others, newest first.
+    assert everything[0] == title_hit.number
+    assert set(everything[:3]) == {title_hit.number, numbers[5], numbers[4]}
+    assert everything[3:] == [numbers[3], numbers[2], numbers[1], numbers[0]]
+    # A typed number comes first, however old.
+    page = list_tickets(db.session, users["agent"], TicketFilters(q=numbers[0], sort="relevance"))
+    assert page.rows[0].number == numbers[0]
