@@ -142,20 +142,25 @@ def level_instants(rules: EscalationRules, row: RunningTimer) -> dict[int, datet
     }
 
 
-def refresh_next_check(session: Session, rules: SlaRules, row: TicketSla) -> None:
+def refresh_next_check(session: Session, rules: SlaRules, row: TicketSla, fired: set[int] | None = None) -> None:
+    """When the sweep next looks at this clock: its first escalation level not fired yet
+    (`fired`, when the caller knows it: none for a new ticket)."""
     from ..models import Escalation
 
-    fired = set(
-        session.scalars(
-            select(Escalation.level).where(Escalation.ticket_id == row.ticket_id, Escalation.target == row.target)
+    if fired is None:
+        fired = set(
+            session.scalars(
+                select(Escalation.level).where(Escalation.ticket_id == row.ticket_id, Escalation.target == row.target)
+            )
         )
-    )
     pending = [t for level, t in level_instants(rules, row).items() if level not in fired]
     row.next_check_at = min(pending) if pending else None
 
 
-def _save(session: Session, rules: SlaRules, ticket: Ticket, step: timers.Step) -> None:
-    existing = {r.target: r for r in session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id))}
+def _save(session: Session, rules: SlaRules, ticket: Ticket, step: timers.Step, new: bool = False) -> None:
+    existing = (
+        {} if new else {r.target: r for r in session.scalars(select(TicketSla).where(TicketSla.ticket_id == ticket.id))}
+    )
     for target, c in step.clocks.items():
         row = existing.get(target)
         if row is None:
@@ -163,7 +168,7 @@ def _save(session: Session, rules: SlaRules, ticket: Ticket, step: timers.Step) 
             session.add(row)
         row.target_minutes, row.used_minutes, row.state = c.target_minutes, c.used_minutes, c.state
         row.running_since, row.due_at, row.stopped_at = c.running_since, c.due_at, c.stopped_at
-        refresh_next_check(session, rules, row)
+        refresh_next_check(session, rules, row, set() if new else None)
     for e in step.events:
         session.add(
             SlaEvent(
@@ -185,7 +190,8 @@ def on_created(session: Session, ticket: Ticket, now: datetime) -> None:
     rules = current(session)
     if rules is None:
         return
-    _save(session, rules, ticket, timers.start(rules.calendar, rules.policy_for(ticket.priority), now))
+    # A new ticket has no clocks and no escalations yet: nothing to read back.
+    _save(session, rules, ticket, timers.start(rules.calendar, rules.policy_for(ticket.priority), now), new=True)
 
 
 def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:
