@@ -151,7 +151,7 @@ def file_consultation(
     record(session, ticket, actor, now, "created", new=ticket.number)
     sla.on_created(session, ticket, now)
     save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
-    search_index.refresh(session, ticket.id)
+    search_index.refresh(session, ticket.id, new=True)
     return ticket
 
 

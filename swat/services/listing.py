@@ -69,7 +69,11 @@ class Page:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        """The number of pages; past the counting bound, at least one more while pages are full."""
+        known = max(1, -(-self.total // self.per_page))
+        if self.at_least and len(self.rows) == self.per_page:
+            return max(known, self.page + 1)
+        return max(known, self.page) if self.at_least else known
 
 
 def assignee_id(value: str) -> int | None:
@@ -150,7 +154,8 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     total = counted.value
     per_page = max(1, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
-    page = max(1, min(f.page, pages))
+    # Past the counting bound the last page is not known: any page may be asked for.
+    page = max(1, f.page if counted.at_least else min(f.page, pages))
     query = parse_query(f.q, MAX_QUERY)
     if f.sort == "relevance":
         ids = search.relevance_page(session, actor, query, base, (page - 1) * per_page, per_page)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Base, Department, EscalationStep, GovernanceBody, Initiative, Theme
 from ..models.reference import initiative_departments, initiative_themes
+from . import search_index
 from .reference_yaml import ReferenceDataError, date_text, each_item, fail, id_list, known_ref, parse_file
 
 __all__ = ["LoadReport", "ReferenceData", "ReferenceDataError", "load_reference", "read_reference"]
@@ -309,8 +310,13 @@ def load_reference(session: Session, directory: str | Path) -> LoadReport:
         report.created[kind] += len(created)
         report.updated[kind] += len(updated - created)
 
+    names_before = {d.id: d.name for d in session.scalars(select(Department))}
     departments, created, updated = _upsert(session, Department, data.departments)
     count("departments", created, updated)
+    # A department's name is found in its consultations: renamed, their documents follow.
+    for dep_id in sorted(updated):
+        if dep_id in names_before and departments[dep_id].name != names_before[dep_id]:
+            search_index.reindex_department(session, dep_id)
 
     # Bodies first without parents, then parents, so any order of the file inserts cleanly.
     bodies, created, updated = _upsert(session, GovernanceBody, data.governance, later=("parent_id",))

@@ -67,7 +67,7 @@ def _fts_phrase(t: Term) -> str:
     prev = None
     for offset, token in t.tokens:
         if prev is not None and offset > prev + 1:
-            words.append(FTS_GAP)
+            words.extend([FTS_GAP] * (offset - prev - 1))
         words.append(fts_token(token))
         prev = offset
     return '"' + " ".join(words) + '"' + (" *" if t.prefix else "")
@@ -160,12 +160,13 @@ def relevance_page(session: Session, actor, query: Query, stmt: Select, offset: 
     pool_size = session.scalar(select(func.count()).select_from(pool)) or 0
     if pool_size < RELEVANCE_POOL:
         return page
-    # Past the ranked ones: the other matches, newest first (each exactly once).
+    # Past the ranked ones: the other matches, newest first, each exactly once. Without the
+    # number hits, the newest `ranked_size` of them are the ranked ones.
+    in_pool = (session.scalar(select(func.count()).select_from(pool).where(pool.c.id.in_(head))) or 0) if head else 0
+    ranked_size = pool_size - in_pool
     rest = ids.where(Ticket.number.not_in(numbers)) if numbers else ids
-    skip = max(0, offset - len(head) - pool_size)
-    return page + list(
-        session.scalars(rest.order_by(Ticket.id.desc()).offset(RELEVANCE_POOL + skip).limit(limit - len(page)))
-    )
+    skip = ranked_size + max(0, offset - len(head) - ranked_size)
+    return page + list(session.scalars(rest.order_by(Ticket.id.desc()).offset(skip).limit(limit - len(page))))
 
 
 def _ranked(session: Session, actor, query: Query, pool, exclude: list[int]) -> Select:

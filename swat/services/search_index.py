@@ -81,12 +81,14 @@ def _tsvector(groups: Iterable[tuple[list[Gram], str]]) -> str:
 
 
 def _fts(gs: list[Gram]) -> str:
-    """FTS5 text: the tokens in order, a gap token wherever positions skip."""
+    """FTS5 text: the tokens in order, gap tokens wherever positions skip."""
     out: list[str] = []
     last = None
     for pos, token in gs:
         if last is not None and pos > last + 1:
-            out.append(FTS_GAP)
+            # One gap token per skipped place: a space within a text is one, the step from one
+            # text to the next two, so a phrase never runs from a body into a name.
+            out.extend([FTS_GAP] * (pos - last - 1))
         out.append(fts_token(token))
         last = pos
     return " ".join(out)
@@ -192,10 +194,21 @@ def index_tickets(conn: Connection, ticket_ids: list[int], fresh: bool = False) 
     return len(texts)
 
 
-def refresh(session: Session, ticket_id: int) -> None:
-    """Bring one ticket's document up to date, in the transaction that changed the ticket."""
+def refresh(session: Session, ticket_id: int, new: bool = False) -> None:
+    """Bring one ticket's document up to date, in the transaction that changed the ticket.
+
+    For a new ticket on PostgreSQL the requester's row is locked (shared) first: a rename
+    of the requester at the same moment either waits for the filing and then rewrites its
+    document too, or commits first and the filing reads the new name.
+    """
     session.flush()
-    index_tickets(session.connection(), [ticket_id])
+    conn = session.connection()
+    if new and conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT 1 FROM users WHERE id = (SELECT requester_id FROM tickets WHERE id = :id) FOR SHARE"),
+            {"id": ticket_id},
+        )
+    index_tickets(conn, [ticket_id])
 
 
 def _clear(conn: Connection) -> None:
@@ -302,13 +315,22 @@ def _differing(conn: Connection, ids: list[int]) -> list[int]:
 
 def reindex_requester(session: Session, user_id: int, batch: int = 2000) -> None:
     """Rewrite the documents of a requester's consultations (their name is found in them)."""
+    _reindex_where(session, "requester_id = :v", user_id, batch)
+
+
+def reindex_department(session: Session, department_id: str, batch: int = 2000) -> None:
+    """Rewrite the documents of a department's consultations (its name is found in them)."""
+    _reindex_where(session, "department_id = :v", department_id, batch)
+
+
+def _reindex_where(session: Session, condition: str, value, batch: int) -> None:
     session.flush()
     conn = session.connection()
     last = 0
     while ids := list(
         conn.execute(
-            text("SELECT id FROM tickets WHERE requester_id = :u AND id > :last ORDER BY id LIMIT :n"),
-            {"u": user_id, "last": last, "n": batch},
+            text(f"SELECT id FROM tickets WHERE {condition} AND id > :last ORDER BY id LIMIT :n"),
+            {"v": value, "last": last, "n": batch},
         ).scalars()
     ):
         index_tickets(conn, ids)

@@ -282,3 +282,140 @@ def test_relevance_ranks_the_newest_matches_and_pages_through_every_match_once(m
     # A typed number comes first, however old.
     page = list_tickets(db.session, users["agent"], TicketFilters(q=numbers[0], sort="relevance"))
     assert page.rows[0].number == numbers[0]
+
+
+HOSTILE = [
+    "'", "''", '"', '""', '"""', "\\", "\\'", "a'b", 'a"b', ":", "a:b", "{title}:x", "{title public} : x", "*", "a*",
+    "&", "|", "!", "<->", "<1>", "a & b", "!a", "(", ")", "(a", "NEAR", "NEAR(a b)", "AND", "OR", "NOT", "a NOT b",
+    "^a", "+a", "-", "--", "-a", '-"a b"', '"-a"', "。、・！？", "...", "\u200b", "\ufeff", "\ue000\ue100", "a" * 5000,
+    "あ" * 3000, "'" * 300, "\\" * 300, "0", "00000", "２０２６－００００１", "99999", "2026-", "a:*", "'a':*",
+    "x <-> y", "%", "_", "?", "[", "\u3000", "～", "ー", "\u0301", "ﾞ",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("who", ["staff_health", "agent"])
+def test_hostile_queries_are_words_never_syntax(make_ticket, users, who):
+    t = make_ticket(title="申請 a'b の件 x:y", body="back\\slash と a&b")
+    for q in HOSTILE:
+        for sort in ("relevance", "priority"):
+            found(users, who, q, sort=sort)  # never an error
+    for q in ("a'b", "x:y", "back\\slash", "a&b"):
+        assert t.number in found(users, who, q), q
+
+
+def test_long_texts_are_found_to_their_end(make_ticket, users, clock, store, limits):
+    """PostgreSQL keeps positions up to 16,383 and 256 per token: documents are cut in parts."""
+    long_body = make_ticket(title="長い相談", body="あいう" * 6000 + " ユニーク語句です")
+    common = make_ticket(title="会議の件", body="の会。" * 300 + "東京の会議")
+    thread = make_ticket(title="長いやりとり", body="最初の相談。")
+    for _ in range(5):
+        tickets.add_reply(db.session, users["agent"], clock.now(), thread, "回答本文" * 900, [], store, limits)
+    tickets.add_reply(
+        db.session, users["agent"], clock.now(), thread, "最後に特別な合言葉を伝えます", [], store, limits
+    )
+    db.session.commit()
+    assert found(users, "agent", "ユニーク語句") == [long_body.number]
+    assert found(users, "agent", "東京の会議") == [common.number]
+    assert found(users, "staff_health", "特別な合言葉") == [thread.number]
+    assert found(users, "agent", "特別な 東京") == []  # all words, in one consultation
+    assert search_index.check(db.session.connection()).ok
+
+
+def test_a_phrase_never_runs_from_one_text_into_the_next(make_ticket, users):
+    make_ticket(title="件名", body="よろしくお願いします")  # the requester's name "Staff Health" follows
+    assert found(users, "agent", '"します staff"') == []
+    assert found(users, "agent", "します staff") != []
+
+
+def test_paging_by_relevance_with_a_typed_number_shows_every_match_once(make_ticket, users, monkeypatch):
+    monkeypatch.setattr(search, "RELEVANCE_POOL", 3)
+    made = sorted(make_ticket(title=f"件名6番 {i}", body="本文").number for i in range(8))
+    for per_page in (1, 2, 3, 5):
+        seen, p = [], 1
+        while True:
+            page = list_tickets(
+                db.session, users["agent"], TicketFilters(q="6", per_page=per_page, page=p, sort="relevance")
+            )
+            seen += [t.number for t in page.rows]
+            if p >= page.pages:
+                break
+            p += 1
+        assert sorted(seen) == made, (per_page, seen)
+        assert seen[0].endswith("-00006")
+
+
+def test_past_the_counting_bound_every_page_can_be_reached(make_ticket, users, monkeypatch):
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    made = sorted(make_ticket(title=f"ワクチン {i}", body="本文").number for i in range(7))
+    seen, p = [], 1
+    while True:
+        page = list_tickets(db.session, users["agent"], TicketFilters(q="ワクチン", per_page=2, page=p, sort="number"))
+        assert page.page == p
+        seen += [t.number for t in page.rows]
+        if p >= page.pages:
+            break
+        p += 1
+    assert sorted(seen) == made
+
+
+def test_a_renamed_department_is_found_by_its_new_name(make_ticket, users, tmp_path, app):
+    import shutil
+    from pathlib import Path
+
+    from swat.services.reference import load_reference
+
+    t = make_ticket(title="相談", body="本文")
+    src = Path(app.config["SWAT"]["reference_dir"])
+    shutil.copytree(src, tmp_path / "ref")
+    yaml = tmp_path / "ref" / "departments.yaml"
+    yaml.write_text(yaml.read_text(encoding="utf-8").replace("健康医療部", "健康福祉医療局"), encoding="utf-8")
+    load_reference(db.session, tmp_path / "ref")
+    db.session.commit()
+    try:
+        assert found(users, "agent", "健康福祉医療局") == [t.number]
+        assert search_index.check(db.session.connection()).ok
+    finally:
+        load_reference(db.session, src)
+        db.session.commit()
+
+
+def test_a_rename_beside_a_filing_indexes_the_new_ticket_under_the_new_name(make_ticket, users, clock, store, limits):
+    import threading
+
+    from sqlalchemy.orm import Session as OrmSession
+
+    from swat.models import User
+
+    make_ticket(title="前の相談", body="本文")
+    uid = users["staff_health"].id
+    db.session.commit()
+    filing, renaming = OrmSession(db.engine), OrmSession(db.engine)
+    try:
+        new = tickets.file_consultation(
+            filing, filing.get(User, uid), clock.now(), title="新しい相談", body="本文です", theme_id=None,
+            initiative_ids=[], priority="normal", due_date=None, files=[], store=store, limits=limits,
+        )  # fmt: skip
+        number = new.number
+        done = threading.Event()
+
+        def rename():
+            user = renaming.get(User, uid)
+            accounts.update_user(
+                renaming, clock.now(), user, role=user.role, display_name="改名 太郎", department_id=user.department_id,
+                theme_ids=[], active=True,
+            )  # fmt: skip
+            renaming.commit()
+            done.set()
+
+        thread = threading.Thread(target=rename)
+        thread.start()
+        assert not done.wait(1.0)  # the rename waits for the filing
+        filing.commit()
+        thread.join(30)
+        assert done.is_set()
+    finally:
+        filing.close()
+        renaming.close()
+    db.session.expire_all()
+    assert number in found(users, "agent", '"改名 太郎"')
+    assert search_index.check(db.session.connection()).ok
