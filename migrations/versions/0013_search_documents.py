@@ -32,12 +32,13 @@ def upgrade():
         op.create_table(
             'search_documents',
             sa.Column('ticket_id', sa.Integer(), nullable=False),
+            sa.Column('part', sa.SmallInteger(), nullable=False),
             sa.Column('terms', postgresql.TSVECTOR(), nullable=False),
             sa.Column('internal_terms', postgresql.TSVECTOR(), nullable=True),
             sa.ForeignKeyConstraint(
                 ['ticket_id'], ['tickets.id'], name='fk_search_documents_ticket_id_tickets', ondelete='CASCADE'
             ),
-            sa.PrimaryKeyConstraint('ticket_id', name='pk_search_documents'),
+            sa.PrimaryKeyConstraint('ticket_id', 'part', name='pk_search_documents'),
         )
         rebuild(conn)
         op.create_index('ix_search_documents_terms', 'search_documents', ['terms'], postgresql_using='gin')

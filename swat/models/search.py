@@ -9,7 +9,7 @@ migration creates and this model does not describe.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Text
+from sqlalchemy import ForeignKey, Index, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -35,5 +35,8 @@ class SearchDocument(Base):
     )
 
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    # A long document is kept in parts (services/search_index.py: a tsvector holds 16,383
+    # positions and 256 per token); most have one.
+    part: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)
     terms: Mapped[str] = mapped_column(TermVector)
     internal_terms: Mapped[str | None] = mapped_column(TermVector, nullable=True)

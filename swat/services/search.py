@@ -73,7 +73,11 @@ def _fts_phrase(t: Term) -> str:
     return '"' + " ".join(words) + '"' + (" *" if t.prefix else "")
 
 
-def _postgres(actor, terms: list[Term], excluded: list[Term]) -> tuple[ColumnElement[bool] | None, ...]:
+def _postgres(
+    actor, terms: list[Term], excluded: list[Term]
+) -> tuple[list[ColumnElement[bool]], ColumnElement[bool] | None]:
+    """Per word, the condition on a document's part that finds it (a long document is kept in
+    parts, so each word is looked up by itself), and the one that finds any excluded word."""
     desk = permissions.can_see_internal(actor)
     sd = SearchDocument.__table__.c
 
@@ -82,12 +86,7 @@ def _postgres(actor, terms: list[Term], excluded: list[Term]) -> tuple[ColumnEle
         found = sd.terms.op("@@")(q)
         return or_(found, sd.internal_terms.op("@@")(q)) if desk else found
 
-    wanted = None
-    if terms:
-        if desk:
-            wanted = and_(*(hit(_tsquery(t)) for t in terms))
-        else:
-            wanted = hit(" & ".join(_tsquery(t) for t in terms))
+    wanted = [hit(_tsquery(t)) for t in terms]
     unwanted = hit(" | ".join(_tsquery(t) for t in excluded)) if excluded else None
     return wanted, unwanted
 
@@ -120,8 +119,8 @@ def matches(session: Session, actor, query: Query) -> ColumnElement[bool]:
     conds: list[ColumnElement[bool]] = []
     if session.get_bind().dialect.name == "postgresql":
         wanted, unwanted = _postgres(actor, query.terms, query.excluded)
-        if wanted is not None:
-            conds.append(Ticket.id.in_(select(SearchDocument.ticket_id).where(wanted)))
+        for cond in wanted:
+            conds.append(Ticket.id.in_(select(SearchDocument.ticket_id).where(cond)))
         if unwanted is not None:
             conds.append(Ticket.id.not_in(select(SearchDocument.ticket_id).where(unwanted)))
     else:
@@ -179,7 +178,8 @@ def _ranked(session: Session, actor, query: Query, pool, exclude: list[int]) -> 
         return (
             select(SearchDocument.ticket_id)
             .where(SearchDocument.ticket_id.in_(select(pool.c.id)), SearchDocument.ticket_id.not_in(exclude))
-            .order_by(score.desc(), SearchDocument.ticket_id.desc())
+            .group_by(SearchDocument.ticket_id)
+            .order_by(func.max(score).desc(), SearchDocument.ticket_id.desc())
         )
     fw, _ = _sqlite(actor, query.terms, [])
     inner = (
@@ -259,12 +259,7 @@ def newest_matching(session: Session, actor, query: Query, limit: int) -> Select
     if session.get_bind().dialect.name == "postgresql":
         wanted, _ = _postgres(actor, query.terms, [])
         sd = SearchDocument.__table__.c
-        return (
-            select(sd.ticket_id.label("id"))
-            .where(wanted if wanted is not None else false())
-            .order_by(sd.ticket_id.desc())
-            .limit(limit)
-        )
+        return select(sd.ticket_id.label("id")).distinct().where(*wanted).order_by(sd.ticket_id.desc()).limit(limit)
     fw, _ = _sqlite(actor, query.terms, [])
     return (
         select(_FTS.c.rowid.label("id"))

@@ -10,7 +10,7 @@ or as FTS5 text, and nothing else knows either format.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 
 from ..domain.search import Gram, fold, grams
 
-# PostgreSQL keeps positions up to 16383 (and 256 per token); text past that is still
-# found word by word. The text indexed per ticket is bounded so that a document stays far
-# below the 1 MB a tsvector may hold.
-MAX_POSITION = 16383
+# PostgreSQL keeps positions up to 16,383 and 256 of them per token: a long document is
+# stored in parts (see _parts). The text indexed per ticket is bounded (about 100 pages).
+PART_POSITIONS = 16_000
+PART_PER_TOKEN = 250
+PART_OVERLAP = 64
 MAX_INDEXED_CHARS = 200_000
 # FTS5's `ascii` tokenizer splits at ASCII punctuation and space: those characters travel
 # as private-use characters, and a gap between runs is a token of its own.
@@ -69,15 +70,54 @@ def tokens_of(texts: Texts) -> Tokens:
     return Tokens(title, public, internal)
 
 
-def _tsvector(groups: Iterable[tuple[list[Gram], str]]) -> str:
-    """A tsvector literal: 'token':1A,5 …  (weight A marks the title)."""
+def _tsvector(grams: Iterable[tuple[int, str, str]]) -> str:
+    """A tsvector literal of (position, token, weight): 'token':1A,5 …  (A marks the title)."""
     positions: dict[str, list[str]] = defaultdict(list)
-    for gs, weight in groups:
-        for pos, token in gs:
-            positions[token].append(f"{pos if pos < MAX_POSITION else MAX_POSITION}{weight}")
+    for pos, token, weight in grams:
+        positions[token].append(f"{pos}{weight}")
     return " ".join(
-        "'" + tok.replace("\\", "\\\\").replace("'", "''") + "':" + ",".join(p[:256]) for tok, p in positions.items()
+        "'" + tok.replace("\\", "\\\\").replace("'", "''") + "':" + ",".join(p) for tok, p in positions.items()
     )
+
+
+def _parts(grams: list[tuple[int, str, str]]) -> list[list[tuple[int, str, str]]]:
+    """A stream of tokens cut into parts a tsvector holds whole (positions up to 16,383,
+    256 per token), each counted again from 1 and repeating the last PART_OVERLAP places
+    of the one before, so a phrase of up to that many characters is never cut."""
+    parts: list[list[tuple[int, str, str]]] = []
+    cur: list[tuple[int, str, str]] = []
+    counts: Counter[str] = Counter()
+    start = 0
+    for g in grams:
+        pos, token, _ = g
+        if cur and (pos - start >= PART_POSITIONS or counts[token] >= PART_PER_TOKEN):
+            parts.append(cur)
+            cur = [k for k in cur if k[0] > pos - PART_OVERLAP]
+            counts = Counter(k[1] for k in cur)
+        if not cur:
+            start = pos
+        else:
+            start = cur[0][0]
+        cur.append(g)
+        counts[token] += 1
+    if cur:
+        parts.append(cur)
+    return [[(p - part[0][0] + 1, t, w) for p, t, w in part] for part in parts]
+
+
+def _pg_rows(tid: int, d: Tokens) -> list[dict]:
+    """The rows of one document on PostgreSQL: part 0, 1, … of the public and internal texts."""
+    public = _parts([(p, t, "A") for p, t in d.title] + [(p, t, "") for p, t in d.public])
+    internal = _parts([(p, t, "") for p, t in d.internal])
+    return [
+        {
+            "id": tid,
+            "part": i,
+            "terms": _tsvector(public[i]) if i < len(public) else "",
+            "internal": _tsvector(internal[i]) if i < len(internal) else None,
+        }
+        for i in range(max(1, len(public), len(internal)))
+    ]
 
 
 def _fts(gs: list[Gram]) -> str:
@@ -138,27 +178,21 @@ def _write(conn: Connection, docs: dict[int, Tokens], fresh: bool = False) -> No
         return
     ids = list(docs)
     if conn.dialect.name == "postgresql":
-        # An upsert: two transactions writing one ticket's document one after the other
-        # (index_tickets locks the tickets first) replace it, never collide on its key.
+        # Replaced whole: index_tickets locks the tickets first, so two transactions writing
+        # one ticket's document do it one after the other.
+        if not fresh:
+            conn.execute(
+                text("DELETE FROM search_documents WHERE ticket_id IN :ids").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"ids": ids},
+            )
         conn.execute(
             text(
-                "INSERT INTO search_documents (ticket_id, terms, internal_terms) "
-                "VALUES (:id, CAST(:terms AS tsvector), CAST(:internal AS tsvector))"
-                + (
-                    ""
-                    if fresh
-                    else " ON CONFLICT (ticket_id) DO UPDATE SET terms = EXCLUDED.terms, "
-                    "internal_terms = EXCLUDED.internal_terms"
-                )
+                "INSERT INTO search_documents (ticket_id, part, terms, internal_terms) "
+                "VALUES (:id, :part, CAST(:terms AS tsvector), CAST(:internal AS tsvector))"
             ),
-            [
-                {
-                    "id": tid,
-                    "terms": _tsvector(((d.title, "A"), (d.public, ""))),
-                    "internal": _tsvector(((d.internal, ""),)) if d.internal else None,
-                }
-                for tid, d in docs.items()
-            ],
+            [row for tid, d in docs.items() for row in _pg_rows(tid, d)],
         )
         return
     if not fresh:
@@ -212,10 +246,8 @@ def refresh(session: Session, ticket_id: int, new: bool = False) -> None:
 
 
 def _clear(conn: Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("TRUNCATE search_documents"))
-    else:
-        conn.execute(text("DELETE FROM search_documents"))
+    # DELETE, not TRUNCATE: searches go on reading the old index until the rebuild commits.
+    conn.execute(text("DELETE FROM search_documents"))
 
 
 def rebuild(conn: Connection, batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
@@ -287,21 +319,28 @@ def _differing(conn: Connection, ids: list[int]) -> list[int]:
     sel: BindParameter[list[int]] = bindparam("ids", expanding=True)
     out = []
     if conn.dialect.name == "postgresql":
-        rows = conn.execute(
+        expected = [row for tid, d in want.items() for row in _pg_rows(tid, d)]
+        # The expected literals as PostgreSQL prints them, to compare with what is stored.
+        normal = conn.execute(
             text(
-                "SELECT d.ticket_id FROM search_documents d "
-                "JOIN unnest(CAST(:ids AS integer[]), CAST(:terms AS text[]), CAST(:internal AS text[])) "
-                "AS v(id, t, i) ON v.id = d.ticket_id "
-                "WHERE d.terms <> CAST(v.t AS tsvector) "
-                "OR d.internal_terms IS DISTINCT FROM CAST(v.i AS tsvector) ORDER BY d.ticket_id"
+                "SELECT CAST(CAST(t AS tsvector) AS text), CAST(CAST(i AS tsvector) AS text) "
+                "FROM unnest(CAST(:t AS text[]), CAST(:i AS text[])) WITH ORDINALITY AS v(t, i, n) ORDER BY n"
             ),
-            {
-                "ids": list(want),
-                "terms": [_tsvector(((d.title, "A"), (d.public, ""))) for d in want.values()],
-                "internal": [_tsvector(((d.internal, ""),)) if d.internal else None for d in want.values()],
-            },
-        )
-        return list(rows.scalars())
+            {"t": [r["terms"] for r in expected], "i": [r["internal"] for r in expected]},
+        ).all()
+        wanted: dict[int, list[tuple]] = defaultdict(list)
+        for r, (terms, internal) in zip(expected, normal, strict=True):
+            wanted[r["id"]].append((r["part"], terms, internal))
+        stored: dict[int, list[tuple]] = defaultdict(list)
+        for tid, part, terms, internal in conn.execute(
+            text(
+                "SELECT ticket_id, part, CAST(terms AS text), CAST(internal_terms AS text) FROM search_documents "
+                "WHERE ticket_id IN :ids ORDER BY ticket_id, part"
+            ).bindparams(sel),
+            {"ids": ids},
+        ):
+            stored[tid].append((part, terms, internal))
+        return [tid for tid in want if tid in stored and stored[tid] != wanted[tid]]
     rows = conn.execute(
         text("SELECT rowid, title, public, internal FROM search_documents WHERE rowid IN :ids").bindparams(sel),
         {"ids": ids},
