@@ -137,7 +137,8 @@ def term(folded: str) -> Term | None:
     return Term(" ".join(runs), tuple(tokens), prefix=len(runs[-1]) == 1)
 
 
-NUMBER = re.compile(r"^(?:(\d{4})-)?0*(\d{1,5})$")
+# A ticket number: 2026-00042, 00042, 42; past a year's 99,999th filing, six digits and more.
+NUMBER = re.compile(r"^(?:(\d{4})-)?0*(\d{1,7})$")
 
 
 @dataclass

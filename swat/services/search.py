@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
@@ -119,10 +120,22 @@ def matches(session: Session, actor, query: Query) -> ColumnElement[bool]:
     conds: list[ColumnElement[bool]] = []
     if session.get_bind().dialect.name == "postgresql":
         wanted, unwanted = _postgres(actor, query.terms, query.excluded)
+        if numbers and len(wanted) == 1 and unwanted is None:
+            # A number typed alone: its tickets and the text hits as one set, so that each
+            # side keeps its index (an OR of the two would read every ticket).
+            return Ticket.id.in_(
+                union_all(
+                    select(Ticket.id).where(Ticket.number.in_(numbers)),
+                    select(SearchDocument.ticket_id).where(wanted[0]),
+                )
+            )
         for cond in wanted:
             conds.append(Ticket.id.in_(select(SearchDocument.ticket_id).where(cond)))
         if unwanted is not None:
-            conds.append(Ticket.id.not_in(select(SearchDocument.ticket_id).where(unwanted)))
+            # NOT EXISTS per candidate, not NOT IN of every document with the word.
+            conds.append(
+                ~select(SearchDocument.ticket_id).where(SearchDocument.ticket_id == Ticket.id, unwanted).exists()
+            )
     else:
         fw, fu = _sqlite(actor, query.terms, query.excluded)
         if fw is not None:

