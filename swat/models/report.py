@@ -74,20 +74,21 @@ class ReportTimeCount(Base):
     clocks: Mapped[int] = mapped_column(Integer, default=0)
 
 
-# The department of the desk-wide rows of report_months: every department added up.
-ALL_DEPARTMENTS = "*"
 # The width, in business minutes, of one report_time_buckets bucket (bucket = minutes // width).
 TIME_BUCKET_MINUTES = 64
 
 
 class ReportMonth(Base):
-    """report_facts added up per Tokyo calendar month (`month` is its first day), per
-    department and, under department_id '*' (ALL_DEPARTMENTS), for the whole desk.
+    """report_facts added up per Tokyo calendar month (`month` is its first day) and
+    department.
 
     Triggers on report_facts (migration 0014) keep it equal to those sums in the same
     transaction, so a fiscal year's figures and breakdowns, and the backlog at its end
     (everything filed minus everything that left the backlog before it), add up a few
-    rows per month and key instead of every day's."""
+    rows per month, department and key instead of every day's. There are no desk-wide
+    rows: the desk's figures sum the departments' as they are read, so a change to one
+    department's consultations writes only that department's rows and never waits on (or
+    deadlocks with) a writer in another department."""
 
     __tablename__ = "report_months"
 
@@ -108,17 +109,21 @@ class ReportMonth(Base):
 
 
 class ReportTimeBucket(Base):
-    """report_time_counts added up per bucket of TIME_BUCKET_MINUTES business minutes
-    (bucket = minutes // 64), kept by triggers on report_time_counts (migration 0014).
+    """How many clocks of one target and department stopped (met or missed) in one Tokyo
+    month having used business minutes in one bucket of TIME_BUCKET_MINUTES (bucket =
+    minutes // 64), kept by triggers on ticket_slas (migration 0014): summed over the
+    departments, report_time_counts added up per bucket.
 
     A percentile of whole months is found in two short reads: these buckets locate the
     bucket that holds the wanted rank, then report_time_counts gives the exact minutes
     inside that one bucket only; a bucket holds at most 64 distinct values per month
-    however many clocks there are."""
+    however many clocks there are. Per department, like report_months, so clocks stopping
+    in different departments never share a row."""
 
     __tablename__ = "report_time_buckets"
 
     target: Mapped[str] = mapped_column(String(16), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
+    department_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
     clocks: Mapped[int] = mapped_column(Integer, default=0)

@@ -55,7 +55,7 @@ def breakdowns(
     department = fact_department(actor)
     queries = []
     if "department" in dimensions:
-        facts = report_sums.source(period, ("all",), department, by_department=True)
+        facts = report_sums.source(period, ("all",), department)
         queries.append(
             select(literal("department"), facts.c.department_id, *report_sums.sums(facts)).group_by(
                 facts.c.department_id

@@ -2,7 +2,9 @@
 ReportTimeBucket): checking and rebuilding them.
 
 The database keeps report_facts and report_time_counts current with triggers (migrations
-0008 and 0011), and their monthly and per-bucket sums with triggers on them (0014). This module computes the same rows a second, independent way, with grouped
+0008 and 0011), the facts' monthly sums with triggers on the facts and the clocks' per-bucket
+counts with triggers on the clocks (0014), all per department but report_time_counts. This
+module computes the same rows a second, independent way, with grouped
 queries over tickets, ticket_initiatives, ticket_events and ticket_slas, for
 `swat reports facts --check` (which must find nothing) and `--rebuild` (after a restore, a
 bulk load or a manual repair).
@@ -42,7 +44,7 @@ from ..models import (
     TicketInitiative,
     TicketSla,
 )
-from ..models.report import ALL_DEPARTMENTS, COUNTERS, TIME_BUCKET_MINUTES
+from ..models.report import COUNTERS, TIME_BUCKET_MINUTES
 
 
 def tokyo_day(session: Session, column):
@@ -233,13 +235,12 @@ def stored_time_counts(session: Session) -> dict[tuple, int]:
 
 
 def months_of(facts: dict[tuple, dict[str, int]]) -> dict[tuple, dict[str, int]]:
-    """report_months as the fact rows given add up: (dim, department or '*', month, key)."""
+    """report_months as the fact rows given add up: (dim, department, month, key)."""
     out: dict[tuple, dict[str, int]] = {}
     for (day, department, dim, key), values in facts.items():
-        for dept in (department, ALL_DEPARTMENTS):
-            row = out.setdefault((dim, dept, day.replace(day=1), key), dict.fromkeys(COUNTERS, 0))
-            for c in COUNTERS:
-                row[c] += values[c]
+        row = out.setdefault((dim, department, day.replace(day=1), key), dict.fromkeys(COUNTERS, 0))
+        for c in COUNTERS:
+            row[c] += values[c]
     return {k: v for k, v in out.items() if any(v.values())}
 
 
@@ -255,20 +256,36 @@ def stored_months(session: Session) -> dict[tuple, dict[str, int]]:
     return out
 
 
-def buckets_of(counts: dict[tuple, int]) -> dict[tuple, int]:
-    """report_time_buckets as the minute counts given add up: (target, month, bucket)."""
-    out: dict[tuple, int] = {}
-    for (target, month, minutes), n in counts.items():
-        key = (target, month, minutes // TIME_BUCKET_MINUTES)
-        out[key] = out.get(key, 0) + n
-    return {k: n for k, n in out.items() if n}
+def _time_buckets_select(session: Session):
+    """(target, month, department, bucket, clocks) of every stopped clock, grouped."""
+    month = tokyo_month(session, TicketSla.stopped_at)
+    bucket = TicketSla.used_minutes // TIME_BUCKET_MINUTES
+    return (
+        select(TicketSla.target, month.label("month"), TicketSla.department_id, bucket.label("bucket"), func.count())
+        .where(TicketSla.state.in_(("met", "missed")), TicketSla.stopped_at.is_not(None))
+        .group_by(TicketSla.target, month, TicketSla.department_id, bucket)
+    )
+
+
+def computed_buckets(session: Session) -> dict[tuple, int]:
+    """report_time_buckets as the clocks add up: (target, month, department, bucket)."""
+    return {
+        (target, _as_date(month), department, int(b)): int(n)
+        for target, month, department, b, n in session.execute(_time_buckets_select(session))
+    }
 
 
 def stored_buckets(session: Session) -> dict[tuple, int]:
     rows = session.execute(
-        select(ReportTimeBucket.target, ReportTimeBucket.month, ReportTimeBucket.bucket, ReportTimeBucket.clocks)
+        select(
+            ReportTimeBucket.target,
+            ReportTimeBucket.month,
+            ReportTimeBucket.department_id,
+            ReportTimeBucket.bucket,
+            ReportTimeBucket.clocks,
+        )
     )
-    return {(target, _as_date(month), int(b)): int(n) for target, month, b, n in rows if n}
+    return {(target, _as_date(month), department, int(b)): int(n) for target, month, department, b, n in rows if n}
 
 
 def check(session: Session) -> list[str]:
@@ -291,13 +308,13 @@ def check(session: Session) -> list[str]:
             problems.append(
                 f"{k[2]:%Y-%m} {k[1]} {k[0]}={k[3]!r}: monthly sums {have_m.get(k)} but the tickets say {want_m.get(k)}"
             )
-    want_b, have_b = buckets_of(want_t), stored_buckets(session)
+    want_b, have_b = computed_buckets(session), stored_buckets(session)
     for k in sorted(set(want_b) | set(have_b), key=str):
         if want_b.get(k, 0) != have_b.get(k, 0):
-            lo = k[2] * TIME_BUCKET_MINUTES
+            lo = k[3] * TIME_BUCKET_MINUTES
             problems.append(
-                f"{k[1]:%Y-%m} {k[0]} {lo}-{lo + TIME_BUCKET_MINUTES - 1} min: stored {have_b.get(k, 0)} clocks "
-                f"but the clocks say {want_b.get(k, 0)}"
+                f"{k[1]:%Y-%m} {k[2]} {k[0]} {lo}-{lo + TIME_BUCKET_MINUTES - 1} min: stored {have_b.get(k, 0)} "
+                f"clocks but the clocks say {want_b.get(k, 0)}"
             )
     return problems
 
@@ -312,9 +329,9 @@ def rebuild(session: Session) -> int:
         # The grouping holds a row per (day, department, theme, urgency, assignee) at once:
         # in memory it is twice as fast as spilled to disk (this transaction only).
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-    # Triggers on the facts keep their sums (migration 0014): emptying the facts takes them
-    # out of the sums, whatever those held, emptying the sums clears any drift, and the
-    # fresh facts add themselves back.
+    # Triggers on the facts keep their monthly sums (migration 0014): emptying the facts
+    # takes them out of the sums, whatever those held, emptying the sums clears any drift,
+    # and the fresh facts add themselves back. The buckets follow the clocks, which stay.
     session.execute(delete(ReportFact))
     session.execute(delete(ReportTimeCount))
     session.execute(delete(ReportMonth))
@@ -328,5 +345,10 @@ def rebuild(session: Session) -> int:
     )
     session.execute(
         insert(ReportTimeCount).from_select(["target", "month", "minutes", "clocks"], _time_counts_select(session))
+    )
+    session.execute(
+        insert(ReportTimeBucket).from_select(
+            ["target", "month", "department_id", "bucket", "clocks"], _time_buckets_select(session)
+        )
     )
     return session.scalar(select(func.count()).select_from(ReportFact)) or 0

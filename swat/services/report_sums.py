@@ -2,8 +2,8 @@
 read as whole months from report_months wherever a month lies wholly on one side of the
 period's start or inside the period, and as days from report_facts only for the part months.
 
-A fiscal year beside the one before adds up a few rows per month and breakdown key (the
-desk-wide rows, department '*', are already summed over the departments), however many
+A fiscal year beside the one before adds up a few rows per month, department and breakdown
+key (the desk's figures sum its departments' rows here, as they are read), however many
 consultations the desk holds; the backlog at the period's end still counts everything filed
 minus everything that left the backlog before it, back to the first day.
 """
@@ -16,7 +16,7 @@ from sqlalchemy import case, func, literal, select, union_all
 
 from ..domain import reports as rdomain
 from ..models import ReportFact, ReportMonth
-from ..models.report import ALL_DEPARTMENTS, COUNTERS
+from ..models.report import COUNTERS
 
 
 def _month_start(d: date) -> date:
@@ -31,15 +31,14 @@ def source(
     period: rdomain.Period,
     dims: tuple[str, ...],
     department: str | None,
-    by_department: bool = False,
     months_inside: bool = True,
 ):
     """A subquery of fact rows (inside, day, dim, department_id, key, counters)
     covering every day before the period's end exactly once: `inside` is 1 for the days of
     the period. `day` is the row's day, or the first day of a month row's month.
 
-    department: one department's rows only (a department head), else the whole desk;
-    by_department: keep the desk's rows per department (the department breakdown);
+    department: one department's rows only (a department head), else every department's
+    (the caller's grouping adds them up, or keeps them apart for the department breakdown);
     months_inside: read the period's whole months as month rows (a weekly trend needs days).
     """
     start, end = period.start, period.end
@@ -47,12 +46,7 @@ def source(
     last_whole = _month_start(end)
 
     def months(lo: date | None, hi: date, inside: int):
-        if department is not None:
-            where = [ReportMonth.department_id == department]
-        elif by_department:
-            where = [ReportMonth.department_id != ALL_DEPARTMENTS]
-        else:
-            where = [ReportMonth.department_id == ALL_DEPARTMENTS]
+        where = [] if department is None else [ReportMonth.department_id == department]
         if lo is not None:
             where.append(ReportMonth.month >= lo)
         return select(

@@ -6,7 +6,7 @@ ones the product writes; the oracle then reads plain rows and counts by hand.
 """
 
 import random
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -400,7 +400,7 @@ def test_facts_command_checks_the_time_counts(history, app):
     count moves the figures of its month until it is repaired."""
     from sqlalchemy import update
 
-    from swat.models import ReportTimeCount
+    from swat.models import ReportTimeBucket, ReportTimeCount
 
     db.session.commit()
     manager = db.session.get(
@@ -425,6 +425,18 @@ def test_facts_command_checks_the_time_counts(history, app):
             ReportTimeCount.minutes == top.minutes,
         )
         .values(clocks=ReportTimeCount.clocks + 50)
+    )
+    # ... and the bucket those minutes fall in, in one department, as a lost write would leave it.
+    bucket = (
+        (ReportTimeBucket.target == top.target)
+        & (ReportTimeBucket.month == top.month)
+        & (ReportTimeBucket.bucket == top.minutes // 64)
+    )
+    department = db.session.scalars(select(ReportTimeBucket.department_id).where(bucket)).first()
+    db.session.execute(
+        update(ReportTimeBucket)
+        .where(bucket, ReportTimeBucket.department_id == department)
+        .values(clocks=ReportTimeBucket.clocks + 50)
     )
     db.session.commit()
     wrong = reports.figures(db.session, manager, period, now)
@@ -477,18 +489,26 @@ def test_breakdown_times_match_the_oracle(history, users, period, who):
 
 
 def test_monthly_sums_follow_any_change_to_the_facts(history):
-    """Whatever a statement changes in report_facts or report_time_counts, the triggers keep
-    report_months and report_time_buckets equal to their sums: counts, the day (across a
-    month), the department and the key, several rows at once, deletion, insertion."""
+    """Whatever a statement changes in report_facts or ticket_slas, the triggers keep
+    report_months equal to the facts' monthly sums and report_time_buckets to the clocks'
+    per-bucket counts (and so, over the departments, to report_time_counts): counts, the
+    day (across a month), the department and the key, several rows at once, deletion,
+    insertion."""
     from sqlalchemy import delete, insert, update
 
-    from swat.models import ReportFact, ReportTimeCount
+    from swat.models import ReportFact
 
     def agree():
         assert report_facts.stored_months(db.session) == report_facts.months_of(report_facts.stored(db.session))
-        assert report_facts.stored_buckets(db.session) == report_facts.buckets_of(
-            report_facts.stored_time_counts(db.session)
-        )
+        buckets = report_facts.stored_buckets(db.session)
+        assert buckets == report_facts.computed_buckets(db.session)
+        desk: dict[tuple, int] = {}
+        for (target, month, _, b), n in buckets.items():
+            desk[(target, month, b)] = desk.get((target, month, b), 0) + n
+        per_minute: dict[tuple, int] = {}
+        for (target, month, minutes), n in report_facts.stored_time_counts(db.session).items():
+            per_minute[(target, month, minutes // 64)] = per_minute.get((target, month, minutes // 64), 0) + n
+        assert desk == per_minute
 
     agree()
     assert report_facts.stored_months(db.session)
@@ -517,23 +537,27 @@ def test_monthly_sums_follow_any_change_to_the_facts(history):
         )
     )
     agree()
+    assert report_facts.stored_buckets(db.session)
+    stopped = TicketSla.state.in_(("met", "missed"))
+    db.session.execute(update(TicketSla).where(stopped).values(used_minutes=TicketSla.used_minutes * 3 + 61))
+    agree()
     db.session.execute(
-        update(ReportTimeCount).where(ReportTimeCount.clocks > 0).values(minutes=ReportTimeCount.minutes * 3 + 61)
+        update(TicketSla).where(stopped, TicketSla.target == "resolution").values(department_id="education")
     )
     agree()
-    db.session.execute(delete(ReportTimeCount).where(ReportTimeCount.target == "first_response"))
+    db.session.execute(update(TicketSla).where(TicketSla.target == "first_response", stopped).values(state="void"))
+    agree()
+    db.session.execute(delete(TicketSla).where(TicketSla.target == "resolution"))
     agree()
     db.session.rollback()
 
 
 @pytest.mark.parametrize("case", range(12))
-def test_bucketed_percentiles_are_the_plain_ones(ctx, case):
-    """The desk-wide median and p90 of whole months, found through the 64-minute buckets,
-    are the plain percentiles of every clock's minutes: ranks at a bucket's edge, several
-    months, repeated values, a single clock."""
+def test_bucketed_percentiles_are_the_plain_ones(users, case):
+    """The desk-wide median and p90 of whole months, found through the 64-minute buckets
+    (kept per department), are the plain percentiles of every clock's minutes: ranks at a
+    bucket's edge, several months, several departments, repeated values, a single clock."""
     from sqlalchemy import insert
-
-    from swat.models import ReportTimeCount
 
     rng = random.Random(100 + case)
     months = [date(2026, m, 1) for m in (4, 5, 6)]
@@ -542,10 +566,45 @@ def test_bucketed_percentiles_are_the_plain_ones(ctx, case):
         spread = rng.choice([64, 130, 5_000, 80_000])
         key = (rng.choice(months), rng.randint(0, spread))
         counts[key] = counts.get(key, 0) + rng.randint(1, 3)
+    clocks = [(m, v) for (m, v), n in counts.items() for _ in range(n)]
+    departments = ["health-medical", "welfare", "education"]
+    requester = users["staff_health"].id
+    rows = []
+    for i, (m, _) in enumerate(clocks, start=1):
+        at = datetime(m.year, m.month, 10, 3, 0, tzinfo=UTC)
+        rows.append(
+            {
+                "id": i,
+                "number": f"2026-{i:05d}",
+                "title": "相談",
+                "body": "本文",
+                "status": "resolved",
+                "priority": 2,
+                "department_id": departments[i % 3],
+                "requester_id": requester,
+                "created_at": at,
+                "updated_at": at,
+                "last_activity_at": at,
+                "resolved_at": at,
+            }
+        )
+    db.session.execute(insert(Ticket), rows)
     db.session.execute(
-        insert(ReportTimeCount),
-        [{"target": "resolution", "month": m, "minutes": v, "clocks": n} for (m, v), n in counts.items()],
+        insert(TicketSla),
+        [
+            {
+                "ticket_id": r["id"],
+                "target": "resolution",
+                "department_id": r["department_id"],
+                "target_minutes": 60,
+                "used_minutes": v,
+                "state": "met",
+                "stopped_at": r["resolved_at"],
+            }
+            for r, (_, v) in zip(rows, clocks, strict=True)
+        ],
     )
+    assert report_facts.stored_buckets(db.session) == report_facts.computed_buckets(db.session)
     values = [v for (_, v), n in counts.items() for _ in range(n)]
     period = rd.fiscal_quarter(2026, 1)
     got = report_times.desk_times(db.session, period, ("first_response", "resolution"))
