@@ -11,7 +11,7 @@ or as FTS5 text, and nothing else knows either format.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import BindParameter, Connection, bindparam, text
@@ -153,22 +153,16 @@ def _texts(conn: Connection, ticket_ids: list[int]) -> dict[int, Texts]:
     )
     for tid, title, body, requester, department in rows:
         out[tid] = Texts(title=title, public=[body, requester, department])
-    for tid, internal, body in conn.execute(
-        text(
-            "SELECT ticket_id, internal, body FROM messages WHERE ticket_id IN :ids ORDER BY ticket_id, id"
-        ).bindparams(ids),
-        {"ids": ticket_ids},
-    ):
-        if tid in out:
-            (out[tid].internal if internal else out[tid].public).append(body)
-    for tid, internal, name in conn.execute(
-        text(
-            "SELECT ticket_id, internal, filename FROM attachments WHERE ticket_id IN :ids ORDER BY ticket_id, id"
-        ).bindparams(ids),
-        {"ids": ticket_ids},
-    ):
-        if tid in out:
-            (out[tid].internal if internal else out[tid].public).append(name)
+    # Every message, then every file name, each on the side its visibility puts it.
+    for table, column in (("messages", "body"), ("attachments", "filename")):
+        for tid, internal, value in conn.execute(
+            text(
+                f"SELECT ticket_id, internal, {column} FROM {table} WHERE ticket_id IN :ids ORDER BY ticket_id, id"
+            ).bindparams(ids),
+            {"ids": ticket_ids},
+        ):
+            if tid in out:
+                (out[tid].internal if internal else out[tid].public).append(value)
     return out
 
 
@@ -250,21 +244,28 @@ def _clear(conn: Connection) -> None:
     conn.execute(text("DELETE FROM search_documents"))
 
 
+def _id_batches(execute, batch: int, after: int = 0, condition: str = "", **params) -> Iterator[list[int]]:
+    """The ticket ids (after `after`, matching `condition`) in ascending batches; `execute`
+    is a connection's or a session's, called afresh for each batch (a caller may commit
+    between them)."""
+    where = f"{condition} AND " if condition else ""
+    last = after
+    while ids := list(
+        execute(
+            text(f"SELECT id FROM tickets WHERE {where}id > :last ORDER BY id LIMIT :n"),
+            {**params, "last": last, "n": batch},
+        ).scalars()
+    ):
+        yield ids
+        last = ids[-1]
+
+
 def rebuild(conn: Connection, batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the whole index from the tickets; the number of documents written."""
     _clear(conn)
     done = 0
-    last = 0
-    while True:
-        ids = list(
-            conn.execute(
-                text("SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch}
-            ).scalars()
-        )
-        if not ids:
-            break
+    for ids in _id_batches(conn.execute, batch):
         done += index_tickets(conn, ids, fresh=True)
-        last = ids[-1]
         if progress:
             progress(done)
     _optimize(conn)
@@ -307,17 +308,10 @@ def check(conn: Connection, batch: int = 2000, limit: int = 100) -> Check:
         ).scalars()
     )
     stale: list[int] = []
-    last = 0
-    while len(stale) < limit:
-        ids = list(
-            conn.execute(
-                text("SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch}
-            ).scalars()
-        )
-        if not ids:
-            break
-        last = ids[-1]
+    for ids in _id_batches(conn.execute, batch):
         stale.extend(_differing(conn, ids))
+        if len(stale) >= limit:
+            break
     return Check(tickets, missing, orphaned, stale[:limit])
 
 
@@ -372,15 +366,8 @@ def reindex_department(session: Session, department_id: str, batch: int = 2000) 
 def _reindex_where(session: Session, condition: str, value, batch: int) -> None:
     session.flush()
     conn = session.connection()
-    last = 0
-    while ids := list(
-        conn.execute(
-            text(f"SELECT id FROM tickets WHERE {condition} AND id > :last ORDER BY id LIMIT :n"),
-            {"v": value, "last": last, "n": batch},
-        ).scalars()
-    ):
+    for ids in _id_batches(conn.execute, batch, condition=condition, v=value):
         index_tickets(conn, ids)
-        last = ids[-1]
 
 
 _GIN = {
@@ -399,14 +386,9 @@ def index_after(session: Session, after_id: int, bulk: bool = False, batch: int 
     if bulk and postgres:
         for name in _GIN:
             session.execute(text(f"DROP INDEX IF EXISTS {name}"))
-    done, last = 0, after_id
-    while ids := list(
-        session.execute(
-            text("SELECT id FROM tickets WHERE id > :last ORDER BY id LIMIT :n"), {"last": last, "n": batch}
-        ).scalars()
-    ):
+    done = 0
+    for ids in _id_batches(session.execute, batch, after=after_id):
         done += index_tickets(session.connection(), ids, fresh=True)
-        last = ids[-1]
         if not bulk:
             session.commit()
     if done:
