@@ -293,3 +293,21 @@ def machine_facts(engine) -> dict[str, str]:
             facts["database"] = "SQLite " + conn.execute(text("SELECT sqlite_version()")).scalar()
             facts["database settings"] = "WAL, synchronous=FULL, foreign_keys=ON (the app's own PRAGMAs), temp-dir file"
     return facts
+
+
+# --- recording -----------------------------------------------------------------------------
+
+
+def record_section(path: Path, header: str, key: str, body: str) -> None:
+    """Write `body` between the `bench:<key>` markers of the results file (created with
+    `header`), replacing what was there; the rest of the file stays as it is."""
+    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
+    block = f"{start}\n{body.rstrip()}\n{end}\n"
+    content = path.read_text(encoding="utf-8") if path.exists() else header
+    if start in content and end in content:
+        before, rest = content.split(start, 1)
+        after = rest.split(end, 1)[1].lstrip("\n")
+        content = before + block + ("\n" + after if after else "")
+    else:
+        content = content.rstrip("\n") + "\n\n" + block
+    path.write_text(content, encoding="utf-8")

@@ -64,6 +64,7 @@ from _common import (  # noqa: E402
     StatementLog,
     drop_postgres,
     machine_facts,
+    record_section,
     recreate_postgres,
     refresh_statistics,
     seed_consultations,
@@ -865,16 +866,7 @@ def _engine(app):
 
 
 def record(key: str, body: str) -> None:
-    start, end = f"<!-- bench:{key}:start -->", f"<!-- bench:{key}:end -->"
-    block = f"{start}\n{body.rstrip()}\n{end}\n"
-    content = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else HEADER
-    if start in content and end in content:
-        before, rest = content.split(start, 1)
-        after = rest.split(end, 1)[1].lstrip("\n")
-        content = before + block + ("\n" + after if after else "")
-    else:
-        content = content.rstrip("\n") + "\n\n" + block
-    RESULTS.write_text(content, encoding="utf-8")
+    record_section(RESULTS, HEADER, key, body)
 
 
 if __name__ == "__main__":
