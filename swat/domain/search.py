@@ -261,4 +261,7 @@ def key_words(text: str, limit: int = 5) -> list[str]:
 
 def bigram_set(folded: str) -> set[str]:
     """The distinct two-character pieces of folded text (for similarity), spaces left out."""
-    return {folded[i : i + 2] for i in range(len(folded) - 1) if " " not in folded[i : i + 2]}
+    out: set[str] = set()
+    for run in folded.split(" "):
+        out.update(map(str.__add__, run, run[1:]))
+    return out

@@ -8,7 +8,9 @@ domain.search.parse_query says; the index is written by services.search_index.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -220,7 +222,20 @@ def count(session: Session, stmt: Select, exact: bool = False) -> Count:
     return Count(min(n, COUNT_CAP), n > COUNT_CAP)
 
 
-def snippets(session: Session, actor, tickets: list[Ticket], query: Query) -> dict[int, list[tuple[str, bool]]]:
+class ListedTicket(Protocol):
+    """What snippets() reads of a result row (services.listing.ListRow)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def requester_id(self) -> int: ...
+
+
+def snippets(
+    session: Session, actor, tickets: Sequence[ListedTicket], query: Query
+) -> dict[int, list[tuple[str, bool]]]:
     """For each ticket of a result page, a piece of where the words were found, marked."""
     words = query.words
     if not words or not tickets:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -23,14 +23,24 @@ from .visibility import ticket_scope
 # How many content words are looked up, the newest tickets kept per word, and how much
 # of each text is compared: bounded work per page view, whatever the size of the archive.
 SIMILAR_WORDS = 5
-SIMILAR_PER_WORD = 20
+SIMILAR_PER_WORD = 10
 SIMILAR_TEXT = 120
 MIN_SCORE = 0.1
 
 
+@dataclass(frozen=True, slots=True)
+class SimilarTicket:
+    """What the page shows of a similar consultation (plain values, not a mapped Ticket)."""
+
+    id: int
+    number: str
+    title: str
+    status: str
+
+
 @dataclass
 class Similar:
-    ticket: Ticket
+    ticket: SimilarTicket
     score: float
     answer: str
 
@@ -51,17 +61,21 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
         )
     if not lookups:
         return []
-    pool = session.scalars(
-        select(Ticket).where(Ticket.id.in_(union_all(*lookups)), Ticket.id != ticket.id, ticket_scope(actor))
+    # Plain rows with the compared part of the body only: a page of candidates as mapped
+    # tickets with whole bodies cost more than finding them.
+    pool = session.execute(
+        select(Ticket.id, Ticket.number, Ticket.title, func.substr(Ticket.body, 1, SIMILAR_TEXT), Ticket.status).where(
+            Ticket.id.in_(union_all(*lookups)), Ticket.id != ticket.id, ticket_scope(actor)
+        )
     ).all()
     mine = bigram_set(fold(text))
     scored = []
-    for other in pool:
-        theirs = bigram_set(fold(other.title + " " + other.body[:SIMILAR_TEXT]))
+    for oid, number, title, body, status in pool:
+        theirs = bigram_set(fold(title + " " + body))
         score = len(mine & theirs) / max(1, min(len(mine), len(theirs)))
         if score >= MIN_SCORE:
-            done = other.status in (states.RESOLVED, states.CLOSED)
-            scored.append((not done, -score, -other.id, other))
+            done = status in (states.RESOLVED, states.CLOSED)
+            scored.append((not done, -score, -oid, SimilarTicket(oid, number, title, status)))
     scored.sort(key=lambda x: x[:3])
     chosen = [s[3] for s in scored[:limit]]
     answers = {}

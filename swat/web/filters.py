@@ -183,7 +183,10 @@ FILTERS = {
 
 
 def init_app(app: Flask) -> None:
+    from .pieces import GLOBALS as PIECES
+
     i18n.install_template_gettext(app)
     app.context_processor(_globals)
+    app.jinja_env.globals.update(PIECES)
     for name, function in FILTERS.items():
         app.add_template_filter(function, name)
