@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.search import Query, bigram_set, fold, key_words, term
-from ..models import Message, Ticket, User
+from ..models import Message, Theme, Ticket, User
 from . import search
+from .listing import Named
 from .visibility import ticket_scope
 
 # How many content words are looked up, the newest tickets kept per word, and how much
@@ -36,6 +37,7 @@ class SimilarTicket:
     number: str
     title: str
     status: str
+    theme: Named | None
 
 
 @dataclass
@@ -64,18 +66,36 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     # Plain rows with the compared part of the body only: a page of candidates as mapped
     # tickets with whole bodies cost more than finding them.
     pool = session.execute(
-        select(Ticket.id, Ticket.number, Ticket.title, func.substr(Ticket.body, 1, SIMILAR_TEXT), Ticket.status).where(
-            Ticket.id.in_(union_all(*lookups)), Ticket.id != ticket.id, ticket_scope(actor)
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.title,
+            func.substr(Ticket.body, 1, SIMILAR_TEXT),
+            Ticket.status,
+            Theme.id,
+            Theme.name,
+            Theme.name_en,
         )
+        .outerjoin(Theme, Ticket.theme_id == Theme.id)
+        .where(Ticket.id.in_(union_all(*lookups)), Ticket.id != ticket.id, ticket_scope(actor))
     ).all()
     mine = bigram_set(fold(text))
     scored = []
-    for oid, number, title, body, status in pool:
+    for oid, number, title, body, status, theme_id, theme_name, theme_en in pool:
         theirs = bigram_set(fold(title + " " + body))
         score = len(mine & theirs) / max(1, min(len(mine), len(theirs)))
         if score >= MIN_SCORE:
             done = status in (states.RESOLVED, states.CLOSED)
-            scored.append((not done, -score, -oid, SimilarTicket(oid, number, title, status)))
+            scored.append(
+                (
+                    not done,
+                    -score,
+                    -oid,
+                    SimilarTicket(
+                        oid, number, title, status, Named(theme_id, theme_name, theme_en) if theme_id else None
+                    ),
+                )
+            )
     scored.sort(key=lambda x: x[:3])
     chosen = [s[3] for s in scored[:limit]]
     answers = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +26,7 @@ from ..models import (
     User,
 )
 from . import sla, team
+from .listing import Named
 from .similar import Similar, similar_tickets
 from .sla import SlaView
 from .visibility import get_visible_ticket, visible_events, visible_files, visible_messages
@@ -42,6 +44,9 @@ class DeskInfo:
     panel: Any
     chain: Sequence[EscalationStep]
     similar: list[Similar]
+    # The routing's evidence from past cases: the themes of the similar consultations (found
+    # by content through the search index, whatever their theme), most frequent first.
+    similar_themes: list[tuple[Named, int]]
     theme_by_id: dict[str, Theme]  # at least every theme the reasons and the history name
     init_by_id: dict[str, Initiative]  # at least every catalog entry the reasons name
 
@@ -164,6 +169,8 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
     for e in events:
         if e.kind == "theme":
             theme_ids.update(v for v in (e.old_value, e.new_value) if v)
+    similar = similar_tickets(session, actor, ticket)
+    counts = Counter(s.ticket.theme for s in similar if s.ticket.theme)
     theme_by_id = {ticket.theme.id: ticket.theme} if ticket.theme else {}
     init_by_id = {i.id: i for i in linked + proposed}
     if theme_ids - theme_by_id.keys():
@@ -179,7 +186,8 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
         proposed=not linked,
         panel=ticket.theme.panel if ticket.theme else None,
         chain=session.scalars(select(EscalationStep).order_by(EscalationStep.level)).all(),
-        similar=similar_tickets(session, actor, ticket),
+        similar=similar,
+        similar_themes=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].id)),
         theme_by_id=theme_by_id,
         init_by_id=init_by_id,
     )

@@ -35,11 +35,14 @@ def sla_badge(view) -> Markup:
     if not view:
         return _DASH
     left = business_minutes(view.remaining)
+    # The words outside the f-strings: message extraction does not look inside them.
     if view.state == "breached":
-        return Markup(f'<span class="sla sla-breached">{escape(i18n.gettext("Overdue by %(t)s", t=left))}</span>')
-    if view.state == "at_risk":
-        return Markup(f'<span class="sla sla-at-risk">{escape(i18n.gettext("At risk: %(t)s left", t=left))}</span>')
-    return Markup(f'<span class="sla sla-ok">{escape(i18n.gettext("%(t)s left", t=left))}</span>')
+        kind, words = "breached", i18n.gettext("Overdue by %(t)s", t=left)
+    elif view.state == "at_risk":
+        kind, words = "at-risk", i18n.gettext("At risk: %(t)s left", t=left)
+    else:
+        kind, words = "ok", i18n.gettext("%(t)s left", t=left)
+    return Markup(f'<span class="sla sla-{kind}">{escape(words)}</span>')
 
 
 def when(value) -> Markup:
@@ -70,11 +73,12 @@ def queue_row(t, sla_view, can_claim: bool, found=None) -> Markup:
         assignee = escape(t.assignee.display_name)
     elif can_claim and t.status == "new":
         label = escape(i18n.gettext("Claim %(number)s", number=t.number))
+        claim = escape(i18n.gettext("Claim"))
         assignee = Markup(
             f'\n    <form method="post" action="{escape(url_for("tickets.claim", number=t.number))}"'
             ' class="inline" data-panel-form>\n'
             f'      <input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">\n'
-            f'      <button type="submit" class="small" aria-label="{label}">{escape(i18n.gettext("Claim"))}</button>\n'
+            f'      <button type="submit" class="small" aria-label="{label}">{claim}</button>\n'
             "    </form>"
         )
     else:

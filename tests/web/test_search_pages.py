@@ -59,3 +59,23 @@ def test_swat_search_reindex_checks_and_rebuilds(make_ticket, app):
     r = cli.invoke(args=["search", "reindex"])
     assert r.exit_code == 0 and "rebuilt: 1 documents" in r.output, r.output
     assert cli.invoke(args=["search", "reindex", "--check"]).exit_code == 0
+
+
+def test_the_ticket_page_names_the_themes_of_similar_past_consultations(make_ticket, auth, browser):
+    """The routing's evidence from past cases comes from the search index by content: the
+    themes of the similar consultations, counted, whatever the new one's own theme."""
+    make_ticket(title="発熱外来の予約受付システム", body="発熱外来の予約を電話で受けています。", theme="healthcare")
+    make_ticket(title="発熱外来の予約受付の電子化", body="発熱外来の予約受付を自動化したい。", theme="healthcare")
+    make_ticket(title="発熱外来の予約受付と公用車", body="発熱外来の予約受付と送迎。", theme="mobility")
+    make_ticket(title="庁舎の清掃", body="清掃の委託。", theme="telework")
+    new = make_ticket(title="発熱外来の予約受付", body="発熱外来の予約受付を改善したい。")
+    auth.login("agent")
+    html = browser.get(f"/tickets/{new.number}").get_data(as_text=True)
+    evidence = html.split('class="similar-themes"')[1].split("</p>")[0]
+    assert "類似の過去相談のテーマ" in evidence
+    assert evidence.index("ヘルスケア 2件") < evidence.index("モビリティ 1件")
+    assert "テレワーク" not in evidence
+    similar = html.split('class="plain similar"')[1].split("</ul>")[0]
+    assert similar.count("ヘルスケア") == 2 and "清掃" not in similar
+    auth.login("staff_health")
+    assert "similar-themes" not in browser.get(f"/tickets/{new.number}").get_data(as_text=True)
