@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from ..domain import permissions, states
@@ -20,7 +20,9 @@ from ..domain.routing import Rules
 from ..models import Department, Initiative, RoutingProposal, Theme, Ticket, User
 from . import catalog, routing, team
 
-TRIAGE_PAGE = 200
+# A page of decisions: each carries its own form with every theme, catalog entry and member,
+# so a long backlog is read a page at a time, most urgent and oldest first.
+TRIAGE_PAGE = 20
 
 
 @dataclass(frozen=True)
@@ -39,10 +41,20 @@ class TriagePage:
     """The waiting consultations, most urgent and oldest first, and the choices the lead routes them with."""
 
     items: list[TriageItem]
+    total: int  # every consultation waiting for triage, on all pages
+    page: int
+    per_page: int
     themes: Sequence[Theme]
     initiatives: Sequence[Initiative]
     members: Sequence[User]
     departments: Mapping[str, Department]
+
+    # What the list's pager reads (as listing.Page).
+    at_least = False
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
     @property
     def theme_by_id(self) -> dict[str, Theme]:
@@ -65,24 +77,32 @@ def _item(ticket: Ticket, proposal: RoutingProposal | None) -> TriageItem:
     )
 
 
-def triage_page(session: Session, actor: User) -> TriagePage:
-    """The open consultations in triage (at most 200), for the lead; Forbidden for anyone else.
+def triage_page(session: Session, actor: User, page: int = 1) -> TriagePage:
+    """One page (TRIAGE_PAGE) of the open consultations in triage, for the lead; Forbidden
+    for anyone else. A page past the last shows the last.
 
     Each ticket comes with its department and requester loaded; the choices
     are the active themes, initiatives and assignable members.
     """
     if not permissions.can_triage(actor):
         raise Forbidden("Only the SWAT lead can decide triage.")
+    waiting = (Ticket.triage.is_(True), Ticket.status.in_(states.OPEN_STATUSES))
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*waiting)) or 0
+    page = max(1, min(page, -(-total // TRIAGE_PAGE) or 1))
     rows = session.execute(
         select(Ticket, RoutingProposal)
         .outerjoin(RoutingProposal, RoutingProposal.ticket_id == Ticket.id)
-        .where(Ticket.triage.is_(True), Ticket.status.in_(states.OPEN_STATUSES))
+        .where(*waiting)
         .options(selectinload(Ticket.department), selectinload(Ticket.requester))
-        .order_by(Ticket.priority, Ticket.created_at)
+        .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
         .limit(TRIAGE_PAGE)
+        .offset((page - 1) * TRIAGE_PAGE)
     ).all()
     return TriagePage(
         items=[_item(ticket, proposal) for ticket, proposal in rows],
+        total=total,
+        page=page,
+        per_page=TRIAGE_PAGE,
         themes=catalog.active_themes(session),
         initiatives=catalog.active_initiatives(session),
         members=team.assignable_members(session),

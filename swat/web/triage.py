@@ -21,9 +21,13 @@ bp = Blueprint("triage", __name__)
 @bp.get("/triage")
 @requires(permissions.can_triage)
 def index():
-    page = triage_service.triage_page(transaction.session(), current_user)
+    number = request.args.get("page", "1")
+    page = triage_service.triage_page(
+        transaction.session(), current_user, int(number) if number.isascii() and number.isdigit() else 1
+    )
     return render_template(
         "triage/index.html",
+        page=page,
         items=page.items,
         themes=page.themes,
         inits=page.initiatives,

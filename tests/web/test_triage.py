@@ -111,3 +111,21 @@ def test_absences_are_removed_by_who_may_keep_them_and_refusals_are_shown(auth, 
     assert browser.post(f"/team/absences/{absence_id}/delete").status_code == 302
     assert browser.post(f"/team/absences/{absence_id}/delete").status_code == 404  # already gone
     assert db.session.scalars(select(MemberAbsence)).all() == []
+
+
+def test_a_long_triage_backlog_is_read_a_page_at_a_time(auth, browser):
+    """Each waiting consultation carries its own routing form: the list shows 20, most urgent
+    and oldest first, says how many wait in all, and pages through the rest."""
+    auth.login("staff_health")
+    numbers = [file(browser, f"相談{i}", "よろしくお願いします。") for i in range(23)]
+    browser.logout()
+    auth.login("lead")
+    first = browser.get("/triage").get_data(as_text=True)
+    assert "23件が振り分けを待っています。" in first
+    shown = re.findall(r'id="t-([0-9-]+)"', first)
+    assert shown == numbers[:20]
+    assert 'rel="next"' in first and "2ページ中1ページ目" in first
+    second = browser.get("/triage?page=2").get_data(as_text=True)
+    assert re.findall(r'id="t-([0-9-]+)"', second) == numbers[20:]
+    assert re.findall(r'id="t-([0-9-]+)"', browser.get("/triage?page=9").get_data(as_text=True)) == numbers[20:]
+    assert browser.get("/triage?page=x").status_code == 200
