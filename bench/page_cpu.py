@@ -45,7 +45,7 @@ os.environ.pop("SWAT_CONFIG", None)
 os.environ.pop("SWAT_DATABASE_URL", None)
 
 from _common import ROOT, StatementLog, machine_facts, record_section  # noqa: E402
-from sqlalchemy import event, func, select, text  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
 from swat.app import create_app  # noqa: E402
 from swat.devdata.seed import SEED_PASSWORD  # noqa: E402
@@ -114,9 +114,7 @@ class Client:
 
 def _sample_ticket(app) -> str:
     with app.app_context():
-        replies = (
-            select(func.count()).select_from(Message).where(Message.ticket_id == Ticket.id).scalar_subquery()
-        )
+        replies = select(func.count()).select_from(Message).where(Message.ticket_id == Ticket.id).scalar_subquery()
         number = db.session.scalar(
             select(Ticket.number)
             .where(Ticket.status == "closed", Ticket.theme_id == "healthcare", replies == 3)
@@ -158,6 +156,7 @@ def measure_desk(url: str, repeat: int, filings: int) -> tuple[str, int, dict[st
         db.session.remove()  # its transaction ends before machine_facts opens a connection of its own
         facts = machine_facts(engine)
     backends = Backends(engine)
+    engine.dispose()  # connections from here on are new, so Backends sees each one open
     log = StatementLog(engine)
     number = _sample_ticket(app)
     pages = [
@@ -203,9 +202,7 @@ def measure_desk(url: str, repeat: int, filings: int) -> tuple[str, int, dict[st
             raise SystemExit(f"filing: HTTP {response.status_code}")
 
     # Filing: the form's GET is part of each round but not of the figure (timed separately).
-    get_only = _timed(
-        client, backends, log, filings, lambda: client.request("get", "/consultations/new")
-    )
+    get_only = _timed(client, backends, log, filings, lambda: client.request("get", "/consultations/new"))
     both = _timed(client, backends, log, filings, file_one)
     out["filing a consultation (POST)"] = {
         "app": both["app"] - get_only["app"],
@@ -233,8 +230,11 @@ def main() -> None:
     labels = list(desks[0][2])
     heads = [f"{name} {n:,}" for name, n, _, _ in desks]
     lines = [
-        "| page | as | " + " | ".join(f"{h}: app CPU / db CPU ms" for h in heads) + " | "
-        + " | ".join(f"{h}: wall p50 / p95 ms" for h in heads) + " | statements |",
+        "| page | as | "
+        + " | ".join(f"{h}: app CPU / db CPU ms" for h in heads)
+        + " | "
+        + " | ".join(f"{h}: wall p50 / p95 ms" for h in heads)
+        + " | statements |",
         "|---|---|" + "---:|" * (2 * len(desks)) + "---|",
     ]
     for label in labels:
@@ -244,9 +244,12 @@ def main() -> None:
         stmts = " / ".join(str(r["statements"]) for r in rows)
         lines.append(f"| {label} (`{rows[0]['url']}`) | {rows[0]['who']} | {cpu} | {wall} | {stmts} |")
     facts = desks[0][3]
-    cmd = ".venv/bin/python bench/page_cpu.py " + " ".join(
-        f"--database-url {u}" for u in args.database_url
-    ) + f" --repeat {args.repeat} --filings {args.filings}" + (" --record" if args.record else "")
+    cmd = (
+        ".venv/bin/python bench/page_cpu.py "
+        + " ".join(f"--database-url {u}" for u in args.database_url)
+        + f" --repeat {args.repeat} --filings {args.filings}"
+        + (" --record" if args.record else "")
+    )
     body = "\n".join(
         [
             f"## {', '.join(heads)}",

@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ..domain import permissions
 from ..domain.search import Query, Term, snippet, ticket_numbers
@@ -281,18 +282,31 @@ def snippets(
     return out
 
 
-def newest_matching(session: Session, actor, query: Query, limit: int) -> Select:
+def newest_matching(session: Session, actor, query: Query, limit: int, above: int | None = None) -> Select:
     """The ids of the newest documents this query's words find, straight from the index
-    (the tickets' own filters and scope are for the caller to apply)."""
+    (the tickets' own filters and scope are for the caller to apply); with `above`, only
+    among the documents of tickets with a larger id, read newest first (for a bounded walk
+    over the newest: a common word is found at once, a rare one costs the whole walk)."""
     if session.get_bind().dialect.name == "postgresql":
         wanted, _ = _postgres(actor, query.terms, [])
         sd = SearchDocument.__table__.c
-        return select(sd.ticket_id.label("id")).distinct().where(*wanted).order_by(sd.ticket_id.desc()).limit(limit)
+        if above is None:
+            return select(sd.ticket_id.label("id")).distinct().where(*wanted).order_by(sd.ticket_id.desc()).limit(limit)
+        # The newest documents walked in order, each checked until `limit` are found: the GIN
+        # index would hand over every match of a common word, each rechecked for its
+        # positions, before the newest could be kept. OFFSET 0 keeps the walk from being
+        # planned as that index scan.
+        newest = select(SearchDocument).where(sd.ticket_id > above).order_by(sd.ticket_id.desc()).offset(0).subquery()
+        adapt = ClauseAdapter(newest).traverse
+        return (
+            select(newest.c.ticket_id.label("id"))
+            .distinct()
+            .where(*[adapt(w) for w in wanted])
+            .order_by(newest.c.ticket_id.desc())
+            .limit(limit)
+        )
     fw, _ = _sqlite(actor, query.terms, [])
-    return (
-        select(_FTS.c.rowid.label("id"))
-        .select_from(_FTS)
-        .where(_fts_match(fw or ""))
-        .order_by(_FTS.c.rowid.desc())
-        .limit(limit)
-    )
+    stmt = select(_FTS.c.rowid.label("id")).select_from(_FTS).where(_fts_match(fw or ""))
+    if above is not None:
+        stmt = stmt.where(_FTS.c.rowid > above)
+    return stmt.order_by(_FTS.c.rowid.desc()).limit(limit)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -26,6 +26,11 @@ from .visibility import ticket_scope
 SIMILAR_WORDS = 5
 SIMILAR_PER_WORD = 10
 SIMILAR_TEXT = 120
+# Each word is first looked for in the newest WALK consultations, read in order, and only
+# if it is not found often enough there, through the whole index: a common word's newest
+# matches are found without PostgreSQL rechecking the positions of every older one (51,839
+# rows, 0.4 s, for one word at 1,000,000 tickets), and a rare word's matches are few.
+WALK = 2_000
 MIN_SCORE = 0.1
 
 
@@ -52,16 +57,22 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
         return []
     text = ticket.title + " " + ticket.body[:SIMILAR_TEXT]
-    lookups = []
+    newest = session.scalar(select(func.max(Ticket.id))) or 0
+    ids: set[int] = set()
     for word in key_words(text, SIMILAR_WORDS):
         t = term(word)
         if t is None:
             continue
-        # One more than kept: this ticket itself is among the newest.
-        lookups.append(
-            search.newest_matching(session, actor, Query(terms=[t]), SIMILAR_PER_WORD + 1).subquery().select()
-        )
-    if not lookups:
+        query = Query(terms=[t])
+        found: list[int] = []
+        for above in ([newest - WALK] if newest > WALK else []) + [None]:
+            # One more than kept: this ticket itself is among the newest.
+            found = list(session.scalars(search.newest_matching(session, actor, query, SIMILAR_PER_WORD + 1, above)))
+            if len(found) > SIMILAR_PER_WORD:
+                break
+        ids.update(found)
+    ids.discard(ticket.id)
+    if not ids:
         return []
     # Plain rows with the compared part of the body only: a page of candidates as mapped
     # tickets with whole bodies cost more than finding them.
@@ -77,7 +88,7 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
             Theme.name_en,
         )
         .outerjoin(Theme, Ticket.theme_id == Theme.id)
-        .where(Ticket.id.in_(union_all(*lookups)), Ticket.id != ticket.id, ticket_scope(actor))
+        .where(Ticket.id.in_(ids), ticket_scope(actor))
     ).all()
     mine = bigram_set(fold(text))
     scored = []

@@ -210,6 +210,26 @@ def test_similar_consultations_come_by_content_without_a_theme(make_ticket, user
     assert similar.similar_tickets(db.session, users["staff_health"], new) == []
 
 
+def test_similar_consultations_walk_the_newest_first_and_then_the_whole_index(make_ticket, users, monkeypatch):
+    """A word is looked for in the newest consultations first, and through the whole index
+    when it is not found often enough there: the same consultations either way."""
+    from swat.services import similar
+
+    monkeypatch.setattr(similar, "SIMILAR_PER_WORD", 2)
+    rare = make_ticket(title="量子鍵配送の実証", body="量子鍵配送を庁内網で試したい。")
+    common = [make_ticket(title=f"電子申請の様式{i}", body="電子申請の様式を作りたい。") for i in range(4)]
+    new = make_ticket(title="量子鍵配送と電子申請", body="量子鍵配送で電子申請を守りたい。")
+
+    def found() -> list[str]:
+        return sorted(s.ticket.number for s in similar.similar_tickets(db.session, users["agent"], new))
+
+    whole = found()  # fewer consultations than the walk: the whole index at once
+    monkeypatch.setattr(similar, "WALK", 3)  # the newest three: the common word's two newest are there
+    assert found() == whole
+    assert rare.number in whole  # older than the walk: found through the whole index
+    assert common[-1].number in whole and common[0].number not in whole  # the newest of each word
+
+
 def test_a_rename_beside_a_reply_waits_for_it_and_indexes_both(make_ticket, users, clock, store, limits):
     """Two transactions write one document: the second reads after the first commits."""
     import threading
