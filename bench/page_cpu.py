@@ -174,7 +174,10 @@ def measure_desk(url: str, repeat: int, filings: int) -> tuple[str, int, dict[st
     for label, who, path in pages:
         client = Client(app)
         client.login(who)
-        # The queue remembers filters: the first visit writes them, the timed ones do not.
+        # The queue remembers filters: forget the last page's (a bare /queue would redirect
+        # to them), then the first visit writes this page's and the timed ones write nothing.
+        if path.startswith("/queue"):
+            client.request("get", "/queue?reset=1")
         if client.request("get", path).status_code != 200:
             raise SystemExit(f"{path}: not 200")
         out[label] = _timed(client, backends, log, repeat, lambda c=client, p=path: c.request("get", p)) | {

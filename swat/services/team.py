@@ -18,11 +18,24 @@ from . import routing
 NOTE_MAX = 200
 
 
-def assignable_members(session: Session) -> Sequence[User]:
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person a consultation can be handed to, as a choice in a list (no mapped User)."""
+
+    id: int
+    display_name: str
+
+
+_ASSIGNABLE = (
+    select(User.id, User.display_name)
+    .where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES))
+    .order_by(User.display_name, User.id)
+)
+
+
+def assignable_members(session: Session) -> list[Member]:
     """Active SWAT members and leads, by display name: the people a consultation can be handed to."""
-    return session.scalars(
-        select(User).where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES)).order_by(User.display_name)
-    ).all()
+    return [Member(uid, name) for uid, name in session.execute(_ASSIGNABLE)]
 
 
 def members_with_themes(session: Session) -> Sequence[User]:

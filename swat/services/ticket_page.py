@@ -23,7 +23,6 @@ from ..models import (
     Ticket,
     TicketEvent,
     TicketInitiative,
-    User,
 )
 from . import sla, team
 from .listing import Named
@@ -68,7 +67,7 @@ class TicketPage:
     can_reopen: bool
     can_reply: bool
     status_targets: list[str]  # the statuses the actor may move the ticket to (desk only)
-    members: Sequence[User]  # whom the ticket can be handed to (desk only)
+    members: Sequence[team.Member]  # whom the ticket can be handed to (desk only)
     sla_clocks: list[SlaView]
     info: DeskInfo | None  # the routing and catalog panel (those who see internal content only)
 

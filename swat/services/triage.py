@@ -46,7 +46,7 @@ class TriagePage:
     per_page: int
     themes: Sequence[Theme]
     initiatives: Sequence[Initiative]
-    members: Sequence[User]
+    members: Sequence[team.Member]
     departments: Mapping[str, Department]
 
     # What the list's pager reads (as listing.Page).

@@ -67,9 +67,9 @@ def test_what_the_desk_may_do(worked, users, clock, session):
     assert page.desk and not page.requester_side
     assert page.can_claim and page.can_reply and page.can_close and not page.can_reopen
     assert page.status_targets and all(isinstance(s, str) for s in page.status_targets)
-    assert [m.username for m in page.members] == sorted(
-        ["agent", "agent2", "lead"], key=lambda n: users[n].display_name
-    )
+    assert [m.id for m in page.members] == [
+        users[n].id for n in sorted(["agent", "agent2", "lead"], key=lambda n: users[n].display_name)
+    ]
 
 
 def test_what_the_requesters_department_may_do(worked, users, clock, session):

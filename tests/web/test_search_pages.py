@@ -73,7 +73,7 @@ def test_the_ticket_page_names_the_themes_of_similar_past_consultations(make_tic
     html = browser.get(f"/tickets/{new.number}").get_data(as_text=True)
     evidence = html.split('class="similar-themes"')[1].split("</p>")[0]
     assert "類似の過去相談のテーマ" in evidence
-    assert evidence.index("ヘルスケア 2件") < evidence.index("モビリティ 1件")
+    assert evidence.index("ヘルスケア（2件）") < evidence.index("モビリティ（1件）")
     assert "テレワーク" not in evidence
     similar = html.split('class="plain similar"')[1].split("</ul>")[0]
     assert similar.count("ヘルスケア") == 2 and "清掃" not in similar

@@ -121,7 +121,7 @@ def test_a_long_triage_backlog_is_read_a_page_at_a_time(auth, browser):
     browser.logout()
     auth.login("lead")
     first = browser.get("/triage").get_data(as_text=True)
-    assert "23件が振り分けを待っています。" in first
+    assert "振り分け待ち：23件" in first
     shown = re.findall(r'id="t-([0-9-]+)"', first)
     assert shown == numbers[:20]
     assert 'rel="next"' in first and "2ページ中1ページ目" in first
