@@ -3,6 +3,7 @@
 import ast
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -87,6 +88,9 @@ def test_no_module_is_a_whole_house():
     assert too_long == {}
 
 
+# On SQLite, Alembic warns about the PostgreSQL-only expression index (ix_tickets_backlog_span)
+# before include_object leaves it out; PostgreSQL compares it.
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_models_and_migrations_agree(ctx):
     """The schema the migrations built (the suite's database) is the schema the models describe."""
     with db.engine.connect() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, MetaData
+from sqlalchemy import CheckConstraint, DateTime, Index, MetaData
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -67,11 +67,24 @@ def one_of(column: str, values: Iterable[str | int]) -> CheckConstraint:
 SQLITE_SEARCH_TABLE = "search_documents"
 
 
+# Indexes that exist on one engine only, by name: the engine's name.
+ENGINE_ONLY_INDEXES: dict[str, str] = {}
+
+
+def engine_only(index: Index, dialect_name: str) -> Index:
+    """An index made on this engine only, by create_all and by the migrations alike (the
+    schema comparison leaves it out on the other engines)."""
+    ENGINE_ONLY_INDEXES[str(index.name)] = dialect_name
+    return index.ddl_if(dialect=dialect_name)
+
+
 def include_object_for(dialect_name: str):
     """An Alembic include_object hook for this engine."""
 
     def include(obj, name, type_, reflected, compare_to):
         if dialect_name == "sqlite" and (name or "").startswith(SQLITE_SEARCH_TABLE):
+            return False
+        if type_ == "index" and ENGINE_ONLY_INDEXES.get(name, dialect_name) != dialect_name:
             return False
         table = getattr(obj, "table", None)
         return not (

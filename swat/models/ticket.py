@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy import Boolean, Computed, Date, ForeignKey, Index, Integer, String, Text, false, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain import states
-from .base import Base, one_of
+from .base import Base, engine_only, one_of
 from .reference import ID, Department, Initiative, Theme
 from .user import User
+
+# When a consultation left the backlog, as domain.reports.left_backlog_at defines it: the
+# earlier of its resolution and its closing, whichever is set (NULL while neither is). The
+# same CASE as the report triggers' (migration 0008); migration 0015 spells it out as applied.
+LEFT_BACKLOG_AT = (
+    "CASE WHEN resolved_at IS NULL THEN closed_at "
+    "WHEN closed_at IS NULL OR resolved_at <= closed_at THEN resolved_at "
+    "ELSE closed_at END"
+)
 
 
 class Ticket(Base):
@@ -42,6 +51,9 @@ class Ticket(Base):
             ],
         ),
         Index("ix_tickets_resolved_at", "resolved_at"),
+        # The backlog at an instant E on SQLite (on PostgreSQL see backlog_span below): filed
+        # before E and not out of the backlog before E, ranges on left_backlog_at.
+        engine_only(Index("ix_tickets_left_backlog", "left_backlog_at", "created_at"), "sqlite"),
         Index("ix_tickets_triage", "triage", "created_at"),
         Index("ix_tickets_status_sla_due", "status", "sla_due_at"),
         one_of("status", states.STATUSES),
@@ -65,6 +77,9 @@ class Ticket(Base):
     last_activity_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Computed by the database on every write, never set here (see LEFT_BACKLOG_AT). Stored
+    # on PostgreSQL; SQLite can only add a virtual one to an existing table (migration 0015).
+    left_backlog_at: Mapped[datetime | None] = mapped_column(Computed(LEFT_BACKLOG_AT, persisted=True), nullable=True)
     # Idempotency key from the filing form: a double submit makes one ticket.
     # The nearest due instant among the running SLA clocks (None when none runs).
     sla_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -82,6 +97,26 @@ class Ticket(Base):
     initiative_links: Mapped[list[TicketInitiative]] = relationship(
         lazy="raise", order_by="TicketInitiative.position", cascade="all, delete-orphan"
     )
+
+
+def backlog_span(created_at, left_backlog_at):
+    """(filed, left the backlog] as a PostgreSQL range, unbounded while still in it: the
+    range contains E exactly when the consultation was in the backlog at E. Empty if the
+    two are out of order (it was in no backlog)."""
+    return func.tstzrange(func.least(created_at, left_backlog_at), left_backlog_at, literal_column("'(]'"))
+
+
+# The backlog at an instant on PostgreSQL: containment in the span, read off a GiST index
+# whose statistics give the planner the backlog's true size (two open ranges on two
+# B-tree columns look to it like a quarter of all consultations).
+engine_only(
+    Index(
+        "ix_tickets_backlog_span",
+        backlog_span(Ticket.__table__.c.created_at, Ticket.__table__.c.left_backlog_at),
+        postgresql_using="gist",
+    ),
+    "postgresql",
+)
 
 
 class TicketInitiative(Base):

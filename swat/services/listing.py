@@ -164,20 +164,44 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
         rows = _rows(session, ids, with_body=bool(query.terms))
         return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
     cols = SORTS.get(f.sort, SORTS["priority"])
-    order: list[ColumnElement[Any]] = [c.desc() if f.descending else c.asc() for c in cols]
-    if f.sort == "due":
-        order.insert(0, Ticket.due_date.is_(None))  # undated last, both directions
-    elif f.sort == "sla":
-        order.insert(0, Ticket.sla_due_at.is_(None))  # no running clock last
     # First the page's ids (filters, order and offset over narrow index columns only),
     # then those rows with their joins: sorting whole rows of a large queue is what costs.
-    ids = list(
-        session.scalars(
-            base.with_only_columns(Ticket.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
-        )
-    )
+    source: Any = Ticket
+    if _backlog_drill_down(f) and session.get_bind().dialect.name == "postgresql":
+        # A backlog at an instant is at most the consultations open then: on PostgreSQL found
+        # whole by its GiST index (models.ticket.backlog_span), then sorted. Left to itself
+        # the planner walks the list's order (latest activity) expecting the matches spread
+        # evenly, and a past year's backlog lies far down it (resolved soon after). The
+        # subquery's OFFSET keeps the two steps apart. SQLite has no such index and walks.
+        found = base.with_only_columns(*dict.fromkeys((Ticket.id, *cols))).offset(0).subquery()
+        source = aliased(Ticket, found)
+    order: list[ColumnElement[Any]] = [
+        getattr(source, c.key).desc() if f.descending else getattr(source, c.key).asc() for c in cols
+    ]
+    if f.sort == "due":
+        order.insert(0, source.due_date.is_(None))  # undated last, both directions
+    elif f.sort == "sla":
+        order.insert(0, source.sla_due_at.is_(None))  # no running clock last
+    if source is Ticket:
+        ids_query = base.with_only_columns(Ticket.id)
+    else:
+        ids_query = select(source.id)
+    ids = list(session.scalars(ids_query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
     rows = _rows(session, ids, with_body=bool(query.terms))
     return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
+
+
+def _backlog_drill_down(f: TicketFilters) -> bool:
+    """Whether the filters name a report's backlog (the tickets behind its count)."""
+    from ..domain.reports import parse_period
+
+    if f.measure != "backlog" or not f.period:
+        return False
+    try:
+        parse_period(f.period)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,13 +33,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import Boolean, ColumnElement, FunctionElement, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain import reports as rdomain
 from ..domain.tz import TOKYO
 from ..models import Ticket, TicketSla
+from ..models.ticket import backlog_span
 from . import report_sums, sla
 from .report_times import desk_times, hours, median_p90, stopped_minutes
 from .visibility import ticket_scope
@@ -94,12 +96,38 @@ def measure_clause(measure: str, period: rdomain.Period):
     if measure == "resolved":
         return and_(Ticket.resolved_at >= start, Ticket.resolved_at < end)
     if measure == "backlog":
-        return and_(
-            Ticket.created_at < end,
-            or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= end),
-            or_(Ticket.closed_at.is_(None), Ticket.closed_at >= end),
-        )
+        return in_backlog_at(end)
     raise ValueError(measure)
+
+
+class _InBacklogAt(FunctionElement):
+    """See in_backlog_at: one predicate, spelled for each engine's index."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "in_backlog_at"
+
+
+@compiles(_InBacklogAt)
+def _in_backlog_at(element, compiler, **kw):
+    (at,) = element.clauses
+    return compiler.process(
+        and_(Ticket.created_at < at, or_(Ticket.left_backlog_at.is_(None), Ticket.left_backlog_at >= at)), **kw
+    )
+
+
+@compiles(_InBacklogAt, "postgresql")
+def _in_backlog_span(element, compiler, **kw):
+    (at,) = element.clauses
+    return compiler.process(backlog_span(Ticket.created_at, Ticket.left_backlog_at).op("@>")(at), **kw)
+
+
+def in_backlog_at(at: datetime) -> ColumnElement[bool]:
+    """The backlog at an instant: filed before it and not out of the backlog before it
+    (domain.reports.left_backlog_at, stored as Ticket.left_backlog_at). On PostgreSQL the
+    same set as containment in the span (filed, left] that its GiST index holds (see
+    models.ticket.backlog_span); elsewhere the two ranges, on a B-tree."""
+    return _InBacklogAt(bindparam(None, at, type_=Ticket.created_at.type))
 
 
 def fact_department(actor) -> str | None:
@@ -174,11 +202,7 @@ def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> 
     if at is None:
         open_then = Ticket.status.in_(states.OPEN_STATUSES)
     else:
-        open_then = and_(
-            Ticket.created_at < at,
-            or_(Ticket.resolved_at.is_(None), Ticket.resolved_at >= at),
-            or_(Ticket.closed_at.is_(None), Ticket.closed_at >= at),
-        )
+        open_then = in_backlog_at(at)
     rows = session.execute(select(bucket, func.count()).where(ticket_scope(actor), open_then).group_by(bucket)).all()
     out = dict.fromkeys(labels, 0)
     out.update({label: n for label, n in rows})

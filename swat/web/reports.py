@@ -138,6 +138,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
     `times` also get median and p90 times."""
     at = now()
     out: dict[str, Table] = {}
+    cur = None
     if "figures" in names or "ages" in names:
         cur = reports.figures(session(), current_user, period, at)
         prev = reports.figures(session(), current_user, period.previous(), at, with_ages=False)
@@ -177,7 +178,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
             columns = list(BREAKDOWN_COLUMNS)
             if dim in times:
                 columns += TIME_COLUMNS
-                extra = report_breakdowns.time_percentiles(session(), current_user, period, dim)
+                extra = report_breakdowns.time_percentiles(session(), current_user, period, dim, cur)
                 for r in rows:
                     r.update({a: extra.get(r["key"], {}).get(a) for a, _, _ in TIME_COLUMNS})
             rows = _sorted(dim, rows)

@@ -484,6 +484,9 @@ def test_breakdown_times_match_the_oracle(history, users, period, who):
         want = times_oracle(actor, period, dimension)
         got = report_breakdowns.time_percentiles(db.session, actor, period, dimension)
         assert got == want, dimension
+        # The page hands over the period's figures: a head's department row is taken from them.
+        figures = reports.figures(db.session, actor, period, history, with_ages=False)
+        assert report_breakdowns.time_percentiles(db.session, actor, period, dimension, figures) == want, dimension
         checked += sum(len(v) for v in want.values())
     assert checked > 10
 
@@ -611,4 +614,94 @@ def test_bucketed_percentiles_are_the_plain_ones(users, case):
     assert got == {
         "resolution": (rd.percentile(values, 0.5), rd.percentile(values, 0.9)),
         "first_response": (None, None),
+    }
+
+
+def test_drill_downs_list_exactly_the_tickets_counted_across_a_year_start(users, clock, store, limits):
+    """The lists behind opened, resolved and backlog, around the start of FY2026 (the
+    previous year's backlog is the consultations open at 2026-04-01 00:00 Tokyo): reopened
+    ones count by how they stand now, one resolved exactly at the instant was still in the
+    backlog before it, one filed exactly then was not. Each list is the oracle's set, its
+    size the report's figure; the stored left_backlog_at is domain.reports.left_backlog_at."""
+    from swat.services import listing
+
+    agent, staff = users["agent"], users["staff_health"]
+    edge = datetime(2026, 4, 1, tzinfo=JST)
+
+    def at(month, day, hour=10, minute=0, second=0):
+        return datetime(2026, month, day, hour, minute, second, tzinfo=JST)
+
+    def file(when):
+        clock.set(when)
+        t = tickets.file_consultation(
+            db.session, staff, when, title="相談", body="本文", theme_id=None, initiative_ids=[],
+            priority="normal", due_date=None, files=[], store=store, limits=limits,
+        )  # fmt: skip
+        db.session.commit()
+        return t
+
+    def step(when, t, action):
+        clock.set(when)
+        if action == "claim":
+            tickets.claim_ticket(db.session, agent, when, t)
+        elif action == "reopen":
+            tickets.reopen_ticket(db.session, staff, when, t)
+        else:
+            tickets.change_status(db.session, agent, when, t, action)
+        db.session.commit()
+
+    lives = [
+        (at(3, 10), []),  # still open
+        (at(3, 10), [(at(3, 11), "claim"), (at(3, 20), "resolved")]),
+        (at(3, 10), [(at(3, 11), "claim"), (at(3, 20), "resolved"), (at(4, 10), "reopen"), (at(4, 20), "resolved")]),
+        (at(3, 10), [(at(3, 11), "claim"), (at(4, 5), "resolved"), (at(4, 12), "closed")]),
+        (at(3, 10), [(at(3, 11), "claim"), (at(3, 25), "resolved"), (at(4, 2), "closed")]),
+        (at(3, 12), [(at(3, 13), "claim"), (edge, "resolved")]),  # left exactly at the year's start
+        (edge, []),  # filed exactly at the year's start
+        (at(3, 31, 23, 59, 59), []),
+        (at(3, 15), [(at(4, 3), "closed")]),  # closed, never resolved
+        (at(3, 15), [(at(3, 28), "closed"), (at(4, 2), "reopen")]),  # reopened: open again
+        (at(3, 15), [(at(3, 28), "closed"), (at(4, 2), "reopen"), (at(4, 6), "closed")]),
+        (at(2, 20), [(at(2, 21), "claim"), (at(3, 1), "resolved"), (at(3, 5), "reopen"), (at(3, 9), "resolved")]),
+        (at(4, 8), [(at(4, 9), "claim"), (at(4, 15), "resolved"), (at(4, 20), "reopen")]),
+    ]
+    made = [(file(filed), steps) for filed, steps in lives]
+    for t, steps in made:
+        for when, action in steps:
+            step(when, t, action)
+    clock.set(at(11, 30))
+    rows = list(db.session.scalars(select(Ticket)))
+    for t in rows:
+        db.session.refresh(t)
+        assert t.left_backlog_at == rd.left_backlog_at(t.resolved_at, t.closed_at), t.number
+    manager = db.session.get(User, users["manager"].id)
+    periods = [rd.fiscal_year(2025), rd.fiscal_year(2026), rd.month(2026, 3), rd.month(2026, 4)]
+    periods.append(rd.date_range(date(2026, 3, 20), date(2026, 4, 4)))
+    for period in periods:
+        want = oracle_sets(rows, period)
+        got_figures = reports.figures(db.session, manager, period, clock.now(), with_ages=False)
+        for measure, sort in [(m, "activity") for m in reports.MEASURES] + [("backlog", "due"), ("backlog", "number")]:
+            f = listing.TicketFilters(period=period.key(), measure=measure, per_page=200, sort=sort, descending=True)
+            page = listing.list_tickets(db.session, manager, f)
+            assert {t.number for t in page.rows} == want[measure], (period.key(), measure, sort)
+            assert page.total == len(want[measure]) == getattr(got_figures, measure), (period.key(), measure)
+    previous = oracle_sets(rows, rd.fiscal_year(2025))["backlog"]
+    assert len(previous) == 8
+    aged = reports.ages(db.session, manager, clock.now(), at=edge)
+    assert sum(aged.values()) == len(previous)
+
+
+def oracle_sets(rows, period):
+    """The numbers of the tickets behind each count, by the definitions (reports.py)."""
+    start, end = period.bounds()
+    return {
+        "opened": {t.number for t in rows if start <= t.created_at < end},
+        "resolved": {t.number for t in rows if t.resolved_at is not None and start <= t.resolved_at < end},
+        "backlog": {
+            t.number
+            for t in rows
+            if t.created_at < end
+            and not (t.resolved_at and t.resolved_at < end)
+            and not (t.closed_at and t.closed_at < end)
+        },
     }
