@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from ..domain import permissions, states
 from ..domain.search import parse_query
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, User
-from . import search
+from . import search, search_walk
 from .visibility import ticket_scope
 
 SORTS = {
@@ -54,7 +54,7 @@ class TicketFilters:
     descending: bool = False
     page: int = 1
     per_page: int = 50
-    # Count every match even beyond search.COUNT_CAP.
+    # Count every match exactly (beyond search.COUNT_CAP, and however common the words).
     exact_count: bool = False
 
 
@@ -64,7 +64,8 @@ class Page:
     total: int
     page: int
     per_page: int
-    # True when more than `total` (search.COUNT_CAP) matched: 「10,000件以上」.
+    # True when `total` is a lower bound (more than search.COUNT_CAP matched, or on PostgreSQL
+    # the words are common and only the newest tickets were checked): 「10,000件以上」.
     at_least: bool = False
     # Per ticket id, where the search words were found (pieces of text, marked or not).
     snippets: dict[int, list[tuple[str, bool]]] = field(default_factory=dict)
@@ -108,7 +109,8 @@ def filtered_by(session: Session, f: TicketFilters) -> dict[str, Any]:
     return out
 
 
-def _filtered(session: Session, actor, f: TicketFilters) -> Select:
+def _filtered(session: Session, actor, f: TicketFilters, words: bool = True) -> Select:
+    """The list's tickets: its scope and filters, and unless not `words` its search."""
     stmt = select(Ticket).where(ticket_scope(actor))
     statuses = [s for s in f.statuses if s in states.STATUSES]
     if statuses:
@@ -144,7 +146,7 @@ def _filtered(session: Session, actor, f: TicketFilters) -> Select:
         if period is not None and f.measure in MEASURES:
             stmt = stmt.where(measure_clause(f.measure, period))
     query = parse_query(f.q, MAX_QUERY)
-    if query:
+    if query and words:
         stmt = stmt.where(search.matches(session, actor, query))
     return stmt
 
@@ -152,15 +154,27 @@ def _filtered(session: Session, actor, f: TicketFilters) -> Select:
 def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     """One page of the tickets the actor may see, filtered and sorted, with its total."""
     base = _filtered(session, actor, f)
-    counted = search.count(session, base, exact=f.exact_count)
+    query = parse_query(f.q, MAX_QUERY)
+    # PostgreSQL: the matches found newest first, so that neither the count nor the
+    # relevance page reads every document a common word is in (see search_walk.Matches).
+    found = (
+        search_walk.Matches(session, actor, query, _filtered(session, actor, f, words=False))
+        if query and session.get_bind().dialect.name == "postgresql"
+        else None
+    )
+    counted = found.count() if found is not None and not f.exact_count else search.count(session, base, f.exact_count)
     total = counted.value
     per_page = max(1, min(f.per_page, 200))
     pages = max(1, -(-total // per_page))
     # Past the counting bound the last page is not known: any page may be asked for.
     page = max(1, f.page if counted.at_least else min(f.page, pages))
-    query = parse_query(f.q, MAX_QUERY)
     if f.sort == "relevance":
-        ids = search.relevance_page(session, actor, query, base, (page - 1) * per_page, per_page)
+        offset = (page - 1) * per_page
+        ids = (
+            found.relevance_page(offset, per_page)
+            if found is not None
+            else search.relevance_page(session, actor, query, base, offset, per_page)
+        )
         rows = _rows(session, ids, with_body=bool(query.terms))
         return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
     cols = SORTS.get(f.sort, SORTS["priority"])
@@ -173,8 +187,8 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
         # the planner walks the list's order (latest activity) expecting the matches spread
         # evenly, and a past year's backlog lies far down it (resolved soon after). The
         # subquery's OFFSET keeps the two steps apart. SQLite has no such index and walks.
-        found = base.with_only_columns(*dict.fromkeys((Ticket.id, *cols))).offset(0).subquery()
-        source = aliased(Ticket, found)
+        backlog = base.with_only_columns(*dict.fromkeys((Ticket.id, *cols))).offset(0).subquery()
+        source = aliased(Ticket, backlog)
     order: list[ColumnElement[Any]] = [
         getattr(source, c.key).desc() if f.descending else getattr(source, c.key).asc() for c in cols
     ]

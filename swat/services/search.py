@@ -78,12 +78,12 @@ def _fts_phrase(t: Term) -> str:
 
 
 def _postgres(
-    actor, terms: list[Term], excluded: list[Term]
+    actor, terms: list[Term], excluded: list[Term], sd=None
 ) -> tuple[list[ColumnElement[bool]], ColumnElement[bool] | None]:
     """Per word, the condition on a document's part that finds it (a long document is kept in
     parts, so each word is looked up by itself), and the one that finds any excluded word."""
     desk = permissions.can_see_internal(actor)
-    sd = SearchDocument.__table__.c
+    sd = SearchDocument.__table__.c if sd is None else sd
 
     def hit(tsq: str) -> ColumnElement[bool]:
         q = cast(literal(tsq, Text), TSQUERY)
@@ -117,23 +117,29 @@ def _numbers(session: Session, query: Query) -> list[str]:
     return ticket_numbers(query.number, years)
 
 
-def matches(session: Session, actor, query: Query) -> ColumnElement[bool]:
-    """The tickets this query finds (to combine with ticket_scope and the list's filters)."""
+def matches(session: Session, actor, query: Query, below: int | None = None, low: int = 0) -> ColumnElement[bool]:
+    """The tickets this query finds (to combine with ticket_scope and the list's filters).
+
+    On PostgreSQL `below` (and `low`) bound the ids looked up in the index, so that the index's
+    hits are read for that range only (the caller bounds Ticket.id the same way).
+    """
     numbers = _numbers(session, query)
     conds: list[ColumnElement[bool]] = []
     if session.get_bind().dialect.name == "postgresql":
         wanted, unwanted = _postgres(actor, query.terms, query.excluded)
+        docs = SearchDocument.ticket_id
+        ranged = [docs < below, docs >= low] if below is not None else []
         if numbers and len(wanted) == 1 and unwanted is None:
             # A number typed alone: its tickets and the text hits as one set, so that each
             # side keeps its index (an OR of the two would read every ticket).
             return Ticket.id.in_(
                 union_all(
                     select(Ticket.id).where(Ticket.number.in_(numbers)),
-                    select(SearchDocument.ticket_id).where(wanted[0]),
+                    select(SearchDocument.ticket_id).where(wanted[0], *ranged),
                 )
             )
         for cond in wanted:
-            conds.append(Ticket.id.in_(select(SearchDocument.ticket_id).where(cond)))
+            conds.append(Ticket.id.in_(select(SearchDocument.ticket_id).where(cond, *ranged)))
         if unwanted is not None:
             # NOT EXISTS per candidate, not NOT IN of every document with the word.
             conds.append(
@@ -211,7 +217,7 @@ def _ranked(session: Session, actor, query: Query, pool, exclude: list[int]) -> 
 @dataclass
 class Count:
     value: int
-    at_least: bool  # more than COUNT_CAP matched; `value` is the cap
+    at_least: bool  # `value` is a lower bound (COUNT_CAP, or what search_walk.Matches.count found)
 
 
 def count(session: Session, stmt: Select, exact: bool = False) -> Count:

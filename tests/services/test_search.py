@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from swat.extensions import db
-from swat.services import accounts, search, search_index, tickets
+from swat.services import accounts, search, search_index, search_walk, tickets
 from swat.services.listing import TicketFilters, list_tickets
 from swat.services.storage import Upload
 
@@ -439,3 +439,79 @@ def test_a_rename_beside_a_filing_indexes_the_new_ticket_under_the_new_name(make
     db.session.expire_all()
     assert number in found(users, "agent", '"改名 太郎"')
     assert search_index.check(db.session.connection()).ok
+
+
+def _every_page(users, who, **kw):
+    """Every row of every page of a list, in order, as its number (and the first page)."""
+    seen, p, first = [], 1, None
+    while True:
+        page = list_tickets(db.session, users[who], TicketFilters(page=p, **kw))
+        first = first or page
+        assert page.page == p
+        seen += [t.number for t in page.rows]
+        if p >= page.pages:
+            return seen, first
+        p += 1
+
+
+@pytest.fixture
+def mixed(make_ticket, monkeypatch):
+    """24 consultations: every third holds 相談窓口 (one of them in the title), one 量子鍵配送;
+    the checks of a list's newest tickets are made small, so every way of finding runs."""
+    monkeypatch.setattr(search_walk, "PROBE", 4)
+    monkeypatch.setattr(search_walk, "WALK_BUDGET", 8)
+    monkeypatch.setattr(search_walk, "RARE", 0.2)
+    monkeypatch.setattr(search, "RELEVANCE_POOL", 3)
+    made = []
+    for i in range(24):
+        body = "相談窓口の混雑について。" if i % 3 == 0 else "道路の補修。"
+        if i == 5:
+            body += "量子鍵配送の件。"
+        title = "相談窓口の件" if i == 9 else f"件名{i}"
+        made.append(make_ticket(title=title, body=body).number)
+    return made
+
+
+def test_a_common_word_counts_at_least_what_was_checked_and_pages_reach_every_match(mixed, users):
+    hits = [n for i, n in enumerate(mixed) if i % 3 == 0]
+    seen, first = _every_page(users, "agent", q="相談窓口", sort="number", per_page=2)
+    assert seen == hits  # oldest first, each once, past any bound of the count
+    assert first.total <= len(hits) and (first.at_least or first.total == len(hits))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Only the newest tickets were checked: what they hold is the lower bound shown.
+        assert first.at_least and 1 <= first.total < len(hits)
+    exact = list_tickets(db.session, users["agent"], TicketFilters(q="相談窓口", exact_count=True))
+    assert (exact.total, exact.at_least) == (len(hits), False)
+    # By relevance: the newest three ranked (the title hit first), then the others newest first.
+    seen, _ = _every_page(users, "agent", q="相談窓口", sort="relevance", per_page=2)
+    newest = hits[::-1]
+    assert sorted(seen) == sorted(hits)
+    assert set(seen[:3]) == set(newest[:3])
+    assert seen[3:] == [n for n in newest if n not in seen[:3]]
+    # A staff member's list of another department: nothing, counted as nothing.
+    seen, first = _every_page(users, "staff_welfare", q="相談窓口", sort="relevance", per_page=2)
+    assert (seen, first.total, first.at_least) == ([], 0, False)
+
+
+def test_a_rare_word_is_counted_exactly_from_the_index(mixed, users):
+    seen, first = _every_page(users, "agent", q="量子鍵配送", sort="relevance", per_page=2)
+    assert seen == [mixed[5]] and (first.total, first.at_least) == (1, False)
+    seen, first = _every_page(users, "agent", q="相談窓口 -量子鍵配送", sort="number", per_page=3)
+    assert seen == [n for i, n in enumerate(mixed) if i % 3 == 0]  # 5 is not a third
+    seen, first = _every_page(users, "agent", q="道路 -量子鍵配送", sort="relevance", per_page=5)
+    assert sorted(seen) == sorted(n for i, n in enumerate(mixed) if i % 3 and i != 5)
+
+
+def test_a_word_in_a_few_tickets_pages_in_order_past_the_checked_ones(mixed, users, make_ticket, monkeypatch):
+    monkeypatch.setattr(search_walk, "RARE", 0.1)
+    hits = [n for i, n in enumerate(mixed) if i % 3 == 0]
+    # Twelve newer tickets, one with the word: the newest checked find it, but seldom.
+    newer = [make_ticket(title=f"新しい件{i}", body="相談窓口。" if i == 10 else "道路の補修。") for i in range(12)]
+    hits.append(newer[10].number)
+    for per_page in (1, 2, 4):
+        seen, first = _every_page(users, "agent", q="相談窓口", sort="relevance", per_page=per_page)
+        assert sorted(seen) == sorted(hits), per_page
+        assert seen == hits[::-1] or set(seen[:3]) == set(hits[::-1][:3]), per_page
+        assert seen[3:] == [n for n in hits[::-1] if n not in seen[:3]], per_page
+        seen, _ = _every_page(users, "agent", q="相談窓口", sort="number", descending=True, per_page=per_page)
+        assert seen == hits[::-1]

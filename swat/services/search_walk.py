@@ -1,0 +1,175 @@
+"""PostgreSQL: a list's matches newest first, with bounded work (services.search is the rest).
+
+A word of two or more characters is a phrase of tokens, so every document the index offers
+must be read to check the positions, and a common word is offered by hundreds of thousands.
+A list therefore checks its newest tickets first, one by one (a check reads that ticket's
+document by its key): the work is bounded by the tickets checked, however common the words.
+Words that check finds rarely are looked up in the index instead, for a range of ids sized
+from what the check saw (the index's hits read for that range only), newest first.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import Session
+
+from ..domain.search import Query
+from ..models import SearchDocument, Ticket
+from .search import COUNT_CAP, RELEVANCE_POOL, Count, _numbers, _postgres, _tsquery, matches
+
+# The newest tickets of a list checked first, to see how common the words are.
+PROBE = 400
+# At most this many tickets checked one by one for a request.
+WALK_BUDGET = 4000
+# Below this share of the tickets checked, the words are looked up in the index (whole).
+RARE = 0.005
+
+
+class Matches:
+    """The matches of a list (PostgreSQL), found newest first as far as asked: `found` holds
+    every match whose id is at least `cursor` (all of them once `done`)."""
+
+    def __init__(self, session: Session, actor, query: Query, plain: Select) -> None:
+        self.session, self.actor, self.query = session, actor, query
+        self.plain = plain.with_only_columns(Ticket.id).order_by(None)
+        self.numbers = _numbers(session, query)
+        self.found: list[int] = []
+        self.cursor: int | None = None
+        self.top: int | None = None
+        self.done = False
+        self.examined = 0
+        self.rare = False
+
+    def _check(self, n: int) -> None:
+        """Check the next `n` tickets of the list one by one."""
+        stmt = self.plain.add_columns(Ticket.number)
+        if self.cursor is not None:
+            stmt = stmt.where(Ticket.id < self.cursor)
+        w = stmt.order_by(Ticket.id.desc()).limit(n).subquery()
+        ok = _row_match(self.actor, self.query, self.numbers, w)
+        rows = self.session.execute(select(w.c.id, ok).order_by(w.c.id.desc())).all()
+        if rows:
+            self.top = rows[0][0] if self.top is None else self.top
+            self.cursor = rows[-1][0]
+        self.examined += len(rows)
+        self.found.extend(tid for tid, hit in rows if hit)
+        if len(rows) < n:
+            self.done = True
+
+    def _look_up(self, want: int, low: int) -> None:
+        """The newest `want` matches with ids in [low, cursor), from the index."""
+        stmt = self.plain.where(
+            matches(self.session, self.actor, self.query, below=self.cursor, low=low), Ticket.id >= low
+        )
+        if self.cursor is not None:
+            stmt = stmt.where(Ticket.id < self.cursor)
+        ids = list(self.session.scalars(stmt.order_by(Ticket.id.desc()).limit(want)))
+        self.found.extend(ids)
+        if len(ids) == want:
+            self.cursor = ids[-1]
+        else:
+            self.cursor = low
+            self.done = low <= 0
+
+    def fill(self, want: int, index: bool = True) -> None:
+        """Find at least `want` matches (all, if the list has fewer); without `index`, only as
+        far as checking tickets one by one goes within the budget."""
+        while len(self.found) < want and not self.done:
+            if not self.examined and self.cursor is None:
+                self._check(PROBE)
+                self.rare = len(self.found) < RARE * self.examined
+                continue
+            need = want - len(self.found)
+            if not self.rare and self.examined < WALK_BUDGET:
+                share = max(len(self.found) / max(self.examined, 1), RARE)
+                self._check(min(WALK_BUDGET - self.examined, max(PROBE, int(need / share * 1.2) + 1)))
+                continue
+            if not index:
+                return
+            if self.rare or not self.found or self.top is None or self.cursor is None:
+                self._look_up(need, 0)
+                continue
+            # Matches per id so far: an id range expected to hold what is missing, with room.
+            # (at least as many ids again as seen so far, so the ranges grow).
+            seen = self.top - self.cursor + 1
+            span = max(seen, int(need * seen / len(self.found) * 1.5) + 1)
+            self._look_up(need, max(0, self.cursor - span))
+
+    def count(self) -> Count:
+        """The number of matches: exact when the list was checked whole or the words are rare
+        (the index finds them cheaply), else at least what was found (a lower bound)."""
+        self.fill(COUNT_CAP + 1, index=False)
+        n = len(self.found)
+        if not self.done and self.rare and n <= COUNT_CAP:
+            below = self.plain.where(matches(self.session, self.actor, self.query, below=self.cursor))
+            if self.cursor is not None:
+                below = below.where(Ticket.id < self.cursor)
+            n += self.session.execute(
+                select(func.count()).select_from(below.limit(COUNT_CAP + 1 - n).subquery())
+            ).scalar_one()
+            return Count(min(n, COUNT_CAP), n > COUNT_CAP)
+        if self.done or n > COUNT_CAP:
+            return Count(min(n, COUNT_CAP), n > COUNT_CAP)
+        return Count(n, True)
+
+    def relevance_page(self, offset: int, limit: int) -> list[int]:
+        """relevance_page's order, from the matches found newest first."""
+        head = (
+            list(self.session.scalars(self.plain.where(Ticket.number.in_(self.numbers)).order_by(Ticket.id.desc())))
+            if self.numbers
+            else []
+        )
+        page = head[offset : offset + limit]
+        if len(page) == limit:
+            return page
+        # The pool: the newest RELEVANCE_POOL matches, of the tickets checked one by one when the
+        # words are common (the newest WALK_BUDGET of the list: a word in every other ticket and
+        # one in every fiftieth cost alike); from the index when they are rare.
+        self.fill(RELEVANCE_POOL, index=self.rare)
+        heads = set(head)
+        pool = self.found[:RELEVANCE_POOL]
+        score = _scores(self.session, self.actor, self.query, [i for i in pool if i not in heads])
+        ranked = sorted((i for i in pool if i not in heads), key=lambda i: (-score.get(i, 0.0), -i))
+        skip = max(0, offset - len(head))
+        page += ranked[skip : skip + limit - len(page)]
+        if len(page) == limit:
+            return page
+        # Past the ranked ones: the other matches, newest first, each exactly once.
+        skip = max(0, offset - len(head) - len(ranked))
+        rest = limit - len(page)
+        self.fill(len(pool) + len(head) + skip + rest)
+        beyond = [i for i in self.found[len(pool) :] if i not in heads]
+        return page + beyond[skip : skip + rest]
+
+
+def _row_match(actor, query: Query, numbers: list[str], w) -> ColumnElement[bool]:
+    """The query's condition on the tickets of `w` (id, number), each checked by reading its
+    documents by key (a scalar subquery per word: never a join over the index's hits)."""
+    sd = SearchDocument.__table__
+    wanted, unwanted = _postgres(actor, query.terms, query.excluded)
+
+    def anywhere(cond: ColumnElement[bool]) -> ColumnElement[bool]:
+        found = select(func.bool_or(cond)).where(sd.c.ticket_id == w.c.id).correlate(w).scalar_subquery()
+        return func.coalesce(found, false())
+
+    conds = [anywhere(c) for c in wanted]
+    if unwanted is not None:
+        conds.append(~anywhere(unwanted))
+    text_hit = and_(*conds) if conds else None
+    if numbers:
+        number_hit = w.c.number.in_(numbers)
+        return number_hit if text_hit is None else or_(number_hit, text_hit)
+    return text_hit if text_hit is not None else false()
+
+
+def _scores(session: Session, actor, query: Query, ids: list[int]) -> dict[int, float]:
+    """The relevance of each of these tickets' documents (as _ranked scores them)."""
+    if not query.terms or not ids:
+        return {}
+    sd = SearchDocument.__table__.c
+    tsq = cast(literal(" & ".join(_tsquery(t) for t in query.terms), Text), TSQUERY)
+    rows = session.execute(
+        select(sd.ticket_id, func.max(func.ts_rank(sd.terms, tsq))).where(sd.ticket_id.in_(ids)).group_by(sd.ticket_id)
+    )
+    return {tid: float(s) for tid, s in rows}
