@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from ..domain.search import Query
 from ..models import SearchDocument, Ticket
-from .search import COUNT_CAP, RELEVANCE_POOL, Count, _numbers, _postgres, _tsquery, matches
+from . import search
+from .search import Count, _numbers, _postgres, _tsquery, matches
 
 # The newest tickets of a list checked first, to see how common the words are.
 PROBE = 400
@@ -99,18 +100,18 @@ class Matches:
     def count(self) -> Count:
         """The number of matches: exact when the list was checked whole or the words are rare
         (the index finds them cheaply), else at least what was found (a lower bound)."""
-        self.fill(COUNT_CAP + 1, index=False)
+        self.fill(search.COUNT_CAP + 1, index=False)
         n = len(self.found)
-        if not self.done and self.rare and n <= COUNT_CAP:
+        if not self.done and self.rare and n <= search.COUNT_CAP:
             below = self.plain.where(matches(self.session, self.actor, self.query, below=self.cursor))
             if self.cursor is not None:
                 below = below.where(Ticket.id < self.cursor)
             n += self.session.execute(
-                select(func.count()).select_from(below.limit(COUNT_CAP + 1 - n).subquery())
+                select(func.count()).select_from(below.limit(search.COUNT_CAP + 1 - n).subquery())
             ).scalar_one()
-            return Count(min(n, COUNT_CAP), n > COUNT_CAP)
-        if self.done or n > COUNT_CAP:
-            return Count(min(n, COUNT_CAP), n > COUNT_CAP)
+            return Count(min(n, search.COUNT_CAP), n > search.COUNT_CAP)
+        if self.done or n > search.COUNT_CAP:
+            return Count(min(n, search.COUNT_CAP), n > search.COUNT_CAP)
         return Count(n, True)
 
     def relevance_page(self, offset: int, limit: int) -> list[int]:
@@ -123,12 +124,12 @@ class Matches:
         page = head[offset : offset + limit]
         if len(page) == limit:
             return page
-        # The pool: the newest RELEVANCE_POOL matches, of the tickets checked one by one when the
+        # The pool: the newest search.RELEVANCE_POOL matches, of the tickets checked one by one when the
         # words are common (the newest WALK_BUDGET of the list: a word in every other ticket and
         # one in every fiftieth cost alike); from the index when they are rare.
-        self.fill(RELEVANCE_POOL, index=self.rare)
+        self.fill(search.RELEVANCE_POOL, index=self.rare)
         heads = set(head)
-        pool = self.found[:RELEVANCE_POOL]
+        pool = self.found[: search.RELEVANCE_POOL]
         score = _scores(self.session, self.actor, self.query, [i for i in pool if i not in heads])
         ranked = sorted((i for i in pool if i not in heads), key=lambda i: (-score.get(i, 0.0), -i))
         skip = max(0, offset - len(head))
