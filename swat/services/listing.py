@@ -176,7 +176,8 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
             else search.relevance_page(session, actor, query, base, offset, per_page)
         )
         rows = _rows(session, ids, with_body=bool(query.terms))
-        return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
+        total, at_least = _shown_total(total, counted.at_least, page, per_page, len(rows))
+        return Page(rows, total, page, per_page, at_least, search.snippets(session, actor, rows, query))
     cols = SORTS.get(f.sort, SORTS["priority"])
     # First the page's ids (filters, order and offset over narrow index columns only),
     # then those rows with their joins: sorting whole rows of a large queue is what costs.
@@ -202,7 +203,19 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
         ids_query = select(source.id)
     ids = list(session.scalars(ids_query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
     rows = _rows(session, ids, with_body=bool(query.terms))
-    return Page(rows, total, page, per_page, counted.at_least, search.snippets(session, actor, rows, query))
+    total, at_least = _shown_total(total, counted.at_least, page, per_page, len(rows))
+    return Page(rows, total, page, per_page, at_least, search.snippets(session, actor, rows, query))
+
+
+def _shown_total(total: int, at_least: bool, page: int, per_page: int, shown: int) -> tuple[int, bool]:
+    """The count a page shows: a lower bound is never below the rows up to this page, and
+    a page that is not full (the last one) makes it exact."""
+    if not at_least:
+        return total, False
+    upto = (page - 1) * per_page + shown
+    if shown < per_page and (shown or page == 1):
+        return upto, False
+    return max(total, upto), True
 
 
 def _backlog_drill_down(f: TicketFilters) -> bool:

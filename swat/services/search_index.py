@@ -208,11 +208,14 @@ def index_tickets(conn: Connection, ticket_ids: list[int], fresh: bool = False) 
 
     On PostgreSQL the tickets are locked first (a change to a ticket holds its row already),
     so a document is always read after the last committed change to what it holds: a rename
-    of the requester beside a reply waits for the reply and then includes it.
+    of the requester beside a reply waits for the reply and then includes it. The lock is
+    FOR NO KEY UPDATE, the one an UPDATE of the ticket takes: FOR UPDATE would also wait for
+    the key-share lock a new message's foreign key holds, and two replies at once on one
+    ticket, each holding that and asking for the other's, deadlocked.
     """
     if not fresh and conn.dialect.name == "postgresql":
         conn.execute(
-            text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR UPDATE").bindparams(
+            text("SELECT id FROM tickets WHERE id IN :ids ORDER BY id FOR NO KEY UPDATE").bindparams(
                 bindparam("ids", expanding=True)
             ),
             {"ids": ticket_ids},

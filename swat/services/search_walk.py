@@ -73,9 +73,10 @@ class Matches:
             self.cursor = low
             self.done = low <= 0
 
-    def fill(self, want: int, index: bool = True) -> None:
-        """Find at least `want` matches (all, if the list has fewer); without `index`, only as
-        far as checking tickets one by one goes within the budget."""
+    def fill(self, want: int, index: bool | None = True) -> None:
+        """Find at least `want` matches (all, if the list has fewer); with `index` False, only
+        as far as checking tickets one by one goes within the budget; None: the index only
+        for words found rarely (decided once the newest tickets have been checked)."""
         while len(self.found) < want and not self.done:
             if not self.examined and self.cursor is None:
                 self._check(PROBE)
@@ -85,8 +86,13 @@ class Matches:
             if not self.rare and self.examined < WALK_BUDGET:
                 share = max(len(self.found) / max(self.examined, 1), RARE)
                 self._check(min(WALK_BUDGET - self.examined, max(PROBE, int(need / share * 1.2) + 1)))
+                if self.examined >= WALK_BUDGET:
+                    # Judged again on the whole walk, not the probe's few hits: a word in a few
+                    # tickets per thousand is counted and ranked from the index, the same way
+                    # whatever the newest few hundred happen to hold.
+                    self.rare = len(self.found) < RARE * self.examined
                 continue
-            if not index:
+            if not (self.rare if index is None else index):
                 return
             if self.rare or not self.found or self.top is None or self.cursor is None:
                 self._look_up(need, 0)
@@ -127,7 +133,7 @@ class Matches:
         # The pool: the newest search.RELEVANCE_POOL matches, of the tickets checked one by one when the
         # words are common (the newest WALK_BUDGET of the list: a word in every other ticket and
         # one in every fiftieth cost alike); from the index when they are rare.
-        self.fill(search.RELEVANCE_POOL, index=self.rare)
+        self.fill(search.RELEVANCE_POOL, index=None)
         heads = set(head)
         pool = self.found[: search.RELEVANCE_POOL]
         score = _scores(self.session, self.actor, self.query, [i for i in pool if i not in heads])

@@ -64,7 +64,13 @@ def decide(number):
         flash(f"{number}: {error_text(error)}", "error")
     else:
         flash(_("%(number)s was routed.", number=number), "success")
-    return redirect(url_for("triage.index"))
+    # Back to the page of the list the lead routed from (the list clamps a page past its end).
+    back = request.form.get("page", "")
+    return redirect(
+        url_for("triage.index", page=int(back))
+        if back.isascii() and back.isdigit() and back != "1" and len(back) < 10
+        else url_for("triage.index")
+    )
 
 
 @bp.get("/team", endpoint="team")

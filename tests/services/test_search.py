@@ -164,10 +164,13 @@ def test_relevance_puts_the_title_first_and_snippets_mark_the_words(corpus, user
 
 def test_the_count_stops_at_its_bound_unless_asked(corpus, users, monkeypatch):
     monkeypatch.setattr(search, "COUNT_CAP", 2)
-    page = list_tickets(db.session, users["agent"], TicketFilters(q="相談"))
+    page = list_tickets(db.session, users["agent"], TicketFilters(q="相談", per_page=2))
     assert (page.total, page.at_least) == (2, True)
-    page = list_tickets(db.session, users["agent"], TicketFilters(q="相談", exact_count=True))
+    page = list_tickets(db.session, users["agent"], TicketFilters(q="相談", per_page=2, exact_count=True))
     assert (page.total, page.at_least) == (3, False)
+    # A page that shows every match knows the count.
+    page = list_tickets(db.session, users["agent"], TicketFilters(q="相談"))
+    assert (len(page.rows), page.total, page.at_least) == (3, 3, False)
 
 
 def test_the_index_follows_renames_and_the_check_finds_what_differs(corpus, users, clock, session):
@@ -275,6 +278,52 @@ def test_a_rename_beside_a_reply_waits_for_it_and_indexes_both(make_ticket, user
         renaming.close()
     db.session.expire_all()
     assert found(users, "agent", "整理券 保健一郎") == [] and found(users, "agent", '整理券 "保健 一郎"') == [t.number]
+    assert search_index.check(db.session.connection()).ok
+
+
+def test_two_replies_at_once_on_one_ticket_both_commit_and_are_indexed(make_ticket, users, clock):
+    """Each reply inserts its message (on PostgreSQL its foreign key holds a key-share lock on
+    the ticket) and then writes the ticket's document: two at once, interleaved so that both
+    messages are in before either document, both commit, and the document holds both."""
+    import threading
+
+    from sqlalchemy import insert
+
+    from swat.models import Message
+
+    t = make_ticket(title="窓口の相談", body="窓口の混雑。")
+    ticket_id, agent_id, engine = t.id, users["agent"].id, db.engine
+    db.session.commit()
+    interleave = engine.dialect.name == "postgresql"  # SQLite's writers take turns anyway
+    barrier = threading.Barrier(2, timeout=30)
+    ended: dict[str, str] = {}
+    now = clock.now()
+
+    def reply(word: str) -> None:
+        try:
+            with engine.connect() as conn:
+                conn.execute(
+                    insert(Message).values(
+                        ticket_id=ticket_id, author_id=agent_id, body=f"{word}を提案します。", created_at=now
+                    )
+                )
+                if interleave:
+                    barrier.wait()
+                search_index.index_tickets(conn, [ticket_id])
+                conn.commit()
+            ended[word] = "committed"
+        except Exception as exc:  # which reply failed, and how
+            if interleave:
+                barrier.abort()
+            ended[word] = f"{type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=reply, args=(w,)) for w in ("整理券", "予約制")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert ended == {"整理券": "committed", "予約制": "committed"}
+    assert found(users, "agent", "整理券 予約制") == [t.number]
     assert search_index.check(db.session.connection()).ok
 
 
@@ -467,7 +516,7 @@ def mixed(make_ticket, monkeypatch):
         body = "相談窓口の混雑について。" if i % 3 == 0 else "道路の補修。"
         if i == 5:
             body += "量子鍵配送の件。"
-        title = "相談窓口の件" if i == 9 else f"件名{i}"
+        title = "相談窓口の件" if i == 18 else f"件名{i}"
         made.append(make_ticket(title=title, body=body).number)
     return made
 
@@ -482,12 +531,15 @@ def test_a_common_word_counts_at_least_what_was_checked_and_pages_reach_every_ma
         assert first.at_least and 1 <= first.total < len(hits)
     exact = list_tickets(db.session, users["agent"], TicketFilters(q="相談窓口", exact_count=True))
     assert (exact.total, exact.at_least) == (len(hits), False)
-    # By relevance: the newest three ranked (the title hit first), then the others newest first.
-    seen, _ = _every_page(users, "agent", q="相談窓口", sort="relevance", per_page=2)
+    # Every match on one page: the count is what the page shows, not a smaller bound.
+    whole = list_tickets(db.session, users["agent"], TicketFilters(q="相談窓口", sort="number", per_page=50))
+    assert (len(whole.rows), whole.total, whole.at_least) == (len(hits), len(hits), False)
+    # By relevance: the newest ranked (the title hit, second newest, first), then the others
+    # newest first; the same with the exact count asked for.
     newest = hits[::-1]
-    assert sorted(seen) == sorted(hits)
-    assert set(seen[:3]) == set(newest[:3])
-    assert seen[3:] == [n for n in newest if n not in seen[:3]]
+    for exact_count in (False, True):
+        seen, _ = _every_page(users, "agent", q="相談窓口", sort="relevance", per_page=2, exact_count=exact_count)
+        assert seen == [mixed[18]] + [n for n in newest if n != mixed[18]], exact_count
     # A staff member's list of another department: nothing, counted as nothing.
     seen, first = _every_page(users, "staff_welfare", q="相談窓口", sort="relevance", per_page=2)
     assert (seen, first.total, first.at_least) == ([], 0, False)

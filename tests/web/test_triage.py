@@ -129,3 +129,6 @@ def test_a_long_triage_backlog_is_read_a_page_at_a_time(auth, browser):
     assert re.findall(r'id="t-([0-9-]+)"', second) == numbers[20:]
     assert re.findall(r'id="t-([0-9-]+)"', browser.get("/triage?page=9").get_data(as_text=True)) == numbers[20:]
     assert browser.get("/triage?page=x").status_code == 200
+    # Routing one from the second page goes back to the second page.
+    r = browser.post(f"/triage/{numbers[21]}", {"theme": "telework", "assignee": "", "page": "2"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/triage?page=2")
