@@ -288,14 +288,23 @@ def snippets(
     return out
 
 
-def newest_matching(session: Session, actor, query: Query, limit: int, above: int | None = None) -> Select:
+def newest_matching(
+    session: Session, actor, query: Query, limit: int, above: int | None = None, any_order: bool = False
+) -> Select:
     """The ids of the newest documents this query's words find, straight from the index
     (the tickets' own filters and scope are for the caller to apply); with `above`, only
     among the documents of tickets with a larger id, read newest first (for a bounded walk
-    over the newest: a common word is found at once, a rare one costs the whole walk)."""
+    over the newest: a common word is found at once, a rare one costs the whole walk).
+
+    With `any_order` on PostgreSQL: any `limit` documents, in the order the index's pages
+    come (an id may come twice, once per part of a long consultation). PostgreSQL then
+    stops at the first `limit` that pass the phrase check instead of checking every
+    document holding the words to keep the newest."""
     if session.get_bind().dialect.name == "postgresql":
         wanted, _ = _postgres(actor, query.terms, [])
         sd = SearchDocument.__table__.c
+        if any_order:
+            return select(sd.ticket_id.label("id")).where(*wanted).limit(limit)
         if above is None:
             return select(sd.ticket_id.label("id")).distinct().where(*wanted).order_by(sd.ticket_id.desc()).limit(limit)
         # The newest documents walked in order, each checked until `limit` are found: the GIN
