@@ -109,8 +109,8 @@ def filtered_by(session: Session, f: TicketFilters) -> dict[str, Any]:
     return out
 
 
-def _filtered(session: Session, actor, f: TicketFilters, words: bool = True) -> Select:
-    """The list's tickets: its scope and filters, and unless not `words` its search."""
+def _filtered(session: Session, actor, f: TicketFilters) -> Select:
+    """The list's tickets: its scope and filters, without its search words."""
     stmt = select(Ticket).where(ticket_scope(actor))
     statuses = [s for s in f.statuses if s in states.STATUSES]
     if statuses:
@@ -135,30 +135,36 @@ def _filtered(session: Session, actor, f: TicketFilters, words: bool = True) -> 
         stmt = stmt.where(
             Ticket.id.in_(select(TicketInitiative.ticket_id).where(TicketInitiative.initiative_id == f.initiative))
         )
-    if f.period and f.measure:
-        from ..domain.reports import parse_period
-        from .reports import MEASURES, measure_clause
+    if (drill := _drill_down(f)) is not None:
+        from .reports import measure_clause
 
-        try:
-            period = parse_period(f.period)
-        except ValueError:
-            period = None
-        if period is not None and f.measure in MEASURES:
-            stmt = stmt.where(measure_clause(f.measure, period))
-    query = parse_query(f.q, MAX_QUERY)
-    if query and words:
-        stmt = stmt.where(search.matches(session, actor, query))
+        stmt = stmt.where(measure_clause(*drill))
     return stmt
+
+
+def _drill_down(f: TicketFilters):
+    """The report figure the filters name, (measure, period), or None (a period that cannot
+    be read, or a measure that is not one, is ignored)."""
+    from ..domain.reports import parse_period
+    from .reports import MEASURES
+
+    if not (f.period and f.measure in MEASURES):
+        return None
+    try:
+        return f.measure, parse_period(f.period)
+    except ValueError:
+        return None
 
 
 def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     """One page of the tickets the actor may see, filtered and sorted, with its total."""
-    base = _filtered(session, actor, f)
+    plain = _filtered(session, actor, f)
     query = parse_query(f.q, MAX_QUERY)
+    base = plain.where(search.matches(session, actor, query)) if query else plain
     # PostgreSQL: the matches found newest first, so that neither the count nor the
     # relevance page reads every document a common word is in (see search_walk.Matches).
     found = (
-        search_walk.Matches(session, actor, query, _filtered(session, actor, f, words=False))
+        search_walk.Matches(session, actor, query, plain)
         if query and session.get_bind().dialect.name == "postgresql"
         else None
     )
@@ -182,7 +188,8 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     # First the page's ids (filters, order and offset over narrow index columns only),
     # then those rows with their joins: sorting whole rows of a large queue is what costs.
     source: Any = Ticket
-    if _backlog_drill_down(f) and session.get_bind().dialect.name == "postgresql":
+    drill = _drill_down(f)
+    if drill is not None and drill[0] == "backlog" and session.get_bind().dialect.name == "postgresql":
         # A backlog at an instant is at most the consultations open then: on PostgreSQL found
         # whole by its GiST index (models.ticket.backlog_span), then sorted. Left to itself
         # the planner walks the list's order (latest activity) expecting the matches spread
@@ -216,19 +223,6 @@ def _shown_total(total: int, at_least: bool, page: int, per_page: int, shown: in
     if shown < per_page and (shown or page == 1):
         return upto, False
     return max(total, upto), True
-
-
-def _backlog_drill_down(f: TicketFilters) -> bool:
-    """Whether the filters name a report's backlog (the tickets behind its count)."""
-    from ..domain.reports import parse_period
-
-    if f.measure != "backlog" or not f.period:
-        return False
-    try:
-        parse_period(f.period)
-    except ValueError:
-        return False
-    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,55 +303,20 @@ def _rows(session: Session, ids: list[int], with_body: bool = False) -> list[Lis
     (the body only for a search's snippets)."""
     if not ids:
         return []
-    stmt = _rows_statement(with_body)
-    departments: dict[str, Named] = {}
-    themes: dict[str, Named] = {}
     by_id = {}
-    for (
-        tid,
-        number,
-        title,
-        status,
-        priority,
-        created_at,
-        activity,
-        due,
-        dep_id,
-        dep_name,
-        dep_en,
-        theme_id,
-        theme_name,
-        theme_en,
-        req_id,
-        req_name,
-        asg_id,
-        asg_name,
-        body,
-    ) in session.execute(stmt, {"ids": ids}):
-        department = departments.get(dep_id)
-        if department is None:
-            department = departments[dep_id] = Named(dep_id, dep_name, dep_en)
-        theme = None
-        if theme_id is not None:
-            theme = themes.get(theme_id)
-            if theme is None:
-                theme = themes[theme_id] = Named(theme_id, theme_name, theme_en)
-        by_id[tid] = ListRow(
-            tid,
-            number,
-            title,
-            status,
-            priority,
-            created_at,
-            activity,
-            due,
-            dep_id,
-            department,
-            theme,
-            req_id,
-            Person(req_id, req_name),
-            Person(asg_id, asg_name) if asg_id is not None else None,
-            body or "",
+    # The columns as _rows_statement lists them: the ticket's first 9 (the last is its
+    # department's id), the department's name and name_en, the theme's id, name and name_en,
+    # the requester's and the assignee's id and name, the body.
+    for r in session.execute(_rows_statement(with_body), {"ids": ids}):
+        # (mypy cannot count the starred slice's values: ListRow's first 9 fields)
+        by_id[r[0]] = ListRow(  # type: ignore[call-arg]
+            *r[:9],
+            Named(*r[8:11]),
+            Named(*r[11:14]) if r[11] is not None else None,
+            r[14],
+            Person(*r[14:16]),
+            Person(*r[16:18]) if r[16] is not None else None,
+            r[18] or "",
         )
     return [by_id[i] for i in ids if i in by_id]
 

@@ -14,6 +14,11 @@ def _int(value: str | None, default: int, lo: int, hi: int) -> int:
         return default
 
 
+def page_number(value: str | None) -> int:
+    """A list's page number from the query string or a form: 1 for anything unreadable."""
+    return _int(value, 1, 1, 1_000_000)
+
+
 def filters_from_request(per_page: int, default_statuses: list[str] | None = None) -> TicketFilters:
     args = request.args
     statuses = [s for s in args.getlist("status") if s]
@@ -34,7 +39,7 @@ def filters_from_request(per_page: int, default_statuses: list[str] | None = Non
         measure=args.get("measure", "")[:16],
         sort=sort if sort in SORTS else "priority",
         descending=args.get("dir") == "desc",
-        page=_int(args.get("page"), 1, 1, 1_000_000),
+        page=page_number(args.get("page")),
         per_page=_int(args.get("per_page"), per_page, 1, 200),
         exact_count=args.get("count") == "exact",
     )

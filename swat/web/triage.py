@@ -14,6 +14,7 @@ from ..services import triage as triage_service
 from ..services.visibility import get_visible_ticket
 from .common import attempt, error_text, now, requires
 from .i18n import localized
+from .listing_params import page_number
 
 bp = Blueprint("triage", __name__)
 
@@ -21,10 +22,7 @@ bp = Blueprint("triage", __name__)
 @bp.get("/triage")
 @requires(permissions.can_triage)
 def index():
-    number = request.args.get("page", "1")
-    page = triage_service.triage_page(
-        transaction.session(), current_user, int(number) if number.isascii() and number.isdigit() else 1
-    )
+    page = triage_service.triage_page(transaction.session(), current_user, page_number(request.args.get("page")))
     return render_template(
         "triage/index.html",
         page=page,
@@ -65,12 +63,8 @@ def decide(number):
     else:
         flash(_("%(number)s was routed.", number=number), "success")
     # Back to the page of the list the lead routed from (the list clamps a page past its end).
-    back = request.form.get("page", "")
-    return redirect(
-        url_for("triage.index", page=int(back))
-        if back.isascii() and back.isdigit() and back != "1" and len(back) < 10
-        else url_for("triage.index")
-    )
+    back = page_number(request.form.get("page"))
+    return redirect(url_for("triage.index", page=back) if back > 1 else url_for("triage.index"))
 
 
 @bp.get("/team", endpoint="team")
