@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Text,
     and_,
+    bindparam,
     cast,
     column,
     false,
@@ -30,7 +33,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.util import ClauseAdapter
 
 from ..domain import permissions
 from ..domain.search import Query, Term, snippet, ticket_numbers
@@ -288,40 +290,68 @@ def snippets(
     return out
 
 
-def newest_matching(
-    session: Session, actor, query: Query, limit: int, above: int | None = None, any_order: bool = False
-) -> Select:
-    """The ids of the newest documents this query's words find, straight from the index
-    (the tickets' own filters and scope are for the caller to apply); with `above`, only
-    among the documents of tickets with a larger id, read newest first (for a bounded walk
-    over the newest: a common word is found at once, a rare one costs the whole walk).
+def newest_matching(actor, engine: str, t: Term, limit: int, above: int | None = None, any_order: bool = False):
+    """The statement and its parameters that give the ids of the newest documents this word
+    finds, straight from the index (the tickets' own filters and scope are for the caller to
+    apply); with `above`, only among the documents of tickets with a larger id, read newest
+    first (for a bounded walk over the newest: a common word is found at once, a rare one
+    costs the whole walk).
 
     With `any_order` on PostgreSQL: any `limit` documents, in the order the index's pages
     come (an id may come twice, once per part of a long consultation). PostgreSQL then
     stops at the first `limit` that pass the phrase check instead of checking every
-    document holding the words to keep the newest."""
-    if session.get_bind().dialect.name == "postgresql":
-        wanted, _ = _postgres(actor, query.terms, [])
+    document holding the words to keep the newest.
+
+    The statements are built once per form (building one cost more than running it); the
+    word, the bound and the limit are parameters."""
+    desk = permissions.can_see_internal(actor)
+    params: dict = {"limit": limit}
+    if above is not None and not any_order:
+        params["above"] = above
+    if engine == "postgresql":
+        params["word"] = _tsquery(t)
+        form = "any" if any_order else ("newest" if above is None else "walk")
+    else:
+        params["word"] = _sqlite(actor, [t], [])[0]
+        form = "newest" if any_order or above is None else "walk"
+    return _newest_statement(engine, desk, form), params
+
+
+@lru_cache(maxsize=12)
+def _newest_statement(engine: str, desk: bool, form: str) -> Select:
+    limit = bindparam("limit", type_=Integer)
+    if engine == "postgresql":
+        word = cast(bindparam("word", type_=Text), TSQUERY)
+
+        def hit(sd) -> ColumnElement[bool]:
+            found = sd.terms.op("@@")(word)
+            return or_(found, sd.internal_terms.op("@@")(word)) if desk else found
+
         sd = SearchDocument.__table__.c
-        if any_order:
-            return select(sd.ticket_id.label("id")).where(*wanted).limit(limit)
-        if above is None:
-            return select(sd.ticket_id.label("id")).distinct().where(*wanted).order_by(sd.ticket_id.desc()).limit(limit)
+        if form == "any":
+            return select(sd.ticket_id.label("id")).where(hit(sd)).limit(limit)
+        if form == "newest":
+            return select(sd.ticket_id.label("id")).distinct().where(hit(sd)).order_by(sd.ticket_id.desc()).limit(limit)
         # The newest documents walked in order, each checked until `limit` are found: the GIN
         # index would hand over every match of a common word, each rechecked for its
         # positions, before the newest could be kept. OFFSET 0 keeps the walk from being
         # planned as that index scan.
-        newest = select(SearchDocument).where(sd.ticket_id > above).order_by(sd.ticket_id.desc()).offset(0).subquery()
-        adapt = ClauseAdapter(newest).traverse
+        newest = (
+            select(SearchDocument)
+            .where(sd.ticket_id > bindparam("above", type_=Integer))
+            .order_by(sd.ticket_id.desc())
+            .offset(0)
+            .subquery()
+        )
         return (
             select(newest.c.ticket_id.label("id"))
             .distinct()
-            .where(*[adapt(w) for w in wanted])
+            .where(hit(newest.c))
             .order_by(newest.c.ticket_id.desc())
             .limit(limit)
         )
-    fw, _ = _sqlite(actor, query.terms, [])
-    stmt = select(_FTS.c.rowid.label("id")).select_from(_FTS).where(_fts_match(fw or ""))
-    if above is not None:
-        stmt = stmt.where(_FTS.c.rowid > above)
+    match = literal_column("search_documents").op("MATCH")(bindparam("word", type_=Text))
+    stmt = select(_FTS.c.rowid.label("id")).select_from(_FTS).where(match)
+    if form == "walk":
+        stmt = stmt.where(_FTS.c.rowid > bindparam("above", type_=Integer))
     return stmt.order_by(_FTS.c.rowid.desc()).limit(limit)

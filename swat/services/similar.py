@@ -10,16 +10,17 @@ they share with this one, whatever their theme (or without one).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
-from ..domain.search import Query, bigram_set, fold, key_words, term
+from ..domain.search import bigram_set, fold, key_words, term
 from ..models import Message, Theme, Ticket, User
 from . import search
 from .listing import Named
-from .visibility import ticket_scope
+from .visibility import bound_ticket_scope, scope_binding
 
 # How many content words are looked up, the newest tickets kept per word, and how much
 # of each text is compared: bounded work per page view, whatever the size of the archive.
@@ -52,37 +53,16 @@ class Similar:
     answer: str
 
 
-def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> list[Similar]:
-    """Up to `limit` past consultations like this one, resolved ones first, with the desk's answer."""
-    if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
-        return []
-    text = ticket.title + " " + ticket.body[:SIMILAR_TEXT]
-    newest = session.scalar(select(func.max(Ticket.id))) or 0
-    ids: set[int] = set()
-    for word in key_words(text, SIMILAR_WORDS):
-        t = term(word)
-        if t is None:
-            continue
-        query = Query(terms=[t])
-        # One more than kept: this ticket itself is among the newest.
-        want = SIMILAR_PER_WORD + 1
-        if newest > WALK:
-            found = list(session.scalars(search.newest_matching(session, actor, query, want, newest - WALK)))
-            if len(found) < want:
-                # Not often among the newest: any of its matches in the whole index (twice as
-                # many rows, as a long consultation's parts may repeat an id), not the newest
-                # ones, whose choice would check every document holding the word.
-                more = search.newest_matching(session, actor, query, 2 * want, any_order=True)
-                found += [i for i in dict.fromkeys(session.scalars(more)) if i not in found][: want - len(found)]
-        else:
-            found = list(session.scalars(search.newest_matching(session, actor, query, want)))
-        ids.update(found)
-    ids.discard(ticket.id)
-    if not ids:
-        return []
-    # Plain rows with the compared part of the body only: a page of candidates as mapped
-    # tickets with whole bodies cost more than finding them.
-    pool = session.execute(
+@lru_cache(maxsize=1)
+def _newest_id() -> Select:
+    return select(func.max(Ticket.id))
+
+
+@lru_cache(maxsize=2)
+def _pool_statement(scoped: bool) -> Select:
+    """The candidates as plain rows with the compared part of the body only: a page of
+    candidates as mapped tickets with whole bodies cost more than finding them."""
+    stmt = (
         select(
             Ticket.id,
             Ticket.number,
@@ -94,8 +74,55 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
             Theme.name_en,
         )
         .outerjoin(Theme, Ticket.theme_id == Theme.id)
-        .where(Ticket.id.in_(ids), ticket_scope(actor))
-    ).all()
+        .where(Ticket.id.in_(bindparam("ids", expanding=True)))
+    )
+    return stmt.where(bound_ticket_scope()) if scoped else stmt
+
+
+@lru_cache(maxsize=1)
+def _answers_statement() -> Select:
+    return (
+        select(Message.ticket_id, Message.body)
+        .join(User, Message.author_id == User.id)
+        .where(
+            Message.ticket_id.in_(bindparam("ids", expanding=True)),
+            Message.internal.is_(False),
+            User.role != permissions.STAFF,
+        )
+        .order_by(Message.created_at, Message.id)
+    )
+
+
+def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> list[Similar]:
+    """Up to `limit` past consultations like this one, resolved ones first, with the desk's answer."""
+    if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
+        return []
+    engine = session.get_bind().dialect.name
+    text = ticket.title + " " + ticket.body[:SIMILAR_TEXT]
+    newest = session.scalar(_newest_id()) or 0
+    ids: set[int] = set()
+    for word in key_words(text, SIMILAR_WORDS):
+        t = term(word)
+        if t is None:
+            continue
+        # One more than kept: this ticket itself is among the newest.
+        want = SIMILAR_PER_WORD + 1
+        if newest > WALK:
+            found = list(session.scalars(*search.newest_matching(actor, engine, t, want, newest - WALK)))
+            if len(found) < want:
+                # Not often among the newest: any of its matches in the whole index (twice as
+                # many rows, as a long consultation's parts may repeat an id), not the newest
+                # ones, whose choice would check every document holding the word.
+                more = session.scalars(*search.newest_matching(actor, engine, t, 2 * want, any_order=True))
+                found += [i for i in dict.fromkeys(more) if i not in found][: want - len(found)]
+        else:
+            found = list(session.scalars(*search.newest_matching(actor, engine, t, want)))
+        ids.update(found)
+    ids.discard(ticket.id)
+    if not ids:
+        return []
+    scope = scope_binding(actor)
+    pool = session.execute(_pool_statement(scope is not None), {"ids": sorted(ids), **(scope or {})}).all()
     mine = bigram_set(fold(text))
     scored = []
     for oid, number, title, body, status, theme_id, theme_name, theme_en in pool:
@@ -117,16 +144,7 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     chosen = [s[3] for s in scored[:limit]]
     answers = {}
     if chosen:
-        rows = session.execute(
-            select(Message.ticket_id, Message.body)
-            .join(User, Message.author_id == User.id)
-            .where(
-                Message.ticket_id.in_([c.id for c in chosen]),
-                Message.internal.is_(False),
-                User.role != permissions.STAFF,
-            )
-            .order_by(Message.created_at, Message.id)
-        )
+        rows = session.execute(_answers_statement(), {"ids": [c.id for c in chosen]})
         for tid, body in rows:
             answers[tid] = body  # the desk's last answer wins
     return [Similar(s[3], -s[1], answers.get(s[3].id, "")) for s in scored[:limit]]

@@ -7,12 +7,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..domain import permissions, states
+from ..domain.errors import NotFound
 from ..models import (
     Attachment,
     EscalationStep,
@@ -28,7 +30,7 @@ from . import sla, team
 from .listing import Named
 from .similar import Similar, similar_tickets
 from .sla import SlaView
-from .visibility import get_visible_ticket, visible_events, visible_files, visible_messages
+from .visibility import bound_ticket_scope, scope_binding
 
 
 @dataclass
@@ -72,23 +74,71 @@ class TicketPage:
     info: DeskInfo | None  # the routing and catalog panel (those who see internal content only)
 
 
-def load_ticket(session: Session, actor, number: str) -> Ticket:
-    """The visible ticket with everything its page shows about it loaded; NotFound otherwise.
-
-    What the ticket points to (department, theme and its panel, requester, assignee) comes
-    joined in the ticket's own query; its catalog links, a list, in one query more each level."""
-    return get_visible_ticket(
-        session,
-        actor,
-        number,
-        joinedload(Ticket.department, innerjoin=True),
-        joinedload(Ticket.theme).joinedload(Theme.panel),
-        joinedload(Ticket.requester, innerjoin=True),
-        joinedload(Ticket.assignee),
-        selectinload(Ticket.initiative_links)
-        .selectinload(TicketInitiative.initiative)
-        .selectinload(Initiative.departments),
+@lru_cache(maxsize=2)
+def _ticket_statement(scoped: bool) -> Select:
+    """The ticket by its number, with what it points to (department, theme and its panel,
+    requester, assignee) joined in its own query and its catalog links, a list, in one query
+    more each level; built once per form (building it, loader options and all, cost more
+    than running it). Scoped: within the actor's department (visibility.ticket_scope)."""
+    stmt = (
+        select(Ticket)
+        .where(Ticket.number == bindparam("number"))
+        .options(
+            joinedload(Ticket.department, innerjoin=True),
+            joinedload(Ticket.theme).joinedload(Theme.panel),
+            joinedload(Ticket.requester, innerjoin=True),
+            joinedload(Ticket.assignee),
+            selectinload(Ticket.initiative_links)
+            .selectinload(TicketInitiative.initiative)
+            .selectinload(Initiative.departments),
+        )
     )
+    return stmt.where(bound_ticket_scope()) if scoped else stmt
+
+
+def load_ticket(session: Session, actor, number: str) -> Ticket:
+    """The visible ticket with everything its page shows about it loaded; NotFound otherwise
+    (the same rule as visibility.get_visible_ticket)."""
+    if not isinstance(number, str) or len(number) > 20:
+        raise NotFound()
+    scope = scope_binding(actor)
+    ticket = session.scalars(_ticket_statement(scope is not None), {"number": number, **(scope or {})}).one_or_none()
+    if ticket is None:
+        raise NotFound()
+    return ticket
+
+
+@lru_cache(maxsize=2)
+def _thread_statements(internal: bool) -> tuple[Select, Select, Select]:
+    """The ticket's messages, history events and files as the actor may see them (internal
+    ones for the desk side only: visibility.visible_messages and its siblings), built once."""
+    messages = (
+        select(Message)
+        .where(Message.ticket_id == bindparam("ticket"))
+        .options(joinedload(Message.author, innerjoin=True))
+        .order_by(Message.created_at, Message.id)
+    )
+    events = (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == bindparam("ticket"))
+        .options(joinedload(TicketEvent.actor))
+        .order_by(TicketEvent.at, TicketEvent.id)
+    )
+    files = (
+        select(Attachment)
+        .where(Attachment.ticket_id == bindparam("ticket"))
+        .order_by(Attachment.created_at, Attachment.id)
+    )
+    if not internal:
+        messages = messages.where(Message.internal.is_(False))
+        events = events.where(TicketEvent.internal.is_(False))
+        files = files.where(Attachment.internal.is_(False))
+    return messages, events, files
+
+
+@lru_cache(maxsize=1)
+def _chain_statement() -> Select:
+    return select(EscalationStep).order_by(EscalationStep.level)
 
 
 def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPage:
@@ -100,23 +150,11 @@ def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPa
     """
     ticket = load_ticket(session, actor, number)
     internal = permissions.can_see_internal(actor)
-    messages = session.scalars(
-        select(Message)
-        .where(Message.ticket_id == ticket.id, visible_messages(actor))
-        .options(joinedload(Message.author, innerjoin=True))
-        .order_by(Message.created_at, Message.id)
-    ).all()
-    events = session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id, visible_events(actor))
-        .options(joinedload(TicketEvent.actor))
-        .order_by(TicketEvent.at, TicketEvent.id)
-    ).all()
-    files = session.scalars(
-        select(Attachment)
-        .where(Attachment.ticket_id == ticket.id, visible_files(actor))
-        .order_by(Attachment.created_at, Attachment.id)
-    ).all()
+    on_ticket = {"ticket": ticket.id}
+    messages_of, events_of, files_of = _thread_statements(internal)
+    messages = session.scalars(messages_of, on_ticket).all()
+    events = session.scalars(events_of, on_ticket).all()
+    files = session.scalars(files_of, on_ticket).all()
     by_message: dict[int | None, list[Attachment]] = {}
     for f in files:
         by_message.setdefault(f.message_id, []).append(f)
@@ -184,7 +222,7 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
         initiatives=linked or proposed,
         proposed=not linked,
         panel=ticket.theme.panel if ticket.theme else None,
-        chain=session.scalars(select(EscalationStep).order_by(EscalationStep.level)).all(),
+        chain=session.scalars(_chain_statement()).all(),
         similar=similar,
         similar_themes=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].id)),
         theme_by_id=theme_by_id,

@@ -14,7 +14,7 @@ to one download, so a hidden file cannot be listed or fetched.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from ..domain import permissions
@@ -30,6 +30,24 @@ def ticket_scope(actor) -> ColumnElement[bool]:
     if department is None:
         return true()
     return Ticket.department_id == department
+
+
+# The same rule for a statement built once and run for many actors: the department as a
+# parameter. A prebuilt statement has a form without the condition (an actor who sees every
+# ticket) and one with bound_ticket_scope(); scope_binding(actor) says which and binds it.
+SCOPE_PARAM = "scope_department"
+
+
+def bound_ticket_scope() -> ColumnElement[bool]:
+    """ticket_scope() with the department as the parameter SCOPE_PARAM."""
+    return Ticket.department_id == bindparam(SCOPE_PARAM)
+
+
+def scope_binding(actor) -> dict[str, str] | None:
+    """None when the actor sees every ticket (the statement's form without the scope);
+    otherwise the parameter of bound_ticket_scope()."""
+    department = permissions.department_scope(actor)
+    return None if department is None else {SCOPE_PARAM: department}
 
 
 def notification_scope(actor) -> ColumnElement[bool]:
