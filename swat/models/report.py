@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Date, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -67,6 +67,8 @@ class ReportTimeCount(Base):
     `month` is the first day of the month."""
 
     __tablename__ = "report_time_counts"
+    # On SQLite the rows live in the key's B-tree (migration 0016).
+    __table_args__ = {"sqlite_with_rowid": False}
 
     target: Mapped[str] = mapped_column(String(16), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -91,6 +93,9 @@ class ReportMonth(Base):
     deadlocks with) a writer in another department."""
 
     __tablename__ = "report_months"
+    # Key order: the reports add up one dim per key over a span of months (migration 0016);
+    # on SQLite the rows live in the key's B-tree.
+    __table_args__ = (PrimaryKeyConstraint("dim", "key", "month", "department_id"), {"sqlite_with_rowid": False})
 
     dim: Mapped[str] = mapped_column(String(12), primary_key=True)
     department_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -121,6 +126,12 @@ class ReportTimeBucket(Base):
     in different departments never share a row."""
 
     __tablename__ = "report_time_buckets"
+    # Key order: a percentile adds up each bucket over a span of months (migration 0016);
+    # on SQLite the rows live in the key's B-tree.
+    __table_args__ = (
+        PrimaryKeyConstraint("target", "bucket", "month", "department_id"),
+        {"sqlite_with_rowid": False},
+    )
 
     target: Mapped[str] = mapped_column(String(16), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)

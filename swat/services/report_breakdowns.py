@@ -4,6 +4,7 @@ from the stored facts, and the median and p90 times per key of one breakdown."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
@@ -46,45 +47,25 @@ def breakdowns(
     session: Session, actor, period: rdomain.Period, now: datetime, dimensions: tuple[str, ...] = DIMENSIONS
 ) -> dict[str, list[dict]]:
     """Every figure the stored facts give, per department/theme/urgency/member/initiative:
-    two grouped queries over the stored facts (report_sums.source), plus one small query per dimension for the
+    two grouped queries over the stored facts (report_sums.totals), plus one small query per dimension for the
     clocks overdue right now. Rows with nothing in the period and no backlog are left out."""
     for dimension in dimensions:
         if dimension not in DIMENSIONS:
             raise ValueError(dimension)
     found: dict[str, dict[str, dict]] = {d: {} for d in dimensions}
     department = fact_department(actor)
-    queries = []
+    queries: list[tuple[str | None, Any]] = []
     if "department" in dimensions:
-        facts = report_sums.source(period, ("all",), department)
-        queries.append(
-            select(literal("department"), facts.c.department_id, *report_sums.sums(facts)).group_by(
-                facts.c.department_id
-            )
-        )
+        stmt = report_sums.totals(period, ("all",), department, ("department_id",))
+        queries.append(("department", stmt))  # rows: department_id, sums
     others = tuple(d for d in dimensions if d != "department")
     if others:
-        facts = report_sums.source(period, others, department)
-        queries.append(select(facts.c.dim, facts.c.key, *report_sums.sums(facts)).group_by(facts.c.dim, facts.c.key))
-    for stmt in queries:
+        stmt = report_sums.totals(period, others, department, ("dim", "key"))
+        queries.append((None, stmt))  # rows: dim, key, sums
+    for fixed, stmt in queries:
         for row in session.execute(stmt):
-            values = {
-                k: int(v)
-                for k, v in row._mapping.items()
-                if k
-                in (
-                    "opened",
-                    "resolved",
-                    "backlog",
-                    "reopened",
-                    "fr_met",
-                    "fr_missed",
-                    "fr_minutes",
-                    "res_met",
-                    "res_missed",
-                    "res_minutes",
-                )
-            }
-            found[row[0]][row[1]] = values
+            dim, k = (fixed, row[0]) if fixed else (row[0], row[1])
+            found[dim][k] = {c: int(row._mapping[c]) for c in report_sums.SUMS}
     # Clocks overdue right now, per breakdown key: one grouped read of their tickets' keys
     # (and one through the initiative links), added up per dimension here.
     prefixes = dict(TARGETS)

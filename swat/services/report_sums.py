@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import case, func, literal, select, union_all
+from sqlalchemy import func, literal, literal_column, select, union_all
 
 from ..domain import reports as rdomain
 from ..models import ReportFact, ReportMonth
@@ -25,6 +25,38 @@ def _month_start(d: date) -> date:
 
 def _next_month(d: date) -> date:
     return (d.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _parts(period: rdomain.Period, months_inside: bool) -> list[tuple]:
+    """(table, first day or None, day after, inside) spans covering every day before the
+    period's end exactly once (see source)."""
+    start, end = period.start, period.end
+    first_whole = start if start.day == 1 else _next_month(start)
+    last_whole = _month_start(end)
+    # Before the period: whole months up to the month the period starts in, then its days.
+    parts: list[tuple] = [(ReportMonth, None, _month_start(start), 0)]
+    if _month_start(start) < start:
+        parts.append((ReportFact, _month_start(start), start, 0))
+    # The period: its part month at the start, its whole months, its part month at the end.
+    if months_inside and first_whole < last_whole:
+        if start < first_whole:
+            parts.append((ReportFact, start, first_whole, 1))
+        parts.append((ReportMonth, first_whole, last_whole, 1))
+        if last_whole < end:
+            parts.append((ReportFact, last_whole, end, 1))
+    else:
+        parts.append((ReportFact, start, end, 1))
+    return parts
+
+
+def _where(table, lo: date | None, hi: date, dims: tuple[str, ...], department: str | None) -> list:
+    day = table.month if table is ReportMonth else table.day
+    where = [table.dim.in_(dims), day < hi]
+    if lo is not None:
+        where.append(day >= lo)
+    if department is not None:
+        where.append(table.department_id == department)
+    return where
 
 
 def source(
@@ -41,64 +73,58 @@ def source(
     (the caller's grouping adds them up, or keeps them apart for the department breakdown);
     months_inside: read the period's whole months as month rows (a weekly trend needs days).
     """
-    start, end = period.start, period.end
-    first_whole = start if start.day == 1 else _next_month(start)
-    last_whole = _month_start(end)
-
-    def months(lo: date | None, hi: date, inside: int):
-        where = [] if department is None else [ReportMonth.department_id == department]
-        if lo is not None:
-            where.append(ReportMonth.month >= lo)
-        return select(
-            literal(inside).label("inside"),
-            ReportMonth.month.label("day"),
-            ReportMonth.dim.label("dim"),
-            ReportMonth.department_id.label("department_id"),
-            ReportMonth.key.label("key"),
-            *[getattr(ReportMonth, c).label(c) for c in COUNTERS],
-        ).where(ReportMonth.dim.in_(dims), ReportMonth.month < hi, *where)
-
-    def days(lo: date, hi: date, inside: int):
-        where = [] if department is None else [ReportFact.department_id == department]
-        return select(
-            literal(inside).label("inside"),
-            ReportFact.day.label("day"),
-            ReportFact.dim.label("dim"),
-            ReportFact.department_id.label("department_id"),
-            ReportFact.key.label("key"),
-            *[getattr(ReportFact, c).label(c) for c in COUNTERS],
-        ).where(ReportFact.dim.in_(dims), ReportFact.day >= lo, ReportFact.day < hi, *where)
-
-    # Before the period: whole months up to the month the period starts in, then its days.
-    parts = [months(None, _month_start(start), 0)]
-    if _month_start(start) < start:
-        parts.append(days(_month_start(start), start, 0))
-    # The period: its part month at the start, its whole months, its part month at the end.
-    if months_inside and first_whole < last_whole:
-        parts.append(days(start, first_whole, 1) if start < first_whole else None)
-        parts.append(months(first_whole, last_whole, 1))
-        parts.append(days(last_whole, end, 1) if last_whole < end else None)
-    else:
-        parts.append(days(start, end, 1))
-    return union_all(*[p for p in parts if p is not None]).subquery("facts")
+    parts = []
+    for table, lo, hi, inside in _parts(period, months_inside):
+        day = table.month if table is ReportMonth else table.day
+        parts.append(
+            select(
+                literal(inside).label("inside"),
+                day.label("day"),
+                table.dim.label("dim"),
+                table.department_id.label("department_id"),
+                table.key.label("key"),
+                *[getattr(table, c).label(c) for c in COUNTERS],
+            ).where(*_where(table, lo, hi, dims, department))
+        )
+    return union_all(*parts).subquery("facts")
 
 
-def sums(facts) -> list:
-    """Sums over source(): counts in the period, and the backlog at its end (filed minus
-    left the backlog, over every day before the end)."""
+# The counts of the period itself (the backlog is counted over every day before its end).
+WITHIN = ("opened", "resolved", "reopened", "fr_met", "fr_missed", "fr_minutes", "res_met", "res_missed", "res_minutes")
+# The columns of totals(), in this order.
+SUMS = (
+    "opened",
+    "resolved",
+    "backlog",
+    "reopened",
+    "fr_met",
+    "fr_missed",
+    "fr_minutes",
+    "res_met",
+    "res_missed",
+    "res_minutes",
+)
 
-    def within(name: str):
-        return func.coalesce(func.sum(case((facts.c.inside == 1, facts.c[name]), else_=0)), 0).label(name)
 
-    return [
-        within("opened"),
-        within("resolved"),
-        func.coalesce(func.sum(facts.c.opened - facts.c.exited), 0).label("backlog"),
-        within("reopened"),
-        within("fr_met"),
-        within("fr_missed"),
-        within("fr_minutes"),
-        within("res_met"),
-        within("res_missed"),
-        within("res_minutes"),
-    ]
+def totals(period: rdomain.Period, dims: tuple[str, ...], department: str | None, by: tuple[str, ...] = ()):
+    """The counts of the period, and the backlog at its end (filed minus left the backlog,
+    over every day before the end), over the rows of source() grouped by the columns named
+    in `by` (of dim, department_id and key; none: one row), as a statement whose columns are
+    `by` then SUMS. Each span adds up
+    its own rows first, the months before the period only what the backlog needs (filed
+    minus left the backlog), so no row carries an "inside" test; then the spans' few sums
+    are added. report_months' key (dim, key, month, department_id) gives a breakdown's rows
+    in key order, so the grouping of its spans needs no sort."""
+    parts = []
+    for table, lo, hi, inside in _parts(period, True):
+        keys = [getattr(table, c).label(c) for c in by]
+        counts = [(func.sum(getattr(table, c)) if inside else literal_column("0")).label(c) for c in WITHIN]
+        parts.append(
+            select(*keys, func.sum(table.opened - table.exited).label("backlog"), *counts)
+            .where(*_where(table, lo, hi, dims, department))
+            .group_by(*keys)
+        )
+    u = union_all(*parts).subquery("spans")
+    return select(*[u.c[c] for c in by], *[func.coalesce(func.sum(u.c[c]), 0).label(c) for c in SUMS]).group_by(
+        *[u.c[c] for c in by]
+    )

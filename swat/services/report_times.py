@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import BigInteger, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import reports as rdomain
@@ -92,94 +92,157 @@ def _stopped(targets: tuple[str, ...], start: datetime, end: datetime) -> list:
 def desk_times(
     session: Session, period: rdomain.Period, targets: tuple[str, ...]
 ) -> dict[str, tuple[float | None, float | None]]:
-    """The desk-wide median and p90 of each target for the period, exact, in two short
-    reads: per bucket of 64 business minutes (report_time_buckets for the whole months,
-    the clocks of any part month), which bucket holds each wanted rank; then the exact
-    minutes of those buckets only (report_time_counts for the whole months, one index
-    range per month and bucket). A period with no whole month ranks its clocks."""
-    months = rdomain.whole_months(period.start, period.end)
-    if months is None:
-        return {t: median_p90(session, stopped_minutes(t, period, None)) for t in targets}
-    first, after = months
-    month_list = _months(first, after)
-    parts = []
-    if period.start < first:
-        parts.append(rdomain.Period("range", period.start, first).bounds())
-    if after < period.end:
-        parts.append(rdomain.Period("range", after, period.end).bounds())
+    """The desk-wide median and p90 of each target for the period (see desk_times_of)."""
+    return desk_times_of(session, (period,), targets)[0]
 
-    coarse = [
-        select(
-            ReportTimeBucket.target.label("t"), ReportTimeBucket.bucket.label("b"), ReportTimeBucket.clocks.label("n")
-        ).where(
-            ReportTimeBucket.target.in_(targets),
-            ReportTimeBucket.month >= first,
-            ReportTimeBucket.month < after,
-            ReportTimeBucket.clocks != 0,
-        )
-    ]
-    for start, end in parts:
-        coarse.append(
-            select(
-                TicketSla.target.label("t"), (TicketSla.used_minutes // WIDTH).label("b"), literal(1).label("n")
-            ).where(*_stopped(targets, start, end))
-        )
-    c = (union_all(*coarse) if len(coarse) > 1 else coarse[0]).subquery()
-    buckets: dict[str, list[tuple[int, int]]] = {t: [] for t in targets}
-    for t, b, n in session.execute(select(c.c.t, c.c.b, func.sum(c.c.n)).group_by(c.c.t, c.c.b)):
-        if n:
-            buckets[t].append((int(b), int(n)))
-    # Per target, each wanted rank's bucket and how many values lie in the buckets below it.
-    wanted: dict[tuple[str, int], tuple[int, int]] = {}
-    totals = {}
-    for t, rows in buckets.items():
-        rows.sort()
-        totals[t] = total = sum(n for _, n in rows)
-        if not total:
+
+def _in_months(col, first: date, after: date, lo: date, hi: date) -> list:
+    """col in [first, after), leaving out a bound the read's own range [lo, hi) implies."""
+    return ([col >= first] if first > lo else []) + ([col < after] if after < hi else [])
+
+
+def desk_times_of(
+    session: Session, periods: tuple[rdomain.Period, ...], targets: tuple[str, ...]
+) -> list[dict[str, tuple[float | None, float | None]]]:
+    """The desk-wide median and p90 of each target for each period (a year and the one
+    before it), exact, in two short reads for all of them: per bucket of 64 business minutes
+    (report_time_buckets for the whole months, the clocks of any part month), which bucket
+    holds each wanted rank; then the exact minutes of those buckets only
+    (report_time_counts for the whole months, one index range per month and bucket). The
+    buckets are read once for every period, in their key's order (target, bucket, month),
+    each period's months added up in a column of its own. A period with no whole month
+    ranks its clocks."""
+    out: list[dict[str, tuple[float | None, float | None]]] = [{} for _ in periods]
+    spans = []  # (index, first whole month, month after the last, part ranges)
+    for i, period in enumerate(periods):
+        months = rdomain.whole_months(period.start, period.end)
+        if months is None:
+            out[i] = {t: median_p90(session, stopped_minutes(t, period, None)) for t in targets}
             continue
-        for _, lo, hi in _ranks(total):
-            for r in (lo, hi):
-                below = 0
-                for b, n in rows:
-                    if below + n > r:
-                        wanted[(t, r)] = (b, below)
-                        break
-                    below += n
-    chosen = sorted({(t, b) for (t, _), (b, _) in wanted.items()})
-    if not chosen:
-        return dict.fromkeys(targets, (None, None))
+        first, after = months
+        parts = []
+        if period.start < first:
+            parts.append(rdomain.Period("range", period.start, first).bounds())
+        if after < period.end:
+            parts.append(rdomain.Period("range", after, period.end).bounds())
+        spans.append((i, first, after, parts))
+    if not spans:
+        return out
+    lo, hi = min(s[1] for s in spans), max(s[2] for s in spans)
+    names = [f"n{i}" for i, *_ in spans]
+    month = ReportTimeBucket.month
+    ordered = sorted((first, after) for _, first, after, _ in spans)
+    # Periods side by side with no part month (a year and the one before it): the read's
+    # whole range is theirs, so the last one's count is the whole count less the others'.
+    rest = (
+        len(spans) - 1
+        if len(spans) > 1
+        and not any(parts for *_, parts in spans)
+        and all(a == b for (_, a), (b, _) in zip(ordered, ordered[1:], strict=False))
+        else None
+    )
+    per_period = [
+        func.sum(case((and_(*cond), ReportTimeBucket.clocks), else_=0))
+        if cond and j != rest
+        else func.sum(ReportTimeBucket.clocks)
+        for j, cond in enumerate(_in_months(month, first, after, lo, hi) for _, first, after, _ in spans)
+    ]
+    coarse: list[Select] = [
+        select(
+            ReportTimeBucket.target.label("t"),
+            ReportTimeBucket.bucket.label("b"),
+            *[c.label(n) for c, n in zip(per_period, names, strict=True)],
+        )
+        .where(ReportTimeBucket.target.in_(targets), month >= lo, month < hi)
+        .group_by(ReportTimeBucket.target, ReportTimeBucket.bucket)
+    ]
+    for j, (_, _, _, parts) in enumerate(spans):
+        for start, end in parts:
+            coarse.append(
+                select(
+                    TicketSla.target.label("t"),
+                    (TicketSla.used_minutes // WIDTH).label("b"),
+                    *[literal_column("1" if k == j else "0").label(n) for k, n in enumerate(names)],
+                ).where(*_stopped(targets, start, end))
+            )
+    if len(coarse) > 1:
+        c = union_all(*coarse).subquery()
+        coarse_stmt = select(c.c.t, c.c.b, *[func.sum(c.c[n]) for n in names]).group_by(c.c.t, c.c.b)
+    else:
+        coarse_stmt = coarse[0]
+    buckets: list[dict[str, list[tuple[int, int]]]] = [{t: [] for t in targets} for _ in spans]
+    for t, b, *ns in session.execute(coarse_stmt):
+        if rest is not None:
+            ns[rest] -= sum(n for j, n in enumerate(ns) if j != rest)
+        for j, n in enumerate(ns):
+            if n:
+                buckets[j][t].append((int(b), int(n)))
+
+    # Per period and target, each wanted rank's bucket and how many values lie below it.
+    wanted: list[dict[tuple[str, int], tuple[int, int]]] = []
+    totals: list[dict[str, int]] = []
+    for j in range(len(spans)):
+        wanted.append({})
+        totals.append({})
+        for t, rows in buckets[j].items():
+            rows.sort()
+            totals[j][t] = total = sum(n for _, n in rows)
+            if not total:
+                continue
+            for _, lo_rank, hi_rank in _ranks(total):
+                for r in (lo_rank, hi_rank):
+                    below = 0
+                    for b, n in rows:
+                        if below + n > r:
+                            wanted[j][(t, r)] = (b, below)
+                            break
+                        below += n
 
     def minutes_in(col, b: int):
         return and_(col >= b * WIDTH, col < (b + 1) * WIDTH)
 
     # One index range per bucket (and month): an OR of ranges would read whole months.
-    fine = [
-        select(
-            ReportTimeCount.target.label("t"), ReportTimeCount.minutes.label("v"), ReportTimeCount.clocks.label("n")
-        ).where(
-            ReportTimeCount.target == t,
-            ReportTimeCount.month.in_(month_list),
-            minutes_in(ReportTimeCount.minutes, b),
-            ReportTimeCount.clocks != 0,
-        )
-        for t, b in chosen
-    ]
-    for start, end in parts:
-        fine.append(
-            select(TicketSla.target.label("t"), TicketSla.used_minutes.label("v"), literal(1).label("n")).where(
-                *_stopped(targets, start, end),
-                or_(*[and_(TicketSla.target == t, minutes_in(TicketSla.used_minutes, b)) for t, b in chosen]),
+    fine: list[Select] = []
+    for j, (_, first, after, parts) in enumerate(spans):
+        chosen = sorted({(t, b) for (t, _), (b, _) in wanted[j].items()})
+        month_list = _months(first, after)
+        for t, b in chosen:
+            fine.append(
+                select(
+                    literal_column(str(j)).label("p"),
+                    ReportTimeCount.target.label("t"),
+                    ReportTimeCount.minutes.label("v"),
+                    ReportTimeCount.clocks.label("n"),
+                ).where(
+                    ReportTimeCount.target == t,
+                    ReportTimeCount.month.in_(month_list),
+                    minutes_in(ReportTimeCount.minutes, b),
+                    ReportTimeCount.clocks != 0,
+                )
             )
-        )
-    f = (union_all(*fine) if len(fine) > 1 else fine[0]).subquery()
-    values: dict[str, list[tuple[int, int]]] = {t: [] for t in targets}
-    for t, v, n in session.execute(select(f.c.t, f.c.v, func.sum(f.c.n)).group_by(f.c.t, f.c.v)):
-        if n:
-            values[t].append((int(v), int(n)))
+        for start, end in parts if chosen else ():
+            fine.append(
+                select(
+                    literal_column(str(j)).label("p"),
+                    TicketSla.target.label("t"),
+                    TicketSla.used_minutes.label("v"),
+                    literal_column("1").label("n"),
+                ).where(
+                    *_stopped(targets, start, end),
+                    or_(*[and_(TicketSla.target == t, minutes_in(TicketSla.used_minutes, b)) for t, b in chosen]),
+                )
+            )
+    values: list[dict[str, list[tuple[int, int]]]] = [{t: [] for t in targets} for _ in spans]
+    if fine:
+        f = (union_all(*fine) if len(fine) > 1 else fine[0]).subquery()
+        stmt = select(f.c.p, f.c.t, f.c.v, func.sum(f.c.n)).group_by(f.c.p, f.c.t, f.c.v)
+        for j, t, v, n in session.execute(stmt):
+            if n:
+                values[int(j)][t].append((int(v), int(n)))
 
-    def value_at(t: str, rank: int) -> int:
-        bucket, below = wanted[(t, rank)]
-        for v, n in sorted(values[t]):
+    def value_at(j: int, t: str, rank: int) -> int:
+        bucket, below = wanted[j][(t, rank)]
+        for v, n in sorted(values[j][t]):
             if v // WIDTH != bucket:
                 continue
             below += n
@@ -187,15 +250,17 @@ def desk_times(
                 return v
         raise AssertionError("the minute counts disagree with their buckets")
 
-    out: dict[str, tuple[float | None, float | None]] = {}
-    for t in targets:
-        if not totals[t]:
-            out[t] = (None, None)
-            continue
-        med, p90 = (
-            _interpolate(totals[t], tenths, value_at(t, lo), value_at(t, hi)) for tenths, lo, hi in _ranks(totals[t])
-        )
-        out[t] = (med, p90)
+    for j, (i, *_) in enumerate(spans):
+        for t in targets:
+            total = totals[j][t]
+            if not total:
+                out[i][t] = (None, None)
+                continue
+            med, p90 = (
+                _interpolate(total, tenths, value_at(j, t, lo_rank), value_at(j, t, hi_rank))
+                for tenths, lo_rank, hi_rank in _ranks(total)
+            )
+            out[i][t] = (med, p90)
     return out
 
 

@@ -43,7 +43,7 @@ from ..domain.tz import TOKYO
 from ..models import Ticket, TicketSla
 from ..models.ticket import backlog_span
 from . import report_sums, sla
-from .report_times import desk_times, hours, median_p90, stopped_minutes
+from .report_times import desk_times_of, hours, median_p90, stopped_minutes
 from .visibility import ticket_scope
 
 DIMENSIONS = ("department", "theme", "priority", "member", "initiative")
@@ -147,14 +147,24 @@ def overdue_clause(period: rdomain.Period, now: datetime, targets: tuple[str, ..
     )
 
 
-def figures(session: Session, actor, period: rdomain.Period, now: datetime, with_ages: bool = True) -> Figures:
-    """The period's figures (and, with_ages, the open consultations by age now)."""
+def figures(
+    session: Session,
+    actor,
+    period: rdomain.Period,
+    now: datetime,
+    with_ages: bool = True,
+    times: dict[str, tuple[float | None, float | None]] | None = None,
+) -> Figures:
+    """The period's figures (and, with_ages, the open consultations by age now). times: the
+    desk's median and p90 per target for the period, when already read (desk_times_of)."""
     department = permissions.department_scope(actor)
     f = Figures()
-    facts = report_sums.source(period, ("all",), department)
-    row = session.execute(select(*report_sums.sums(facts))).one()._mapping
+    row = session.execute(report_sums.totals(period, ("all",), department)).one()._mapping
     f.opened, f.resolved, f.backlog, f.reopened = (int(row[k]) for k in ("opened", "resolved", "backlog", "reopened"))
-    times = desk_times(session, period, TARGET_NAMES) if department is None else {}
+    if department is not None:
+        times = {}
+    elif times is None:
+        times = desk_times_of(session, (period,), TARGET_NAMES)[0]
     overdue = select(TicketSla.target, func.count()).where(overdue_clause(period, now)).group_by(TicketSla.target)
     if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
         overdue = overdue.where(TicketSla.department_id == department)
@@ -172,6 +182,19 @@ def figures(session: Session, actor, period: rdomain.Period, now: datetime, with
     if with_ages:
         f.ages = ages(session, actor, now)
     return f
+
+
+def figures_beside(session: Session, actor, period: rdomain.Period, now: datetime) -> tuple[Figures, Figures]:
+    """The period's figures (with the ages) and the previous period's (without): the desk's
+    times of both read together (report_times.desk_times_of)."""
+    times: list = [None, None]
+    previous = period.previous()
+    if permissions.department_scope(actor) is None:
+        times = desk_times_of(session, (period, previous), TARGET_NAMES)
+    return (
+        figures(session, actor, period, now, times=times[0]),
+        figures(session, actor, previous, now, with_ages=False, times=times[1]),
+    )
 
 
 def _business_days_back(cal, now: datetime, days: int) -> datetime:

@@ -140,8 +140,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
     out: dict[str, Table] = {}
     cur = None
     if "figures" in names or "ages" in names:
-        cur = reports.figures(session(), current_user, period, at)
-        prev = reports.figures(session(), current_user, period.previous(), at, with_ages=False)
+        cur, prev = reports.figures_beside(session(), current_user, period, at)
         out["figures"] = Table(
             "figures",
             str(_l("Figures")),

@@ -616,6 +616,23 @@ def test_bucketed_percentiles_are_the_plain_ones(users, case):
         "first_response": (None, None),
     }
 
+    # Several periods read together (a month beside the one before it; months with part
+    # months at either end; one with no whole month) give each period's own figures.
+    def oracle(p):
+        vs = [v for (m, v), n in counts.items() for _ in range(n) if p.start <= m.replace(day=10) < p.end]
+        return (rd.percentile(vs, 0.5), rd.percentile(vs, 0.9)) if vs else (None, None)
+
+    groups = [
+        (rd.month(2026, 5), rd.month(2026, 4)),
+        (rd.month(2026, 6), rd.month(2026, 4)),
+        (rd.Period("range", date(2026, 4, 5), date(2026, 6, 15)), period, rd.month(2026, 6)),
+        (rd.Period("range", date(2026, 5, 2), date(2026, 5, 20)), rd.month(2026, 5)),
+    ]
+    for periods in groups:
+        together = report_times.desk_times_of(db.session, periods, ("first_response", "resolution"))
+        assert together == [report_times.desk_times(db.session, p, ("first_response", "resolution")) for p in periods]
+        assert [t["resolution"] for t in together] == [oracle(p) for p in periods]
+
 
 def test_drill_downs_list_exactly_the_tickets_counted_across_a_year_start(users, clock, store, limits):
     """The lists behind opened, resolved and backlog, around the start of FY2026 (the
