@@ -13,8 +13,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import ReferenceDocument
+from .statements import transaction_memo
 
 _compiled: dict[str, tuple[str, Any]] = {}
+# Each session's checksums of the stored documents, read once per transaction (one
+# statement for all of them: a filing asks for the SLA policies and the routing rules).
+_CHECKSUMS = "swat.documents.checksums"
+
+
+def _checksums(session: Session) -> dict[str, str]:
+    memo = transaction_memo(session, _CHECKSUMS)
+    if "stored" not in memo:
+        rows = session.execute(select(ReferenceDocument.name, ReferenceDocument.checksum)).all()
+        memo["stored"] = {name: checksum for name, checksum in rows}
+    return memo["stored"]
 
 
 def store(session: Session, name: str, doc: dict, now: datetime) -> bool:
@@ -29,12 +41,13 @@ def store(session: Session, name: str, doc: dict, now: datetime) -> bool:
     else:
         row.content, row.checksum, row.loaded_at = content, checksum, now
     session.flush()
+    transaction_memo(session, _CHECKSUMS).clear()
     return True
 
 
 def compiled(session: Session, name: str, build: Callable[[dict], Any]) -> Any | None:
     """`build(doc)` of the stored version, cached until another version is loaded; None before any."""
-    checksum = session.scalar(select(ReferenceDocument.checksum).where(ReferenceDocument.name == name))
+    checksum = _checksums(session).get(name)
     if checksum is None:
         return None
     hit = _compiled.get(name)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from ..models import Initiative, Theme, Ticket, TicketCounter, TicketInitiative,
 from . import search_index, sla
 from .attachments import Limits, save_files
 from .history import record
-from .statements import insert_or_nothing
+from .statements import insert_or_update, transaction_memo
 from .storage import AttachmentStore, Upload
 
 TITLE_MAX = 200
@@ -89,13 +89,16 @@ def next_number(session: Session, now: datetime) -> str:
     queue on it and no two tickets share a number.
     """
     year = now.astimezone(TOKYO).year
-    # The year's row is created at most once, even by two first filings at once.
-    session.execute(insert_or_nothing(session, TicketCounter, {"year": year, "last_number": 0}))
+    # One statement: the year's first filing creates its row (at most once, even with two
+    # first filings at once), every later one adds one to it.
     bumped = session.execute(
-        update(TicketCounter)
-        .where(TicketCounter.year == year)
-        .values(last_number=TicketCounter.last_number + 1)
-        .returning(TicketCounter.last_number)
+        insert_or_update(
+            session,
+            TicketCounter,
+            {"year": year, "last_number": 1},
+            key=["year"],
+            changes={"last_number": TicketCounter.last_number + 1},
+        ).returning(TicketCounter.last_number)
     ).scalar_one()
     return f"{year}-{bumped:05d}"
 
@@ -135,13 +138,25 @@ def file_consultation(
     initiative_ids = _check_initiatives(session, initiative_ids)
     if due_date is not None and due_date < now.astimezone(TOKYO).date():
         raise ValidationError("The answer-by date cannot be in the past.", field="due_date")
+    # The clocks are worked out first, so the ticket's row is written with its SLA due time.
+    clocks = sla.start(session, rank, now)
 
     try:
         # In a savepoint: of two submissions of one form racing past the check above, the
         # second fails on the token's UNIQUE index, takes back its number and gets the first's ticket.
         with session.begin_nested():
             ticket = _insert_ticket(
-                session, actor, now, title, body, rank, theme_id, initiative_ids, due_date, submission_token
+                session,
+                actor,
+                now,
+                title,
+                body,
+                rank,
+                theme_id,
+                initiative_ids,
+                due_date,
+                submission_token,
+                clocks.due_at if clocks else None,
             )
     except IntegrityError:
         existing = _submitted(session, submission_token)
@@ -149,10 +164,27 @@ def file_consultation(
             raise
         return existing
     record(session, ticket, actor, now, "created", new=ticket.number)
-    sla.on_created(session, ticket, now)
-    save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
-    search_index.refresh(session, ticket.id, new=True)
+    if clocks is not None:
+        sla.on_created(session, ticket, now, clocks)
+    saved = save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
+    search_index.refresh(session, ticket.id, new=True, with_files=bool(saved))
+    mark_filed(session, ticket.id, initiative_ids)
     return ticket
+
+
+_FILED = "swat.filing.filed"
+
+
+def mark_filed(session: Session, ticket_id: int, initiative_ids: list[str]) -> None:
+    """Remember, for the rest of this transaction, that the ticket was filed in it and with
+    which initiatives (routing then reads neither back)."""
+    transaction_memo(session, _FILED)[ticket_id] = list(initiative_ids)
+
+
+def filed_now(session: Session, ticket_id: int) -> list[str] | None:
+    """The initiatives of a ticket filed in this transaction and not routed or re-linked
+    since (asked once: the answer is forgotten); None for any other ticket."""
+    return transaction_memo(session, _FILED).pop(ticket_id, None)
 
 
 def _submitted(session: Session, submission_token: str | None) -> Ticket | None:
@@ -172,6 +204,7 @@ def _insert_ticket(
     initiative_ids: list[str],
     due_date: date | None,
     submission_token: str | None,
+    sla_due_at: datetime | None,
 ) -> Ticket:
     ticket = Ticket(
         number=next_number(session, now),
@@ -187,6 +220,7 @@ def _insert_ticket(
         updated_at=now,
         last_activity_at=now,
         submission_token=submission_token or None,
+        sla_due_at=sla_due_at,
     )
     session.add(ticket)
     session.flush()

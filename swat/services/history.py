@@ -6,11 +6,18 @@ same transaction as the change, so the history is never behind the ticket.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from ..models import Ticket, TicketEvent
+
+_PENDING = "swat.history.pending"
+_INSERT = insert(cast(Table, TicketEvent.__table__))
 
 
 def record(
@@ -24,14 +31,35 @@ def record(
     internal: bool = False,
 ) -> None:
     """Append one history event. Every change to a ticket calls this."""
-    session.add(
-        TicketEvent(
-            ticket_id=ticket.id,
-            actor_id=actor.id if actor else None,
-            at=at,
-            kind=kind,
-            old_value="" if old is None else str(old),
-            new_value="" if new is None else str(new),
-            internal=internal,
-        )
-    )
+    row = {
+        "ticket_id": ticket.id,
+        "actor_id": actor.id if actor else None,
+        "at": at,
+        "kind": kind,
+        "old_value": "" if old is None else str(old),
+        "new_value": "" if new is None else str(new),
+        "internal": internal,
+    }
+    pending = session.info.get(_PENDING)
+    if pending is not None:
+        pending.append(row)
+    else:
+        session.add(TicketEvent(**row))
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """The events recorded inside the block are written when it ends, in one INSERT of all
+    their rows (in the order recorded), instead of one statement each. Nothing inside may
+    read them back before that; a block inside another is part of the outer one."""
+    if _PENDING in session.info:
+        yield
+        return
+    rows: list[dict] = []
+    session.info[_PENDING] = rows
+    try:
+        yield
+    finally:
+        del session.info[_PENDING]
+    if rows:
+        session.execute(_INSERT, rows)

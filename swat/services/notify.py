@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions
@@ -42,56 +43,80 @@ def notify(
 ) -> int:
     """Tell these users (minus `exclude`, usually the actor) as each of them chose; returns how many."""
     ids = sorted({uid for uid in user_ids if uid is not None and uid != exclude})
+    users = session.scalars(select(User).where(User.id.in_(ids), User.active).order_by(User.id)) if ids else ()
+    return _tell(session, now, users, kind, ticket, params, escalation_id)
+
+
+def notify_roles(
+    session: Session, now: datetime, roles: Iterable[str], kind: str, ticket: Ticket | None, params: dict
+) -> int:
+    """Tell the active users of these roles as each of them chose (`notify` to
+    `user_ids_with_role`, in one query); returns how many."""
+    users = session.scalars(select(User).where(User.active, User.role.in_(list(roles))).order_by(User.id))
+    return _tell(session, now, users, kind, ticket, params, None)
+
+
+_NOTIFICATIONS = insert(cast(Table, Notification.__table__))
+_OUTBOX = insert(cast(Table, OutboxMessage.__table__))
+
+
+def _tell(
+    session: Session,
+    now: datetime,
+    users: Iterable[User],
+    kind: str,
+    ticket: Ticket | None,
+    params: dict,
+    escalation_id: int | None,
+) -> int:
+    # The bell's rows and the outbox's are each written in one INSERT, however many are told.
     told = 0
     payload = json.dumps(params, ensure_ascii=False)
-    if ids:
-        for user in session.scalars(select(User).where(User.id.in_(ids), User.active)):
-            # Never tell anyone of a ticket they may not open (a moved requester, a scoped
-            # manager), and desk matters only to the desk.
-            if ticket is not None and not permissions.can_view_ticket(user, ticket.department_id):
-                continue
-            if kind in DESK_KINDS and not (permissions.is_desk(user) or permissions.can_see_internal(user)):
-                continue
-            muted = {k for k in (user.muted_kinds or "").split(",") if k}
-            if kind in muted:
-                continue
-            if user.notify_inapp:
-                session.add(
-                    Notification(
-                        user_id=user.id,
-                        kind=kind,
-                        ticket_id=ticket.id if ticket else None,
-                        escalation_id=escalation_id,
-                        params=payload,
-                        created_at=now,
-                    )
-                )
-            if user.notify_email and user.email:
-                session.add(
-                    OutboxMessage(
-                        channel="email",
-                        recipient=user.email,
-                        locale=user.locale or "ja",
-                        kind=kind,
-                        params=payload,
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
-                )
-            told += 1
-    if kind in WEBHOOK_KINDS:
-        session.add(
-            OutboxMessage(
-                channel=WEBHOOK,
-                recipient="",
-                locale="ja",
-                kind=kind,
-                params=payload,
-                created_at=now,
-                next_attempt_at=now,
+    bell: list[dict] = []
+    outbox: list[dict] = []
+    for user in users:
+        # Never tell anyone of a ticket they may not open (a moved requester, a scoped
+        # manager), and desk matters only to the desk.
+        if ticket is not None and not permissions.can_view_ticket(user, ticket.department_id):
+            continue
+        if kind in DESK_KINDS and not (permissions.is_desk(user) or permissions.can_see_internal(user)):
+            continue
+        muted = {k for k in (user.muted_kinds or "").split(",") if k}
+        if kind in muted:
+            continue
+        if user.notify_inapp:
+            bell.append(
+                {
+                    "user_id": user.id,
+                    "kind": kind,
+                    "ticket_id": ticket.id if ticket else None,
+                    "escalation_id": escalation_id,
+                    "params": payload,
+                    "created_at": now,
+                }
             )
-        )
+        if user.notify_email and user.email:
+            outbox.append(_outbox_row("email", user.email, user.locale or "ja", kind, payload, now))
+        told += 1
+    if kind in WEBHOOK_KINDS:
+        outbox.append(_outbox_row(WEBHOOK, "", "ja", kind, payload, now))
+    if bell:
+        session.execute(_NOTIFICATIONS, bell)
+    if outbox:
+        session.execute(_OUTBOX, outbox)
     return told
+
+
+def _outbox_row(channel: str, recipient: str, locale: str, kind: str, payload: str, now: datetime) -> dict:
+    return {
+        "channel": channel,
+        "recipient": recipient,
+        "locale": locale,
+        "kind": kind,
+        "params": payload,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
 
 
 def user_ids_with_role(session: Session, *roles: str) -> list[int]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, case, delete, exists, func, insert, select
+from sqlalchemy import Date, Select, String, and_, bindparam, case, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -32,7 +32,8 @@ from ..models import (
     User,
 )
 from ..models.user import user_themes
-from . import documents, notify
+from . import documents, history, notify
+from .filing import filed_now
 from .history import record
 from .reference import read_reference
 from .reference_yaml import ReferenceDataError, read_yaml_file
@@ -161,6 +162,30 @@ def candidates(session: Session, rules: Rules, theme_id: str, now: datetime) -> 
     priority, then by who has waited longest since their last assignment.
     """
     today = now.astimezone(TOKYO).date()
+    out = []
+    for uid, username, name, last, load, count in session.execute(
+        _candidates_statement(rules), {"theme_id": theme_id, "today": today}
+    ):
+        cap = int(rules.members.get(username, {}).get("cap", rules.default_cap))
+        if count >= cap:
+            continue
+        out.append(Candidate(uid, username, name, float(load), int(count), cap, last))
+    far_past = datetime.min.replace(tzinfo=TOKYO)
+    out.sort(key=lambda c: (c.load, c.last_assigned_at or far_past, c.user_id))
+    return out
+
+
+# The statement of `candidates` for the rules it was last built for (their priority
+# weights are in it): built once per version of the rules, not once per filing.
+_candidates_built: tuple[Rules, Select] | None = None
+
+
+def _candidates_statement(rules: Rules) -> Select:
+    global _candidates_built
+    built = _candidates_built
+    if built is not None and built[0] is rules:
+        return built[1]
+    today = bindparam("today", type_=Date)
     weight = case(
         (Ticket.id.is_(None), 0.0),  # the outer join's empty row of a member with no tickets
         *[(Ticket.priority == rank, rules.priority_weights[name]) for name, rank in states.PRIORITY_RANK.items()],
@@ -178,20 +203,16 @@ def candidates(session: Session, rules: Rules, theme_id: str, now: datetime) -> 
             func.coalesce(func.sum(weight), 0.0),
             func.count(Ticket.id),
         )
-        .join(user_themes, and_(user_themes.c.user_id == User.id, user_themes.c.theme_id == theme_id))
+        .join(
+            user_themes,
+            and_(user_themes.c.user_id == User.id, user_themes.c.theme_id == bindparam("theme_id", type_=String)),
+        )
         .outerjoin(Ticket, and_(Ticket.assignee_id == User.id, Ticket.status.in_(states.OPEN_STATUSES)))
         .where(User.active, User.role.in_(permissions.ASSIGNABLE_ROLES), ~away)
         .group_by(User.id, User.username, User.display_name, User.last_assigned_at)
     )
-    out = []
-    for uid, username, name, last, load, count in session.execute(stmt):
-        cap = int(rules.members.get(username, {}).get("cap", rules.default_cap))
-        if count >= cap:
-            continue
-        out.append(Candidate(uid, username, name, float(load), int(count), cap, last))
-    far_past = datetime.min.replace(tzinfo=TOKYO)
-    out.sort(key=lambda c: (c.load, c.last_assigned_at or far_past, c.user_id))
-    return out
+    _candidates_built = (rules, stmt)
+    return stmt
 
 
 def _departments(doc: dict, initiative_ids: list[str]) -> list[str]:
@@ -210,18 +231,30 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
     the ticket is marked for triage with the reason. A theme or initiatives
     the requester chose are kept and count as certain.
     """
+    # Its history events are written together when it is done.
+    with history.batched(session):
+        return _route_new_ticket(session, ticket, now, auto_apply)
+
+
+def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply: bool) -> RoutingProposal:
     from ..domain.routing import route
 
-    existing = session.get(RoutingProposal, ticket.id)
-    if existing is not None:  # a repeated submission of the same form
-        return existing
+    chosen_inits = filed_now(session, ticket.id)
+    if chosen_inits is None:
+        # Not filed in this transaction: it may have been routed already (a repeated
+        # submission of the same form), and its initiatives are read back.
+        existing = session.get(RoutingProposal, ticket.id)
+        if existing is not None:
+            return existing
+        chosen_inits = [
+            link.initiative_id
+            for link in session.scalars(
+                select(TicketInitiative)
+                .where(TicketInitiative.ticket_id == ticket.id)
+                .order_by(TicketInitiative.position)
+            )
+        ]
     loaded = current_rules(session)
-    chosen_inits = [
-        link.initiative_id
-        for link in session.scalars(
-            select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position)
-        )
-    ]
     if loaded is None:
         proposal = RoutingProposal(
             ticket_id=ticket.id, theme_id=ticket.theme_id, confident=False, triage_reason="unsure", created_at=now
@@ -229,13 +262,8 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
         session.add(proposal)
         ticket.triage = True
         record(session, ticket, None, now, "triage", new="unsure", internal=True)
-        notify.notify(
-            session,
-            now,
-            notify.user_ids_with_role(session, *permissions.TRIAGE_LEADS),
-            "triage",
-            ticket,
-            notify.ticket_params(ticket, reason="unsure"),
+        notify.notify_roles(
+            session, now, permissions.TRIAGE_LEADS, "triage", ticket, notify.ticket_params(ticket, reason="unsure")
         )
         session.flush()
         return proposal
@@ -261,15 +289,15 @@ def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply
     session.add(proposal)
     record(session, ticket, None, now, "routed", new=proposal.reasons, internal=True)
     if auto_apply and confident and member is not None:
-        _apply(session, None, now, ticket, theme_id, init_ids, member.user_id)
+        _apply(session, None, now, ticket, theme_id, init_ids, member.user_id, current=chosen_inits)
     else:
         proposal.triage_reason = "unsure" if not confident else ("nobody_fits" if member is None else "review")
         ticket.triage = True
         record(session, ticket, None, now, "triage", new=proposal.triage_reason, internal=True)
-        notify.notify(
+        notify.notify_roles(
             session,
             now,
-            notify.user_ids_with_role(session, *permissions.TRIAGE_LEADS),
+            permissions.TRIAGE_LEADS,
             "triage",
             ticket,
             notify.ticket_params(ticket, reason=proposal.triage_reason),
@@ -286,18 +314,24 @@ def _apply(
     theme_id: str | None,
     initiative_ids: list[str],
     assignee_id: int | None,
+    current: list[str] | None = None,
 ) -> None:
+    """`current`: the ticket's initiatives now, when the caller has just read them."""
     if theme_id != ticket.theme_id:
         old = ticket.theme_id or ""
         ticket.theme_id = theme_id
         record(session, ticket, actor, now, "theme", old=old, new=theme_id or "")
-    current = [
-        link.initiative_id
-        for link in session.scalars(
-            select(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id).order_by(TicketInitiative.position)
-        )
-    ]
+    if current is None:
+        current = [
+            link.initiative_id
+            for link in session.scalars(
+                select(TicketInitiative)
+                .where(TicketInitiative.ticket_id == ticket.id)
+                .order_by(TicketInitiative.position)
+            )
+        ]
     if current != list(initiative_ids):
+        filed_now(session, ticket.id)  # what filing remembered of them is no longer so
         session.execute(delete(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id))
         if initiative_ids:
             session.execute(

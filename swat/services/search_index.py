@@ -139,8 +139,14 @@ def fts_token(token: str) -> str:
     return token if token.isalnum() else token.translate(_ASCII_SAFE)
 
 
-def _texts(conn: Connection, ticket_ids: list[int]) -> dict[int, Texts]:
-    """The stored texts of these tickets, in the order a document holds them."""
+_SOURCES = (("messages", "body"), ("attachments", "filename"))
+
+
+def _texts(
+    conn: Connection, ticket_ids: list[int], sources: tuple[tuple[str, str], ...] = _SOURCES
+) -> dict[int, Texts]:
+    """The stored texts of these tickets, in the order a document holds them (`sources`:
+    the tables of texts beside the ticket's own that may hold any for them)."""
     out: dict[int, Texts] = {}
     ids: BindParameter[list[int]] = bindparam("ids", expanding=True)
     rows = conn.execute(
@@ -154,7 +160,7 @@ def _texts(conn: Connection, ticket_ids: list[int]) -> dict[int, Texts]:
     for tid, title, body, requester, department in rows:
         out[tid] = Texts(title=title, public=[body, requester, department])
     # Every message, then every file name, each on the side its visibility puts it.
-    for table, column in (("messages", "body"), ("attachments", "filename")):
+    for table, column in sources:
         for tid, internal, value in conn.execute(
             text(
                 f"SELECT ticket_id, internal, {column} FROM {table} WHERE ticket_id IN :ids ORDER BY ticket_id, id"
@@ -225,21 +231,30 @@ def index_tickets(conn: Connection, ticket_ids: list[int], fresh: bool = False) 
     return len(texts)
 
 
-def refresh(session: Session, ticket_id: int, new: bool = False) -> None:
+def refresh(session: Session, ticket_id: int, new: bool = False, with_files: bool = True) -> None:
     """Bring one ticket's document up to date, in the transaction that changed the ticket.
 
-    For a new ticket on PostgreSQL the requester's row is locked (shared) first: a rename
-    of the requester at the same moment either waits for the filing and then rewrites its
-    document too, or commits first and the filing reads the new name.
+    For a new ticket (`new`: filed in this transaction; `with_files`: with files) on
+    PostgreSQL the requester's row is locked (shared) first: a rename of the requester at
+    the same moment either waits for the filing and then rewrites its document too, or
+    commits first and the filing reads the new name.
     """
     session.flush()
     conn = session.connection()
-    if new and conn.dialect.name == "postgresql":
+    if not new:
+        index_tickets(conn, [ticket_id])
+        return
+    postgresql = conn.dialect.name == "postgresql"
+    if postgresql:
         conn.execute(
             text("SELECT 1 FROM users WHERE id = (SELECT requester_id FROM tickets WHERE id = :id) FOR SHARE"),
             {"id": ticket_id},
         )
-    index_tickets(conn, [ticket_id])
+    # A ticket filed in this transaction has no replies yet, nor files unless it was filed
+    # with some. No other transaction sees it, so it is not locked; on PostgreSQL no document
+    # can exist for it (a document's key refers to its ticket), so none is cleared first.
+    texts = _texts(conn, [ticket_id], _SOURCES[1:] if with_files else ())
+    _write(conn, {tid: tokens_of(t) for tid, t in texts.items()}, fresh=postgresql)
 
 
 def _clear(conn: Connection) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import lifecycle, states
@@ -169,29 +169,60 @@ def _save(session: Session, rules: SlaRules, ticket: Ticket, step: timers.Step, 
         row.target_minutes, row.used_minutes, row.state = c.target_minutes, c.used_minutes, c.state
         row.running_since, row.due_at, row.stopped_at = c.running_since, c.due_at, c.stopped_at
         refresh_next_check(session, rules, row, set() if new else None)
-    for e in step.events:
-        session.add(
-            SlaEvent(
-                ticket_id=ticket.id,
-                target=e.target,
-                kind=e.kind,
-                at=e.at,
-                used_minutes=e.used_minutes,
-                target_minutes=e.target_minutes,
-                due_at=e.due_at,
-                note=e.note,
-            )
+    if step.events:
+        # All of the step's events in one INSERT (the log is only appended to).
+        session.execute(
+            _INSERT_EVENTS,
+            [
+                {
+                    "ticket_id": ticket.id,
+                    "target": e.target,
+                    "kind": e.kind,
+                    "at": e.at,
+                    "used_minutes": e.used_minutes,
+                    "target_minutes": e.target_minutes,
+                    "due_at": e.due_at,
+                    "note": e.note,
+                }
+                for e in step.events
+            ],
         )
+    ticket.sla_due_at = _due(step)
+
+
+_INSERT_EVENTS = insert(cast(Table, SlaEvent.__table__))
+
+
+def _due(step: timers.Step) -> datetime | None:
     dues = [c.due_at for c in step.clocks.values() if c.state == timers.RUNNING and c.due_at is not None]
-    ticket.sla_due_at = min(dues) if dues else None
+    return min(dues) if dues else None
 
 
-def on_created(session: Session, ticket: Ticket, now: datetime) -> None:
+class Started:
+    """The clocks a new ticket of some priority starts with, worked out before the ticket is
+    written (so its row is inserted with its SLA due time)."""
+
+    def __init__(self, rules: SlaRules, step: timers.Step) -> None:
+        self.rules, self.step = rules, step
+        self.due_at = _due(step)
+
+
+def start(session: Session, rank: int, now: datetime) -> Started | None:
+    """The clocks a ticket of this priority filed now starts with; None before the rules are loaded."""
     rules = current(session)
     if rules is None:
-        return
+        return None
+    return Started(rules, timers.start(rules.calendar, rules.policy_for(rank), now))
+
+
+def on_created(session: Session, ticket: Ticket, now: datetime, started: Started | None = None) -> None:
+    """Start a new ticket's clocks (`started`: worked out already by `start` for its priority and `now`)."""
+    if started is None:
+        started = start(session, ticket.priority, now)
+        if started is None:
+            return
     # A new ticket has no clocks and no escalations yet: nothing to read back.
-    _save(session, rules, ticket, timers.start(rules.calendar, rules.policy_for(ticket.priority), now), new=True)
+    _save(session, started.rules, ticket, started.step, new=True)
 
 
 def on_desk_reply(session: Session, ticket: Ticket, now: datetime) -> None:

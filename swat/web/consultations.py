@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..domain import permissions, states
-from ..services import filing, listing, routing
+from ..services import filing, history, listing, routing
 from ..transaction import session
 from .common import attempt, form_error, limits, now, settings, store, uploads
 from .forms import ConsultationForm
@@ -75,6 +75,12 @@ def _choices(form: ConsultationForm) -> None:
 
 def _file(form: ConsultationForm):
     """File the consultation and route it; the same form sent twice gives back the first ticket."""
+    with history.batched(session()):  # the history of both steps in one INSERT
+        ticket = _file_and_route(form)
+    return ticket.number
+
+
+def _file_and_route(form: ConsultationForm):
     ticket = filing.file_consultation(
         session(),
         current_user,
@@ -91,7 +97,7 @@ def _file(form: ConsultationForm):
         submission_token=(form.submission_token.data or "")[:64] or None,
     )
     routing.route_new_ticket(session(), ticket, now(), auto_apply=settings()["routing_auto_apply"])
-    return ticket.number
+    return ticket
 
 
 @bp.route("/new", methods=["GET", "POST"])
