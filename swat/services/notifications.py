@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import permissions
@@ -20,7 +21,7 @@ from ..domain.errors import NotFound, ValidationError
 from ..models import Escalation, Notification, Ticket, User
 from .notify import KINDS
 from .statements import rows_matched
-from .visibility import notification_scope
+from .visibility import bound_notification_scope, scope_binding
 from .weekly_summary import KIND as WEEKLY_SUMMARY
 
 INBOX_SIZE = 100
@@ -29,16 +30,28 @@ INBOX_SIZE = 100
 UNREAD_CAP = 99
 
 
-def unread_count(session: Session, actor) -> int:
-    """How many of the actor's visible notifications are unread (the number on the bell),
-    counted up to UNREAD_CAP + 1: anything above UNREAD_CAP is shown as "99+"."""
+@lru_cache(maxsize=2)
+def _unread_statement(scoped: bool) -> Select:
     unread = (
         select(Notification.id)
-        .where(notification_scope(actor), Notification.read_at.is_(None))
+        .where(bound_notification_scope(scoped), Notification.read_at.is_(None))
         .limit(UNREAD_CAP + 1)
         .subquery()
     )
-    return session.execute(select(func.count()).select_from(unread)).scalar_one()
+    return select(func.count()).select_from(unread)
+
+
+def _scope_params(actor) -> tuple[bool, dict]:
+    scope = scope_binding(actor)
+    return scope is not None, {"scope_user": actor.id, **(scope or {})}
+
+
+def unread_count(session: Session, actor) -> int:
+    """How many of the actor's visible notifications are unread (the number on the bell),
+    counted up to UNREAD_CAP + 1: anything above UNREAD_CAP is shown as "99+". The statement
+    is built once per form (every page shows the bell)."""
+    scoped, params = _scope_params(actor)
+    return session.execute(_unread_statement(scoped), params).scalar_one()
 
 
 @dataclass(frozen=True)
@@ -50,16 +63,22 @@ class InboxItem:
     escalation: Escalation | None
 
 
-def inbox(session: Session, actor, limit: int = INBOX_SIZE) -> list[InboxItem]:
-    """The actor's newest visible notifications, newest first, each with its ticket number and escalation."""
-    rows = session.execute(
+@lru_cache(maxsize=2)
+def _inbox_statement(scoped: bool) -> Select:
+    return (
         select(Notification, Ticket.number, Escalation)
         .outerjoin(Ticket, Ticket.id == Notification.ticket_id)
         .outerjoin(Escalation, Escalation.id == Notification.escalation_id)
-        .where(notification_scope(actor))
+        .where(bound_notification_scope(scoped))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
-    ).all()
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def inbox(session: Session, actor, limit: int = INBOX_SIZE) -> list[InboxItem]:
+    """The actor's newest visible notifications, newest first, each with its ticket number and escalation."""
+    scoped, params = _scope_params(actor)
+    rows = session.execute(_inbox_statement(scoped), {**params, "limit": limit}).all()
     return [InboxItem(notification=n, number=number, escalation=esc) for n, number, esc in rows]
 
 

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -126,15 +126,19 @@ def start_session(session: Session, now: datetime, user: User, ip: str) -> str:
     return token
 
 
+# Read on every request: built once.
+_SESSION_BY_TOKEN = (
+    select(UserSession, User)
+    .join(User, UserSession.user_id == User.id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
 def resume_session(session: Session, now: datetime, token: str, cfg: AccountSettings) -> User | None:
     """The user of a live session token, or None (revoked, idle too long, too old, user inactive)."""
     if not token or len(token) > 100:
         return None
-    row = session.execute(
-        select(UserSession, User)
-        .join(User, UserSession.user_id == User.id)
-        .where(UserSession.token_hash == _hash_token(token))
-    ).one_or_none()
+    row = session.execute(_SESSION_BY_TOKEN, {"token_hash": _hash_token(token)}).one_or_none()
     if row is None:
         return None
     us, user = row

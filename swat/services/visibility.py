@@ -50,20 +50,23 @@ def scope_binding(actor) -> dict[str, str] | None:
     return None if department is None else {SCOPE_PARAM: department}
 
 
-def notification_scope(actor) -> ColumnElement[bool]:
-    """The actor's own notifications that are about no ticket or about a ticket they may see.
+def bound_notification_scope(scoped: bool) -> ColumnElement[bool]:
+    """A user's own notifications that are about no ticket or about a ticket they may see.
 
     The ticket rule is asked per notification, through the ticket's primary key (EXISTS),
     never as "the ids of every ticket in scope": that list is all tickets for the desk and
     a whole department's for its head, and reading it per unread notification made the
     bell cost hundreds of milliseconds at a million tickets.
-    """
-    own = Notification.user_id == actor.id
-    department = permissions.department_scope(actor)
-    if department is None:
+
+    For a prebuilt statement: the user is the parameter "scope_user" and, when `scoped`, the
+    department is SCOPE_PARAM (scope_binding(actor) says which form and binds it)."""
+    own = Notification.user_id == bindparam("scope_user")
+    if not scoped:
         return own
     ticket = aliased(Ticket)  # its own name: the caller may join tickets too
-    about_visible_ticket = exists().where(ticket.id == Notification.ticket_id, ticket.department_id == department)
+    about_visible_ticket = exists().where(
+        ticket.id == Notification.ticket_id, ticket.department_id == bindparam(SCOPE_PARAM)
+    )
     return own & or_(Notification.ticket_id.is_(None), about_visible_ticket)
 
 
