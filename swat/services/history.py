@@ -51,7 +51,9 @@ def record(
 def batched(session: Session) -> Iterator[None]:
     """The events recorded inside the block are written when it ends, in one INSERT of all
     their rows (in the order recorded), instead of one statement each. Nothing inside may
-    read them back before that; a block inside another is part of the outer one."""
+    read them back before that; a block inside another is part of the outer one. The rows
+    are a plain list, not session objects: an event recorded inside a savepoint that is
+    rolled back would still be written, so nothing records inside one within the block."""
     if _PENDING in session.info:
         yield
         return

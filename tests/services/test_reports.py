@@ -630,8 +630,8 @@ def test_bucketed_percentiles_are_the_plain_ones(users, case):
     ]
     for periods in groups:
         together = report_times.desk_times_of(db.session, periods, ("first_response", "resolution"))
-        assert together == [report_times.desk_times(db.session, p, ("first_response", "resolution")) for p in periods]
-        assert [t["resolution"] for t in together] == [oracle(p) for p in periods]
+        # Each period's figures are the oracle's (no first-response clock was stopped).
+        assert together == [{"resolution": oracle(p), "first_response": (None, None)} for p in periods]
 
 
 def test_drill_downs_list_exactly_the_tickets_counted_across_a_year_start(users, clock, store, limits):
