@@ -90,20 +90,9 @@ def source(
 
 
 # The counts of the period itself (the backlog is counted over every day before its end).
-WITHIN = ("opened", "resolved", "reopened", "fr_met", "fr_missed", "fr_minutes", "res_met", "res_missed", "res_minutes")
-# The columns of totals(), in this order.
-SUMS = (
-    "opened",
-    "resolved",
-    "backlog",
-    "reopened",
-    "fr_met",
-    "fr_missed",
-    "fr_minutes",
-    "res_met",
-    "res_missed",
-    "res_minutes",
-)
+WITHIN = tuple(c for c in COUNTERS if c != "exited")
+# The columns of totals(), in this order: the backlog where the rows count who left it.
+SUMS = tuple("backlog" if c == "exited" else c for c in COUNTERS)
 
 
 def totals(period: rdomain.Period, dims: tuple[str, ...], department: str | None, by: tuple[str, ...] = ()):

@@ -224,6 +224,17 @@ def _departments(doc: dict, initiative_ids: list[str]) -> list[str]:
     return seen
 
 
+def _linked_initiatives(session: Session, ticket_id: int) -> list[str]:
+    """The ids of the catalog entries linked to the ticket, in their order."""
+    return list(
+        session.scalars(
+            select(TicketInitiative.initiative_id)
+            .where(TicketInitiative.ticket_id == ticket_id)
+            .order_by(TicketInitiative.position)
+        )
+    )
+
+
 def route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_apply: bool = True) -> RoutingProposal:
     """Propose theme, initiatives, departments, panel and member for a new ticket.
 
@@ -246,14 +257,7 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         existing = session.get(RoutingProposal, ticket.id)
         if existing is not None:
             return existing
-        chosen_inits = [
-            link.initiative_id
-            for link in session.scalars(
-                select(TicketInitiative)
-                .where(TicketInitiative.ticket_id == ticket.id)
-                .order_by(TicketInitiative.position)
-            )
-        ]
+        chosen_inits = _linked_initiatives(session, ticket.id)
     loaded = current_rules(session)
     if loaded is None:
         proposal = RoutingProposal(
@@ -322,14 +326,7 @@ def _apply(
         ticket.theme_id = theme_id
         record(session, ticket, actor, now, "theme", old=old, new=theme_id or "")
     if current is None:
-        current = [
-            link.initiative_id
-            for link in session.scalars(
-                select(TicketInitiative)
-                .where(TicketInitiative.ticket_id == ticket.id)
-                .order_by(TicketInitiative.position)
-            )
-        ]
+        current = _linked_initiatives(session, ticket.id)
     if current != list(initiative_ids):
         filed_now(session, ticket.id)  # what filing remembered of them is no longer so
         session.execute(delete(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id))
