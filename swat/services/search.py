@@ -67,6 +67,17 @@ def _tsquery(t: Term) -> str:
     return "(" + " ".join(parts) + ")"
 
 
+def _tokens_tsquery(t: Term) -> str:
+    """Every token of the term, in any order and at any distance (PostgreSQL tsquery syntax):
+    what the index finds without reading a document, the documents its phrase check reads."""
+    last = len(t.tokens) - 1
+    return (
+        "("
+        + " & ".join(_pg_literal(tok) + (":*" if t.prefix and i == last else "") for i, (_, tok) in enumerate(t.tokens))
+        + ")"
+    )
+
+
 def _fts_phrase(t: Term) -> str:
     """The term as an FTS5 phrase (a gap token where the term has white space)."""
     words: list[str] = []

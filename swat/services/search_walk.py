@@ -4,27 +4,36 @@ A word of two or more characters is a phrase of tokens, so every document the in
 must be read to check the positions, and a common word is offered by hundreds of thousands.
 A list therefore checks its newest tickets first, one by one (a check reads that ticket's
 document by its key): the work is bounded by the tickets checked, however common the words.
-Words that check finds rarely are looked up in the index instead, for a range of ids sized
-from what the check saw (the index's hits read for that range only), newest first.
+Words that check finds rarely are looked up in the index whole, if the index holds them in
+few documents; otherwise (a word common in the archive but missing from the newest tickets,
+as after a day of near-identical filings) for ranges of ids sized from what the check saw
+(the index's hits read for that range only), newest first.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, literal, or_, select
+from functools import lru_cache
+
+from sqlalchemy import ColumnElement, Integer, Select, Text, and_, bindparam, cast, false, func, literal, or_, select
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.orm import Session
 
+from ..domain import permissions
 from ..domain.search import Query
 from ..models import SearchDocument, Ticket
 from . import search
-from .search import Count, _numbers, _postgres, _tsquery, matches
+from .search import Count, _numbers, _postgres, _tokens_tsquery, _tsquery, matches
 
 # The newest tickets of a list checked first, to see how common the words are.
 PROBE = 400
 # At most this many tickets checked one by one for a request.
 WALK_BUDGET = 4000
-# Below this share of the tickets checked, the words are looked up in the index (whole).
+# Below this share of the tickets checked, the words are looked up in the index (whole)...
 RARE = 0.005
+# ...if it holds all of their tokens in at most this many documents (the phrase check reads
+# each of them): the newest tickets checked say how common the words are in this list lately,
+# the index how much looking them up whole would read.
+RARE_DOCUMENTS = 2000
 
 
 class Matches:
@@ -41,6 +50,7 @@ class Matches:
         self.done = False
         self.examined = 0
         self.rare = False
+        self._few: bool | None = None
 
     def _check(self, n: int) -> None:
         """Check the next `n` tickets of the list one by one."""
@@ -80,7 +90,7 @@ class Matches:
         while len(self.found) < want and not self.done:
             if not self.examined and self.cursor is None:
                 self._check(PROBE)
-                self.rare = len(self.found) < RARE * self.examined
+                self.rare = not self.done and len(self.found) < RARE * self.examined and self._few_holders()
                 continue
             need = want - len(self.found)
             if not self.rare and self.examined < WALK_BUDGET:
@@ -90,18 +100,36 @@ class Matches:
                     # Judged again on the whole walk, not the probe's few hits: a word in a few
                     # tickets per thousand is counted and ranked from the index, the same way
                     # whatever the newest few hundred happen to hold.
-                    self.rare = len(self.found) < RARE * self.examined
+                    self.rare = not self.done and len(self.found) < RARE * self.examined and self._few_holders()
                 continue
             if not (self.rare if index is None else index):
                 return
-            if self.rare or not self.found or self.top is None or self.cursor is None:
+            if self.rare or self.top is None or self.cursor is None:
                 self._look_up(need, 0)
                 continue
-            # Matches per id so far: an id range expected to hold what is missing, with room.
-            # (at least as many ids again as seen so far, so the ranges grow).
+            # Matches per id so far: an id range expected to hold what is missing, with room
+            # (at least as many ids again as seen so far, so the ranges grow; only that when
+            # none has been found: the words are common in the index, not among the newest).
             seen = self.top - self.cursor + 1
-            span = max(seen, int(need * seen / len(self.found) * 1.5) + 1)
+            span = max(seen, int(need * seen / len(self.found) * 1.5) + 1) if self.found else seen
             self._look_up(need, max(0, self.cursor - span))
+
+    def _few_holders(self) -> bool:
+        """Whether the index holds every token of some word in at most RARE_DOCUMENTS
+        documents altogether (counted up to one more, from the index alone): then looking
+        the words up in it whole is cheap. A query without words (a number, exclusions
+        only) is judged by the tickets checked alone."""
+        if self._few is None:
+            if not self.query.terms:
+                self._few = True
+            else:
+                word = " | ".join(_tokens_tsquery(t) for t in self.query.terms)
+                held = self.session.scalar(
+                    _holders_statement(permissions.can_see_internal(self.actor)),
+                    {"word": word, "cap": RARE_DOCUMENTS + 1},
+                )
+                self._few = (held or 0) <= RARE_DOCUMENTS
+        return self._few
 
     def count(self) -> Count:
         """The number of matches: exact when the list was checked whole or the words are rare
@@ -148,6 +176,18 @@ class Matches:
         self.fill(len(pool) + len(head) + skip + rest)
         beyond = [i for i in self.found[len(pool) :] if i not in heads]
         return page + beyond[skip : skip + rest]
+
+
+@lru_cache(maxsize=2)
+def _holders_statement(desk: bool) -> Select:
+    """How many documents hold the tokens (up to `cap`); the desk's include internal notes."""
+    sd = SearchDocument.__table__.c
+    word = cast(bindparam("word", type_=Text), TSQUERY)
+    hit: ColumnElement[bool] = sd.terms.op("@@")(word)
+    if desk:
+        hit = or_(hit, sd.internal_terms.op("@@")(word))
+    held = select(sd.ticket_id).where(hit).limit(bindparam("cap", type_=Integer)).subquery()
+    return select(func.count()).select_from(held)
 
 
 def _row_match(actor, query: Query, numbers: list[str], w) -> ColumnElement[bool]:

@@ -567,3 +567,42 @@ def test_a_word_in_a_few_tickets_pages_in_order_past_the_checked_ones(mixed, use
         assert seen[3:] == [n for n in hits[::-1] if n not in seen[:3]], per_page
         seen, _ = _every_page(users, "agent", q="相談窓口", sort="number", descending=True, per_page=per_page)
         assert seen == hits[::-1]
+
+
+def test_a_word_common_in_the_archive_but_not_among_the_newest_is_found_in_ranges(
+    mixed, users, make_ticket, monkeypatch
+):
+    """After a run of alike consultations the newest tickets checked hold none of a word the
+    archive is full of: it is still found newest first, page by page, every match once; on
+    PostgreSQL the index says it is common, so it is looked up for ranges of ids below the
+    tickets checked (never read whole) and its count is a lower bound."""
+    hits = [n for i, n in enumerate(mixed) if i % 3 == 0]
+    for i in range(12):
+        make_ticket(title=f"庁舎点検{i}", body="エレベーターの点検日程。")
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    lows: list[int] = []
+    look_up = search_walk.Matches._look_up
+
+    def recorded(self, want, low):
+        lows.append(low)
+        return look_up(self, want, low)
+
+    monkeypatch.setattr(search_walk.Matches, "_look_up", recorded)
+    results = {}
+    for few in (2000, 4):  # the index's bound for a rare word: above and below its 8 holders
+        monkeypatch.setattr(search_walk, "RARE_DOCUMENTS", few)
+        lows.clear()
+        by_number, first = _every_page(users, "agent", q="相談窓口", sort="number", per_page=2)
+        by_relevance, _ = _every_page(users, "agent", q="相談窓口", sort="relevance", per_page=2)
+        results[few] = (by_number, by_relevance, first.total, first.at_least, list(lows))
+    for few, (by_number, by_relevance, total, at_least, _looked) in results.items():
+        assert by_number == hits, few
+        assert sorted(by_relevance) == sorted(hits) and len(by_relevance) == len(hits), few
+        if not postgres:
+            assert (total, at_least) == (len(hits), False)
+    if postgres:
+        # Rare by the index (8 holders, at most 2000): counted exactly, looked up whole.
+        assert results[2000][2:4] == (len(hits), False) and results[2000][4][0] == 0
+        # Common by the index (more than 4): the first look-up is a range above the oldest
+        # ids, and the count says "at least".
+        assert results[4][3] is True and results[4][4] and results[4][4][0] > 0
