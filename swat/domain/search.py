@@ -263,5 +263,5 @@ def bigram_set(folded: str) -> set[str]:
     """The distinct two-character pieces of folded text (for similarity), spaces left out."""
     out: set[str] = set()
     for run in folded.split(" "):
-        out.update(map(str.__add__, run, run[1:]))
+        out.update([run[i : i + 2] for i in range(len(run) - 1)])
     return out

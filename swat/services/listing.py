@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from ..domain import permissions, states
 from ..domain.search import parse_query
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, User
-from . import search, search_walk
+from . import documents, reference, search, search_walk, statements
 from .visibility import ticket_scope
 
 SORTS = {
@@ -84,11 +84,17 @@ def assignee_id(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
-def filter_options(session: Session) -> tuple[Sequence[Theme], Sequence[Department]]:
-    """Every theme and department, in catalog order: the choices of the queue's filters."""
-    themes = session.scalars(select(Theme).order_by(Theme.sort_order)).all()
-    departments = session.scalars(select(Department).order_by(Department.sort_order)).all()
-    return themes, departments
+def filter_options(session: Session) -> tuple[Sequence[Named], Sequence[Named]]:
+    """Every theme and department, in catalog order: the choices of the queue's filters, from
+    the catalog as the last reference load stored it (from the tables before any such load)."""
+    stored = documents.compiled(session, reference.CATALOG_DOC, _catalog_options)
+    if stored is not None:
+        return stored
+    return _catalog_options(reference.catalog_document(session))
+
+
+def _catalog_options(doc: dict) -> tuple[list[Named], list[Named]]:
+    return [Named(*t) for t in doc["themes"]], [Named(*d) for d in doc["departments"]]
 
 
 def filtered_by(session: Session, f: TicketFilters) -> dict[str, Any]:
@@ -307,7 +313,7 @@ def _rows(session: Session, ids: list[int], with_body: bool = False) -> list[Lis
     # The columns as _rows_statement lists them: the ticket's first 9 (the last is its
     # department's id), the department's name and name_en, the theme's id, name and name_en,
     # the requester's and the assignee's id and name, the body.
-    for r in session.execute(_rows_statement(with_body), {"ids": ids}):
+    for r in statements.read(session, _rows_statement(with_body), {"ids": ids}):
         # (mypy cannot count the starred slice's values: ListRow's first 9 fields)
         by_id[r[0]] = ListRow(  # type: ignore[call-arg]
             *r[:9],

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..domain import permissions
 from ..domain.errors import NotFound, ValidationError
 from ..models import Escalation, Notification, Ticket, User
+from . import statements
 from .notify import KINDS
 from .statements import rows_matched
 from .visibility import bound_notification_scope, scope_binding
@@ -51,7 +52,7 @@ def unread_count(session: Session, actor) -> int:
     counted up to UNREAD_CAP + 1: anything above UNREAD_CAP is shown as "99+". The statement
     is built once per form (every page shows the bell)."""
     scoped, params = _scope_params(actor)
-    return session.execute(_unread_statement(scoped), params).scalar_one()
+    return statements.read(session, _unread_statement(scoped), params).scalar_one()
 
 
 @dataclass(frozen=True)

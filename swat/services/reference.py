@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Base, Department, EscalationStep, GovernanceBody, Initiative, Theme
 from ..models.reference import initiative_departments, initiative_themes
-from . import search_index
+from . import documents, search_index
 from .reference_yaml import ReferenceDataError, date_text, each_item, fail, id_list, known_ref, parse_file
 
 __all__ = ["LoadReport", "ReferenceData", "ReferenceDataError", "load_reference", "read_reference"]
@@ -293,7 +294,12 @@ def _remove(
             report.deactivated[kind] += 1
 
 
-def load_reference(session: Session, directory: str | Path) -> LoadReport:
+# The themes and departments as the lists' filters offer them, stored whole with each load
+# (services.documents): a list reads that one version, not the two tables on every request.
+CATALOG_DOC = "catalog"
+
+
+def load_reference(session: Session, directory: str | Path, now: datetime | None = None) -> LoadReport:
     """Read the reference files in `directory` and make the database match them.
 
     Nothing is written unless every file is valid (ReferenceDataError otherwise).
@@ -351,4 +357,20 @@ def load_reference(session: Session, directory: str | Path) -> LoadReport:
     _remove(session, GovernanceBody, bodies, {b["id"] for b in data.governance}, "governance", report)
     _remove(session, Department, departments, {d["id"] for d in data.departments}, "departments", report)
     session.flush()
+    _store_catalog(session, now or datetime.now(UTC))
     return report
+
+
+def catalog_document(session: Session) -> dict[str, list[list[str]]]:
+    """What the lists' filters offer of the catalog as the tables now hold it (deactivated
+    items included): each theme and department as [id, name, name_en], in catalog order."""
+    themes = session.scalars(select(Theme).order_by(Theme.sort_order, Theme.id))
+    departments = session.scalars(select(Department).order_by(Department.sort_order, Department.id))
+    return {
+        "themes": [[t.id, t.name, t.name_en] for t in themes],
+        "departments": [[d.id, d.name, d.name_en] for d in departments],
+    }
+
+
+def _store_catalog(session: Session, now: datetime) -> None:
+    documents.store(session, CATALOG_DOC, catalog_document(session), now)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ..domain import permissions, states
 from ..domain.search import bigram_set, fold, key_words, term
 from ..models import Message, Theme, Ticket, User
-from . import search
+from . import search, statements
 from .listing import Named
 from .visibility import bound_ticket_scope, scope_binding
 
@@ -93,6 +93,14 @@ def _answers_statement() -> Select:
     )
 
 
+@lru_cache(maxsize=512)
+def _compared(text: str) -> frozenset[str]:
+    """The two-character pieces a candidate is compared by: the same newest consultations are
+    candidates of many pages (a common word's newest matches), and folding them cost as much
+    as finding them. Bounded: 512 texts of at most SIMILAR_TEXT characters and a title."""
+    return frozenset(bigram_set(fold(text)))
+
+
 def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> list[Similar]:
     """Up to `limit` past consultations like this one, resolved ones first, with the desk's answer."""
     if not permissions.is_desk(actor) and not permissions.can_see_internal(actor):
@@ -122,11 +130,11 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     if not ids:
         return []
     scope = scope_binding(actor)
-    pool = session.execute(_pool_statement(scope is not None), {"ids": sorted(ids), **(scope or {})}).all()
+    pool = statements.read(session, _pool_statement(scope is not None), {"ids": sorted(ids), **(scope or {})}).all()
     mine = bigram_set(fold(text))
     scored = []
     for oid, number, title, body, status, theme_id, theme_name, theme_en in pool:
-        theirs = bigram_set(fold(title + " " + body))
+        theirs = _compared(title + " " + body)
         score = len(mine & theirs) / max(1, min(len(mine), len(theirs)))
         if score >= MIN_SCORE:
             done = status in (states.RESOLVED, states.CLOSED)
@@ -144,7 +152,7 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     chosen = [s[3] for s in scored[:limit]]
     answers = {}
     if chosen:
-        rows = session.execute(_answers_statement(), {"ids": [c.id for c in chosen]})
+        rows = statements.read(session, _answers_statement(), {"ids": [c.id for c in chosen]})
         for tid, body in rows:
             answers[tid] = body  # the desk's last answer wins
     return [Similar(s[3], -s[1], answers.get(s[3].id, "")) for s in scored[:limit]]

@@ -18,7 +18,7 @@ from ..domain import lifecycle, states
 from ..domain import sla as timers
 from ..domain.calendar import BusinessCalendar
 from ..models import SlaEvent, Ticket, TicketSla
-from . import documents
+from . import documents, statements
 from .reference_yaml import ReferenceDataError, read_yaml_file
 
 DOC_NAME = "sla"
@@ -293,7 +293,7 @@ def views(session: Session, ticket_ids: list[int], now: datetime) -> dict[int, l
         return {}
     out: dict[int, list[SlaView]] = {}
     # Plain rows, not entities: the page only reads them.
-    rows = session.execute(_VIEWS, {"ids": ticket_ids}).all()
+    rows = statements.read(session, _VIEWS, {"ids": ticket_ids}).all()
     calendar, warn_ratio = rules.calendar, rules.warn_ratio
     for ticket_id, target, target_minutes, used_minutes, state, running_since, due_at, stopped_at in rows:
         c = timers.SlaTimer(target, target_minutes, used_minutes, state, running_since, due_at, stopped_at)

@@ -5,7 +5,8 @@ SQLite both spell it ON CONFLICT DO NOTHING, through their own dialect's insert)
 its "create this row or change the one there" sibling (ON CONFLICT DO UPDATE). `rows_matched`
 is how a conditional UPDATE tells its caller whether it won: the number of rows it matched.
 `transaction_memo` is where a service keeps, for the rest of one transaction, what it read or
-wrote in it (so it is not asked for again).
+wrote in it (so it is not asked for again). `read` runs a SELECT of plain columns without the
+ORM's handling of its rows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import CursorResult
+from sqlalchemy import CursorResult, Executable
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.sql.dml import Insert, UpdateBase
@@ -56,3 +57,13 @@ def transaction_memo(session: Session, key: str) -> dict[Any, Any]:
             transaction = real.begin()
         held = real.info[key] = (transaction, {})
     return held[1]
+
+
+def read(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> CursorResult:
+    """Run a SELECT of plain columns (no mapped entities) on the session's connection, in its
+    transaction, after flushing what the session holds unwritten as session.execute would:
+    without the ORM's handling of the result, which cost a third of a small list query."""
+    real = session() if isinstance(session, scoped_session) else session
+    if real.autoflush and (real.new or real.dirty or real.deleted):
+        real.flush()
+    return real.connection().execute(statement, params or {})

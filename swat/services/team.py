@@ -13,7 +13,7 @@ from ..domain import permissions, states
 from ..domain.errors import Forbidden, NotFound, ValidationError
 from ..domain.tz import TOKYO
 from ..models import MemberAbsence, Ticket, User
-from . import routing
+from . import routing, statements
 
 NOTE_MAX = 200
 
@@ -35,7 +35,7 @@ _ASSIGNABLE = (
 
 def assignable_members(session: Session) -> list[Member]:
     """Active SWAT members and leads, by display name: the people a consultation can be handed to."""
-    return [Member(uid, name) for uid, name in session.execute(_ASSIGNABLE)]
+    return [Member(uid, name) for uid, name in statements.read(session, _ASSIGNABLE)]
 
 
 def members_with_themes(session: Session) -> Sequence[User]:

@@ -84,14 +84,16 @@ def ticket_url(number: str) -> str:
     return prefix + number
 
 
-def dt(value):
-    """2026年11月25日 14:05 in Japanese, 2026-11-25 14:05 in English, Tokyo time.
+def dt(value, ja: bool | None = None):
+    """2026年11月25日 14:05 in Japanese, 2026-11-25 14:05 in English, Tokyo time (`ja`: the
+    request's language is Japanese, when the caller knows).
 
     The two patterns written out (Babel's yyyy年M月d日 HH:mm and yyyy-MM-dd HH:mm, a naive
     time taken as UTC, as Babel does): a list shows one or two per row."""
     if value is None:
         return ""
-    ja = locale_code() == "ja"
+    if ja is None:
+        ja = locale_code() == "ja"
     if not isinstance(value, datetime):
         return format_datetime(value, "yyyy年M月d日 HH:mm" if ja else "yyyy-MM-dd HH:mm")
     t = (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(TOKYO)
@@ -109,13 +111,18 @@ def ago(value):
     delta = value - now()
     if abs(delta) < timedelta(minutes=1):
         return i18n.gettext("just now")
-    # Babel's choice of unit and number for a minute granularity (format_timedelta, threshold
-    # 0.85); the words for that unit and number come from Babel once and are then reused.
-    seconds = delta.total_seconds()
+    return ago_words(babel_locale(), delta.total_seconds())
+
+
+def ago_words(locale, seconds: float) -> str:
+    """`seconds` ahead (or ago, when negative) in words, a minute or more.
+
+    Babel's choice of unit and number for a minute granularity (format_timedelta, threshold
+    0.85); the words for that unit and number come from Babel once and are then reused."""
     for unit, unit_seconds in TIMEDELTA_UNITS:
         amount = abs(seconds) / unit_seconds
         if amount >= AGO_THRESHOLD or unit == "minute":
-            return _ago_words(babel_locale(), unit, int(round(max(1, amount))), seconds >= 0)
+            return _ago_words(locale, unit, int(round(max(1, amount))), seconds >= 0)
     return ""  # not reached: minute always answers
 
 
@@ -135,10 +142,10 @@ def _ago_words(locale, unit: str, amount: int, future: bool) -> str:
     return text.replace(" ", "") if str(locale) == "ja" else text
 
 
-def date_(value):
+def date_(value, ja: bool | None = None):
     if value is None:
         return ""
-    if locale_code() == "ja":
+    if ja if ja is not None else locale_code() == "ja":
         return f"{value.year}年{value.month}月{value.day}日"
     return value.isoformat()
 
@@ -154,11 +161,11 @@ def fromjson(value):
         return []
 
 
-def business_minutes(minutes):
+def business_minutes(minutes, ja: bool | None = None):
     """Business time as hours and minutes: 8時間45分 / 8h 45m."""
     minutes = abs(int(minutes))
     h, m = divmod(minutes, 60)
-    if locale_code() == "ja":
+    if ja if ja is not None else locale_code() == "ja":
         return f"{h}時間{m:02d}分" if h else f"{m}分"
     return f"{h}h {m:02d}m" if h else f"{m}m"
 

@@ -13,8 +13,10 @@ from flask import url_for
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from ..domain.states import PRIORITIES
 from . import i18n
-from .filters import LABELS, ago, business_minutes, date_, dt, priority_name, ticket_url
+from .common import now
+from .filters import LABELS, ago, ago_words, business_minutes, date_, dt, priority_name, ticket_url
 
 # Built with escape() and f-strings: markupsafe's C escaping, not Markup's % formatting,
 # which wraps every argument in a helper object (four times slower on a row).
@@ -63,46 +65,152 @@ def snippet(pieces) -> Markup:
     return Markup(f'<p class="snippet">{inner}</p>')
 
 
-def queue_row(t, sla_view, can_claim: bool, found=None) -> Markup:
+class _Words:
+    """What every row of one page says alike, looked up once for the page: the badges of each
+    status and urgency, the SLA and "ago" phrasings, the catalog names met so far, the
+    ticket addresses' prefix, the form token and the time now."""
+
+    def __init__(self, can_claim: bool) -> None:
+        self.ja = i18n.locale_code() == "ja"
+        self.locale = i18n.babel_locale()
+        self.can_claim = can_claim
+        self.csrf = escape(generate_csrf()) if can_claim else ""
+        self.claim = escape(i18n.gettext("Claim"))
+        self.now = now()
+        self.status = {s: status_badge(s) for s in LABELS["STATUS_LABELS"]}
+        self.priority = {r: priority_badge(r) for r in range(len(PRIORITIES))}
+        self.sla = {
+            "breached": i18n.gettext("Overdue by %(t)s", t="\0"),
+            "at_risk": i18n.gettext("At risk: %(t)s left", t="\0"),
+            "ok": i18n.gettext("%(t)s left", t="\0"),
+        }
+        self.ago = i18n.gettext("(%(ago)s)", ago="\0")
+        self.just_now = i18n.gettext("just now")
+        self.names: dict[tuple[str, str], Markup] = {}
+        # The claim form's address around a ticket number (numbers are ASCII letters, digits
+        # and hyphens; any other goes to url_for).
+        self.claim_url = url_for("tickets.claim", number="N0").split("N0", 1) if can_claim else ["", ""]
+
+    def claim_action(self, number: str) -> str:
+        if number.isascii() and number.replace("-", "").isalnum():
+            return self.claim_url[0] + number + self.claim_url[1]
+        return url_for("tickets.claim", number=number)
+
+    def name(self, item) -> Markup:
+        """A catalog item's localized name, escaped (once per item and page)."""
+        key = (type(item).__name__, item.id)
+        found = self.names.get(key)
+        if found is None:
+            found = self.names[key] = escape(i18n.localized(item))
+        return found
+
+    def when(self, value) -> Markup:
+        if not value:
+            return _DASH
+        words = _ago(value, self.now, self.locale) or self.just_now
+        return Markup(
+            f'<time datetime="{value.isoformat()}">{escape(dt(value, self.ja))}</time>'
+            f' <span class="ago">{escape(self.ago.replace(chr(0), words))}</span>'
+        )
+
+    def sla_badge(self, view) -> Markup:
+        if not view:
+            return _DASH
+        left = business_minutes(view.remaining, self.ja)
+        state = view.state if view.state in ("breached", "at_risk") else "ok"
+        kind = {"breached": "breached", "at_risk": "at-risk"}.get(state, "ok")
+        return Markup(f'<span class="sla sla-{kind}">{escape(self.sla[state].replace(chr(0), left))}</span>')
+
+
+def _ago(value, now_, locale) -> str:
+    """filters.ago with the page's time and locale; empty for "just now"."""
+    seconds = (value - now_).total_seconds()
+    if abs(seconds) < 60:
+        return ""
+    return ago_words(locale, seconds)
+
+
+def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = None) -> Markup:
     """One consultation as a queue row (services.listing.ListRow): the queue page draws every
-    row with it, and the side panel fetches a single row again (/queue/row/<number>) after
-    it changes the ticket."""
+    row with it (queue_rows), and the side panel fetches a single row again
+    (/queue/row/<number>) after it changes the ticket."""
+    w = words if words is not None else _Words(can_claim)
     number = escape(t.number)
     url = escape(ticket_url(t.number))
     if t.assignee is not None:
         assignee = escape(t.assignee.display_name)
-    elif can_claim and t.status == "new":
+    elif w.can_claim and t.status == "new":
         label = escape(i18n.gettext("Claim %(number)s", number=t.number))
-        claim = escape(i18n.gettext("Claim"))
         assignee = Markup(
-            f'\n    <form method="post" action="{escape(url_for("tickets.claim", number=t.number))}"'
+            f'\n    <form method="post" action="{escape(w.claim_action(t.number))}"'
             ' class="inline" data-panel-form>\n'
-            f'      <input type="hidden" name="csrf_token" value="{escape(generate_csrf())}">\n'
-            f'      <button type="submit" class="small" aria-label="{label}">{claim}</button>\n'
+            f'      <input type="hidden" name="csrf_token" value="{w.csrf}">\n'
+            f'      <button type="submit" class="small" aria-label="{label}">{w.claim}</button>\n'
             "    </form>"
         )
     else:
         assignee = _DASH
-    theme = escape(i18n.localized(t.theme)) if t.theme else _DASH
-    due = escape(date_(t.due_date)) if t.due_date else _DASH
+    theme = w.name(t.theme) if t.theme else _DASH
+    due = escape(date_(t.due_date, w.ja)) if t.due_date else _DASH
     return Markup(
         f'<tr data-number="{number}">\n'
         f'  <td class="nowrap"><a href="{url}" data-panel-open>{number}</a></td>\n'
-        f'  <td class="title-cell"><a href="{url}" data-panel-open>{escape(t.title)}</a>{snippet(found)}</td>\n'
-        f'  <td class="opt">{escape(i18n.localized(t.department))}</td>\n'
+        f'  <td class="title-cell"><a href="{url}" data-panel-open>{escape(t.title)}</a>{snippet(found) if found else ""}</td>\n'
+        f'  <td class="opt">{w.name(t.department)}</td>\n'
         f'  <td class="opt">{theme}</td>\n'
-        f"  <td>{priority_badge(t.priority)}</td>\n"
-        f"  <td>{status_badge(t.status)}</td>\n"
+        f"  <td>{w.priority.get(t.priority) or priority_badge(t.priority)}</td>\n"
+        f"  <td>{w.status.get(t.status) or status_badge(t.status)}</td>\n"
         f"  <td>{assignee}</td>\n"
-        f"  <td>{sla_badge(sla_view)}</td>\n"
-        f'  <td class="opt">{when(t.created_at)}</td>\n'
+        f"  <td>{w.sla_badge(sla_view)}</td>\n"
+        f'  <td class="opt">{w.when(t.created_at)}</td>\n'
         f'  <td class="opt">{due}</td>\n'
         "</tr>"
     )
 
 
+def queue_rows(rows, sla_of: dict, can_claim: bool, snippets: dict) -> Markup:
+    """A page of queue rows, with what they say alike looked up once."""
+    w = _Words(can_claim)
+    return Markup("\n").join(queue_row(t, sla_of.get(t.id), can_claim, snippets.get(t.id), w) for t in rows)
+
+
+def field(f, hint=None) -> Markup:
+    """A form field (WTForms) with its label, its hint and its errors, the errors and the hint
+    tied to the control by aria-describedby (and aria-invalid when it has errors)."""
+    if f.errors:
+        control = f(**{"aria-describedby": f"{f.id}-error", "aria-invalid": "true"})
+    elif hint:
+        control = f(**{"aria-describedby": f"{f.id}-hint"})
+    else:
+        control = f()
+    html = [f'<div class="field{" has-error" if f.errors else ""}">\n  {f.label}\n  {control}\n']
+    if hint:
+        html.append(f'  <p class="hint" id="{escape(f.id)}-hint">{escape(hint)}</p>\n')
+    if f.errors:
+        errors = " ".join(str(escape(e)) for e in f.errors)
+        html.append(f'  <p class="error" id="{escape(f.id)}-error" role="alert">{errors}</p>\n')
+    html.append("</div>")
+    return Markup("".join(html))
+
+
+def options(items, selected, label: str | None = None) -> Markup:
+    """<option>s of a filter's choices: catalog items by their localized name, or any items
+    by the attribute `label`; the one whose id (as text) is `selected` is marked."""
+    chosen = "" if selected is None else str(selected)
+    out = []
+    for item in items:
+        value = str(item.id)
+        text = getattr(item, label) if label else i18n.localized(item)
+        mark = " selected" if value == chosen else ""
+        out.append(f'<option value="{escape(value)}"{mark}>{escape(text)}</option>')
+    return Markup("".join(out))
+
+
 GLOBALS = {
+    "field": field,
+    "options": options,
     "queue_row": queue_row,
+    "queue_rows": queue_rows,
     "status_badge": status_badge,
     "priority_badge": priority_badge,
     "sla_badge": sla_badge,
