@@ -115,10 +115,14 @@ class Matches:
             self._look_up(need, max(0, self.cursor - span))
 
     def _few_holders(self) -> bool:
-        """Whether the index holds every token of some word in at most RARE_DOCUMENTS
-        documents altogether (counted up to one more, from the index alone): then looking
-        the words up in it whole is cheap. A query without words (a number, exclusions
-        only) is judged by the tickets checked alone."""
+        """Whether the documents that hold every token of any one of the words number at
+        most RARE_DOCUMENTS altogether (counted up to one more, from the index alone): then
+        looking each word up in the whole index is cheap. A query without words (a number,
+        exclusions only) is judged by the tickets checked alone.
+
+        Words missing from the newest tickets but held by more documents are found in
+        ranges of ids instead: every match still comes, newest first, but the count is a
+        lower bound and "best match" ranks the ones found among the tickets checked."""
         if self._few is None:
             if not self.query.terms:
                 self._few = True

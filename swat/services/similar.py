@@ -93,11 +93,12 @@ def _answers_statement() -> Select:
     )
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=256)
 def _compared(text: str) -> frozenset[str]:
     """The two-character pieces a candidate is compared by: the same newest consultations are
     candidates of many pages (a common word's newest matches), and folding them cost as much
-    as finding them. Bounded: 512 texts of at most SIMILAR_TEXT characters and a title."""
+    as finding them. Bounded: 256 texts of at most SIMILAR_TEXT characters and a title (about
+    10 MB at the longest titles)."""
     return frozenset(bigram_set(fold(text)))
 
 

@@ -89,16 +89,17 @@ class _Words:
         self.names: dict[tuple[str, str], Markup] = {}
         # The claim form's address around a ticket number (numbers are ASCII letters, digits
         # and hyphens; any other goes to url_for).
-        self.claim_url = url_for("tickets.claim", number="N0").split("N0", 1) if can_claim else ["", ""]
+        self.claim_url = url_for("tickets.claim", number="N0").rsplit("N0", 1) if can_claim else ["", ""]
 
     def claim_action(self, number: str) -> str:
         if number.isascii() and number.replace("-", "").isalnum():
             return self.claim_url[0] + number + self.claim_url[1]
         return url_for("tickets.claim", number=number)
 
-    def name(self, item) -> Markup:
-        """A catalog item's localized name, escaped (once per item and page)."""
-        key = (type(item).__name__, item.id)
+    def name(self, kind: str, item) -> Markup:
+        """A catalog item's localized name, escaped (once per item and page); `kind` keeps a
+        theme and a department of the same id apart."""
+        key = (kind, item.id)
         found = self.names.get(key)
         if found is None:
             found = self.names[key] = escape(i18n.localized(item))
@@ -150,13 +151,13 @@ def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = N
         )
     else:
         assignee = _DASH
-    theme = w.name(t.theme) if t.theme else _DASH
+    theme = w.name("theme", t.theme) if t.theme else _DASH
     due = escape(date_(t.due_date, w.ja)) if t.due_date else _DASH
     return Markup(
         f'<tr data-number="{number}">\n'
         f'  <td class="nowrap"><a href="{url}" data-panel-open>{number}</a></td>\n'
         f'  <td class="title-cell"><a href="{url}" data-panel-open>{escape(t.title)}</a>{snippet(found) if found else ""}</td>\n'
-        f'  <td class="opt">{w.name(t.department)}</td>\n'
+        f'  <td class="opt">{w.name("department", t.department)}</td>\n'
         f'  <td class="opt">{theme}</td>\n'
         f"  <td>{w.priority.get(t.priority) or priority_badge(t.priority)}</td>\n"
         f"  <td>{w.status.get(t.status) or status_badge(t.status)}</td>\n"
@@ -166,6 +167,31 @@ def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = N
         f'  <td class="opt">{due}</td>\n'
         "</tr>"
     )
+
+
+def consultation_rows(rows, snippets: dict) -> Markup:
+    """A page of the consultations list (services.listing.ListRow), as its requesters see it."""
+    w = _Words(False)
+    nobody = escape(i18n.gettext("Not assigned yet"))
+    out = []
+    for t in rows:
+        number = escape(t.number)
+        url = escape(ticket_url(t.number))
+        found = snippets.get(t.id)
+        assignee = escape(t.assignee.display_name) if t.assignee is not None else nobody
+        out.append(
+            "<tr>\n"
+            f'    <td><a href="{url}">{number}</a></td>\n'
+            f'    <td><a href="{url}">{escape(t.title)}</a>\n'
+            f'      <small class="muted">{w.name("department", t.department)} · {escape(t.requester.display_name)}</small>'
+            f"{snippet(found) if found else ''}</td>\n"
+            f"    <td>{w.status.get(t.status) or status_badge(t.status)}</td>\n"
+            f"    <td>{w.priority.get(t.priority) or priority_badge(t.priority)}</td>\n"
+            f"    <td>{assignee}</td>\n"
+            f"    <td>{w.when(t.last_activity_at)}</td>\n"
+            "  </tr>"
+        )
+    return Markup("\n".join(out))
 
 
 def queue_rows(rows, sla_of: dict, can_claim: bool, snippets: dict) -> Markup:
@@ -207,6 +233,7 @@ def options(items, selected, label: str | None = None) -> Markup:
 
 
 GLOBALS = {
+    "consultation_rows": consultation_rows,
     "field": field,
     "options": options,
     "queue_row": queue_row,

@@ -189,3 +189,33 @@ def test_the_filters_offer_the_catalog_as_the_last_reference_load_left_it(app, a
         load_reference(db.session, src)
         db.session.commit()
     assert offered("健康医療部") and not offered("健康福祉医療局")
+
+
+def test_a_theme_and_a_department_of_the_same_id_keep_their_own_names(app):
+    """Catalog ids are unique within their kind only: a page's rows name each by its kind."""
+    from swat.services.listing import ListRow, Named, Person
+    from swat.web.pieces import consultation_rows, queue_rows
+
+    when = app.extensions["swat.clock"].now()
+    row = ListRow(
+        id=1,
+        number="2026-00001",
+        title="件名",
+        status="new",
+        priority=2,
+        created_at=when,
+        last_activity_at=when,
+        due_date=None,
+        department_id="data",
+        department=Named("data", "データ活用推進部", "Data Promotion Department"),
+        theme=Named("data", "データ利活用", "Use of data"),
+        requester_id=5,
+        requester=Person(5, "相談者"),
+        assignee=None,
+    )
+    with app.test_request_context("/queue"):
+        queue = str(queue_rows([row, row], {}, False, {}))
+        listed = str(consultation_rows([row], {}))
+    assert queue.count('<td class="opt">データ活用推進部</td>') == 2
+    assert queue.count('<td class="opt">データ利活用</td>') == 2
+    assert "データ活用推進部 · 相談者" in listed
