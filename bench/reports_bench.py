@@ -149,7 +149,7 @@ def pages(fy_key: str, month_key: str, prev_key: str) -> list[tuple[str, str, st
             "bench-manager",
         ),
         ("queue, first page", "/queue", "bench-agent"),
-        ("queue, open and urgent", "/queue?status=open&priority=urgent", "bench-agent"),
+        ("queue, open and urgent", "/queue?priority=urgent", "bench-agent"),
         ("staff: own department's list", "/consultations", "bench-staff"),
     ]
 

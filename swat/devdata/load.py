@@ -183,6 +183,21 @@ def restore_after_load(session: Session, indexes: Sequence[Any], fks: Sequence[A
         session.execute(text(f"ANALYZE {model.__tablename__}"))
 
 
+def vacuum_after_load(session: Session) -> None:
+    """Mark the pages a bulk load wrote all-visible, and analyse them (PostgreSQL, after the
+    load's commit: VACUUM runs outside a transaction). Until then every index-only scan of
+    the new rows also reads the table: the queue's bounded count of 10,001 open
+    consultations cost 12 ms of PostgreSQL CPU at 1,000,000 instead of 2 (Heap Fetches:
+    10,001), until autovacuum came round to tables it had never seen."""
+    tables = [
+        *TABLES,
+        "search_documents",
+        *(m.__tablename__ for m in (ReportFact, ReportMonth, ReportTimeBucket, ReportTimeCount)),
+    ]
+    with session.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
+
+
 def block(session: Session, table: str, n: int) -> range:
     """n consecutive ids from the table's sequence (bulk load only: the table is locked
     against inserts, so nobody else draws from the sequence meanwhile)."""

@@ -387,5 +387,7 @@ def seed(
     except BaseException:
         session.rollback()
         raise
+    if bulk:
+        load.vacuum_after_load(session)
     report.seconds = time.perf_counter() - started
     return report

@@ -182,3 +182,8 @@ def test_bulk_load_with_workers(ctx, clock, monkeypatch):
             text("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conrelid = 'ticket_events'::regclass")
         )
         assert fks == 2
+        # The loaded pages are marked all-visible: index-only scans need not read the table.
+        visible, pages = db.session.execute(
+            text("SELECT relallvisible, relpages FROM pg_class WHERE oid = 'tickets'::regclass")
+        ).one()
+        assert pages > 0 and visible == pages
