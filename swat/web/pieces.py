@@ -220,14 +220,18 @@ def field(f, hint=None) -> Markup:
 
 
 def options(items, selected, label: str | None = None) -> Markup:
-    """<option>s of a filter's choices: catalog items by their localized name, or any items
-    by the attribute `label`; the one whose id (as text) is `selected` is marked."""
-    chosen = "" if selected is None else str(selected)
+    """<option>s of a choice: catalog items by their localized name, or any items by the
+    attribute `label`; those whose id (as text) is `selected` (one value, or a list or set
+    of them for a multiple choice) are marked."""
+    if isinstance(selected, list | tuple | set | frozenset):
+        chosen = {str(v) for v in selected}
+    else:
+        chosen = {"" if selected is None else str(selected)}
     out = []
     for item in items:
         value = str(item.id)
         text = getattr(item, label) if label else i18n.localized(item)
-        mark = " selected" if value == chosen else ""
+        mark = " selected" if value in chosen else ""
         out.append(f'<option value="{escape(value)}"{mark}>{escape(text)}</option>')
     return Markup("".join(out))
 
