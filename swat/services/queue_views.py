@@ -8,16 +8,18 @@ the view whose filters are on screen can be found by comparing strings.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.errors import Forbidden, NotFound, ValidationError
 from ..models import QueueView
+from . import statements
 from .listing import MAX_QUERY, SORTS, assignee_id
 
 # The query arguments that are a member's filters (the page number is not one).
@@ -105,11 +107,25 @@ def forget_filters(session: Session, actor) -> bool:
     return True
 
 
-def list_views(session: Session, actor) -> list[QueueView]:
+@dataclass(frozen=True, slots=True)
+class SavedView:
+    """What the queue shows of a saved view (plain values, not a mapped QueueView)."""
+
+    id: int
+    name: str
+    query: str
+
+
+_VIEWS = (
+    select(QueueView.id, QueueView.name, QueueView.query)
+    .where(QueueView.user_id == bindparam("user_id"))
+    .order_by(QueueView.name, QueueView.id)
+)
+
+
+def list_views(session: Session, actor) -> list[SavedView]:
     """The actor's own saved views, by name."""
-    return list(
-        session.scalars(select(QueueView).where(QueueView.user_id == actor.id).order_by(QueueView.name, QueueView.id))
-    )
+    return [SavedView(*row) for row in statements.read(session, _VIEWS, {"user_id": actor.id})]
 
 
 def _name_taken(session: Session, user_id: int, name: str) -> bool:

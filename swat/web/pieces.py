@@ -65,18 +65,12 @@ def snippet(pieces) -> Markup:
     return Markup(f'<p class="snippet">{inner}</p>')
 
 
-class _Words:
-    """What every row of one page says alike, looked up once for the page: the badges of each
-    status and urgency, the SLA and "ago" phrasings, the catalog names met so far, the
-    ticket addresses' prefix, the form token and the time now."""
+class _Phrases:
+    """What rows say alike in one language: the same for every page in it, made once per
+    language in the process (the translations do not change while it runs)."""
 
-    def __init__(self, can_claim: bool) -> None:
-        self.ja = i18n.locale_code() == "ja"
-        self.locale = i18n.babel_locale()
-        self.can_claim = can_claim
-        self.csrf = escape(generate_csrf()) if can_claim else ""
+    def __init__(self) -> None:
         self.claim = escape(i18n.gettext("Claim"))
-        self.now = now()
         self.status = {s: status_badge(s) for s in LABELS["STATUS_LABELS"]}
         self.priority = {r: priority_badge(r) for r in range(len(PRIORITIES))}
         self.sla = {
@@ -86,6 +80,28 @@ class _Words:
         }
         self.ago = i18n.gettext("(%(ago)s)", ago="\0")
         self.just_now = i18n.gettext("just now")
+
+
+_PHRASES: dict[str, _Phrases] = {}
+
+
+class _Words:
+    """What every row of one page says alike, looked up once for the page: the badges of each
+    status and urgency, the SLA and "ago" phrasings, the catalog names met so far, the
+    ticket addresses' prefix, the form token and the time now."""
+
+    def __init__(self, can_claim: bool) -> None:
+        code = i18n.locale_code()
+        self.ja = code == "ja"
+        self.locale = i18n.babel_locale()
+        self.can_claim = can_claim
+        self.csrf = escape(generate_csrf()) if can_claim else ""
+        self.now = now()
+        phrases = _PHRASES.get(code)
+        if phrases is None:
+            phrases = _PHRASES[code] = _Phrases()
+        self.claim, self.status, self.priority = phrases.claim, phrases.status, phrases.priority
+        self.sla, self.ago, self.just_now = phrases.sla, phrases.ago, phrases.just_now
         self.names: dict[tuple[str, str], Markup] = {}
         # The claim form's address around a ticket number (numbers are ASCII letters, digits
         # and hyphens; any other goes to url_for).
