@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from ..domain import permissions, states
 from ..domain.search import parse_query
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, User
-from . import documents, reference, search, search_walk, statements
+from . import reference, search, search_walk, statements
 from .visibility import ticket_scope
 
 SORTS = {
@@ -84,17 +84,11 @@ def assignee_id(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
-def filter_options(session: Session) -> tuple[Sequence[Named], Sequence[Named]]:
+def filter_options(session: Session) -> tuple[Sequence[reference.CatalogName], Sequence[reference.CatalogName]]:
     """Every theme and department, in catalog order: the choices of the queue's filters, from
     the catalog as the last reference load stored it (from the tables before any such load)."""
-    stored = documents.compiled(session, reference.CATALOG_DOC, _catalog_options)
-    if stored is not None:
-        return stored
-    return _catalog_options(reference.catalog_document(session))
-
-
-def _catalog_options(doc: dict) -> tuple[list[Named], list[Named]]:
-    return [Named(*t) for t in doc["themes"]], [Named(*d) for d in doc["departments"]]
+    catalog = reference.stored_catalog(session)
+    return catalog.themes, catalog.departments
 
 
 def filtered_by(session: Session, f: TicketFilters) -> dict[str, Any]:

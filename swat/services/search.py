@@ -330,9 +330,15 @@ def newest_matching(actor, engine: str, t: Term, limit: int, above: int | None =
 
 @lru_cache(maxsize=12)
 def _newest_statement(engine: str, desk: bool, form: str) -> Select:
-    limit = bindparam("limit", type_=Integer)
+    above = bindparam("above", type_=Integer) if form == "walk" else None
+    return _newest_branch(engine, desk, form, bindparam("word", type_=Text), bindparam("limit", type_=Integer), above)
+
+
+def _newest_branch(engine: str, desk: bool, form: str, word_param, limit, above) -> Select:
+    """newest_matching's statement for one word (its parameter `word_param`), at most
+    `limit` ids, above `above` (an expression) for the walk."""
     if engine == "postgresql":
-        word = cast(bindparam("word", type_=Text), TSQUERY)
+        word = cast(word_param, TSQUERY)
 
         def hit(sd) -> ColumnElement[bool]:
             found = sd.terms.op("@@")(word)
@@ -347,13 +353,7 @@ def _newest_statement(engine: str, desk: bool, form: str) -> Select:
         # index would hand over every match of a common word, each rechecked for its
         # positions, before the newest could be kept. OFFSET 0 keeps the walk from being
         # planned as that index scan.
-        newest = (
-            select(SearchDocument)
-            .where(sd.ticket_id > bindparam("above", type_=Integer))
-            .order_by(sd.ticket_id.desc())
-            .offset(0)
-            .subquery()
-        )
+        newest = select(SearchDocument).where(sd.ticket_id > above).order_by(sd.ticket_id.desc()).offset(0).subquery()
         return (
             select(newest.c.ticket_id.label("id"))
             .distinct()
@@ -361,8 +361,33 @@ def _newest_statement(engine: str, desk: bool, form: str) -> Select:
             .order_by(newest.c.ticket_id.desc())
             .limit(limit)
         )
-    match = literal_column("search_documents").op("MATCH")(bindparam("word", type_=Text))
+    match = literal_column("search_documents").op("MATCH")(word_param)
     stmt = select(_FTS.c.rowid.label("id")).select_from(_FTS).where(match)
     if form == "walk":
-        stmt = stmt.where(_FTS.c.rowid > bindparam("above", type_=Integer))
+        stmt = stmt.where(_FTS.c.rowid > above)
     return stmt.order_by(_FTS.c.rowid.desc()).limit(limit)
+
+
+def newest_matching_each(actor, engine: str, terms: Sequence[Term], limit: int, above: int | None = None):
+    """newest_matching for several words in one statement: rows (k, id), the k-th word's
+    newest `limit` documents (with `above`, among the documents of tickets with a larger
+    id, read newest first). The statement is built once per form and number of words."""
+    desk = permissions.can_see_internal(actor)
+    params: dict = {"limit": limit}
+    for k, t in enumerate(terms):
+        params[f"word_{k}"] = _tsquery(t) if engine == "postgresql" else _sqlite(actor, [t], [])[0]
+    if above is not None:
+        params["above"] = above
+    return _newest_each_statement(engine, desk, len(terms), above is not None), params
+
+
+@lru_cache(maxsize=24)
+def _newest_each_statement(engine: str, desk: bool, n: int, walked: bool):
+    limit = bindparam("limit", type_=Integer)
+    above = bindparam("above", type_=Integer) if walked else None
+    form = "walk" if walked else "newest"
+    branches = []
+    for k in range(n):
+        one = _newest_branch(engine, desk, form, bindparam(f"word_{k}", type_=Text), limit, above).subquery()
+        branches.append(select(literal(k).label("k"), one.c.id))
+    return union_all(*branches)

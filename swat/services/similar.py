@@ -109,24 +109,26 @@ def similar_tickets(session: Session, actor, ticket: Ticket, limit: int = 5) -> 
     engine = session.get_bind().dialect.name
     text = ticket.title + " " + ticket.body[:SIMILAR_TEXT]
     newest = session.scalar(_newest_id()) or 0
+    terms = [t for t in map(term, key_words(text, SIMILAR_WORDS)) if t is not None]
+    if not terms:
+        return []
+    # One more than kept: this ticket itself is among the newest. Every word's newest in one
+    # statement: among the newest WALK consultations when there are more.
+    want = SIMILAR_PER_WORD + 1
+    walked = newest > WALK
+    found: list[list[int]] = [[] for _ in terms]
+    each = search.newest_matching_each(actor, engine, terms, want, newest - WALK if walked else None)
+    for k, tid in statements.read(session, *each):
+        found[k].append(tid)
     ids: set[int] = set()
-    for word in key_words(text, SIMILAR_WORDS):
-        t = term(word)
-        if t is None:
-            continue
-        # One more than kept: this ticket itself is among the newest.
-        want = SIMILAR_PER_WORD + 1
-        if newest > WALK:
-            found = list(session.scalars(*search.newest_matching(actor, engine, t, want, newest - WALK)))
-            if len(found) < want:
-                # Not often among the newest: any of its matches in the whole index (twice as
-                # many rows, as a long consultation's parts may repeat an id), not the newest
-                # ones, whose choice would check every document holding the word.
-                more = session.scalars(*search.newest_matching(actor, engine, t, 2 * want, any_order=True))
-                found += [i for i in dict.fromkeys(more) if i not in found][: want - len(found)]
-        else:
-            found = list(session.scalars(*search.newest_matching(actor, engine, t, want)))
-        ids.update(found)
+    for t, mine_found in zip(terms, found, strict=True):
+        if walked and len(mine_found) < want:
+            # Not often among the newest: any of its matches in the whole index (twice as
+            # many rows, as a long consultation's parts may repeat an id), not the newest
+            # ones, whose choice would check every document holding the word.
+            more = session.scalars(*search.newest_matching(actor, engine, t, 2 * want, any_order=True))
+            mine_found += [i for i in dict.fromkeys(more) if i not in mine_found][: want - len(mine_found)]
+        ids.update(mine_found)
     ids.discard(ticket.id)
     if not ids:
         return []

@@ -17,7 +17,6 @@ from ..domain import permissions, states
 from ..domain.errors import NotFound
 from ..models import (
     Attachment,
-    EscalationStep,
     Initiative,
     Message,
     RoutingProposal,
@@ -26,7 +25,7 @@ from ..models import (
     TicketEvent,
     TicketInitiative,
 )
-from . import sla, team
+from . import reference, sla, team
 from .listing import Named
 from .similar import Similar, similar_tickets
 from .sla import SlaView
@@ -43,7 +42,7 @@ class DeskInfo:
     initiatives: list[Initiative]
     proposed: bool  # the entries are the proposal's, not yet linked to the ticket
     panel: Any
-    chain: Sequence[EscalationStep]
+    chain: Sequence[reference.ChainStep]
     similar: list[Similar]
     # The routing's evidence from past cases: the themes of the similar consultations (found
     # by content through the search index, whatever their theme), most frequent first.
@@ -136,11 +135,6 @@ def _thread_statements(internal: bool) -> tuple[Select, Select, Select]:
     return messages, events, files
 
 
-@lru_cache(maxsize=1)
-def _chain_statement() -> Select:
-    return select(EscalationStep).order_by(EscalationStep.level)
-
-
 def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPage:
     """The page of the ticket with this number for this actor; NotFound if they may not see it.
 
@@ -222,7 +216,7 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
         initiatives=linked or proposed,
         proposed=not linked,
         panel=ticket.theme.panel if ticket.theme else None,
-        chain=session.scalars(_chain_statement()).all(),
+        chain=reference.stored_catalog(session).escalation,
         similar=similar,
         similar_themes=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].id)),
         theme_by_id=theme_by_id,
