@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from ..models import ReportFact, ReportMonth, ReportTimeBucket, ReportTimeCount
@@ -194,7 +194,14 @@ def vacuum_after_load(session: Session) -> None:
         "search_documents",
         *(m.__tablename__ for m in (ReportFact, ReportMonth, ReportTimeBucket, ReportTimeCount)),
     ]
-    with session.get_bind().engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    bind = session.get_bind()
+    if isinstance(bind, Connection) and bind.in_transaction():
+        # The session lives inside a transaction of its caller's, which still holds the
+        # load's table locks: a VACUUM on another connection would wait for it for ever.
+        return
+    with bind.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Behind another session's lock (another load, an index build), give up rather than wait.
+        conn.execute(text("SET lock_timeout = '30s'"))
         conn.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
 
 
