@@ -235,24 +235,57 @@ def field(f, hint=None) -> Markup:
     return Markup("".join(html))
 
 
+def reasons_list(reasons, theme_by_id, init_by_id) -> Markup:
+    """Why routing proposed what it did: each rule's keywords and what they point to
+    (「キーワード」→ a theme or a catalog entry), or that only text similarity spoke."""
+    if not reasons:
+        words = escape(i18n.gettext("No keyword matched; the proposal rests on text similarity only."))
+        return Markup(f'<p class="muted">{words}</p>')
+    keywords, theme_word = escape(i18n.gettext("Keywords")), escape(i18n.gettext("theme"))
+    items = []
+    for r in reasons:  # as the proposal stores them: {"target": "theme:<id>" or "initiative:<id>", "keywords": [...]}
+        kind, _sep, rid = str(r.get("target", "")).partition(":")
+        target = theme_by_id.get(rid) if kind == "theme" else init_by_id.get(rid)
+        quoted = "".join(f"「{escape(k)}」" for k in r.get("keywords", []))
+        name = escape(i18n.localized(target)) if target else escape(rid)
+        kind_note = f" ({theme_word})" if kind == "theme" else ""
+        items.append(f"  <li>{keywords} {quoted} → {name}{kind_note}</li>")
+    return Markup('<ul class="reasons">\n' + "\n".join(items) + "\n</ul>")
+
+
+class Choices:
+    """A choice's <option>s, made once for a page that offers the same choice many times (the
+    triage list offers every theme, entry and member with each waiting consultation): catalog
+    items by their localized name, or any items by the attribute `label`."""
+
+    def __init__(self, items, label: str | None = None) -> None:
+        self._options = [
+            (
+                value := str(item.id),
+                f'<option value="{escape(value)}"',
+                f">{escape(getattr(item, label) if label else i18n.localized(item))}</option>",
+            )
+            for item in items
+        ]
+
+    def html(self, selected) -> Markup:
+        """The options with those whose id (as text) is `selected` marked: one value, or a
+        list or set of them for a multiple choice."""
+        if isinstance(selected, list | tuple | set | frozenset):
+            chosen = {str(v) for v in selected}
+        else:
+            chosen = {"" if selected is None else str(selected)}
+        return Markup("".join(f"{pre}{' selected' if v in chosen else ''}{post}" for v, pre, post in self._options))
+
+
 def options(items, selected, label: str | None = None) -> Markup:
-    """<option>s of a choice: catalog items by their localized name, or any items by the
-    attribute `label`; those whose id (as text) is `selected` (one value, or a list or set
-    of them for a multiple choice) are marked."""
-    if isinstance(selected, list | tuple | set | frozenset):
-        chosen = {str(v) for v in selected}
-    else:
-        chosen = {"" if selected is None else str(selected)}
-    out = []
-    for item in items:
-        value = str(item.id)
-        text = getattr(item, label) if label else i18n.localized(item)
-        mark = " selected" if value in chosen else ""
-        out.append(f'<option value="{escape(value)}"{mark}>{escape(text)}</option>')
-    return Markup("".join(out))
+    """<option>s of a choice offered once on a page (Choices for one offered many times)."""
+    return Choices(items, label).html(selected)
 
 
 GLOBALS = {
+    "Choices": Choices,
+    "reasons_list": reasons_list,
     "consultation_rows": consultation_rows,
     "field": field,
     "options": options,
