@@ -9,28 +9,64 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy.orm import Session, aliased
 
 from ..domain import permissions, states
 from ..domain.errors import Forbidden
 from ..domain.routing import Rules
 from ..models import Department, Initiative, RoutingProposal, Theme, Ticket, User
-from . import catalog, routing, team
+from . import catalog, reference, routing, statements, team
 
 # A page of decisions: each carries its own form with every theme, catalog entry and member,
 # so a long backlog is read a page at a time, most urgent and oldest first.
 TRIAGE_PAGE = 20
 
 
+# The triage list shows this much of a consultation's text (and marks a longer one).
+EXCERPT = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingTicket:
+    """What the triage list shows of a waiting consultation (plain values read in one query,
+    not a mapped Ticket with its relations); `body` is its first EXCERPT + 1 characters."""
+
+    id: int
+    number: str
+    title: str
+    body: str
+    priority: int
+    created_at: datetime
+    theme_id: str | None
+    department: reference.CatalogName
+    requester: Requester
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingProposal:
+    """What the triage list shows of routing's proposal for it."""
+
+    triage_reason: str
+    confidence: float
+    theme_id: str | None
+    member_id: int | None
+
+
 @dataclass(frozen=True)
 class TriageItem:
     """A consultation waiting for triage, its proposal (if routing ran) and the proposal's lists, decoded."""
 
-    ticket: Ticket
-    proposal: RoutingProposal | None
+    ticket: WaitingTicket
+    proposal: WaitingProposal | None
     initiatives: list[str]
     departments: list[str]
     reasons: list[dict[str, Any]]
@@ -65,15 +101,63 @@ class TriagePage:
         return {i.id: i for i in self.initiatives}
 
 
-def _item(ticket: Ticket, proposal: RoutingProposal | None) -> TriageItem:
-    if proposal is None:
+_WAITING = (Ticket.triage.is_(True), Ticket.status.in_(states.OPEN_STATUSES))
+_requester = aliased(User)
+_PAGE = (
+    select(
+        Ticket.id,
+        Ticket.number,
+        Ticket.title,
+        func.substr(Ticket.body, 1, EXCERPT + 1),
+        Ticket.priority,
+        Ticket.created_at,
+        Ticket.theme_id,
+        Department.id,
+        Department.name,
+        Department.name_en,
+        _requester.display_name,
+        RoutingProposal.ticket_id,
+        RoutingProposal.triage_reason,
+        RoutingProposal.confidence,
+        RoutingProposal.theme_id,
+        RoutingProposal.member_id,
+        RoutingProposal.initiative_ids,
+        RoutingProposal.department_ids,
+        RoutingProposal.reasons,
+    )
+    .join(Department, Ticket.department_id == Department.id)
+    .join(_requester, Ticket.requester_id == _requester.id)
+    .outerjoin(RoutingProposal, RoutingProposal.ticket_id == Ticket.id)
+    .where(*_WAITING)
+    .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+
+
+def _item(row) -> TriageItem:
+    """One row of _PAGE, in its columns' order."""
+    (tid, number, title, body, priority, created_at, theme_id, dep_id, dep_name, dep_en, requester) = row[:11]
+    ticket = WaitingTicket(
+        tid,
+        number,
+        title,
+        body,
+        priority,
+        created_at,
+        theme_id,
+        reference.CatalogName(dep_id, dep_name, dep_en),
+        Requester(requester),
+    )
+    proposed, reason, confidence, p_theme, member, initiatives, departments, reasons = row[11:]
+    if proposed is None:
         return TriageItem(ticket=ticket, proposal=None, initiatives=[], departments=[], reasons=[])
     return TriageItem(
         ticket=ticket,
-        proposal=proposal,
-        initiatives=json.loads(proposal.initiative_ids),
-        departments=json.loads(proposal.department_ids),
-        reasons=json.loads(proposal.reasons),
+        proposal=WaitingProposal(reason, confidence, p_theme, member),
+        initiatives=json.loads(initiatives),
+        departments=json.loads(departments),
+        reasons=json.loads(reasons),
     )
 
 
@@ -86,20 +170,11 @@ def triage_page(session: Session, actor: User, page: int = 1) -> TriagePage:
     """
     if not permissions.can_triage(actor):
         raise Forbidden("Only the SWAT lead can decide triage.")
-    waiting = (Ticket.triage.is_(True), Ticket.status.in_(states.OPEN_STATUSES))
-    total = session.scalar(select(func.count()).select_from(Ticket).where(*waiting)) or 0
+    total = session.scalar(select(func.count()).select_from(Ticket).where(*_WAITING)) or 0
     page = max(1, min(page, -(-total // TRIAGE_PAGE) or 1))
-    rows = session.execute(
-        select(Ticket, RoutingProposal)
-        .outerjoin(RoutingProposal, RoutingProposal.ticket_id == Ticket.id)
-        .where(*waiting)
-        .options(selectinload(Ticket.department), selectinload(Ticket.requester))
-        .order_by(Ticket.priority, Ticket.created_at, Ticket.id)
-        .limit(TRIAGE_PAGE)
-        .offset((page - 1) * TRIAGE_PAGE)
-    ).all()
+    rows = statements.read(session, _PAGE, {"limit": TRIAGE_PAGE, "offset": (page - 1) * TRIAGE_PAGE})
     return TriagePage(
-        items=[_item(ticket, proposal) for ticket, proposal in rows],
+        items=[_item(row) for row in rows],
         total=total,
         page=page,
         per_page=TRIAGE_PAGE,

@@ -132,3 +132,23 @@ def test_a_long_triage_backlog_is_read_a_page_at_a_time(auth, browser):
     # Routing one from the second page goes back to the second page.
     r = browser.post(f"/triage/{numbers[21]}", {"theme": "telework", "assignee": "", "page": "2"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/triage?page=2")
+
+
+def test_a_waiting_consultation_shows_its_department_requester_and_the_start_of_its_text(auth, browser, users):
+    """The list names where it comes from and who asked, and shows the first 300 characters
+    of its text, marking a longer one; a short one is shown whole, unmarked."""
+    auth.login("staff_health")
+    long_body = "あ" * 299 + "い" + "う" * 50  # the 300th character is い
+    long_one = file(browser, "長い相談", long_body)
+    short_one = file(browser, "短い相談", "<b>短い</b>本文")
+    browser.logout()
+    auth.login("lead")
+    html = browser.get("/triage").get_data(as_text=True)
+
+    def card(number):
+        return html.split(f'id="t-{number}"', 1)[1].split("</section>", 1)[0]
+
+    assert "あ" * 299 + "い…</p>" in card(long_one) and "う" not in card(long_one)
+    assert "&lt;b&gt;短い&lt;/b&gt;本文</p>" in card(short_one)
+    for number in (long_one, short_one):
+        assert "健康医療部" in card(number) and users["staff_health"].display_name in card(number)
