@@ -123,6 +123,29 @@ def _wipe(application) -> None:
 
 
 @pytest.fixture
+def renamed_department(app, tmp_path):
+    """A context: the reference data loaded with one department's name replaced, then the
+    shipped data loaded again (both committed)."""
+    from pathlib import Path
+
+    @contextmanager
+    def renamed(old: str, new: str):
+        src = Path(app.config["SWAT"]["reference_dir"])
+        shutil.copytree(src, tmp_path / "ref")
+        yaml = tmp_path / "ref" / "departments.yaml"
+        yaml.write_text(yaml.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+        load_reference(db.session, tmp_path / "ref")
+        db.session.commit()
+        try:
+            yield
+        finally:
+            load_reference(db.session, src)
+            db.session.commit()
+
+    return renamed
+
+
+@pytest.fixture
 def clock(app):
     c = FixedClock(START)
     app.extensions["swat.clock"] = c

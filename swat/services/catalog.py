@@ -10,14 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Department, EscalationStep, GovernanceBody, Initiative, Theme
 from ..models.reference import initiative_departments, initiative_themes
+from . import documents
 
 CATEGORIES = (1, 2, 3)
+# What pages show of the catalog on every request (the queue's filters, the ticket page's
+# chain), stored whole with each reference load (services.documents): a page reads that one
+# version, not three tables on every request.
+CATALOG_DOC = "catalog"
 
 
 def active_themes(session: Session) -> Sequence[Theme]:
@@ -117,3 +123,58 @@ def find_initiatives(
             Initiative.id.in_(select(initiative_themes.c.initiative_id).where(initiative_themes.c.theme_id == theme_id))
         )
     return session.scalars(stmt).all()
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogName:
+    """A theme or department as a choice or a list row names it (localized() reads name and
+    name_en)."""
+
+    id: str
+    name: str
+    name_en: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStep:
+    """A step of the escalation chain as the ticket page names it."""
+
+    level: int
+    label: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What pages show of the reference data on every request, in catalog order."""
+
+    themes: list[CatalogName]
+    departments: list[CatalogName]
+    escalation: list[ChainStep]
+
+
+def catalog_document(session: Session) -> dict[str, list[list[Any]]]:
+    """The catalog as the tables now hold it (deactivated items included): each theme and
+    department as [id, name, name_en], each escalation step as [level, label, label_en]."""
+    themes = session.scalars(select(Theme).order_by(Theme.sort_order, Theme.id))
+    departments = session.scalars(select(Department).order_by(Department.sort_order, Department.id))
+    return {
+        "themes": [[t.id, t.name, t.name_en] for t in themes],
+        "departments": [[d.id, d.name, d.name_en] for d in departments],
+        "escalation": [[e.level, e.label, e.label_en] for e in escalation_chain(session)],
+    }
+
+
+def _catalog(doc: dict[str, list[list[Any]]]) -> Catalog:
+    return Catalog(
+        [CatalogName(*t) for t in doc["themes"]],
+        [CatalogName(*d) for d in doc["departments"]],
+        [ChainStep(*e) for e in doc["escalation"]],
+    )
+
+
+def stored_catalog(session: Session) -> Catalog:
+    """The catalog as the last reference load stored it (one document, compiled once per
+    version in each process), or as the tables hold it before any such load."""
+    stored = documents.compiled(session, CATALOG_DOC, _catalog)
+    return stored if stored is not None else _catalog(catalog_document(session))

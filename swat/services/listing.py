@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from ..domain import permissions, states
 from ..domain.search import parse_query
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, User
-from . import reference, search, search_walk, statements
+from . import catalog, search, search_walk, statements
 from .visibility import ticket_scope
 
 SORTS = {
@@ -84,11 +84,11 @@ def assignee_id(value: str) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
-def filter_options(session: Session) -> tuple[Sequence[reference.CatalogName], Sequence[reference.CatalogName]]:
+def filter_options(session: Session) -> tuple[Sequence[Named], Sequence[Named]]:
     """Every theme and department, in catalog order: the choices of the queue's filters, from
     the catalog as the last reference load stored it (from the tables before any such load)."""
-    catalog = reference.stored_catalog(session)
-    return catalog.themes, catalog.departments
+    stored = catalog.stored_catalog(session)
+    return stored.themes, stored.departments
 
 
 def filtered_by(session: Session, f: TicketFilters) -> dict[str, Any]:
@@ -225,13 +225,8 @@ def _shown_total(total: int, at_least: bool, page: int, per_page: int, shown: in
     return max(total, upto), True
 
 
-@dataclass(frozen=True, slots=True)
-class Named:
-    """A catalog item as a list row names it (localized() reads name and name_en)."""
-
-    id: str
-    name: str
-    name_en: str
+# A catalog item as a list row names it: the catalog's own (localized() reads name and name_en).
+Named = catalog.CatalogName
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Base, Department, EscalationStep, GovernanceBody, Initiative, Theme
 from ..models.reference import initiative_departments, initiative_themes
-from . import documents, search_index
+from . import catalog, documents, search_index
 from .reference_yaml import ReferenceDataError, date_text, each_item, fail, id_list, known_ref, parse_file
 
 __all__ = ["LoadReport", "ReferenceData", "ReferenceDataError", "load_reference", "read_reference"]
@@ -294,11 +294,6 @@ def _remove(
             report.deactivated[kind] += 1
 
 
-# The themes and departments as the lists' filters offer them, stored whole with each load
-# (services.documents): a list reads that one version, not the two tables on every request.
-CATALOG_DOC = "catalog"
-
-
 def load_reference(session: Session, directory: str | Path, now: datetime | None = None) -> LoadReport:
     """Read the reference files in `directory` and make the database match them.
 
@@ -361,60 +356,6 @@ def load_reference(session: Session, directory: str | Path, now: datetime | None
     return report
 
 
-@dataclass(frozen=True, slots=True)
-class CatalogName:
-    """A theme or department as a choice names it (localized() reads name and name_en)."""
-
-    id: str
-    name: str
-    name_en: str
-
-
-@dataclass(frozen=True, slots=True)
-class ChainStep:
-    """A step of the escalation chain as the ticket page names it."""
-
-    level: int
-    label: str
-    label_en: str
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """What pages show of the reference data on every request, in catalog order."""
-
-    themes: list[CatalogName]
-    departments: list[CatalogName]
-    escalation: list[ChainStep]
-
-
-def catalog_document(session: Session) -> dict[str, list[list[Any]]]:
-    """The catalog as the tables now hold it (deactivated items included): each theme and
-    department as [id, name, name_en], each escalation step as [level, label, label_en]."""
-    themes = session.scalars(select(Theme).order_by(Theme.sort_order, Theme.id))
-    departments = session.scalars(select(Department).order_by(Department.sort_order, Department.id))
-    steps = session.scalars(select(EscalationStep).order_by(EscalationStep.level))
-    return {
-        "themes": [[t.id, t.name, t.name_en] for t in themes],
-        "departments": [[d.id, d.name, d.name_en] for d in departments],
-        "escalation": [[e.level, e.label, e.label_en] for e in steps],
-    }
-
-
-def _catalog(doc: dict[str, list[list[Any]]]) -> Catalog:
-    return Catalog(
-        [CatalogName(*t) for t in doc["themes"]],
-        [CatalogName(*d) for d in doc["departments"]],
-        [ChainStep(*e) for e in doc["escalation"]],
-    )
-
-
-def stored_catalog(session: Session) -> Catalog:
-    """The catalog as the last reference load stored it (one document, compiled once per
-    version in each process), or as the tables hold it before any such load."""
-    stored = documents.compiled(session, CATALOG_DOC, lambda doc: _catalog(doc) if "escalation" in doc else None)
-    return stored if stored is not None else _catalog(catalog_document(session))
-
-
 def _store_catalog(session: Session, now: datetime) -> None:
-    documents.store(session, CATALOG_DOC, catalog_document(session), now)
+    """What pages show of the catalog on every request, stored whole (catalog.stored_catalog)."""
+    documents.store(session, catalog.CATALOG_DOC, catalog.catalog_document(session), now)

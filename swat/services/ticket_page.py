@@ -25,7 +25,7 @@ from ..models import (
     TicketEvent,
     TicketInitiative,
 )
-from . import reference, sla, team
+from . import catalog, sla, team
 from .listing import Named
 from .similar import Similar, similar_tickets
 from .sla import SlaView
@@ -42,7 +42,7 @@ class DeskInfo:
     initiatives: list[Initiative]
     proposed: bool  # the entries are the proposal's, not yet linked to the ticket
     panel: Any
-    chain: Sequence[reference.ChainStep]
+    chain: Sequence[catalog.ChainStep]
     similar: list[Similar]
     # The routing's evidence from past cases: the themes of the similar consultations (found
     # by content through the search index, whatever their theme), most frequent first.
@@ -216,7 +216,7 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
         initiatives=linked or proposed,
         proposed=not linked,
         panel=ticket.theme.panel if ticket.theme else None,
-        chain=reference.stored_catalog(session).escalation,
+        chain=catalog.stored_catalog(session).escalation,
         similar=similar,
         similar_themes=sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].id)),
         theme_by_id=theme_by_id,

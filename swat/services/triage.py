@@ -19,7 +19,7 @@ from ..domain import permissions, states
 from ..domain.errors import Forbidden
 from ..domain.routing import Rules
 from ..models import Department, Initiative, RoutingProposal, Theme, Ticket, User
-from . import catalog, reference, routing, statements, team
+from . import catalog, routing, statements, team
 
 # A page of decisions: each carries its own form with every theme, catalog entry and member,
 # so a long backlog is read a page at a time, most urgent and oldest first.
@@ -47,7 +47,7 @@ class WaitingTicket:
     priority: int
     created_at: datetime
     theme_id: str | None
-    department: reference.CatalogName
+    department: catalog.CatalogName
     requester: Requester
 
 
@@ -146,7 +146,7 @@ def _item(row) -> TriageItem:
         priority,
         created_at,
         theme_id,
-        reference.CatalogName(dep_id, dep_name, dep_en),
+        catalog.CatalogName(dep_id, dep_name, dep_en),
         Requester(requester),
     )
     proposed, reason, confidence, p_theme, member, initiatives, departments, reasons = row[11:]

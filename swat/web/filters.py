@@ -102,16 +102,17 @@ def dt(value, ja: bool | None = None):
     return f"{t.year:04d}-{t.month:02d}-{t.day:02d} {t.hour:02d}:{t.minute:02d}"
 
 
-def ago(value):
-    """How long ago (or how soon), in words: 3時間前 / 3 hours ago; none for a missing time."""
+def ago(value, now_=None, locale=None):
+    """How long ago (or how soon), in words: 3時間前 / 3 hours ago; none for a missing time
+    (`now_` and `locale`: the request's, when the caller already has them)."""
     from .common import now
 
     if value is None:
         return ""
-    delta = value - now()
+    delta = value - (now_ if now_ is not None else now())
     if abs(delta) < timedelta(minutes=1):
         return i18n.gettext("just now")
-    return ago_words(babel_locale(), delta.total_seconds())
+    return ago_words(locale if locale is not None else babel_locale(), delta.total_seconds())
 
 
 def ago_words(locale, seconds: float) -> str:

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from ..domain.states import PRIORITIES
 from . import i18n
 from .common import now
-from .filters import LABELS, ago, ago_words, business_minutes, date_, dt, priority_name, ticket_url
+from .filters import LABELS, ago, business_minutes, date_, dt, priority_name, ticket_url
 
 # Built with escape() and f-strings: markupsafe's C escaping, not Markup's % formatting,
 # which wraps every argument in a helper object (four times slower on a row).
@@ -34,27 +34,12 @@ def priority_badge(rank: int) -> Markup:
 
 def sla_badge(view) -> Markup:
     """The nearest clock of a ticket (services.sla.SlaView), or a dash without one."""
-    if not view:
-        return _DASH
-    left = business_minutes(view.remaining)
-    # The words outside the f-strings: message extraction does not look inside them.
-    if view.state == "breached":
-        kind, words = "breached", i18n.gettext("Overdue by %(t)s", t=left)
-    elif view.state == "at_risk":
-        kind, words = "at-risk", i18n.gettext("At risk: %(t)s left", t=left)
-    else:
-        kind, words = "ok", i18n.gettext("%(t)s left", t=left)
-    return Markup(f'<span class="sla sla-{kind}">{escape(words)}</span>')
+    return _Words(False).sla_badge(view)
 
 
 def when(value) -> Markup:
     """An instant as lists show it: the time in Tokyo, then how long ago, in the user's style."""
-    if not value:
-        return _DASH
-    ago_text = escape(i18n.gettext("(%(ago)s)", ago=ago(value)))
-    return Markup(
-        f'<time datetime="{value.isoformat()}">{escape(dt(value))}</time> <span class="ago">{ago_text}</span>'
-    )
+    return _Words(False).when(value)
 
 
 def snippet(pieces) -> Markup:
@@ -79,7 +64,6 @@ class _Phrases:
             "ok": i18n.gettext("%(t)s left", t="\0"),
         }
         self.ago = i18n.gettext("(%(ago)s)", ago="\0")
-        self.just_now = i18n.gettext("just now")
 
 
 _PHRASES: dict[str, _Phrases] = {}
@@ -101,7 +85,7 @@ class _Words:
         if phrases is None:
             phrases = _PHRASES[code] = _Phrases()
         self.claim, self.status, self.priority = phrases.claim, phrases.status, phrases.priority
-        self.sla, self.ago, self.just_now = phrases.sla, phrases.ago, phrases.just_now
+        self.sla, self.ago = phrases.sla, phrases.ago
         self.names: dict[tuple[str, str], Markup] = {}
         # The claim form's address around a ticket number (numbers are ASCII letters, digits
         # and hyphens; any other goes to url_for).
@@ -124,27 +108,20 @@ class _Words:
     def when(self, value) -> Markup:
         if not value:
             return _DASH
-        words = _ago(value, self.now, self.locale) or self.just_now
+        words = ago(value, self.now, self.locale)
         return Markup(
             f'<time datetime="{value.isoformat()}">{escape(dt(value, self.ja))}</time>'
             f' <span class="ago">{escape(self.ago.replace(chr(0), words))}</span>'
         )
 
     def sla_badge(self, view) -> Markup:
+        # The words are the phrases' (message extraction does not look inside f-strings).
         if not view:
             return _DASH
         left = business_minutes(view.remaining, self.ja)
         state = view.state if view.state in ("breached", "at_risk") else "ok"
         kind = {"breached": "breached", "at_risk": "at-risk"}.get(state, "ok")
         return Markup(f'<span class="sla sla-{kind}">{escape(self.sla[state].replace(chr(0), left))}</span>')
-
-
-def _ago(value, now_, locale) -> str:
-    """filters.ago with the page's time and locale; empty for "just now"."""
-    seconds = (value - now_).total_seconds()
-    if abs(seconds) < 60:
-        return ""
-    return ago_words(locale, seconds)
 
 
 def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = None) -> Markup:

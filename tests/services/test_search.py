@@ -427,25 +427,11 @@ def test_past_the_counting_bound_every_page_can_be_reached(make_ticket, users, m
     assert sorted(seen) == made
 
 
-def test_a_renamed_department_is_found_by_its_new_name(make_ticket, users, tmp_path, app):
-    import shutil
-    from pathlib import Path
-
-    from swat.services.reference import load_reference
-
+def test_a_renamed_department_is_found_by_its_new_name(make_ticket, users, renamed_department):
     t = make_ticket(title="相談", body="本文")
-    src = Path(app.config["SWAT"]["reference_dir"])
-    shutil.copytree(src, tmp_path / "ref")
-    yaml = tmp_path / "ref" / "departments.yaml"
-    yaml.write_text(yaml.read_text(encoding="utf-8").replace("健康医療部", "健康福祉医療局"), encoding="utf-8")
-    load_reference(db.session, tmp_path / "ref")
-    db.session.commit()
-    try:
+    with renamed_department("健康医療部", "健康福祉医療局"):
         assert found(users, "agent", "健康福祉医療局") == [t.number]
         assert search_index.check(db.session.connection()).ok
-    finally:
-        load_reference(db.session, src)
-        db.session.commit()
 
 
 def test_a_rename_beside_a_filing_indexes_the_new_ticket_under_the_new_name(make_ticket, users, clock, store, limits):

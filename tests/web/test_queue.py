@@ -163,13 +163,9 @@ def test_queue_sorts_by_sla_due(make_ticket, auth, browser):
     assert rows(browser.get("/queue?sort=sla")) == [urgent.number, normal.number, low.number]
 
 
-def test_the_filters_offer_the_catalog_as_the_last_reference_load_left_it(app, auth, browser, tmp_path):
+def test_the_filters_offer_the_catalog_as_the_last_reference_load_left_it(auth, browser, renamed_department):
     """The themes and departments the filters offer come from the catalog stored with each
     reference load: a renamed department is offered by its new name at the next page."""
-    import shutil
-    from pathlib import Path
-
-    from swat.services.reference import load_reference
 
     def offered(name):
         page = browser.get("/queue?status=new").get_data(as_text=True)
@@ -177,17 +173,8 @@ def test_the_filters_offer_the_catalog_as_the_last_reference_load_left_it(app, a
 
     auth.login("agent")
     assert offered("健康医療部") and not offered("健康福祉医療局")
-    src = Path(app.config["SWAT"]["reference_dir"])
-    shutil.copytree(src, tmp_path / "ref")
-    yaml = tmp_path / "ref" / "departments.yaml"
-    yaml.write_text(yaml.read_text(encoding="utf-8").replace("健康医療部", "健康福祉医療局"), encoding="utf-8")
-    load_reference(db.session, tmp_path / "ref")
-    db.session.commit()
-    try:
+    with renamed_department("健康医療部", "健康福祉医療局"):
         assert offered("健康福祉医療局") and not offered("健康医療部")
-    finally:
-        load_reference(db.session, src)
-        db.session.commit()
     assert offered("健康医療部") and not offered("健康福祉医療局")
 
 
