@@ -3,10 +3,11 @@ from the stored facts, and the median and p90 times per key of one breakdown."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import String, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -15,7 +16,6 @@ from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, Ti
 from . import report_facts, report_sums
 from .report_times import hours, ranked, stopped_in
 from .reports import DIMENSIONS, TARGETS, Figures, fact_department, overdue_clause
-from .visibility import ticket_scope
 
 
 def _drill_filter(dimension: str, key) -> dict:
@@ -43,12 +43,71 @@ def _labels(session: Session, dimension: str) -> dict[str, str]:
     return {}
 
 
-def breakdowns(
+@dataclass
+class Overdue:
+    """The running clocks whose due time fell in the period and has passed (overdue_clause):
+    how many per target, and per target under each key of each breakdown read."""
+
+    total: dict[str, int] = field(default_factory=dict)
+    by: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # dimension, key, target
+
+
+def overdue_now(
     session: Session, actor, period: rdomain.Period, now: datetime, dimensions: tuple[str, ...] = DIMENSIONS
+) -> Overdue:
+    """The clocks overdue right now in the period, in one statement: they are found once with
+    their tickets' keys (scoped by the clock's copy of the ticket's department, as
+    reports.figures scopes them), then counted per target, per target and key of each
+    breakdown, and for the initiatives through the ticket's links. The totals per target are
+    the ones the period's figures need (reports.figures takes them from here)."""
+    department = fact_department(actor)
+    own = [d for d in dimensions if d != "initiative"]
+    clocks = (
+        select(
+            TicketSla.target.label("target"),
+            TicketSla.ticket_id.label("ticket_id"),
+            *[report_facts.breakdown_key(d).label(d) for d in own],
+        )
+        .join(Ticket, Ticket.id == TicketSla.ticket_id)
+        .where(overdue_clause(period, now))
+    )
+    if department is not None:
+        clocks = clocks.where(TicketSla.department_id == department)
+    found = clocks.cte("overdue")  # read by every branch below: computed once
+    branches = [
+        select(found.c.target, literal(""), literal("", String), func.count()).group_by(found.c.target),
+        *[
+            select(found.c.target, literal(d), found.c[d], func.count()).group_by(found.c.target, found.c[d])
+            for d in own
+        ],
+    ]
+    if "initiative" in dimensions:
+        branches.append(
+            select(found.c.target, literal("initiative"), TicketInitiative.initiative_id, func.count())
+            .select_from(found.join(TicketInitiative, TicketInitiative.ticket_id == found.c.ticket_id))
+            .group_by(found.c.target, TicketInitiative.initiative_id)
+        )
+    out = Overdue(by={d: {} for d in dimensions})
+    for target, dimension, k, n in session.execute(union_all(*branches)):
+        if dimension:
+            out.by[dimension].setdefault(k, {})[target] = n
+        else:
+            out.total[target] = n
+    return out
+
+
+def breakdowns(
+    session: Session,
+    actor,
+    period: rdomain.Period,
+    now: datetime,
+    dimensions: tuple[str, ...] = DIMENSIONS,
+    overdue: Overdue | None = None,
 ) -> dict[str, list[dict]]:
     """Every figure the stored facts give, per department/theme/urgency/member/initiative:
-    two grouped queries over the stored facts (report_sums.totals), plus one small query per dimension for the
-    clocks overdue right now. Rows with nothing in the period and no backlog are left out."""
+    two grouped queries over the stored facts (report_sums.totals), plus the clocks overdue
+    right now (overdue_now, when not already read for these dimensions). Rows with nothing
+    in the period and no backlog are left out."""
     for dimension in dimensions:
         if dimension not in DIMENSIONS:
             raise ValueError(dimension)
@@ -66,28 +125,15 @@ def breakdowns(
         for row in session.execute(stmt):
             dim, k = (fixed, row[0]) if fixed else (row[0], row[1])
             found[dim][k] = {c: int(row._mapping[c]) for c in report_sums.SUMS}
-    # Clocks overdue right now, per breakdown key: one grouped read of their tickets' keys
-    # (and one through the initiative links), added up per dimension here.
+    if overdue is None:
+        overdue = overdue_now(session, actor, period, now, dimensions)
     prefixes = dict(TARGETS)
-    own = [d for d in dimensions if d != "initiative"]
-    reads = []
-    if own:
-        keys = [report_facts.breakdown_key(d) for d in own]
-        reads.append((own, select(TicketSla.target, *keys, func.count()).group_by(TicketSla.target, *keys)))
-    if "initiative" in dimensions:
-        key = report_facts.breakdown_key("initiative")
-        stmt = select(TicketSla.target, key, func.count()).group_by(TicketSla.target, key)
-        reads.append((["initiative"], stmt))
-    for dims_read, stmt in reads:
-        stmt = stmt.select_from(TicketSla).join(Ticket, Ticket.id == TicketSla.ticket_id)
-        if dims_read == ["initiative"]:
-            stmt = stmt.join(TicketInitiative, TicketInitiative.ticket_id == Ticket.id)
-        for target, *ks, n in session.execute(stmt.where(overdue_clause(period, now), ticket_scope(actor))):
-            for dimension, k in zip(dims_read, ks, strict=True):
-                entry = found[dimension].get(k)
-                if entry is not None:
-                    name = f"{prefixes[target]}_overdue"
-                    entry[name] = entry.get(name, 0) + n
+    for dimension in dimensions:
+        for k, per_target in overdue.by.get(dimension, {}).items():
+            entry = found[dimension].get(k)
+            if entry is not None:
+                for target, n in per_target.items():
+                    entry[f"{prefixes[target]}_overdue"] = n
     out = {}
     for dimension in dimensions:
         labels = _labels(session, dimension)

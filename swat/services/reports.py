@@ -154,9 +154,12 @@ def figures(
     now: datetime,
     with_ages: bool = True,
     times: dict[str, tuple[float | None, float | None]] | None = None,
+    overdue: dict[str, int] | None = None,
 ) -> Figures:
     """The period's figures (and, with_ages, the open consultations by age now). times: the
-    desk's median and p90 per target for the period, when already read (desk_times_of)."""
+    desk's median and p90 per target for the period, when already read (desk_times_of);
+    overdue: the clocks overdue now per target, when already counted for the same actor
+    and period (report_breakdowns.overdue_now)."""
     department = permissions.department_scope(actor)
     f = Figures()
     row = session.execute(report_sums.totals(period, ("all",), department)).one()._mapping
@@ -165,14 +168,15 @@ def figures(
         times = {}
     elif times is None:
         times = desk_times_of(session, (period,), TARGET_NAMES)[0]
-    overdue = select(TicketSla.target, func.count()).where(overdue_clause(period, now)).group_by(TicketSla.target)
-    if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
-        overdue = overdue.where(TicketSla.department_id == department)
-    overdue_now = {target: n for target, n in session.execute(overdue)}
+    if overdue is None:
+        counted = select(TicketSla.target, func.count()).where(overdue_clause(period, now)).group_by(TicketSla.target)
+        if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
+            counted = counted.where(TicketSla.department_id == department)
+        overdue = {target: n for target, n in session.execute(counted)}
     for target, prefix in TARGETS:
         met, missed = int(row[f"{prefix}_met"]), int(row[f"{prefix}_missed"])
         setattr(f, f"{prefix}_met", met)
-        setattr(f, f"{prefix}_due", met + missed + overdue_now.get(target, 0))
+        setattr(f, f"{prefix}_due", met + missed + overdue.get(target, 0))
         if department is None:
             med, p90 = times[target]
         else:
@@ -184,15 +188,18 @@ def figures(
     return f
 
 
-def figures_beside(session: Session, actor, period: rdomain.Period, now: datetime) -> tuple[Figures, Figures]:
+def figures_beside(
+    session: Session, actor, period: rdomain.Period, now: datetime, overdue: dict[str, int] | None = None
+) -> tuple[Figures, Figures]:
     """The period's figures (with the ages) and the previous period's (without): the desk's
-    times of both read together (report_times.desk_times_of)."""
+    times of both read together (report_times.desk_times_of). overdue: as for figures(), of
+    the period."""
     times: list = [None, None]
     previous = period.previous()
     if permissions.department_scope(actor) is None:
         times = desk_times_of(session, (period, previous), TARGET_NAMES)
     return (
-        figures(session, actor, period, now, times=times[0]),
+        figures(session, actor, period, now, times=times[0], overdue=overdue),
         figures(session, actor, previous, now, with_ages=False, times=times[1]),
     )
 

@@ -139,8 +139,12 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
     at = now()
     out: dict[str, Table] = {}
     cur = None
+    dims = tuple(d for d in reports.DIMENSIONS if d in names)
+    # The clocks overdue now, counted once for the breakdowns and the figures.
+    overdue = report_breakdowns.overdue_now(session(), current_user, period, at, dims) if dims else None
     if "figures" in names or "ages" in names:
-        cur, prev = reports.figures_beside(session(), current_user, period, at)
+        total = overdue.total if overdue is not None else None
+        cur, prev = reports.figures_beside(session(), current_user, period, at, total)
         out["figures"] = Table(
             "figures",
             str(_l("Figures")),
@@ -171,9 +175,8 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
             ],
             steps,
         )
-    dims = tuple(d for d in reports.DIMENSIONS if d in names)
     if dims:
-        for dim, rows in report_breakdowns.breakdowns(session(), current_user, period, at, dims).items():
+        for dim, rows in report_breakdowns.breakdowns(session(), current_user, period, at, dims, overdue).items():
             columns = list(BREAKDOWN_COLUMNS)
             if dim in times:
                 columns += TIME_COLUMNS

@@ -215,3 +215,48 @@ def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth
     # 60 more) -> median 60 minutes = 1.0 hour, p90 30 + 0.9 * 60 = 84 minutes = 1.4 hours.
     telework = next(r for r in rows[1:] if r[0] == "テレワーク")
     assert telework[-4:-2] == ["1.0", "1.4"]
+
+
+def test_clocks_overdue_now_count_once_in_the_figures_and_each_breakdown(
+    make_ticket, auth, browser, users, clock, store, limits
+):
+    """A first response overdue now counts as due and not met: in the page's figures (which
+    take the overdue clocks from the breakdowns' one read), in its figures-only CSV (which
+    counts them alone), per department, and for a department head."""
+    import csv
+    import io
+    import re
+
+    from swat.services import tickets
+
+    answered = make_ticket("staff_health", theme="telework")
+    make_ticket("staff_health2")
+    make_ticket("staff_welfare", theme="telework")
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), answered)
+    tickets.add_reply(db.session, users["agent"], clock.now(), answered, "回答です", [], store, limits)
+    db.session.commit()
+    clock.advance(days=5)  # the other two first responses are past due, still running
+
+    def first_response(html: str, anchor: str) -> dict[str, str]:
+        section = html.split(anchor, 1)[1].split("</section>", 1)[0]
+        header = re.findall(r'<th scope="col"[^>]*>(.*?)</th>', section, re.S)
+        column = next(i for i, h in enumerate(header) if "初回回答の期限遵守率" in h)
+        return {row[0]: row[column] for row in _cells(section)}
+
+    auth.login("manager")
+    html = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    figures = dict(
+        (row[0], row[1])
+        for row in csv.reader(io.StringIO(browser.get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig")))
+    )
+    assert figures["初回回答の期限遵守率 (%)"] == "33.3"
+    page_row = html.split("初回回答の期限遵守率", 1)[1].split("</tr>", 1)[0]
+    assert ">33.3</td>" in page_row
+    by_department = first_response(html, 'id="h-department"')
+    assert by_department == {"健康医療部": "50.0", "福祉部": "0.0"}
+    by_theme = first_response(html, 'id="h-theme"')
+    assert by_theme["テレワーク"] == "50.0"
+    browser.logout()
+    auth.login("manager_health")
+    html = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    assert ">50.0</td>" in html.split("初回回答の期限遵守率", 1)[1].split("</tr>", 1)[0]
