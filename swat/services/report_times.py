@@ -3,7 +3,9 @@ the stopped SLA clocks, ranked by the database (see reports.py for the definitio
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 
 from sqlalchemy import BigInteger, Select, and_, case, cast, func, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -186,17 +188,14 @@ def desk_times_of(
         totals.append({})
         for t, rows in buckets[j].items():
             rows.sort()
-            totals[j][t] = total = sum(n for _, n in rows)
+            cum = list(accumulate(n for _, n in rows))  # values up to and including each bucket
+            totals[j][t] = total = cum[-1] if cum else 0
             if not total:
                 continue
             for _, lo_rank, hi_rank in _ranks(total):
                 for r in (lo_rank, hi_rank):
-                    below = 0
-                    for b, n in rows:
-                        if below + n > r:
-                            wanted[j][(t, r)] = (b, below)
-                            break
-                        below += n
+                    i = bisect_right(cum, r)  # the first bucket whose values reach past rank r
+                    wanted[j][(t, r)] = (rows[i][0], cum[i] - rows[i][1])
 
     def minutes_in(col, b: int):
         return and_(col >= b * WIDTH, col < (b + 1) * WIDTH)

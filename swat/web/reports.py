@@ -10,9 +10,11 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from ..domain import permissions
 from ..domain import reports as rd
@@ -223,7 +225,32 @@ def index():
         times=times,
         drill=_drill_links(),
         period_key=period.key(),
+        breakdown_body=_breakdown_body,
     )
+
+
+def _breakdown_body(table: Table, period_key: str) -> Markup:
+    """The body rows of a breakdown table, written here rather than in the template: a
+    fiscal year's breakdowns have hundreds of cells (see web/pieces.py). A dash, read out
+    as "No data", for no value; a count as a link to its consultations (the drill-down
+    list, as _drill_links builds it)."""
+    no_data = f'<span aria-hidden="true">—</span><span class="visually-hidden">{escape(gettext("No data"))}</span>'
+    base = url_for("consultations.index") + "?"
+    prefix = {a: base + urlencode({"period": period_key, "measure": a}) for a, _, linked in table.columns if linked}
+    out = []
+    for row, src in zip(table.rows, table.source, strict=True):
+        extra = "&" + urlencode(src["filter"]) if src["filter"] else ""
+        cells = [f'<tr>\n        <th scope="row">{escape(row[0])}</th>']
+        for (attr, _, linked), value in zip(table.columns, row[1:], strict=True):
+            if value is None:
+                cell = no_data
+            elif linked and value:
+                cell = f'<a href="{escape(prefix[attr] + extra)}">{value}</a>'
+            else:
+                cell = str(escape(value))
+            cells.append(f'<td class="num">{cell}</td>')
+        out.append("\n        ".join(cells) + "\n      </tr>")
+    return Markup("".join(out))
 
 
 def _drill_links():
