@@ -10,9 +10,8 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
