@@ -14,14 +14,28 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Integer, Select, Text, and_, bindparam, cast, false, func, literal, or_, select
-from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.orm import Session
 
 from ..domain import permissions
 from ..domain.search import Query
 from ..models import SearchDocument, Ticket
-from . import search
+from . import search, statements
 from .search import Count, _numbers, _postgres, _tokens_tsquery, _tsquery, matches
 
 # The newest tickets of a list checked first, to see how common the words are.
@@ -59,7 +73,7 @@ class Matches:
             stmt = stmt.where(Ticket.id < self.cursor)
         w = stmt.order_by(Ticket.id.desc()).limit(n).subquery()
         ok = _row_match(self.actor, self.query, self.numbers, w)
-        rows = self.session.execute(select(w.c.id, ok).order_by(w.c.id.desc())).all()
+        rows = statements.read(self.session, select(w.c.id, ok).order_by(w.c.id.desc())).all()
         if rows:
             self.top = rows[0][0] if self.top is None else self.top
             self.cursor = rows[-1][0]
@@ -75,7 +89,7 @@ class Matches:
         )
         if self.cursor is not None:
             stmt = stmt.where(Ticket.id < self.cursor)
-        ids = list(self.session.scalars(stmt.order_by(Ticket.id.desc()).limit(want)))
+        ids = list(statements.read(self.session, stmt.order_by(Ticket.id.desc()).limit(want)).scalars())
         self.found.extend(ids)
         if len(ids) == want:
             self.cursor = ids[-1]
@@ -220,7 +234,11 @@ def _scores(session: Session, actor, query: Query, ids: list[int]) -> dict[int, 
         return {}
     sd = SearchDocument.__table__.c
     tsq = cast(literal(" & ".join(_tsquery(t) for t in query.terms), Text), TSQUERY)
-    rows = session.execute(
-        select(sd.ticket_id, func.max(func.ts_rank(sd.terms, tsq))).where(sd.ticket_id.in_(ids)).group_by(sd.ticket_id)
+    rows = statements.read(
+        session,
+        # The ids as one array: an IN list of a few hundred values is a statement text of its own each time.
+        select(sd.ticket_id, func.max(func.ts_rank(sd.terms, tsq)))
+        .where(sd.ticket_id == any_(bindparam("ids", ids, type_=ARRAY(Integer))))
+        .group_by(sd.ticket_id),
     )
     return {tid: float(s) for tid, s in rows}

@@ -26,6 +26,23 @@ def test_folding_is_the_same_whole_and_piece_by_piece(typed, folded):
     assert text == folded and len(offsets) == len(folded)
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ワクチン接種の予約を\nオンラインにしたい。ＬＩＮＥ公式も",
+        "㍻の書類と ﬁle と ß を確認（令和２年）",  # folds of two or more characters
+        "ｶﾞｲﾄﾞの改訂、ﾊﾟﾝﾌﾚｯﾄ",  # half-width marks join the kana before them
+        "e\u0301tude と Å",  # combining marks
+        "",
+    ],
+)
+def test_a_snippet_folds_a_text_as_piece_by_piece_folding_does(typed):
+    from swat.domain.search import _fold_pieces_with_offsets
+
+    assert fold_with_offsets(typed) == _fold_pieces_with_offsets(typed)
+    assert fold_with_offsets(typed)[0] == fold(typed)
+
+
 def test_tokens_are_two_characters_from_each_place_and_the_runs_last_one():
     assert grams(fold("ワクチン 接種")) == (
         [(1, "わく"), (2, "くち"), (3, "ちん"), (4, "ん"), (6, "接種"), (7, "種")],
