@@ -124,15 +124,16 @@ def _wipe(application) -> None:
 
 @pytest.fixture
 def renamed_department(app, tmp_path):
-    """A context: the reference data loaded with one department's name replaced, then the
-    shipped data loaded again (both committed)."""
+    """A context: the reference data loaded with one department's name replaced (or one text
+    of another file of the reference data), then the shipped data loaded again (both
+    committed)."""
     from pathlib import Path
 
     @contextmanager
-    def renamed(old: str, new: str):
+    def renamed(old: str, new: str, file: str = "departments.yaml"):
         src = Path(app.config["SWAT"]["reference_dir"])
-        shutil.copytree(src, tmp_path / "ref")
-        yaml = tmp_path / "ref" / "departments.yaml"
+        shutil.copytree(src, tmp_path / "ref", dirs_exist_ok=True)
+        yaml = tmp_path / "ref" / file
         yaml.write_text(yaml.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
         load_reference(db.session, tmp_path / "ref")
         db.session.commit()

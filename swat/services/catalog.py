@@ -127,12 +127,13 @@ def find_initiatives(
 
 @dataclass(frozen=True, slots=True)
 class CatalogName:
-    """A theme or department as a choice or a list row names it (localized() reads name and
-    name_en)."""
+    """A theme, initiative or department as a choice or a list row names it (localized()
+    reads name and name_en; a department may have a short name)."""
 
     id: str
     name: str
     name_en: str
+    short_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,30 +147,41 @@ class ChainStep:
 
 @dataclass(frozen=True)
 class Catalog:
-    """What pages show of the reference data on every request, in catalog order."""
+    """What pages show of the reference data on every request, in catalog order. The
+    choices of the triage list (active themes and initiatives) are None in a document stored
+    before they were part of it: the tables are read instead until the next load."""
 
     themes: list[CatalogName]
     departments: list[CatalogName]
     escalation: list[ChainStep]
+    active_themes: list[CatalogName] | None = None
+    active_initiatives: list[CatalogName] | None = None
 
 
-def catalog_document(session: Session) -> dict[str, list[list[Any]]]:
+def catalog_document(session: Session) -> dict[str, list[Any]]:
     """The catalog as the tables now hold it (deactivated items included): each theme and
     department as [id, name, name_en], each escalation step as [level, label, label_en]."""
-    themes = session.scalars(select(Theme).order_by(Theme.sort_order, Theme.id))
+    themes = session.scalars(select(Theme).order_by(Theme.sort_order, Theme.id)).all()
     departments = session.scalars(select(Department).order_by(Department.sort_order, Department.id))
     return {
         "themes": [[t.id, t.name, t.name_en] for t in themes],
-        "departments": [[d.id, d.name, d.name_en] for d in departments],
+        "departments": [[d.id, d.name, d.name_en, d.short_name] for d in departments],
         "escalation": [[e.level, e.label, e.label_en] for e in escalation_chain(session)],
+        "active_themes": [t.id for t in themes if t.active],
+        "active_initiatives": [[i.id, i.name, i.name_en] for i in active_initiatives(session)],
     }
 
 
-def _catalog(doc: dict[str, list[list[Any]]]) -> Catalog:
+def _catalog(doc: dict[str, list[Any]]) -> Catalog:
+    themes = [CatalogName(*t) for t in doc["themes"]]
+    by_id = {t.id: t for t in themes}
+    active, initiatives = doc.get("active_themes"), doc.get("active_initiatives")
     return Catalog(
-        [CatalogName(*t) for t in doc["themes"]],
+        themes,
         [CatalogName(*d) for d in doc["departments"]],
         [ChainStep(*e) for e in doc["escalation"]],
+        None if active is None else [by_id[t] for t in active],
+        None if initiatives is None else [CatalogName(*i) for i in initiatives],
     )
 
 

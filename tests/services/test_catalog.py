@@ -81,3 +81,31 @@ def test_initiatives_of_every_department_count_for_each_department(session):
     everyone = {i.id for i in session.scalars(select(Initiative).where(Initiative.active, Initiative.all_departments))}
     assert everyone
     assert everyone <= {i.id for i in catalog.find_initiatives(session, department_id="nowhere")}
+
+
+def test_the_stored_catalog_offers_what_the_tables_offer_and_an_older_one_falls_back_to_them(session):
+    """The triage list's choices from the stored catalog are the tables' active themes and
+    initiatives in catalog order; a catalog stored before it held them (no such keys) is
+    read as it was, and the triage list reads the tables until the next reference load."""
+    from datetime import UTC, datetime
+
+    from swat.services import documents
+
+    session.execute(update(Theme).where(Theme.id == "telework").values(active=False))
+    doc = catalog.catalog_document(session)
+    documents.store(session, catalog.CATALOG_DOC, doc, datetime(2026, 12, 1, tzinfo=UTC))
+    stored = catalog.stored_catalog(session)
+    assert [t.id for t in stored.active_themes] == [t.id for t in catalog.active_themes(session)]
+    assert "telework" not in [t.id for t in stored.active_themes] and "telework" in [t.id for t in stored.themes]
+    assert [(i.id, i.name) for i in stored.active_initiatives] == [
+        (i.id, i.name) for i in catalog.active_initiatives(session)
+    ]
+    health = next(d for d in stored.departments if d.id == "health-medical")
+    assert health.short_name == "健医"
+    older = {k: v for k, v in doc.items() if k in ("themes", "departments", "escalation")}
+    older["departments"] = [d[:3] for d in older["departments"]]
+    documents.store(session, catalog.CATALOG_DOC, older, datetime(2026, 12, 1, tzinfo=UTC))
+    stored = catalog.stored_catalog(session)
+    assert stored.active_themes is None and stored.active_initiatives is None
+    assert [d.id for d in stored.departments] == [d[0] for d in doc["departments"]]
+    session.rollback()

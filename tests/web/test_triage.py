@@ -57,6 +57,27 @@ def test_unsure_filing_waits_in_triage_and_the_lead_routes_it(routed, auth, brow
     assert f'id="t-{number}"' not in browser.get("/triage").get_data(as_text=True)
 
 
+def test_the_triage_choices_are_the_catalog_as_the_last_reference_load_left_it(auth, browser, renamed_department):
+    """The themes and catalog entries each waiting consultation offers come from the catalog
+    stored with each reference load: a renamed entry is offered by its new name at the next
+    page, a renamed department by its new name where the list names it."""
+    auth.login("staff_health")
+    number = file(browser, "相談です", "よろしくお願いします。")
+    browser.logout()
+    auth.login("lead")
+
+    def item():
+        page = browser.get("/triage").get_data(as_text=True)
+        return page.split(f'id="t-{number}"', 1)[1].split("</section>", 1)[0]
+
+    assert ">SNSによる相談</option>" in item() and "健康医療部" in item()
+    with renamed_department("SNSによる相談", "SNS相談窓口", file="initiatives.yaml"):
+        assert ">SNS相談窓口</option>" in item() and ">SNSによる相談</option>" not in item()
+    with renamed_department("健康医療部", "健康福祉医療局"):
+        assert "健康福祉医療局" in item() and "健康医療部" not in item()
+    assert ">SNSによる相談</option>" in item() and "健康医療部" in item()
+
+
 def test_triage_is_for_the_lead(auth, browser, users, make_ticket):
     t = make_ticket()
     for role in ("agent", "staff_health", "manager"):
