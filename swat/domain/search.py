@@ -77,18 +77,22 @@ def _slow_fold(text: str) -> str:
 
 
 # Each character's fold as str.translate takes it, learnt as characters are first seen (a
-# desk's texts use a few thousand), with the characters that join the one before them into
-# one piece and those whose fold is not one character.
+# desk's texts use a few thousand; LEARNT at most, so a text of rare characters cannot make a
+# worker hold all of Unicode), with the characters that join the one before them into one
+# piece and those whose fold is not one character.
+LEARNT = 20000
 _TABLE: dict[int, str] = {}
+_SEEN: set[str] = set()  # _TABLE's characters, for set arithmetic
 _JOINING: set[str] = set()
 _NOT_ONE: set[str] = set()
 
 
-_SEEN: set[str] = set()
-
-
-def _learn(chars: set[str]) -> None:
-    for ch in chars - _SEEN:
+def _learn(chars: set[str]) -> bool:
+    """Learn the characters not yet in the table; False if the table has no room for them."""
+    new = chars - _SEEN
+    if len(_SEEN) + len(new) > LEARNT:
+        return False
+    for ch in new:
         folded = _fold_piece(ch)
         if len(folded) != 1:
             _NOT_ONE.add(ch)
@@ -96,6 +100,7 @@ def _learn(chars: set[str]) -> None:
             _JOINING.add(ch)
         _TABLE[ord(ch)] = folded
         _SEEN.add(ch)
+    return True
 
 
 def fold_with_offsets(text: str) -> tuple[str, list[int]]:
@@ -104,8 +109,7 @@ def fold_with_offsets(text: str) -> tuple[str, list[int]]:
     A text without joining characters is folded character by character, which is the piece
     by piece fold: through the learnt table, in one call (a snippet folds a whole reply)."""
     chars = set(text)
-    _learn(chars)
-    if chars.isdisjoint(_JOINING):
+    if _learn(chars) and chars.isdisjoint(_JOINING):
         if chars.isdisjoint(_NOT_ONE):
             return text.translate(_TABLE), list(range(len(text)))
         offsets: list[int] = []

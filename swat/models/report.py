@@ -67,7 +67,8 @@ class ReportTimeCount(Base):
     `month` is the first day of the month."""
 
     __tablename__ = "report_time_counts"
-    # On SQLite the rows live in the key's B-tree (migration 0016).
+    # On SQLite the rows live in the key's B-tree (migration 0016); on PostgreSQL the key
+    # INCLUDEs clocks (migration 0017), so a percentile reads the key alone.
     __table_args__ = {"sqlite_with_rowid": False}
 
     target: Mapped[str] = mapped_column(String(16), primary_key=True)

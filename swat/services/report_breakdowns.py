@@ -127,6 +127,8 @@ def breakdowns(
             found[dim][k] = {c: int(row._mapping[c]) for c in report_sums.SUMS}
     if overdue is None:
         overdue = overdue_now(session, actor, period, now, dimensions)
+    elif not set(dimensions) <= overdue.by.keys():
+        raise ValueError("the overdue clocks were counted for other breakdowns")
     prefixes = dict(TARGETS)
     for dimension in dimensions:
         for k, per_target in overdue.by.get(dimension, {}).items():

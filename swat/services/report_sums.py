@@ -60,9 +60,6 @@ def _where(table, lo: date | None, hi: date, dims: tuple[str, ...], department: 
     return where
 
 
-# The statements are built once per period and shape (they hold the period's dates as
-# bound values): building one costs about a millisecond, a page reads several.
-@lru_cache(maxsize=256)
 def source(
     period: rdomain.Period,
     dims: tuple[str, ...],
@@ -77,6 +74,13 @@ def source(
     (the caller's grouping adds them up, or keeps them apart for the department breakdown);
     months_inside: read the period's whole months as month rows (a weekly trend needs days).
     """
+    return _source(period, tuple(dims), department, bool(months_inside))
+
+
+# The statements are built once per period and shape (they hold the period's dates as
+# bound values): building one costs about a millisecond, a page reads several.
+@lru_cache(maxsize=64)
+def _source(period: rdomain.Period, dims: tuple[str, ...], department: str | None, months_inside: bool):
     parts = []
     for table, lo, hi, inside in _parts(period, months_inside):
         day = table.month if table is ReportMonth else table.day
@@ -99,7 +103,6 @@ WITHIN = tuple(c for c in COUNTERS if c != "exited")
 SUMS = tuple("backlog" if c == "exited" else c for c in COUNTERS)
 
 
-@lru_cache(maxsize=256)
 def totals(period: rdomain.Period, dims: tuple[str, ...], department: str | None, by: tuple[str, ...] = ()):
     """The counts of the period, and the backlog at its end (filed minus left the backlog,
     over every day before the end), over the rows of source() grouped by the columns named
@@ -109,6 +112,11 @@ def totals(period: rdomain.Period, dims: tuple[str, ...], department: str | None
     minus left the backlog), so no row carries an "inside" test; then the spans' few sums
     are added. report_months' key (dim, key, month, department_id) gives a breakdown's rows
     in key order, so the grouping of its spans needs no sort."""
+    return _totals(period, tuple(dims), department, tuple(by))
+
+
+@lru_cache(maxsize=64)
+def _totals(period: rdomain.Period, dims: tuple[str, ...], department: str | None, by: tuple[str, ...]):
     parts = []
     for table, lo, hi, inside in _parts(period, True):
         keys = [getattr(table, c).label(c) for c in by]

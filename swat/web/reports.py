@@ -10,8 +10,8 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -20,6 +20,7 @@ from ..domain import reports as rd
 from ..domain.tz import TOKYO
 from ..services import report_breakdowns, reports
 from ..transaction import session
+from . import i18n
 from .boundary import Refused
 from .common import now, requires
 from .i18n import PRIORITY_LABELS
@@ -233,7 +234,7 @@ def _breakdown_body(table: Table, period_key: str) -> Markup:
     fiscal year's breakdowns have hundreds of cells (see web/pieces.py). A dash, read out
     as "No data", for no value; a count as a link to its consultations (the drill-down
     list, as _drill_links builds it)."""
-    no_data = f'<span aria-hidden="true">—</span><span class="visually-hidden">{escape(gettext("No data"))}</span>'
+    no_data = f'<span aria-hidden="true">—</span><span class="visually-hidden">{escape(i18n.gettext("No data"))}</span>'
     base = url_for("consultations.index") + "?"
     prefix = {a: base + urlencode({"period": period_key, "measure": a}) for a, _, linked in table.columns if linked}
     out = []
@@ -244,7 +245,7 @@ def _breakdown_body(table: Table, period_key: str) -> Markup:
             if value is None:
                 cell = no_data
             elif linked and value:
-                cell = f'<a href="{escape(prefix[attr] + extra)}">{value}</a>'
+                cell = f'<a href="{escape(prefix[attr] + extra)}">{escape(value)}</a>'
             else:
                 cell = str(escape(value))
             cells.append(f'<td class="num">{cell}</td>')

@@ -83,3 +83,16 @@ def test_a_snippet_marks_the_stored_text_where_the_folded_word_is():
     pieces = snippet("新型コロナのワクチン接種について", ["わくちん"])
     assert ("ワクチン", True) in pieces and "".join(p for p, _ in pieces) == "新型コロナのワクチン接種について"
     assert snippet("関係のない文", ["わくちん"]) is None
+
+
+def test_a_text_of_characters_the_full_fold_table_has_no_room_for_folds_piece_by_piece(monkeypatch):
+    """The learnt table is bounded: past its size a text of new characters is folded piece by
+    piece (the same result), and the table does not grow."""
+    from swat.domain import search
+
+    fold_with_offsets("ワクチン")
+    monkeypatch.setattr(search, "LEARNT", len(search._SEEN))
+    before = len(search._TABLE)
+    rare = "\u4e00\u4e01\u4e02 \u9fa0\u9fa1 𠀋𠀌"  # characters no other test has shown
+    assert fold_with_offsets(rare) == search._fold_pieces_with_offsets(rare)
+    assert len(search._TABLE) == before

@@ -256,7 +256,27 @@ def test_clocks_overdue_now_count_once_in_the_figures_and_each_breakdown(
     assert by_department == {"健康医療部": "50.0", "福祉部": "0.0"}
     by_theme = first_response(html, 'id="h-theme"')
     assert by_theme["テレワーク"] == "50.0"
+    member = list(
+        csv.reader(io.StringIO(browser.get("/reports/export.csv?period=2026-11&table=member").data.decode("utf-8-sig")))
+    )
+    column = member[0].index("初回回答の期限遵守率 (%)")
+    assert {row[0]: row[column] for row in member[1:]} == first_response(html, 'id="h-member"')
     browser.logout()
     auth.login("manager_health")
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
     assert ">50.0</td>" in html.split("初回回答の期限遵守率", 1)[1].split("</tr>", 1)[0]
+    assert first_response(html, 'id="h-department"') == {"健康医療部": "50.0"}
+
+
+def test_breakdown_rows_escape_what_they_show(make_ticket, auth, browser, users, clock):
+    """A member's display name is shown as text in the breakdown rows, never as markup."""
+    from swat.services import tickets
+
+    users["agent"].display_name = '<script>alert("x")</script>'
+    t = make_ticket("staff_health")
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
+    db.session.commit()
+    auth.login("manager")
+    html = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    rows = html.split('id="h-member"', 1)[1].split("</section>", 1)[0]
+    assert "<script>" not in rows and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in rows

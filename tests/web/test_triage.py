@@ -58,11 +58,16 @@ def test_unsure_filing_waits_in_triage_and_the_lead_routes_it(routed, auth, brow
 
 
 def test_the_triage_choices_are_the_catalog_as_the_last_reference_load_left_it(auth, browser, renamed_department):
-    """The themes and catalog entries each waiting consultation offers come from the catalog
-    stored with each reference load: a renamed entry is offered by its new name at the next
-    page, a renamed department by its new name where the list names it."""
-    auth.login("staff_health")
-    number = file(browser, "相談です", "よろしくお願いします。")
+    """The themes and catalog entries each waiting consultation offers, and the departments
+    with similar experience it names, come from the catalog stored with each reference load:
+    a renamed entry or department is shown by its new name at the next page. A catalog
+    stored by an earlier version (without the triage's choices) is read from the tables."""
+    from datetime import UTC, datetime
+
+    from swat.services import catalog, documents
+
+    auth.login("staff_welfare")
+    number = file(browser, "LINEで子育て相談を受け付けたい", "LINEで保護者の相談を受けたいです。")
     browser.logout()
     auth.login("lead")
 
@@ -70,12 +75,20 @@ def test_the_triage_choices_are_the_catalog_as_the_last_reference_load_left_it(a
         page = browser.get("/triage").get_data(as_text=True)
         return page.split(f'id="t-{number}"', 1)[1].split("</section>", 1)[0]
 
-    assert ">SNSによる相談</option>" in item() and "健康医療部" in item()
+    def experienced():
+        return item().split("同様の取組経験がある部局", 1)[1].split("</p>", 1)[0]
+
+    assert ">SNSによる相談</option>" in item() and "健医" in experienced()
     with renamed_department("SNSによる相談", "SNS相談窓口", file="initiatives.yaml"):
         assert ">SNS相談窓口</option>" in item() and ">SNSによる相談</option>" not in item()
-    with renamed_department("健康医療部", "健康福祉医療局"):
-        assert "健康福祉医療局" in item() and "健康医療部" not in item()
-    assert ">SNSによる相談</option>" in item() and "健康医療部" in item()
+    with renamed_department("short_name: 健医", "short_name: 健康医療"):
+        assert "健康医療" in experienced()
+    assert ">SNSによる相談</option>" in item() and "健康医療" not in experienced()
+    doc = catalog.catalog_document(db.session)
+    older = {k: [row[:3] for row in doc[k]] for k in ("themes", "departments", "escalation")}
+    documents.store(db.session, catalog.CATALOG_DOC, older, datetime(2026, 12, 1, tzinfo=UTC))
+    db.session.commit()
+    assert ">SNSによる相談</option>" in item() and "健医" in experienced()
 
 
 def test_triage_is_for_the_lead(auth, browser, users, make_ticket):
