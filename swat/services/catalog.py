@@ -158,27 +158,33 @@ class Catalog:
     active_initiatives: list[CatalogName] | None = None
 
 
-def catalog_document(session: Session) -> dict[str, list[Any]]:
+def catalog_document(session: Session) -> dict[str, Any]:
     """The catalog as the tables now hold it (deactivated items included): each theme and
-    department as [id, name, name_en], each escalation step as [level, label, label_en]."""
+    department as [id, name, name_en], each escalation step as [level, label, label_en]; then
+    the active themes' ids, the active initiatives as [id, name, name_en] and the departments'
+    short names. Keys are only ever added, and a key's rows keep their form: a version that
+    reads fewer keys (hosts of two versions during an upgrade, or a rollback) still reads the
+    document a newer one stored."""
     themes = session.scalars(select(Theme).order_by(Theme.sort_order, Theme.id)).all()
-    departments = session.scalars(select(Department).order_by(Department.sort_order, Department.id))
+    departments = session.scalars(select(Department).order_by(Department.sort_order, Department.id)).all()
     return {
         "themes": [[t.id, t.name, t.name_en] for t in themes],
-        "departments": [[d.id, d.name, d.name_en, d.short_name] for d in departments],
+        "departments": [[d.id, d.name, d.name_en] for d in departments],
         "escalation": [[e.level, e.label, e.label_en] for e in escalation_chain(session)],
         "active_themes": [t.id for t in themes if t.active],
         "active_initiatives": [[i.id, i.name, i.name_en] for i in active_initiatives(session)],
+        "short_names": {d.id: d.short_name for d in departments if d.short_name},
     }
 
 
-def _catalog(doc: dict[str, list[Any]]) -> Catalog:
+def _catalog(doc: dict[str, Any]) -> Catalog:
     themes = [CatalogName(*t) for t in doc["themes"]]
     by_id = {t.id: t for t in themes}
     active, initiatives = doc.get("active_themes"), doc.get("active_initiatives")
+    short: dict[str, str] = doc.get("short_names", {})
     return Catalog(
         themes,
-        [CatalogName(*d) for d in doc["departments"]],
+        [CatalogName(d[0], d[1], d[2], short.get(d[0], "")) for d in doc["departments"]],
         [ChainStep(*e) for e in doc["escalation"]],
         None if active is None else [by_id[t] for t in active],
         None if initiatives is None else [CatalogName(*i) for i in initiatives],
