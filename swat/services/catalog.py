@@ -147,15 +147,13 @@ class ChainStep:
 
 @dataclass(frozen=True)
 class Catalog:
-    """What pages show of the reference data on every request, in catalog order. The
-    choices of the triage list (active themes and initiatives) are None in a document stored
-    before they were part of it: the tables are read instead until the next load."""
+    """What pages show of the reference data on every request, in catalog order."""
 
     themes: list[CatalogName]
     departments: list[CatalogName]
     escalation: list[ChainStep]
-    active_themes: list[CatalogName] | None = None
-    active_initiatives: list[CatalogName] | None = None
+    active_themes: list[CatalogName]  # the triage list's choices
+    active_initiatives: list[CatalogName]
 
 
 def catalog_document(session: Session) -> dict[str, Any]:
@@ -180,19 +178,25 @@ def catalog_document(session: Session) -> dict[str, Any]:
 def _catalog(doc: dict[str, Any]) -> Catalog:
     themes = [CatalogName(*t) for t in doc["themes"]]
     by_id = {t.id: t for t in themes}
-    active, initiatives = doc.get("active_themes"), doc.get("active_initiatives")
     short: dict[str, str] = doc.get("short_names", {})
     return Catalog(
         themes,
         [CatalogName(d[0], d[1], d[2], short.get(d[0], "")) for d in doc["departments"]],
         [ChainStep(*e) for e in doc["escalation"]],
-        None if active is None else [by_id[t] for t in active],
-        None if initiatives is None else [CatalogName(*i) for i in initiatives],
+        [by_id[t] for t in doc["active_themes"]],
+        [CatalogName(*i) for i in doc["active_initiatives"]],
     )
+
+
+def _stored(doc: dict[str, Any]) -> Catalog | None:
+    """A stored document as pages read it; None for one an earlier version stored (without
+    the triage list's choices)."""
+    return _catalog(doc) if "active_themes" in doc and "active_initiatives" in doc else None
 
 
 def stored_catalog(session: Session) -> Catalog:
     """The catalog as the last reference load stored it (one document, compiled once per
-    version in each process), or as the tables hold it before any such load."""
-    stored = documents.compiled(session, CATALOG_DOC, _catalog)
+    version in each process), or as the tables hold it before such a load (none yet, or
+    one by an earlier version)."""
+    stored = documents.compiled(session, CATALOG_DOC, _stored)
     return stored if stored is not None else _catalog(catalog_document(session))

@@ -3,11 +3,10 @@ from the stored facts, and the median and p90 times per key of one breakdown."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, func, literal, select, union_all
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
@@ -15,7 +14,7 @@ from ..domain import reports as rdomain
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, TicketSla, User
 from . import report_facts, report_sums
 from .report_times import hours, ranked, stopped_in
-from .reports import DIMENSIONS, TARGETS, Figures, fact_department, overdue_clause
+from .reports import DIMENSIONS, TARGETS, Figures, Overdue, fact_department, overdue_now
 
 
 def _drill_filter(dimension: str, key) -> dict:
@@ -41,59 +40,6 @@ def _labels(session: Session, dimension: str) -> dict[str, str]:
     if dimension == "initiative":
         return dict(session.execute(select(Initiative.id, Initiative.name)).all())
     return {}
-
-
-@dataclass
-class Overdue:
-    """The running clocks whose due time fell in the period and has passed (overdue_clause):
-    how many per target, and per target under each key of each breakdown read."""
-
-    total: dict[str, int] = field(default_factory=dict)
-    by: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # dimension, key, target
-
-
-def overdue_now(
-    session: Session, actor, period: rdomain.Period, now: datetime, dimensions: tuple[str, ...] = DIMENSIONS
-) -> Overdue:
-    """The clocks overdue right now in the period, in one statement: they are found once with
-    their tickets' keys (scoped by the clock's copy of the ticket's department, as
-    reports.figures scopes them), then counted per target, per target and key of each
-    breakdown, and for the initiatives through the ticket's links. The totals per target are
-    the ones the period's figures need (reports.figures takes them from here)."""
-    department = fact_department(actor)
-    own = [d for d in dimensions if d != "initiative"]
-    clocks = (
-        select(
-            TicketSla.target.label("target"),
-            TicketSla.ticket_id.label("ticket_id"),
-            *[report_facts.breakdown_key(d).label(d) for d in own],
-        )
-        .join(Ticket, Ticket.id == TicketSla.ticket_id)
-        .where(overdue_clause(period, now))
-    )
-    if department is not None:
-        clocks = clocks.where(TicketSla.department_id == department)
-    found = clocks.cte("overdue")  # read by every branch below: computed once
-    branches = [
-        select(found.c.target, literal(""), literal("", String), func.count()).group_by(found.c.target),
-        *[
-            select(found.c.target, literal(d), found.c[d], func.count()).group_by(found.c.target, found.c[d])
-            for d in own
-        ],
-    ]
-    if "initiative" in dimensions:
-        branches.append(
-            select(found.c.target, literal("initiative"), TicketInitiative.initiative_id, func.count())
-            .select_from(found.join(TicketInitiative, TicketInitiative.ticket_id == found.c.ticket_id))
-            .group_by(found.c.target, TicketInitiative.initiative_id)
-        )
-    out = Overdue(by={d: {} for d in dimensions})
-    for target, dimension, k, n in session.execute(union_all(*branches)):
-        if dimension:
-            out.by[dimension].setdefault(k, {})[target] = n
-        else:
-            out.total[target] = n
-    return out
 
 
 def breakdowns(

@@ -33,16 +33,29 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Boolean, ColumnElement, FunctionElement, and_, bindparam, case, func, literal, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    FunctionElement,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain import reports as rdomain
 from ..domain.tz import TOKYO
-from ..models import Ticket, TicketSla
+from ..models import Ticket, TicketInitiative, TicketSla
 from ..models.ticket import backlog_span
-from . import report_sums, sla
+from . import report_facts, report_sums, sla
 from .report_times import desk_times_of, hours, median_p90, stopped_minutes
 from .visibility import ticket_scope
 
@@ -147,6 +160,58 @@ def overdue_clause(period: rdomain.Period, now: datetime, targets: tuple[str, ..
     )
 
 
+@dataclass
+class Overdue:
+    """The running clocks whose due time fell in the period and has passed (overdue_clause):
+    how many per target, and per target under each key of each breakdown read."""
+
+    total: dict[str, int] = field(default_factory=dict)
+    by: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)  # dimension, key, target
+
+
+def overdue_now(
+    session: Session, actor, period: rdomain.Period, now: datetime, dimensions: tuple[str, ...] = DIMENSIONS
+) -> Overdue:
+    """The clocks overdue right now in the period, in one statement: they are found once with
+    their tickets' keys (scoped by the clock's copy of the ticket's department, as
+    reports.figures scopes them), then counted per target, per target and key of each
+    breakdown, and for the initiatives through the ticket's links. The totals per target are
+    the ones the period's figures need (figures() reads them here; with no breakdowns, the
+    totals alone)."""
+    department = fact_department(actor)
+    own = [d for d in dimensions if d != "initiative"]
+    clocks = select(
+        TicketSla.target.label("target"),
+        TicketSla.ticket_id.label("ticket_id"),
+        *[report_facts.breakdown_key(d).label(d) for d in own],
+    ).where(overdue_clause(period, now))
+    if own:
+        clocks = clocks.join(Ticket, Ticket.id == TicketSla.ticket_id)
+    if department is not None:
+        clocks = clocks.where(TicketSla.department_id == department)
+    found = clocks.cte("overdue")  # read by every branch below: computed once
+    branches = [
+        select(found.c.target, literal(""), literal("", String), func.count()).group_by(found.c.target),
+        *[
+            select(found.c.target, literal(d), found.c[d], func.count()).group_by(found.c.target, found.c[d])
+            for d in own
+        ],
+    ]
+    if "initiative" in dimensions:
+        branches.append(
+            select(found.c.target, literal("initiative"), TicketInitiative.initiative_id, func.count())
+            .select_from(found.join(TicketInitiative, TicketInitiative.ticket_id == found.c.ticket_id))
+            .group_by(found.c.target, TicketInitiative.initiative_id)
+        )
+    out = Overdue(by={d: {} for d in dimensions})
+    for target, dimension, k, n in session.execute(union_all(*branches)):
+        if dimension:
+            out.by[dimension].setdefault(k, {})[target] = n
+        else:
+            out.total[target] = n
+    return out
+
+
 def figures(
     session: Session,
     actor,
@@ -159,7 +224,7 @@ def figures(
     """The period's figures (and, with_ages, the open consultations by age now). times: the
     desk's median and p90 per target for the period, when already read (desk_times_of);
     overdue: the clocks overdue now per target, when already counted for the same actor
-    and period (report_breakdowns.overdue_now)."""
+    and period (overdue_now)."""
     department = permissions.department_scope(actor)
     f = Figures()
     row = session.execute(report_sums.totals(period, ("all",), department)).one()._mapping
@@ -169,10 +234,7 @@ def figures(
     elif times is None:
         times = desk_times_of(session, (period,), TARGET_NAMES)[0]
     if overdue is None:
-        counted = select(TicketSla.target, func.count()).where(overdue_clause(period, now)).group_by(TicketSla.target)
-        if department is not None:  # the clock's copy of the ticket's department (see TicketSla)
-            counted = counted.where(TicketSla.department_id == department)
-        overdue = {target: n for target, n in session.execute(counted)}
+        overdue = overdue_now(session, actor, period, now, ()).total
     for target, prefix in TARGETS:
         met, missed = int(row[f"{prefix}_met"]), int(row[f"{prefix}_missed"])
         setattr(f, f"{prefix}_met", met)

@@ -80,10 +80,10 @@ class TriagePage:
     total: int  # every consultation waiting for triage, on all pages
     page: int
     per_page: int
-    themes: Sequence[Theme | catalog.CatalogName]
-    initiatives: Sequence[Initiative | catalog.CatalogName]
+    themes: Sequence[catalog.CatalogName]
+    initiatives: Sequence[catalog.CatalogName]
     members: Sequence[team.Member]
-    departments: Mapping[str, Department | catalog.CatalogName]
+    departments: Mapping[str, catalog.CatalogName]
 
     # What the list's pager reads (as listing.Page).
     at_least = False
@@ -93,11 +93,11 @@ class TriagePage:
         return max(1, -(-self.total // self.per_page))
 
     @property
-    def theme_by_id(self) -> dict[str, Theme | catalog.CatalogName]:
+    def theme_by_id(self) -> dict[str, catalog.CatalogName]:
         return {t.id: t for t in self.themes}
 
     @property
-    def initiative_by_id(self) -> dict[str, Initiative | catalog.CatalogName]:
+    def initiative_by_id(self) -> dict[str, catalog.CatalogName]:
         return {i.id: i for i in self.initiatives}
 
 
@@ -173,27 +173,16 @@ def triage_page(session: Session, actor: User, page: int = 1) -> TriagePage:
     total = session.scalar(select(func.count()).select_from(Ticket).where(*_WAITING)) or 0
     page = max(1, min(page, -(-total // TRIAGE_PAGE) or 1))
     rows = statements.read(session, _PAGE, {"limit": TRIAGE_PAGE, "offset": (page - 1) * TRIAGE_PAGE})
-    # The choices as the last reference load stored them (catalog.stored_catalog), or from
-    # the tables while the stored catalog predates them.
-    stored = catalog.stored_catalog(session)
-    themes: Sequence[Theme | catalog.CatalogName]
-    initiatives: Sequence[Initiative | catalog.CatalogName]
-    departments: Mapping[str, Department | catalog.CatalogName]
-    if stored.active_themes is not None and stored.active_initiatives is not None:
-        themes, initiatives = stored.active_themes, stored.active_initiatives
-        departments = {d.id: d for d in stored.departments}
-    else:
-        themes, initiatives = catalog.active_themes(session), catalog.active_initiatives(session)
-        departments = catalog.departments_by_id(session)
+    stored = catalog.stored_catalog(session)  # the choices as the last reference load left them
     return TriagePage(
         items=[_item(row) for row in rows],
         total=total,
         page=page,
         per_page=TRIAGE_PAGE,
-        themes=themes,
-        initiatives=initiatives,
+        themes=stored.active_themes,
+        initiatives=stored.active_initiatives,
         members=team.assignable_members(session),
-        departments=departments,
+        departments={d.id: d for d in stored.departments},
     )
 
 

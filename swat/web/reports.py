@@ -143,7 +143,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
     cur = None
     dims = tuple(d for d in reports.DIMENSIONS if d in names)
     # The clocks overdue now, counted once for the breakdowns and the figures.
-    overdue = report_breakdowns.overdue_now(session(), current_user, period, at, dims) if dims else None
+    overdue = reports.overdue_now(session(), current_user, period, at, dims) if dims else None
     if "figures" in names or "ages" in names:
         total = overdue.total if overdue is not None else None
         cur, prev = reports.figures_beside(session(), current_user, period, at, total)
@@ -229,14 +229,13 @@ def index():
     )
 
 
-def _breakdown_body(table: Table, period_key: str) -> Markup:
+def _breakdown_body(table: Table, period_key: str, drill) -> Markup:
     """The body rows of a breakdown table, written here rather than in the template: a
     fiscal year's breakdowns have hundreds of cells (see web/pieces.py). A dash, read out
-    as "No data", for no value; a count as a link to its consultations (the drill-down
-    list, as _drill_links builds it)."""
+    as "No data", for no value; a count as a link to its consultations (`drill`, the page's
+    _drill_links, for each measure; each row's filter added once)."""
     no_data = f'<span aria-hidden="true">—</span><span class="visually-hidden">{escape(i18n.gettext("No data"))}</span>'
-    base = url_for("consultations.index") + "?"
-    prefix = {a: base + urlencode({"period": period_key, "measure": a}) for a, _, linked in table.columns if linked}
+    prefix = {a: drill(period_key, a) for a, _, linked in table.columns if linked}
     out = []
     for row, src in zip(table.rows, table.source, strict=True):
         extra = "&" + urlencode(src["filter"]) if src["filter"] else ""

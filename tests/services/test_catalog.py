@@ -86,7 +86,7 @@ def test_initiatives_of_every_department_count_for_each_department(session):
 def test_the_stored_catalog_offers_what_the_tables_offer_and_an_older_one_falls_back_to_them(session):
     """The triage list's choices from the stored catalog are the tables' active themes and
     initiatives in catalog order; a catalog stored before it held them (no such keys) is
-    read as it was, and the triage list reads the tables until the next reference load."""
+    read from the tables instead until the next reference load."""
     from datetime import UTC, datetime
 
     from swat.services import documents
@@ -106,7 +106,8 @@ def test_the_stored_catalog_offers_what_the_tables_offer_and_an_older_one_falls_
     assert {len(row) for k in ("themes", "departments", "escalation") for row in doc[k]} == {3}
     older = {k: v for k, v in doc.items() if k in ("themes", "departments", "escalation")}
     documents.store(session, catalog.CATALOG_DOC, older, datetime(2026, 12, 1, tzinfo=UTC))
-    stored = catalog.stored_catalog(session)
-    assert stored.active_themes is None and stored.active_initiatives is None
+    stored = catalog.stored_catalog(session)  # read from the tables until the next load
+    assert [t.id for t in stored.active_themes] == [t.id for t in catalog.active_themes(session)]
     assert [d.id for d in stored.departments] == [d[0] for d in doc["departments"]]
+    assert next(d for d in stored.departments if d.id == "health-medical").short_name == "健医"
     session.rollback()
