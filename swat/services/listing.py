@@ -204,11 +204,14 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
         order.insert(0, source.due_date.is_(None))  # undated last, both directions
     elif f.sort == "sla":
         order.insert(0, source.sla_due_at.is_(None))  # no running clock last
-    if source is Ticket:
-        ids_query = base.with_only_columns(Ticket.id)
+    walked = (
+        found.ordered_page(order, (page - 1) * per_page, per_page) if found is not None and source is Ticket else None
+    )
+    if walked is not None:
+        ids = walked
     else:
-        ids_query = select(source.id)
-    ids = list(session.scalars(ids_query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
+        ids_query = base.with_only_columns(Ticket.id) if source is Ticket else select(source.id)
+        ids = list(session.scalars(ids_query.order_by(*order).limit(per_page).offset((page - 1) * per_page)))
     rows = _rows(session, ids, with_body=bool(query.terms))
     total, at_least = _shown_total(total, counted.at_least, page, per_page, len(rows))
     return Page(rows, total, page, per_page, at_least, search.snippets(session, actor, rows, query))

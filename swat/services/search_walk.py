@@ -12,6 +12,7 @@ as after a day of near-identical filings) for ranges of ids sized from what the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 from sqlalchemy import (
@@ -103,8 +104,7 @@ class Matches:
         for words found rarely (decided once the newest tickets have been checked)."""
         while len(self.found) < want and not self.done:
             if not self.examined and self.cursor is None:
-                self._check(PROBE)
-                self.rare = not self.done and len(self.found) < RARE * self.examined and self._few_holders()
+                self._probe()
                 continue
             need = want - len(self.found)
             if not self.rare and self.examined < WALK_BUDGET:
@@ -127,6 +127,11 @@ class Matches:
             seen = self.top - self.cursor + 1
             span = max(seen, int(need * seen / len(self.found) * 1.5) + 1) if self.found else seen
             self._look_up(need, max(0, self.cursor - span))
+
+    def _probe(self) -> None:
+        """Check the newest PROBE tickets: how common the words are lately."""
+        self._check(PROBE)
+        self.rare = not self.done and len(self.found) < RARE * self.examined and self._few_holders()
 
     def _few_holders(self) -> bool:
         """Whether the documents that hold every token of any one of the words number at
@@ -165,6 +170,48 @@ class Matches:
         if self.done or n > search.COUNT_CAP:
             return Count(min(n, search.COUNT_CAP), n > search.COUNT_CAP)
         return Count(n, True)
+
+    def ordered_page(self, order: Sequence[ColumnElement], offset: int, limit: int) -> list[int] | None:
+        """One page of the matches in a list's own order (its sort columns), or None when the
+        index should find them instead: the words are rare (a look-up reads few documents),
+        or checking the list's tickets in that order one by one would take more than
+        WALK_BUDGET checks.
+
+        Every match is found when the list was checked whole (its matches are sorted); else
+        the list is read in its order and each ticket checked by key, as many as the share
+        of matches among the newest tickets says the page needs, so a common word sorted by
+        urgency or due date reads a few thousand documents, not every one holding it."""
+        if not self.examined and self.cursor is None:
+            self._probe()
+        if self.done:
+            if not self.found:
+                return []
+            ids = select(Ticket.id).where(Ticket.id == any_(bindparam("found", self.found, type_=ARRAY(Integer))))
+            return list(statements.read(self.session, ids.order_by(*order).offset(offset).limit(limit)).scalars())
+        if self.rare:
+            return None
+        want = offset + limit
+        share = max(len(self.found) / max(self.examined, 1), RARE)
+        hits: list[int] = []
+        checked = 0
+        while len(hits) < want:
+            n = min(WALK_BUDGET - checked, max(PROBE, int((want - len(hits)) / share * 1.3) + 1))
+            if n <= 0:
+                return None
+            w = (
+                self.plain.add_columns(Ticket.number, func.row_number().over(order_by=list(order)).label("at"))
+                .order_by(*order)
+                .offset(checked)
+                .limit(n)
+                .subquery()
+            )
+            ok = _row_match(self.actor, self.query, self.numbers, w)
+            rows = statements.read(self.session, select(w.c.id, ok).order_by(w.c.at)).all()
+            hits.extend(tid for tid, hit in rows if hit)
+            checked += len(rows)
+            if len(rows) < n:
+                break
+        return hits[offset:want]
 
     def relevance_page(self, offset: int, limit: int) -> list[int]:
         """relevance_page's order, from the matches found newest first."""

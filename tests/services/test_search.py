@@ -594,3 +594,40 @@ def test_a_word_common_in_the_archive_but_not_among_the_newest_is_found_in_range
         # Common by the index (more than 4): the first look-up is a range above the oldest
         # ids, and the count says "at least".
         assert results[4][3] is True and results[4][4] and results[4][4][0] > 0
+
+
+def test_a_common_word_sorted_by_urgency_or_due_date_pages_through_every_match_in_that_order(
+    make_ticket, users, monkeypatch
+):
+    """A list sorted by something other than relevance: on PostgreSQL the tickets are checked
+    in the list's order (as far as the share of matches among the newest says a page needs,
+    else the index finds them); either way every page holds the matches in that order, each
+    once, as sorting every match would give."""
+    from datetime import date
+
+    monkeypatch.setattr(search_walk, "PROBE", 4)
+    monkeypatch.setattr(search_walk, "RARE", 0.2)
+    priorities = ["low", "normal", "high", "urgent"]
+    made = []
+    for i in range(30):
+        body = "相談窓口の混雑について。" if i % 2 == 0 else "道路の補修。"
+        due = date(2027, 1, 1 + (i * 7) % 28) if i % 5 else None
+        t = make_ticket(title=f"件名{i}", body=body, priority=priorities[(i * 3) % 4], due_date=due)
+        made.append((i, t.number, priorities[(i * 3) % 4], due))
+    hits = [m for m in made if m[0] % 2 == 0]
+    rank = {p: k for k, p in enumerate(("urgent", "high", "normal", "low"))}  # most urgent first
+    by_priority = [m[1] for m in sorted(hits, key=lambda m: (rank[m[2]], m[0]))]
+    by_due = [m[1] for m in sorted(hits, key=lambda m: (m[3] is None, m[3] or date.min, m[0]))]
+    # A budget under the list's 30 tickets (checked in order, or the index past it) and one
+    # over them (the newest-first check reads the list whole and its matches are sorted).
+    for budget, per_page in ((10, 1), (10, 3), (10, 50), (100, 3)):
+        monkeypatch.setattr(search_walk, "WALK_BUDGET", budget)
+        seen, _ = _every_page(users, "agent", q="相談窓口", sort="priority", per_page=per_page)
+        assert seen == by_priority, per_page
+        seen, _ = _every_page(users, "agent", q="相談窓口", sort="priority", descending=True, per_page=per_page)
+        assert seen == by_priority[::-1], per_page
+        seen, _ = _every_page(users, "agent", q="相談窓口", sort="due", per_page=per_page)
+        assert seen == by_due, per_page
+        # A department's staff member sorting the same way sees only their department's.
+        seen, _ = _every_page(users, "staff_welfare", q="相談窓口", sort="priority", per_page=per_page)
+        assert seen == []
