@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import ClauseAdapter
 
 from ..domain import permissions
 from ..domain.search import Query
@@ -49,6 +50,15 @@ RARE = 0.005
 # each of them): the newest tickets checked say how common the words are in this list lately,
 # the index how much looking them up whole would read.
 RARE_DOCUMENTS = 2000
+# What a list can be sorted by (services.listing.SORTS), and the number a check reads.
+_ORDER_COLUMNS = (
+    Ticket.number,
+    Ticket.priority,
+    Ticket.created_at,
+    Ticket.last_activity_at,
+    Ticket.due_date,
+    Ticket.sla_due_at,
+)
 
 
 class Matches:
@@ -198,15 +208,13 @@ class Matches:
             n = min(WALK_BUDGET - checked, max(PROBE, int((want - len(hits)) / share * 1.3) + 1))
             if n <= 0:
                 return None
-            w = (
-                self.plain.add_columns(Ticket.number, func.row_number().over(order_by=list(order)).label("at"))
-                .order_by(*order)
-                .offset(checked)
-                .limit(n)
-                .subquery()
-            )
+            # The chunk's rows with the columns they are sorted by, sorted again outside (the
+            # order of a subquery's rows is not kept; a window's row number would make the
+            # planner sort the whole list instead of keeping its top rows).
+            w = self.plain.add_columns(*_ORDER_COLUMNS).order_by(*order).offset(checked).limit(n).subquery()
             ok = _row_match(self.actor, self.query, self.numbers, w)
-            rows = statements.read(self.session, select(w.c.id, ok).order_by(w.c.at)).all()
+            again = [ClauseAdapter(w).traverse(o) for o in order]
+            rows = statements.read(self.session, select(w.c.id, ok).order_by(*again)).all()
             hits.extend(tid for tid, hit in rows if hit)
             checked += len(rows)
             if len(rows) < n:
