@@ -221,29 +221,27 @@ class BusinessCalendar:
     def due(self, start: datetime, minutes: int) -> datetime:
         """The earliest instant at which `minutes` business minutes have passed since `start`.
 
-        `minutes` is a whole number >= 0. With 0 the answer is `start` if the desk is open
-        then, else the next opening instant (closing time counts as closed). With more it
-        may be exactly closing time. The answer is aware, in the calendar's zone.
+        `minutes` is a whole number >= 0. With 0 the answer is `start` itself, open or closed:
+        no time has to pass (a target of 0 is due at once). With more it is the instant the
+        last minute is used up, which may be exactly closing time. The answer is aware, in the
+        calendar's zone.
         """
         _aware(start, "start")
         if isinstance(minutes, bool) or not isinstance(minutes, int):
             raise TypeError(f"minutes must be an int, not {type(minutes).__name__}")
         if minutes < 0:
             raise ValueError(f"minutes must be >= 0, got {minutes}")
+        if minutes == 0:
+            return start.astimezone(self._tz)
         s = _us(start)
         year = self._local_year(start)
         last_year = year
         while True:
             table = self._covering(year, last_year)
-            if minutes == 0:
-                i = bisect_right(table.closes, s)  # the first window still open after s
-                if i < len(table.closes):
-                    return self._out(max(s, table.opens[i]))
-            else:
-                target = self._business_before(table, s) + minutes * _MINUTE_US
-                j = bisect_left(table.through, target)  # the first day that reaches it
-                if j < len(table.through):
-                    return self._out(table.opens[j] + (target - table.before[j]))
+            target = self._business_before(table, s) + minutes * _MINUTE_US
+            j = bisect_left(table.through, target)  # the first day that reaches it
+            if j < len(table.through):
+                return self._out(table.opens[j] + (target - table.before[j]))
             # Past the table's end: widen it by at least its own span and look again.
             last_year = table.last_year + max(2, table.last_year - table.first_year)
 
