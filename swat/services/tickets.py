@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
-from ..models import Message, Ticket, User
+from ..models import Message, Ticket, TicketEvent, User
 from . import notify, search_index, sla
 from .attachments import Limits, save_files
 from .filing import clean_body, file_consultation, parse_priority
@@ -31,7 +31,9 @@ __all__ = [
     "add_reply",
     "assign_ticket",
     "change_priority",
+    "Stale",
     "change_status",
+    "check_current",
     "claim_ticket",
     "close_ticket",
     "file_consultation",
@@ -44,6 +46,45 @@ __all__ = [
 def _touch(ticket: Ticket, now: datetime) -> None:
     ticket.updated_at = now
     ticket.last_activity_at = now
+
+
+class Stale(Conflict):
+    """A change sent from a page rendered before someone changed the ticket: refused, with
+    the changes the sender did not see (`changes`, oldest first)."""
+
+    def __init__(self, message: str, changes: list[TicketEvent]) -> None:
+        super().__init__(message)
+        self.changes = changes
+
+
+def check_current(session: Session, actor: User, ticket: Ticket, seen: int | None) -> None:
+    """Refuse a change made from a page whose newest history event was `seen` when the
+    ticket has changed since in a way the actor can see: Stale lists those changes.
+
+    Every change to a ticket records an event (history.record), so the events after the
+    page's newest are what the page did not show. The row's version counter is not the
+    test: it also moves for changes the actor may not see (an internal note, for a
+    requester: that refuses nothing and reveals nothing) and stays put for a change that
+    leaves the row's columns as they were. It still guards the write: of two changes that
+    both pass this check at once, the second update fails on the counter (a Conflict).
+    `seen` None: the form carried no stamp (a client that sends none), nothing to compare.
+    """
+    if seen is None:
+        return
+    changes = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.id > seen)
+    if not permissions.can_see_internal(actor):
+        changes = changes.where(TicketEvent.internal.is_(False))
+    found = list(
+        session.scalars(changes.options(joinedload(TicketEvent.actor)).order_by(TicketEvent.at, TicketEvent.id))
+    )
+    if found:
+        for e in found:
+            session.expunge(e)  # kept as read: the refusal rolls the transaction back
+        raise Stale(
+            "This consultation was changed after you opened this page, so your change was not made. "
+            "Check what changed, then try again.",
+            found,
+        )
 
 
 def claim_ticket(session: Session, actor: User, now: datetime, ticket: Ticket) -> Ticket:

@@ -28,7 +28,7 @@ def _load(number: str):
         abort(404)
 
 
-def _page(number: str, reply_form=None, note_form=None, status_code=200):
+def _page(number: str, reply_form=None, note_form=None, status_code=200, changes=None):
     try:
         page: TicketPage = ticket_page(session(), current_user, number, now())
     except NotFound:
@@ -65,6 +65,9 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200):
         can_reply=page.can_reply,
         info=page.info,
         sla_clocks=page.sla_clocks,
+        # The version the page shows, sent back by its actions (services.tickets.check_current).
+        seen=max((e.id for e in page.events), default=0),
+        changes=changes,
     ), status_code
 
 
@@ -79,13 +82,37 @@ def _done(ticket_number: str, message: str):
     return redirect(url_for("tickets.show", number=ticket_number))
 
 
+def _number_field(name: str) -> int | None:
+    """A whole number the page's form carries (absent: None); anything else is a bad request."""
+    value = request.form.get(name, "")
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+        abort(400)
+    return int(value)
+
+
 def _act(number: str, action, success: str, *args):
-    """Run one state-changing action in one transaction; a refusal goes back to the page."""
+    """Run one state-changing action in one transaction; a refusal goes back to the page.
+
+    The form says which version of the ticket its page showed (the newest history event on
+    it): a change from a page that a colleague's change has made out of date is refused, and
+    the page shows what changed.
+    """
     form = ActionForm()
     if not form.validate_on_submit():
         abort(400)
+    seen = _number_field("seen")
     ticket = _load(number)
-    _, error = attempt(action, session(), current_user, now(), ticket, *args)
+
+    def checked(db_session, actor, at, ticket, *args):
+        svc.check_current(db_session, actor, ticket, seen)
+        return action(db_session, actor, at, ticket, *args)
+
+    _, error = attempt(checked, session(), current_user, now(), ticket, *args)
+    if isinstance(error, svc.Stale):
+        flash(error_text(error), "error")
+        return _page(number, status_code=409, changes=error.changes)
     if error is not None:
         flash(error_text(error), "error")
         return redirect(url_for("tickets.show", number=number))
