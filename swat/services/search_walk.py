@@ -42,7 +42,8 @@ from .search import Count, _numbers, _postgres, _tokens_tsquery, _tsquery, match
 
 # The newest tickets of a list checked first, to see how common the words are.
 PROBE = 400
-# At most this many tickets checked one by one for a request.
+# At most this many tickets checked one by one by each step of a request (its count, a page
+# in another order than relevance).
 WALK_BUDGET = 4000
 # Below this share of the tickets checked, the words are looked up in the index (whole)...
 RARE = 0.005
@@ -196,13 +197,17 @@ class Matches:
         if self.done:
             if not self.found:
                 return []
-            ids = select(Ticket.id).where(Ticket.id == any_(bindparam("found", self.found, type_=ARRAY(Integer))))
+            # The list's own filters and scope again: a ticket moved out of it since it was
+            # checked (another department, another status) is not shown.
+            ids = self.plain.where(Ticket.id == any_(bindparam("found", self.found, type_=ARRAY(Integer))))
             return list(statements.read(self.session, ids.order_by(*order).offset(offset).limit(limit)).scalars())
         if self.rare:
             return None
         want = offset + limit
         share = max(len(self.found) / max(self.examined, 1), RARE)
-        hits: list[int] = []
+        if want / share > WALK_BUDGET:
+            return None  # the page lies deeper than the walk would reach: the index, at once
+        hits: dict[int, None] = {}  # in order, each once (a ticket moving between chunks)
         checked = 0
         while len(hits) < want:
             n = min(WALK_BUDGET - checked, max(PROBE, int((want - len(hits)) / share * 1.3) + 1))
@@ -215,11 +220,11 @@ class Matches:
             ok = _row_match(self.actor, self.query, self.numbers, w)
             again = [ClauseAdapter(w).traverse(o) for o in order]
             rows = statements.read(self.session, select(w.c.id, ok).order_by(*again)).all()
-            hits.extend(tid for tid, hit in rows if hit)
+            hits.update((tid, None) for tid, hit in rows if hit)
             checked += len(rows)
             if len(rows) < n:
                 break
-        return hits[offset:want]
+        return list(hits)[offset:want]
 
     def relevance_page(self, offset: int, limit: int) -> list[int]:
         """relevance_page's order, from the matches found newest first."""

@@ -602,32 +602,59 @@ def test_a_common_word_sorted_by_urgency_or_due_date_pages_through_every_match_i
     """A list sorted by something other than relevance: on PostgreSQL the tickets are checked
     in the list's order (as far as the share of matches among the newest says a page needs,
     else the index finds them); either way every page holds the matches in that order, each
-    once, as sorting every match would give."""
+    once, as sorting every match would give, and a department sees its own alone."""
     from datetime import date
 
     monkeypatch.setattr(search_walk, "PROBE", 4)
     monkeypatch.setattr(search_walk, "RARE", 0.2)
     priorities = ["low", "normal", "high", "urgent"]
     made = []
-    for i in range(30):
+    for i in range(36):
         body = "相談窓口の混雑について。" if i % 2 == 0 else "道路の補修。"
         due = date(2027, 1, 1 + (i * 7) % 28) if i % 5 else None
-        t = make_ticket(title=f"件名{i}", body=body, priority=priorities[(i * 3) % 4], due_date=due)
-        made.append((i, t.number, priorities[(i * 3) % 4], due))
+        requester = "staff_welfare" if i % 3 == 0 else "staff_health"
+        t = make_ticket(requester, title=f"件名{i}", body=body, priority=priorities[(i * 3) % 4], due_date=due)
+        made.append((i, t.number, priorities[(i * 3) % 4], due, requester))
     hits = [m for m in made if m[0] % 2 == 0]
     rank = {p: k for k, p in enumerate(("urgent", "high", "normal", "low"))}  # most urgent first
-    by_priority = [m[1] for m in sorted(hits, key=lambda m: (rank[m[2]], m[0]))]
-    by_due = [m[1] for m in sorted(hits, key=lambda m: (m[3] is None, m[3] or date.min, m[0]))]
-    # A budget under the list's 30 tickets (checked in order, or the index past it) and one
+
+    def by_priority(rows):
+        return [m[1] for m in sorted(rows, key=lambda m: (rank[m[2]], m[0]))]
+
+    def by_due(rows, descending=False):
+        dated = sorted((m for m in rows if m[3]), key=lambda m: (m[3], m[0]), reverse=descending)
+        undated = sorted((m for m in rows if not m[3]), key=lambda m: m[0], reverse=descending)
+        return [m[1] for m in dated] + [m[1] for m in undated]  # undated last either way
+
+    health = [m for m in hits if m[4] == "staff_health"]
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    ways: set[str] = set()  # how the pages were found: walked, sorted whole, by the index
+    ordered_page = search_walk.Matches.ordered_page
+
+    def recorded(self, order, offset, limit):
+        got = ordered_page(self, order, offset, limit)
+        ways.add("index" if got is None else "sorted" if self.done else "walked")
+        return got
+
+    monkeypatch.setattr(search_walk.Matches, "ordered_page", recorded)
+    # A budget under the list's 36 tickets (checked in order, or the index past it) and one
     # over them (the newest-first check reads the list whole and its matches are sorted).
-    for budget, per_page in ((10, 1), (10, 3), (10, 50), (100, 3)):
+    for budget, per_page in ((12, 1), (12, 3), (12, 50), (100, 3)):
         monkeypatch.setattr(search_walk, "WALK_BUDGET", budget)
         seen, _ = _every_page(users, "agent", q="相談窓口", sort="priority", per_page=per_page)
-        assert seen == by_priority, per_page
+        assert seen == by_priority(hits), per_page
         seen, _ = _every_page(users, "agent", q="相談窓口", sort="priority", descending=True, per_page=per_page)
-        assert seen == by_priority[::-1], per_page
+        assert seen == by_priority(hits)[::-1], per_page
         seen, _ = _every_page(users, "agent", q="相談窓口", sort="due", per_page=per_page)
-        assert seen == by_due, per_page
+        assert seen == by_due(hits), per_page
+        seen, _ = _every_page(users, "agent", q="相談窓口", sort="due", descending=True, per_page=per_page)
+        assert seen == by_due(hits, descending=True), per_page
         # A department's staff member sorting the same way sees only their department's.
-        seen, _ = _every_page(users, "staff_welfare", q="相談窓口", sort="priority", per_page=per_page)
-        assert seen == []
+        seen, _ = _every_page(users, "staff_health", q="相談窓口", sort="priority", per_page=per_page)
+        assert seen == by_priority(health), per_page
+        seen, _ = _every_page(users, "staff_health", q="相談窓口 -補修", sort="due", per_page=per_page)
+        assert seen == by_due(health), per_page
+    if postgres:
+        assert ways == {"walked", "sorted", "index"}
+    else:
+        assert ways == set()  # SQLite's index query serves every order
