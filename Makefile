@@ -48,7 +48,7 @@ translations: install
 # Re-extract the strings and update both catalogs after changing user-facing text.
 messages: install
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k DomainError -k ValidationError \
-	  -k Conflict -k Stale -k Forbidden -k InvalidTransition -k NotFound --no-location --sort-output \
+	  -k Conflict -k Stale -k Duplicate -k Forbidden -k InvalidTransition -k NotFound --no-location --sort-output \
 	  --project "SWAT Desk" -o swat/translations/messages.pot .
 	$(VENV)/bin/pybabel update -i swat/translations/messages.pot -d swat/translations --no-fuzzy-matching --ignore-obsolete
 

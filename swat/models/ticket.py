@@ -55,6 +55,8 @@ class Ticket(Base):
         # before E and not out of the backlog before E, ranges on left_backlog_at.
         engine_only(Index("ix_tickets_left_backlog", "left_backlog_at", "created_at"), "sqlite"),
         Index("ix_tickets_triage", "triage", "created_at"),
+        # A requester's consultations by filing time (filing.recent_duplicate; migration 0018).
+        Index("ix_tickets_requester_created", "requester_id", "created_at"),
         Index("ix_tickets_status_sla_due", "status", "sla_due_at"),
         one_of("status", states.STATUSES),
         one_of("priority", range(len(states.PRIORITIES))),
@@ -69,7 +71,7 @@ class Ticket(Base):
     priority: Mapped[int] = mapped_column(Integer)
     theme_id: Mapped[str | None] = mapped_column(ID, ForeignKey("themes.id"), nullable=True)
     department_id: Mapped[str] = mapped_column(ID, ForeignKey("departments.id"))
-    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     due_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime]
@@ -80,11 +82,11 @@ class Ticket(Base):
     # Computed by the database on every write, never set here (see LEFT_BACKLOG_AT). Stored
     # on PostgreSQL; SQLite can only add a virtual one to an existing table (migration 0015).
     left_backlog_at: Mapped[datetime | None] = mapped_column(Computed(LEFT_BACKLOG_AT, persisted=True), nullable=True)
-    # Idempotency key from the filing form: a double submit makes one ticket.
     # The nearest due instant among the running SLA clocks (None when none runs).
     sla_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Waiting for the SWAT lead to decide theme, initiatives and assignee.
     triage: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Idempotency key from the filing form: a double submit makes one ticket.
     submission_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,19 @@ from .storage import AttachmentStore, Upload
 TITLE_MAX = 200
 BODY_MAX = 20000
 MAX_INITIATIVES = 5
+# A form sent again with the title and text of a consultation its requester filed within
+# this time is asked about before it is filed (the browser's back button, a second tab).
+DUPLICATE_WINDOW = timedelta(hours=24)
+
+
+class Duplicate(Conflict):
+    """The requester filed a consultation with this title and text a moment ago: its number
+    and when (`number`, `filed_at`), for the form to ask whether to file another."""
+
+    def __init__(self, message: str, number: str, filed_at: datetime) -> None:
+        super().__init__(message, number=number)
+        self.number = number
+        self.filed_at = filed_at
 
 
 _LINE_BREAKS = re.compile(r"[\t\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
@@ -118,11 +131,15 @@ def file_consultation(
     store: AttachmentStore,
     limits: Limits,
     submission_token: str | None = None,
+    ask_if_duplicate: bool = False,
 ) -> Ticket:
     """File a consultation for the actor's department, with its files, as one unit.
 
     A repeated submission_token returns the ticket the first submission made,
-    so a double-clicked form makes one ticket, even when both arrive at once.
+    so a double-clicked form makes one ticket, even when both arrive at once. With
+    `ask_if_duplicate` (a form the requester filled in), a consultation of the same
+    title and text that the requester filed within DUPLICATE_WINDOW raises Duplicate
+    instead: the form asks whether a second one is meant.
     """
     if not permissions.can_file(actor):
         raise Forbidden("Only department staff can file consultations.")
@@ -133,6 +150,14 @@ def file_consultation(
         return existing
     title = clean_title(title)
     body = clean_body(body)
+    if ask_if_duplicate:
+        earlier = recent_duplicate(session, actor, now, title, body)
+        if earlier is not None:
+            raise Duplicate(
+                "You already filed a consultation with this title and text as %(number)s.",
+                earlier.number,
+                earlier.created_at,
+            )
     rank = parse_priority(priority)
     theme_id = _check_theme(session, theme_id)
     initiative_ids = _check_initiatives(session, initiative_ids)
@@ -185,6 +210,22 @@ def filed_now(session: Session, ticket_id: int) -> list[str] | None:
     """The initiatives of a ticket filed in this transaction and not routed or re-linked
     since (asked once: the answer is forgotten); None for any other ticket."""
     return transaction_memo(session, _FILED).pop(ticket_id, None)
+
+
+def recent_duplicate(session: Session, actor: User, now: datetime, title: str, body: str) -> Ticket | None:
+    """The newest consultation the actor filed within DUPLICATE_WINDOW with this title and
+    text (as cleaned for filing), or None."""
+    return session.scalars(
+        select(Ticket)
+        .where(
+            Ticket.requester_id == actor.id,
+            Ticket.created_at >= now - DUPLICATE_WINDOW,
+            Ticket.title == title,
+            Ticket.body == body,
+        )
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(1)
+    ).first()
 
 
 def _submitted(session: Session, submission_token: str | None) -> Ticket | None:

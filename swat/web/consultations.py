@@ -73,14 +73,14 @@ def _choices(form: ConsultationForm) -> None:
     form.priority.choices = [(p, str(PRIORITY_LABELS[p])) for p in states.PRIORITIES]
 
 
-def _file(form: ConsultationForm):
+def _file(form: ConsultationForm, ask_if_duplicate: bool):
     """File the consultation and route it; the same form sent twice gives back the first ticket."""
     with history.batched(session()):  # the history of both steps in one INSERT
-        ticket = _file_and_route(form)
+        ticket = _file_and_route(form, ask_if_duplicate)
     return ticket.number
 
 
-def _file_and_route(form: ConsultationForm):
+def _file_and_route(form: ConsultationForm, ask_if_duplicate: bool):
     ticket = filing.file_consultation(
         session(),
         current_user,
@@ -95,6 +95,7 @@ def _file_and_route(form: ConsultationForm):
         store=store(),
         limits=limits(),
         submission_token=(form.submission_token.data or "")[:64] or None,
+        ask_if_duplicate=ask_if_duplicate,
     )
     routing.route_new_ticket(session(), ticket, now(), auto_apply=settings()["routing_auto_apply"])
     return ticket
@@ -110,14 +111,19 @@ def new():
     if request.method == "GET":
         form.submission_token.data = secrets.token_urlsafe(24)
         form.priority.data = "normal"
+    duplicate = None
     if form.validate_on_submit():
-        number, error = attempt(_file, form)
+        # The same title and text filed a moment ago: asked once, then filed if confirmed.
+        number, error = attempt(_file, form, request.form.get("file_anyway") != "1")
         if error is None:
             flash(
                 _("Your consultation was filed as %(number)s. The SWAT team will answer here.", number=number),
                 "success",
             )
             return redirect(url_for("tickets.show", number=number))
-        form_error(form, error)
-    status = 400 if request.method == "POST" else 200
-    return render_template("consultations/new.html", form=form), status
+        if isinstance(error, filing.Duplicate):
+            duplicate = error
+        else:
+            form_error(form, error)
+    status = (409 if duplicate else 400) if request.method == "POST" else 200
+    return render_template("consultations/new.html", form=form, duplicate=duplicate), status

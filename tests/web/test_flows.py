@@ -56,6 +56,45 @@ def test_double_submit_makes_one_ticket(auth):
     assert len(db.session.scalars(select(Ticket)).all()) == 1
 
 
+def test_going_back_after_filing_and_sending_the_same_text_asks_before_filing_it_again(auth, clock):
+    b = auth.login("staff_health")
+    first = b.post("/consultations/new", file_form(tok="first"))
+    number = first.headers["Location"].rsplit("/", 1)[-1]
+    clock.advance(minutes=3)
+    # Back to the form: a new page (its own token) with the same text typed again.
+    r = b.post("/consultations/new", file_form(tok="after-back"))
+    assert r.status_code == 409
+    html = r.get_data(as_text=True)
+    question = html.split('id="duplicate"', 1)[1].split("</div>", 1)[0]
+    assert f"同じ件名・内容の相談を {number} として登録済みです" in question
+    assert f'href="/tickets/{number}"' in question and 'name="file_anyway"' in question
+    assert "LINEで子育て相談を受けたい" in html  # what was typed is still in the form
+    assert len(db.session.scalars(select(Ticket)).all()) == 1
+
+    # Asked, the requester files it as another consultation.
+    again = b.post("/consultations/new", file_form(tok="after-back", file_anyway="1"))
+    assert again.status_code == 302 and again.headers["Location"] != first.headers["Location"]
+    assert len(db.session.scalars(select(Ticket)).all()) == 2
+
+
+def test_the_same_title_with_other_text_or_a_day_later_is_filed_without_asking(auth, clock, app):
+    from tests.conftest import Browser
+
+    def filed(browser, **form):
+        r = browser.post("/consultations/new", file_form(**form))
+        assert r.status_code == 302 and "/tickets/" in r.headers["Location"], r.status_code
+
+    b = auth.login("staff_health")
+    filed(b, tok="a")
+    filed(b, tok="b", body="別の内容です。")
+    colleague = Browser(app, app.test_client())
+    colleague.login("staff_health2")  # the same department, another requester
+    filed(colleague, tok="c")
+    clock.advance(hours=24, minutes=1)
+    filed(auth.login("staff_health"), tok="d")
+    assert len(db.session.scalars(select(Ticket)).all()) == 4
+
+
 def test_bad_input_gets_errors_in_japanese_not_500(auth):
     b = auth.login("staff_health")
     r = b.post("/consultations/new", file_form(title="", body=""))
