@@ -35,7 +35,13 @@ def subject(kind: str, params: dict | str) -> str:
         return _weekly_subject(p)
     number = p.get("number", "")
     if kind == "reply":
+        if p.get("new"):
+            return _(
+                "%(number)s: the SWAT team replied (now: %(status)s)", number=number, status=_label(STATUS, p["new"])
+            )
         return _("%(number)s: the SWAT team replied", number=number)
+    if kind == "requester":
+        return _requester_subject(number, p)
     if kind == "status":
         return _("%(number)s is now: %(status)s", number=number, status=_label(STATUS, p.get("new")))
     if kind == "assigned":
@@ -64,8 +70,26 @@ def body(kind: str, params: dict | str, url: str) -> str:
     lines = [subject(kind, p), "", p.get("title", "")]
     if kind == "reply" and p.get("author"):
         lines.append(_("Reply from %(name)s", name=p["author"]))
+    if kind == "requester" and p.get("author"):
+        lines.append(_("From %(name)s", name=p["author"]))
+    if p.get("files"):
+        lines.append(_("Files: %(names)s", names="、".join(p["files"])))
     lines += ["", url, "", _("Corona SWAT Desk (this message was sent automatically)")]
     return "\n".join(lines)
+
+
+def _requester_subject(number: str, p: dict) -> str:
+    """What the requester did: replied (with files, perhaps handing the ticket back), reopened, closed."""
+    new = p.get("new")
+    if p.get("reply"):
+        if new:
+            return _("%(number)s: the requester replied (now: %(status)s)", number=number, status=_label(STATUS, new))
+        if p.get("files"):
+            return _("%(number)s: the requester replied with files", number=number)
+        return _("%(number)s: the requester replied", number=number)
+    if new == "closed":
+        return _("%(number)s: the requester closed it", number=number)
+    return _("%(number)s: the requester reopened it (now: %(status)s)", number=number, status=_label(STATUS, new))
 
 
 def _english() -> bool:

@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 from ..domain import permissions
 from ..models import Notification, OutboxMessage, Ticket, User
 
-KINDS = ("reply", "status", "assigned", "triage", "escalation")
+# What the requester did (a reply, with or without files; reopening or closing) is told to
+# the desk as "requester": to the assignee, or to the team leads while nobody is assigned.
+REQUESTER = "requester"
+KINDS = ("reply", "status", "assigned", REQUESTER, "triage", "escalation")
 # Kinds that also go to the team's chat channel (when a webhook is configured).
 WEBHOOK_KINDS = ("triage", "escalation")
 WEBHOOK = "webhook"
-DESK_KINDS = ("assigned", "triage", "escalation")
+DESK_KINDS = ("assigned", REQUESTER, "triage", "escalation")
 
 
 def ticket_params(ticket: Ticket, **extra) -> dict:
@@ -48,12 +51,34 @@ def notify(
 
 
 def notify_roles(
-    session: Session, now: datetime, roles: Iterable[str], kind: str, ticket: Ticket | None, params: dict
+    session: Session,
+    now: datetime,
+    roles: Iterable[str],
+    kind: str,
+    ticket: Ticket | None,
+    params: dict,
+    exclude: int | None = None,
+    team_chat: bool = False,
 ) -> int:
     """Tell the active users of these roles as each of them chose (`notify` to
-    `user_ids_with_role`, in one query); returns how many."""
-    users = session.scalars(select(User).where(User.active, User.role.in_(list(roles))).order_by(User.id))
-    return _tell(session, now, users, kind, ticket, params, None)
+    `user_ids_with_role`, in one query), minus `exclude`; `team_chat` posts it to the team's
+    chat channel too, whatever its kind. Returns how many."""
+    users = session.scalars(
+        select(User).where(User.active, User.role.in_(list(roles)), User.id != (exclude or 0)).order_by(User.id)
+    )
+    return _tell(session, now, users, kind, ticket, params, None, team_chat)
+
+
+def tell_desk_of_requester(session: Session, now: datetime, actor: User, ticket: Ticket, **what) -> int:
+    """What the requester did, told once to whoever works the ticket: its assignee, or the
+    team leads (and the team's chat) while nobody is assigned. `what` says it: `reply`
+    (with `files`, file names), and `old`/`new` when the status changed with it."""
+    params = ticket_params(ticket, author=actor.display_name, **what)
+    if ticket.assignee_id is not None:
+        return notify(session, now, [ticket.assignee_id], REQUESTER, ticket, params, exclude=actor.id)
+    return notify_roles(
+        session, now, permissions.TRIAGE_LEADS, REQUESTER, ticket, params, exclude=actor.id, team_chat=True
+    )
 
 
 _NOTIFICATIONS = insert(cast(Table, Notification.__table__))
@@ -68,6 +93,7 @@ def _tell(
     ticket: Ticket | None,
     params: dict,
     escalation_id: int | None,
+    team_chat: bool = False,
 ) -> int:
     # The bell's rows and the outbox's are each written in one INSERT, however many are told.
     told = 0
@@ -98,7 +124,7 @@ def _tell(
         if user.notify_email and user.email:
             outbox.append(_outbox_row("email", user.email, user.locale or "ja", kind, payload, now))
         told += 1
-    if kind in WEBHOOK_KINDS:
+    if kind in WEBHOOK_KINDS or team_chat:
         outbox.append(_outbox_row(WEBHOOK, "", "ja", kind, payload, now))
     if bell:
         session.execute(_NOTIFICATIONS, bell)

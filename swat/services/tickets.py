@@ -185,7 +185,9 @@ def _name(session: Session, user_id: int | None) -> str:
     return user.display_name if user else ""
 
 
-def _set_status(session: Session, ticket: Ticket, actor, now: datetime, new_status: str) -> None:
+def _set_status(session: Session, ticket: Ticket, actor, now: datetime, new_status: str, tell: bool = True) -> None:
+    """Move the ticket to `new_status` with its history and clocks; `tell` the requester of
+    it (not when the change is part of a reply that tells them already)."""
     if new_status == ticket.status:
         return
     old = ticket.status
@@ -199,19 +201,31 @@ def _set_status(session: Session, ticket: Ticket, actor, now: datetime, new_stat
         ticket.closed_at = None
     record(session, ticket, actor, now, "status", old=old, new=new_status)
     sla.on_status(session, ticket, old, new_status, now)
-    notify.notify(
-        session,
-        now,
-        [ticket.requester_id],
-        "status",
-        ticket,
-        notify.ticket_params(ticket, old=old, new=new_status),
-        exclude=actor.id if actor else None,
-    )
+    if tell:
+        notify.notify(
+            session,
+            now,
+            [ticket.requester_id],
+            "status",
+            ticket,
+            notify.ticket_params(ticket, old=old, new=new_status),
+            exclude=actor.id if actor else None,
+        )
 
 
 def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, target: str) -> Ticket:
-    """Move the ticket to `target` if the transition table allows it for the actor."""
+    """Move the ticket to `target` if the transition table allows it for the actor. The
+    requester reopening or closing it is told to the desk (its assignee, else the leads)."""
+    old = ticket.status
+    side = _move(session, actor, now, ticket, target, tell=True)
+    if side == states.REQUESTER and ticket.status != old:
+        notify.tell_desk_of_requester(session, now, actor, ticket, old=old, new=ticket.status)
+    session.flush()
+    return ticket
+
+
+def _move(session: Session, actor: User, now: datetime, ticket: Ticket, target: str, tell: bool) -> str:
+    """The status change itself (checks, history, clocks); returns the actor's side."""
     if target not in states.STATUSES:
         raise ValidationError("Choose a valid status.", field="status")
     if permissions.is_desk(actor):
@@ -229,10 +243,9 @@ def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, 
             raise Forbidden("You cannot change this consultation.")
         action = states.action_for_target(ticket.status, target, side)
     new_status = states.transition(ticket.status, action, side, has_assignee=ticket.assignee_id is not None)
-    _set_status(session, ticket, actor, now, new_status)
+    _set_status(session, ticket, actor, now, new_status, tell=tell)
     _touch(ticket, now)
-    session.flush()
-    return ticket
+    return side
 
 
 def change_priority(session: Session, actor: User, now: datetime, ticket: Ticket, priority: str) -> Ticket:
@@ -268,11 +281,15 @@ def add_reply(
     files: Iterable[Upload],
     store: AttachmentStore,
     limits: Limits,
+    then_status: str | None = None,
 ) -> Message:
     """A post the requester sees: the desk's answer, or the requester's follow-up.
 
-    A requester's reply while the desk waits for them hands the ticket back
-    (waiting -> in progress). Closed or resolved tickets must be reopened first.
+    The desk may set the status with it (`then_status`, e.g. waiting or resolved): one
+    change, one message to the requester that says both. A requester's reply while the desk
+    waits for them hands the ticket back (waiting -> in progress); it is told to the
+    assignee, or to the leads while nobody is assigned. Closed or resolved tickets must be
+    reopened first.
     """
     files = [f for f in files if f.filename]
     desk = permissions.is_desk(actor)
@@ -280,27 +297,36 @@ def add_reply(
         raise Forbidden("You cannot reply to this consultation.")
     if not states.is_open(ticket.status):
         raise ValidationError("Reopen the consultation before replying.", field="body")
+    if then_status and not desk:
+        raise Forbidden("You cannot change this consultation.")
     body = clean_body(body, allow_empty=bool(files))
     message = Message(ticket_id=ticket.id, author_id=actor.id, internal=False, body=body, created_at=now)
     session.add(message)
     session.flush()
-    save_files(session, store, limits, ticket, message, actor, now, files, internal=False)
+    saved = save_files(session, store, limits, ticket, message, actor, now, files, internal=False)
     record(session, ticket, actor, now, "replied" if desk else "requester_replied", new=message.id)
+    old = ticket.status
     if desk:
         sla.on_desk_reply(session, ticket, now)
+        if then_status and then_status != ticket.status:
+            _move(session, actor, now, ticket, then_status, tell=False)
+        changed = {"old": old, "new": ticket.status} if ticket.status != old else {}
         notify.notify(
             session,
             now,
             [ticket.requester_id],
             "reply",
             ticket,
-            notify.ticket_params(ticket, author=actor.display_name),
+            notify.ticket_params(ticket, author=actor.display_name, **changed),
             exclude=actor.id,
         )
-    if not desk and ticket.status == states.WAITING:
-        _set_status(
-            session, ticket, actor, now, states.transition(ticket.status, "requester_replied", states.REQUESTER)
-        )
+    else:
+        if ticket.status == states.WAITING:
+            moved = states.transition(ticket.status, "requester_replied", states.REQUESTER)
+            _set_status(session, ticket, actor, now, moved, tell=False)
+        changed = {"old": old, "new": ticket.status} if ticket.status != old else {}
+        names = [a.filename for a in saved or ()]
+        notify.tell_desk_of_requester(session, now, actor, ticket, reply=True, files=names, **changed)
     _touch(ticket, now)
     search_index.refresh(session, ticket.id)
     return message

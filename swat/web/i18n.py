@@ -105,6 +105,7 @@ NOTIFY_KIND_LABELS = {
     "reply": _l("Replies to my consultations"),
     "status": _l("Status changes of my consultations"),
     "assigned": _l("Consultations assigned to me"),
+    "requester": _l("Requesters' replies, files, reopening and closing (mine, or unassigned ones for leads)"),
     "triage": _l("New consultations waiting for triage"),
     "escalation": _l("SLA warnings and escalations"),
 }

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..domain import permissions
+from ..domain import permissions, states
 from ..domain.errors import Conflict, NotFound
 from ..services import tickets as svc
 from ..services.ticket_page import TicketPage, ticket_page
@@ -19,6 +19,8 @@ from .forms import ActionForm, AssignForm, NoteForm, ReplyForm, StatusForm
 from .i18n import STATUS_LABELS
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
+
+REPLY_TARGETS = (states.WAITING, states.RESOLVED)
 
 
 def _load(number: str):
@@ -63,6 +65,8 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         can_close=page.can_close,
         can_reopen=page.can_reopen,
         can_reply=page.can_reply,
+        # A desk reply can set the status with it, to these (when the page's status allows).
+        reply_targets=[t for t in REPLY_TARGETS if t in page.status_targets],
         info=page.info,
         sla_clocks=page.sla_clocks,
         # The version the page shows, sent back by its actions (services.tickets.check_current).
@@ -158,12 +162,21 @@ def reopen(number):
     return _act(number, svc.reopen_ticket, _("The consultation was reopened."))
 
 
-def _post(number: str, form, service, success: str, page_form: str):
-    """Save a reply or a note with its files in one transaction; on error, the page with the form."""
+def _post(number: str, form, service, success: str, page_form: str, then_status: str | None = None):
+    """Save a reply or a note with its files in one transaction; on error, the page with the form.
+    A reply that sets the status too is a change of the ticket: refused, like any other,
+    when the page it was sent from is out of date."""
     ticket = _load(number)
+    seen = _number_field("seen") if then_status else None
     if form.validate_on_submit():
+        extra = {"then_status": then_status} if then_status else {}
+
+        def checked(db_session, actor, at, ticket, *args):
+            svc.check_current(db_session, actor, ticket, seen)
+            return service(db_session, actor, at, ticket, *args, **extra)
+
         _, error = attempt(
-            service,
+            checked,
             session(),
             current_user,
             now(),
@@ -175,6 +188,9 @@ def _post(number: str, form, service, success: str, page_form: str):
         )
         if error is None:
             return _done(number, success)
+        if isinstance(error, svc.Stale):
+            flash(error_text(error), "error")
+            return _page(number, status_code=409, changes=error.changes, **{page_form: form})
         if isinstance(error, Conflict):
             flash(error_text(error), "error")  # a lost race: nothing wrong with what was typed
         else:
@@ -185,7 +201,14 @@ def _post(number: str, form, service, success: str, page_form: str):
 @bp.post("/<number>/reply")
 @login_required
 def reply(number):
-    return _post(number, ReplyForm(), svc.add_reply, _("Your reply was sent."), "reply_form")
+    target = request.form.get("then_status") or None
+    if target is not None and target not in REPLY_TARGETS:
+        abort(400)
+    if target is None:
+        done = _("Your reply was sent.")
+    else:
+        done = _("Your reply was sent and the status is now %(status)s.", status=STATUS_LABELS[target])
+    return _post(number, ReplyForm(), svc.add_reply, done, "reply_form", then_status=target)
 
 
 @bp.post("/<number>/note")

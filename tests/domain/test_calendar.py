@@ -109,7 +109,7 @@ def test_boundaries_and_closing_time():
     assert CAL.due(jst(2026, 9, 18, 17, 44, 59), 0) == jst(2026, 9, 18, 17, 44, 59)
     assert CAL.due(jst(2026, 9, 18, 8, 0), 0) == jst(2026, 9, 18, 8, 0)
     assert CAL.due(jst(2026, 9, 18, 18, 59), 0) == jst(2026, 9, 18, 18, 59)
-    assert CAL.due(datetime(2026, 9, 18, 9, 59, tzinfo=timezone.utc), 0) == jst(2026, 9, 18, 18, 59)
+    assert CAL.due(datetime(2026, 9, 18, 9, 59, tzinfo=UTC), 0) == jst(2026, 9, 18, 18, 59)
     assert CAL.elapsed(jst(2026, 9, 18, 0, 0), jst(2026, 9, 19, 0, 0)) == DAY
 
 

@@ -97,6 +97,7 @@ def go(driver, link):
 
 ASK = "現在お使いのLINE公式アカウントの種類と、月あたりの相談件数を教えてください。"
 ANSWER = "認証済アカウントで、月に約120件の相談があります。"
+CLOSING = "その規模でしたら、福祉部の事例の設定がそのまま使えます。手順書をお送りします。"
 
 
 def test_agent_waits_for_the_requester_and_resolves(make_ticket, live_server, driver, screenshot):
@@ -154,21 +155,29 @@ def test_agent_waits_for_the_requester_and_resolves(make_ticket, live_server, dr
     assert bodies[-2:] == [ASK, ANSWER]
     sign_out(driver, base)
 
-    # --- The SWAT member finds it in progress again and resolves it.
+    # --- The SWAT member is told of the reply: the bell counts it, and it says what happened.
     sign_in(driver, base, "agent")
+    assert css(driver, "a.bell .count-badge").text == "未読1件"
+    go(driver, "a.bell")
+    told = css(driver, "ul.notifications li.unread a")
+    assert told.text == f"{number}: 相談者から返信がありました（状態：対応中）"
+    assert told.get_attribute("href") == f"{base}/tickets/{number}"
+    go(driver, "nav a[href='/queue']")
+
+    # --- The SWAT member finds it in progress again and resolves it.
     row = ticket_row(driver, number)
     assert "対応中" in row.text and "Agent" in row.text
-    # ... and resolves it beside the queue, without leaving it.
+    # ... and answers and resolves it in one step beside the queue, without leaving it.
     row.find_element(By.LINK_TEXT, number).click()
     visible(driver, "#queue-panel .panel-title")
     history = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#queue-panel ol.history li")]
     assert any("Staff Health" in h and "相談者の回答待ち → 対応中" in h for h in history), history
-    status = Select(ticket_form(driver, number, "status").find_element(By.NAME, "status"))
-    status.select_by_value("resolved")
-    css(ticket_form(driver, number, "status"), "button[type='submit']").click()
-    wait(driver).until(
-        lambda d: "状態を変更しました。" in [p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")]
-    )
+    reply = ticket_form(driver, number, "reply")
+    reply.find_element(By.NAME, "body").send_keys(CLOSING)
+    css(reply, "button[name='then_status'][value='resolved']").click()
+    done = "返信を送信し、状態を「解決済」にしました。"
+    wait(driver).until(lambda d: done in [p.text for p in d.find_elements(By.CSS_SELECTOR, "#queue-panel .flash")])
+    assert CLOSING in [m.text for m in driver.find_elements(By.CSS_SELECTOR, "#queue-panel .from-desk .body")]
     assert css(driver, "#queue-panel .badge[class*='status-']").text == "解決済"
     wait(driver).until(lambda d: "解決済" in ticket_row(d, number).text)
     assert not driver.find_elements(By.CSS_SELECTOR, f"form[action='/tickets/{number}/reply']")
