@@ -42,6 +42,8 @@ def subject(kind: str, params: dict | str) -> str:
         return _("%(number)s: the SWAT team replied", number=number)
     if kind == "requester":
         return _requester_subject(number, p)
+    if kind == "mention":
+        return _("%(number)s: %(name)s mentioned you in an internal note", number=number, name=p.get("author", ""))
     if kind == "status":
         return _("%(number)s is now: %(status)s", number=number, status=_label(STATUS, p.get("new")))
     if kind == "assigned":
@@ -72,6 +74,8 @@ def body(kind: str, params: dict | str, url: str) -> str:
         lines.append(_("Reply from %(name)s", name=p["author"]))
     if kind == "requester" and p.get("author"):
         lines.append(_("From %(name)s", name=p["author"]))
+    if kind == "mention" and p.get("excerpt"):
+        lines += ["", p["excerpt"]]
     if p.get("files"):
         lines.append(_("Files: %(names)s", names="、".join(p["files"])))
     lines += ["", url, "", _("Corona SWAT Desk (this message was sent automatically)")]

@@ -23,11 +23,13 @@ from ..models import Notification, OutboxMessage, Ticket, User
 # What the requester did (a reply, with or without files; reopening or closing) is told to
 # the desk as "requester": to the assignee, or to the team leads while nobody is assigned.
 REQUESTER = "requester"
-KINDS = ("reply", "status", "assigned", REQUESTER, "triage", "escalation")
+# A desk member named with @ in an internal note.
+MENTION = "mention"
+KINDS = ("reply", "status", "assigned", REQUESTER, MENTION, "triage", "escalation")
 # Kinds that also go to the team's chat channel (when a webhook is configured).
 WEBHOOK_KINDS = ("triage", "escalation")
 WEBHOOK = "webhook"
-DESK_KINDS = ("assigned", REQUESTER, "triage", "escalation")
+DESK_KINDS = ("assigned", REQUESTER, MENTION, "triage", "escalation")
 
 
 def ticket_params(ticket: Ticket, **extra) -> dict:
@@ -83,6 +85,21 @@ def tell_desk_of_requester(session: Session, now: datetime, actor: User, ticket:
 
 _NOTIFICATIONS = insert(cast(Table, Notification.__table__))
 _OUTBOX = insert(cast(Table, OutboxMessage.__table__))
+
+
+def mentioned_members(session: Session, usernames: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """The active desk members (agents, leads, administrators) with these user names, as
+    user name -> (id, display name): whom an @mention reaches and links to. Anyone else's
+    name, or nobody's, is left out (it stays text)."""
+    names = list(dict.fromkeys(usernames))[:50]
+    if not names:
+        return {}
+    rows = session.execute(
+        select(User.username, User.id, User.display_name).where(
+            User.active, User.role.in_(permissions.DESK_ROLES), User.username.in_(names)
+        )
+    )
+    return {username: (uid, display) for username, uid, display in rows}
 
 
 def _tell(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from ..domain import permissions, states
+from ..domain import mentions, permissions, states
 from ..domain.errors import NotFound
 from ..models import (
     Attachment,
@@ -25,11 +25,11 @@ from ..models import (
     TicketEvent,
     TicketInitiative,
 )
-from . import catalog, sla, team
+from . import catalog, notify, sla, team
 from .listing import Named
 from .similar import Similar, similar_tickets
 from .sla import SlaView
-from .visibility import bound_ticket_scope, scope_binding
+from .visibility import bound_ticket_scope, scope_binding, ticket_scope
 
 
 @dataclass
@@ -49,6 +49,19 @@ class DeskInfo:
     similar_themes: list[tuple[Named, int]]
     theme_by_id: dict[str, Theme]  # at least every theme the reasons and the history name
     init_by_id: dict[str, Initiative]  # at least every catalog entry the reasons name
+
+
+@dataclass(frozen=True)
+class Refs:
+    """What the messages mention that the page links: desk members named with @ in internal
+    notes (user name -> (id, display name)) and consultations named with # that the reader
+    may open. Anything else mentioned stays text."""
+
+    members: dict[str, tuple[int, str]]
+    tickets: frozenset[str]
+
+
+NO_REFS = Refs({}, frozenset())
 
 
 @dataclass
@@ -71,6 +84,7 @@ class TicketPage:
     members: Sequence[team.Member]  # whom the ticket can be handed to (desk only)
     sla_clocks: list[SlaView]
     info: DeskInfo | None  # the routing and catalog panel (those who see internal content only)
+    refs: Refs = NO_REFS
 
 
 @lru_cache(maxsize=2)
@@ -172,7 +186,24 @@ def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPa
         members=team.assignable_members(session) if desk else [],
         sla_clocks=sla.views(session, [ticket.id], now).get(ticket.id, []),
         info=_desk_info(session, actor, ticket, events) if internal else None,
+        refs=_refs(session, actor, ticket.body, messages),
     )
+
+
+def _refs(session: Session, actor, body: str, messages: Sequence[Message]) -> Refs:
+    """The mentions the page links (a query each, only when the text mentions any)."""
+    numbers = {n for text in (body, *(m.body for m in messages)) for n in mentions.referenced(text)}
+    names = {n for m in messages if m.internal for n in mentions.mentioned(m.body)}
+    if not numbers and not names:
+        return NO_REFS
+    visible = (
+        frozenset(
+            session.scalars(select(Ticket.number).where(Ticket.number.in_(sorted(numbers)[:50]), ticket_scope(actor)))
+        )
+        if numbers
+        else frozenset()
+    )
+    return Refs(notify.mentioned_members(session, names) if names else {}, visible)
 
 
 def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketEvent]) -> DeskInfo:

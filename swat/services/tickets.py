@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from ..domain import permissions, states
+from ..domain import mentions, permissions, states
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..models import Message, Ticket, TicketEvent, User
 from . import notify, search_index, sla
@@ -41,6 +41,10 @@ __all__ = [
     "reopen_ticket",
     "set_assignee",
 ]
+
+
+# How much of a note a mention's message quotes.
+NOTE_EXCERPT = 200
 
 
 def _touch(ticket: Ticket, now: datetime) -> None:
@@ -353,6 +357,13 @@ def add_internal_note(
     session.flush()
     save_files(session, store, limits, ticket, message, actor, now, files, internal=True)
     record(session, ticket, actor, now, "note_added", new=message.id, internal=True)
+    named = notify.mentioned_members(session, mentions.mentioned(body))
+    if named:
+        excerpt = body if len(body) <= NOTE_EXCERPT else body[:NOTE_EXCERPT] + "…"
+        params = notify.ticket_params(ticket, author=actor.display_name, excerpt=excerpt)
+        notify.notify(
+            session, now, [uid for uid, _ in named.values()], notify.MENTION, ticket, params, exclude=actor.id
+        )
     ticket.updated_at = now
     search_index.refresh(session, ticket.id)
     return message

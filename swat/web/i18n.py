@@ -106,6 +106,7 @@ NOTIFY_KIND_LABELS = {
     "status": _l("Status changes of my consultations"),
     "assigned": _l("Consultations assigned to me"),
     "requester": _l("Requesters' replies, files, reopening and closing (mine, or unassigned ones for leads)"),
+    "mention": _l("Mentions of me (@) in internal notes"),
     "triage": _l("New consultations waiting for triage"),
     "escalation": _l("SLA warnings and escalations"),
 }

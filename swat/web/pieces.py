@@ -13,6 +13,7 @@ from flask import url_for
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from ..domain import mentions
 from ..domain.states import PRIORITIES
 from . import i18n
 from .common import now
@@ -48,6 +49,24 @@ def snippet(pieces) -> Markup:
         return Markup("")
     inner = "".join(f"<mark>{escape(text)}</mark>" if marked else str(escape(text)) for text, marked in pieces)
     return Markup(f'<p class="snippet">{inner}</p>')
+
+
+def linked(text: str, refs, internal: bool) -> Markup:
+    """A message's text, escaped, with what it mentions linked: a consultation (#2026-00042)
+    the reader may open, and in an internal note a desk member (@username, shown as typed,
+    titled with their name, linking to their consultations in the queue). Anything else
+    stays text as typed."""
+    out = []
+    for piece in mentions.pieces(text, members=internal):
+        if piece.kind == "ticket" and piece.value in refs.tickets:
+            out.append(f'<a class="ref" href="{escape(ticket_url(piece.value))}">{escape(piece.raw)}</a>')
+        elif piece.kind == "member" and piece.value in refs.members:
+            uid, name = refs.members[piece.value]
+            href = escape(url_for("queue.index", assignee=uid))
+            out.append(f'<a class="mention" href="{href}" title="{escape(name)}">{escape(piece.raw)}</a>')
+        else:
+            out.append(str(escape(piece.raw)))
+    return Markup("".join(out))
 
 
 class _Phrases:
@@ -273,4 +292,5 @@ GLOBALS = {
     "sla_badge": sla_badge,
     "when": when,
     "snippet": snippet,
+    "linked": linked,
 }

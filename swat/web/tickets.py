@@ -69,6 +69,7 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         reply_targets=[t for t in REPLY_TARGETS if t in page.status_targets],
         info=page.info,
         sla_clocks=page.sla_clocks,
+        refs=page.refs,
         # The version the page shows, sent back by its actions (services.tickets.check_current).
         seen=max((e.id for e in page.events), default=0),
         changes=changes,
