@@ -12,7 +12,7 @@ from ..domain import permissions, states
 from ..domain.errors import Conflict, NotFound
 from ..services import tickets as svc
 from ..services.ticket_page import TicketPage, ticket_page
-from ..services.visibility import get_visible_file, get_visible_ticket
+from ..services.visibility import MAX_ID, get_visible_file, get_visible_ticket
 from ..transaction import session
 from .common import attempt, error_text, form_error, limits, now, store, uploads
 from .forms import ActionForm, AssignForm, NoteForm, ReplyForm, StatusForm
@@ -92,7 +92,7 @@ def _number_field(name: str) -> int | None:
     value = request.form.get(name, "")
     if not value:
         return None
-    if not (value.isascii() and value.isdigit() and len(value) <= 18):
+    if not (value.isascii() and value.isdigit() and len(value) <= 18) or int(value) > MAX_ID:
         abort(400)
     return int(value)
 

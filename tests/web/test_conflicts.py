@@ -98,6 +98,6 @@ def test_a_reply_the_member_has_not_seen_refuses_the_resolution(app, auth, make_
 def test_a_version_that_is_not_a_number_is_a_bad_request(auth, make_ticket):
     t = make_ticket()
     b = auth.login("agent")
-    for bad in ({"seen": "１"}, {"seen": "x"}, {"seen": "-1"}, {"seen": "9" * 40}):
+    for bad in ({"seen": "１"}, {"seen": "x"}, {"seen": "-1"}, {"seen": "9" * 40}, {"seen": str(2**31)}):
         assert b.post(f"/tickets/{t.number}/claim", bad).status_code == 400
     assert status_of(t) == "new"
