@@ -75,7 +75,7 @@ def parse_priority(value: str | int) -> int:
     raise ValidationError("Choose a valid priority.", field="priority")
 
 
-def _check_theme(session: Session, theme_id: str | None) -> str | None:
+def check_theme(session: Session, theme_id: str | None) -> str | None:
     if not theme_id:
         return None
     theme = session.get(Theme, theme_id)
@@ -84,7 +84,7 @@ def _check_theme(session: Session, theme_id: str | None) -> str | None:
     return theme_id
 
 
-def _check_initiatives(session: Session, ids: Sequence[str]) -> list[str]:
+def check_initiatives(session: Session, ids: Sequence[str]) -> list[str]:
     ids = list(dict.fromkeys(i for i in ids if i))
     if len(ids) > MAX_INITIATIVES:
         raise ValidationError("Choose at most %(max)d initiatives.", field="initiatives", max=MAX_INITIATIVES)
@@ -159,8 +159,8 @@ def file_consultation(
                 earlier.created_at,
             )
     rank = parse_priority(priority)
-    theme_id = _check_theme(session, theme_id)
-    initiative_ids = _check_initiatives(session, initiative_ids)
+    theme_id = check_theme(session, theme_id)
+    initiative_ids = check_initiatives(session, initiative_ids)
     if due_date is not None and due_date < now.astimezone(TOKYO).date():
         raise ValidationError("The answer-by date cannot be in the past.", field="due_date")
     # The clocks are worked out first, so the ticket's row is written with its SLA due time.

@@ -224,7 +224,7 @@ def _departments(doc: dict, initiative_ids: list[str]) -> list[str]:
     return seen
 
 
-def _linked_initiatives(session: Session, ticket_id: int) -> list[str]:
+def linked_initiatives(session: Session, ticket_id: int) -> list[str]:
     """The ids of the catalog entries linked to the ticket, in their order."""
     return list(
         session.scalars(
@@ -257,7 +257,7 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         existing = session.get(RoutingProposal, ticket.id)
         if existing is not None:
             return existing
-        chosen_inits = _linked_initiatives(session, ticket.id)
+        chosen_inits = linked_initiatives(session, ticket.id)
     loaded = current_rules(session)
     if loaded is None:
         proposal = RoutingProposal(
@@ -321,12 +321,33 @@ def _apply(
     current: list[str] | None = None,
 ) -> None:
     """`current`: the ticket's initiatives now, when the caller has just read them."""
+    classify(session, actor, now, ticket, theme_id, initiative_ids, current)
+    if assignee_id != ticket.assignee_id:
+        set_assignee(session, actor, now, ticket, assignee_id)
+    ticket.triage = False
+    ticket.updated_at = now
+
+
+def classify(
+    session: Session,
+    actor,
+    now: datetime,
+    ticket: Ticket,
+    theme_id: str | None,
+    initiative_ids: list[str],
+    current: list[str] | None = None,
+) -> bool:
+    """Set the ticket's theme and related initiatives (checked by the caller), each change
+    in the history; the report facts follow the row (the database's triggers). Returns
+    whether anything changed. `current`: its initiatives now, when the caller has read them."""
+    changed = False
     if theme_id != ticket.theme_id:
         old = ticket.theme_id or ""
         ticket.theme_id = theme_id
         record(session, ticket, actor, now, "theme", old=old, new=theme_id or "")
+        changed = True
     if current is None:
-        current = _linked_initiatives(session, ticket.id)
+        current = linked_initiatives(session, ticket.id)
     if current != list(initiative_ids):
         filed_now(session, ticket.id)  # what filing remembered of them is no longer so
         session.execute(delete(TicketInitiative).where(TicketInitiative.ticket_id == ticket.id))
@@ -339,10 +360,8 @@ def _apply(
                 ],
             )
         record(session, ticket, actor, now, "initiatives", old=",".join(current), new=",".join(initiative_ids))
-    if assignee_id != ticket.assignee_id:
-        set_assignee(session, actor, now, ticket, assignee_id)
-    ticket.triage = False
-    ticket.updated_at = now
+        changed = True
+    return changed
 
 
 def decide_triage(

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, NotFound
+from ..services import catalog, classify
 from ..services import tickets as svc
 from ..services.ticket_page import TicketPage, ticket_page
 from ..services.visibility import MAX_ID, get_visible_file, get_visible_ticket
@@ -35,8 +36,9 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         page: TicketPage = ticket_page(session(), current_user, number, now())
     except NotFound:
         abort(404)
-    assign_form = status_form = None
+    assign_form = status_form = choices = None
     if page.desk:
+        choices = catalog.stored_catalog(session())
         assign_form = AssignForm()
         assign_form.assignee.choices = [("", _("Nobody (back to the queue)"))] + [
             (str(m.id), m.display_name) for m in page.members
@@ -70,6 +72,11 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         info=page.info,
         sla_clocks=page.sla_clocks,
         refs=page.refs,
+        choices=choices,
+        linked_initiatives=[i.id for i in page.info.initiatives] if page.info and not page.info.proposed else [],
+        claim_needs_theme=page.ticket.triage
+        and not page.ticket.theme_id
+        and not (page.info and page.info.proposal and page.info.proposal.theme_id),
         # The version the page shows, sent back by its actions (services.tickets.check_current).
         seen=max((e.id for e in page.events), default=0),
         changes=changes,
@@ -127,7 +134,21 @@ def _act(number: str, action, success: str, *args):
 @bp.post("/<number>/claim")
 @login_required
 def claim(number):
-    return _act(number, svc.claim_ticket, _("You took this consultation."))
+    # A consultation waiting for triage without a theme asks for one with the claim.
+    theme = request.form.get("theme", "")[:64] or None
+    return _act(number, classify.claim, _("You took this consultation."), theme)
+
+
+@bp.post("/<number>/classify")
+@login_required
+def reclassify(number):
+    theme = request.form.get("theme", "")[:64] or None
+    initiatives = [i[:64] for i in request.form.getlist("initiatives")[:50]]
+
+    def change(db_session, actor, at, ticket):
+        return classify.reclassify(db_session, actor, at, ticket, theme_id=theme, initiative_ids=initiatives)
+
+    return _act(number, change, _("The theme and related initiatives were changed."))
 
 
 @bp.post("/<number>/assign")
