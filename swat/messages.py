@@ -22,6 +22,7 @@ STATUS = {
 }
 TARGET = {"first_response": _l("First response"), "resolution": _l("Resolution")}
 WEEKLY_SUMMARY = "weekly_summary"
+DIGEST = "escalation_digest"
 
 
 def _label(labels: dict[str, Any], key: object) -> object:
@@ -33,6 +34,8 @@ def subject(kind: str, params: dict | str) -> str:
     p = json.loads(params) if isinstance(params, str) else params
     if kind == WEEKLY_SUMMARY:
         return _weekly_subject(p)
+    if kind == DIGEST:
+        return _("SLA alerts: %(n)d consultations", n=p.get("count", 0))
     number = p.get("number", "")
     if kind == "reply":
         if p.get("new"):
@@ -65,10 +68,14 @@ def subject(kind: str, params: dict | str) -> str:
     return number
 
 
-def body(kind: str, params: dict | str, url: str) -> str:
+def body(kind: str, params: dict | str, url: str, base: str = "") -> str:
+    """The message's text; `url` links its consultation (for a digest: where to acknowledge),
+    `base` is the desk's address, from which a digest links each of its consultations."""
     p = json.loads(params) if isinstance(params, str) else params
     if kind == WEEKLY_SUMMARY:
         return _weekly_body(p)
+    if kind == DIGEST:
+        return _digest_body(p, url, base)
     lines = [subject(kind, p), "", p.get("title", "")]
     if kind == "reply" and p.get("author"):
         lines.append(_("Reply from %(name)s", name=p["author"]))
@@ -79,6 +86,50 @@ def body(kind: str, params: dict | str, url: str) -> str:
     if p.get("files"):
         lines.append(_("Files: %(names)s", names="、".join(p["files"])))
     lines += ["", url, "", _("Corona SWAT Desk (this message was sent automatically)")]
+    return "\n".join(lines)
+
+
+def _minutes(m: int) -> str:
+    h, rest = divmod(abs(int(m)), 60)
+    if _english():
+        return f"{h}h {rest:02d}m" if h else f"{rest}m"
+    return f"{h}時間{rest:02d}分" if h else f"{rest}分"
+
+
+def escalation_details(p: dict) -> str:
+    """How late, who is assigned, which department: one line of an escalation."""
+    used, target = p.get("used"), p.get("target_minutes")
+    parts = []
+    if used is not None and target is not None:
+        if used >= target:
+            parts.append(_("%(time)s over the target (business time)", time=_minutes(used - target)))
+        else:
+            parts.append(_("%(time)s left (business time)", time=_minutes(target - used)))
+    parts.append(_("Assignee: %(name)s", name=p.get("assignee") or _("nobody")))
+    department = p.get("department") or {}
+    if department:
+        name = department.get("en") if _english() and department.get("en") else department.get("ja", "")
+        parts.append(_("Department: %(name)s", name=name))
+    return " / ".join(str(x) for x in parts)
+
+
+def _digest_body(p: dict, url: str, base: str) -> str:
+    """Every escalation of one sweep: what, how late, who, where; then how to acknowledge."""
+    lines = [subject(DIGEST, p), ""]
+    for item in p.get("items", []):
+        lines += [
+            "・" + subject("escalation", item),
+            "  " + item.get("title", ""),
+            "  " + escalation_details(item),
+            f"  {base.rstrip('/')}/tickets/{item.get('number', '')}",
+        ]
+    lines += [
+        "",
+        _("To acknowledge, press “%(button)s” beside each one on your notifications page:", button=_("Acknowledge")),
+        url,
+        "",
+        _("Corona SWAT Desk (this message was sent automatically)"),
+    ]
     return "\n".join(lines)
 
 

@@ -105,9 +105,16 @@ def _finish(job: Job, **values) -> None:
     db.session.commit()
 
 
-def _link(params: str) -> str:
-    number = json.loads(params).get("number", "")
-    return f"{current_app.config['SWAT']['base_url'].rstrip('/')}/tickets/{number}"
+def _base() -> str:
+    return current_app.config["SWAT"]["base_url"].rstrip("/")
+
+
+def _link(kind: str, params: str) -> str:
+    """Where the message sends its reader: its consultation; for a digest of escalations,
+    the notifications page, where each is acknowledged."""
+    if kind == messages.DIGEST:
+        return f"{_base()}/notifications"
+    return f"{_base()}/tickets/{json.loads(params).get('number', '')}"
 
 
 def send_email(msg: Job) -> None:
@@ -121,7 +128,7 @@ def send_email(msg: Job) -> None:
         email["To"] = msg.recipient
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = f"<outbox-{msg.id}@{s['mail_from'].split('@')[-1] or 'swat-desk'}>"
-        email.set_content(messages.body(msg.kind, msg.params, _link(msg.params)))
+        email.set_content(messages.body(msg.kind, msg.params, _link(msg.kind, msg.params), _base()))
     with smtplib.SMTP(s["smtp_host"], s["smtp_port"], timeout=10) as smtp:
         if s["smtp_starttls"]:
             smtp.starttls()
@@ -136,7 +143,10 @@ def post_webhook(msg: Job) -> None:
     if not url:
         raise RuntimeError("no chat webhook is configured (webhook_url)")
     with force_locale(msg.locale or "ja"):
-        text = messages.subject(msg.kind, msg.params) + "\n" + _link(msg.params)
+        if msg.kind == messages.DIGEST:
+            text = messages.body(msg.kind, msg.params, _link(msg.kind, msg.params), _base())
+        else:
+            text = messages.subject(msg.kind, msg.params) + "\n" + _link(msg.kind, msg.params)
     data = json.dumps({"text": text, "kind": msg.kind, "id": msg.id}, ensure_ascii=False).encode()
     request = urllib.request.Request(
         url, data=data, method="POST", headers={"Content-Type": "application/json; charset=utf-8"}

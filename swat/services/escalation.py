@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions
 from ..domain.errors import NotFound, ValidationError
-from ..models import Escalation, EscalationStep, Notification, SlaEvent, Ticket, TicketSla, User
+from ..models import Department, Escalation, EscalationStep, Notification, SlaEvent, Ticket, TicketSla, User
 from . import notify, sla
 from .statements import insert_or_nothing, rows_matched
 
@@ -77,6 +77,7 @@ def sweep(session: Session, now: datetime) -> SweepResult:
     result = SweepResult()
     if rules is None:
         return result
+    digest = notify.Digest()  # one e-mail per recipient and one chat post for the whole sweep
     rows = session.scalars(
         select(TicketSla).where(TicketSla.next_check_at <= now).order_by(TicketSla.next_check_at).limit(BATCH)
     ).all()
@@ -113,22 +114,33 @@ def sweep(session: Session, now: datetime) -> SweepResult:
                     note=f"level {level}",
                 )
             )
-            notify.notify(
-                session,
-                now,
-                recipients(session, rules, ticket, level),
-                "escalation",
-                ticket,
-                notify.ticket_params(ticket, target=row.target, level=level),
-                escalation_id=esc_id,
-            )
+            params = _params(session, ticket, row.target, level, used, row.target_minutes)
+            digest.tell(session, now, recipients(session, rules, ticket, level), ticket, params, esc_id)
         sla.refresh_next_check(session, rules, row)
-    result.renotified = _renotify(session, rules, now)
+    result.renotified = _renotify(session, rules, now, digest)
+    digest.send(session, now)
     session.flush()
     return result
 
 
-def _renotify(session: Session, rules: sla.SlaRules, now: datetime) -> int:
+def _params(session: Session, ticket: Ticket, target: str, level: int, used: int, target_minutes: int, **extra) -> dict:
+    """What an escalation says of its ticket: the level, how late (business minutes used
+    against the target), who is assigned and which department."""
+    department = session.get(Department, ticket.department_id)
+    assignee = session.get(User, ticket.assignee_id) if ticket.assignee_id else None
+    return notify.ticket_params(
+        ticket,
+        target=target,
+        level=level,
+        used=used,
+        target_minutes=target_minutes,
+        assignee=assignee.display_name if assignee else "",
+        department={"ja": department.name, "en": department.name_en} if department else {},
+        **extra,
+    )
+
+
+def _renotify(session: Session, rules: sla.SlaRules, now: datetime, digest: notify.Digest) -> int:
     """Unacknowledged escalations of clocks still running are told again after the interval."""
     cutoff = now - timedelta(minutes=rules.renotify_minutes)
     stale = session.scalars(
@@ -153,15 +165,10 @@ def _renotify(session: Session, rules: sla.SlaRules, now: datetime) -> int:
         if claimed != 1:
             continue
         ticket = session.get_one(Ticket, esc.ticket_id)
-        notify.notify(
-            session,
-            now,
-            recipients(session, rules, ticket, esc.level),
-            "escalation",
-            ticket,
-            notify.ticket_params(ticket, target=esc.target, level=esc.level, again=True),
-            escalation_id=esc.id,
-        )
+        clock = session.get_one(TicketSla, (esc.ticket_id, esc.target))
+        used = clock.used_minutes + (rules.calendar.elapsed(clock.running_since, now) if clock.running_since else 0)
+        params = _params(session, ticket, esc.target, esc.level, used, clock.target_minutes, again=True)
+        digest.tell(session, now, recipients(session, rules, ticket, esc.level), ticket, params, esc.id)
         count += 1
     return count
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from swat.extensions import db
 from swat.jobs.delivery import deliver
-from swat.models import OutboxMessage, User
+from swat.models import Notification, OutboxMessage, User
 from swat.services import tickets
 
 
@@ -131,4 +131,13 @@ def test_jobs_run_command_sweeps_and_delivers(app, make_ticket, users, clock, sm
     r = app.test_cli_runner().invoke(args=["jobs", "run"])
     assert r.exit_code == 0, r.output
     assert "2 escalations fired" in r.output  # warning (to the leads: nobody holds it) and breach
-    assert [rcpts for rcpts, _ in smtp.messages] == [["lead@pref.example.jp"], ["lead@pref.example.jp"]]
+    # One sweep, one e-mail to each recipient: a digest that lists both, with how late, who and where.
+    assert [rcpts for rcpts, _ in smtp.messages] == [["lead@pref.example.jp"]]
+    mail = smtp.messages[0][1]
+    assert mail["Subject"] == "[SWAT] SLA期限のお知らせ：2件"
+    text = mail.get_content()
+    assert "初回回答の期限が迫っています" in text and "初回回答の期限を超過しました" in text
+    assert "30分超過（開庁時間）" in text and "担当：なし" in text and "部局：健康医療部" in text
+    assert "/tickets/2026-00001" in text and "「確認済みにする」" in text and "/notifications" in text
+    # The bell keeps one entry per ticket and level.
+    assert len(db.session.scalars(select(Notification).where(Notification.user_id == lead.id)).all()) == 2

@@ -212,3 +212,33 @@ def test_acknowledging_reads_the_alerts_of_that_escalation_only(urgent, users, c
     db.session.commit()
     assert unread(users["lead"], levels[2]) == 0
     assert unread(users["agent"], levels[1]) == 1  # someone else's alert of another level stays
+
+
+def test_one_sweep_sends_each_recipient_one_digest_and_the_chat_one_post(make_ticket, users, cio, clock):
+    """Many consultations late at once: one e-mail per recipient and one chat post for the
+    sweep, each listing every ticket; the bell keeps one entry per ticket and level."""
+    lead = db.session.get(User, users["lead"].id)
+    lead.email = "lead@example.jp"
+    clock.set(at("2026-11-25T10:00"))
+    late = [make_ticket(title=f"至急の相談{i}", priority="urgent") for i in range(6)]
+    db.session.commit()
+
+    sweep("2026-11-25T12:30", clock)  # every first response 90 minutes over (level 3: the CIO too)
+
+    mail = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "email")).all()
+    assert sorted(m.recipient for m in mail) == ["cio@example.jp", "lead@example.jp"]
+    assert {m.kind for m in mail} == {"escalation_digest"}
+    import json
+
+    to_lead = json.loads(next(m.params for m in mail if m.recipient == "lead@example.jp"))
+    assert {i["number"] for i in to_lead["items"]} == {t.number for t in late}
+    assert to_lead["count"] == len(to_lead["items"]) >= len(late)
+    assert all(i["used"] - i["target_minutes"] == 90 and i["assignee"] == "" for i in to_lead["items"])
+    chat = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
+    assert len(chat) == 1 and chat[0].kind == "escalation_digest"
+    bell = [p for k, p in told(users["lead"]) if k == "escalation"]
+    assert len(bell) == len(to_lead["items"])  # one per ticket and level, not one per sweep
+
+    # The next sweep with nothing new sends nothing more.
+    sweep("2026-11-25T12:31", clock)
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == len(mail) + len(chat)
