@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base
+
+if TYPE_CHECKING:
+    from .user import User
 
 
 class Escalation(Base):
@@ -31,6 +35,8 @@ class Escalation(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
     acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     remark: Mapped[str] = mapped_column(String(500), default="")
+
+    acknowledged_by: Mapped[User | None] = relationship(lazy="raise")
 
 
 class Notification(Base):

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..domain import permissions
-from ..domain.errors import NotFound, ValidationError
+from ..domain.errors import DomainError, NotFound, ValidationError
 from ..models import Department, Escalation, EscalationStep, Notification, SlaEvent, Ticket, TicketSla, User
 from . import notify, sla
+from .history import record
 from .statements import insert_or_nothing, rows_matched
 
 LEVEL_EVENT = {sla.WARN: "warned", sla.BREACH: "breached", sla.DOUBLE: "escalated"}
@@ -207,6 +208,70 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
         .values(read_at=now)
         .execution_options(synchronize_session=False)
     )
+    # In the ticket's history (the desk's side of it), where its assignee sees who took it up.
+    record(
+        session,
+        ticket,
+        actor,
+        now,
+        "escalation_acknowledged",
+        old=f"{esc.target}:{esc.level}",
+        new=remark,
+        internal=True,
+    )
     session.expire(esc)
     session.flush()
     return esc
+
+
+@dataclass
+class Acknowledged:
+    """What acknowledging several escalations at once did: those acknowledged, and each
+    one refused with its consultation's number (when the actor may know it) and why."""
+
+    done: list[int]
+    refused: list[tuple[int, str, DomainError]]
+
+
+def acknowledge_many(
+    session: Session, actor: User, now: datetime, escalation_ids: list[int], remark: str
+) -> Acknowledged:
+    """Acknowledge each escalation as `acknowledge` does, with one remark; one that cannot
+    be (already acknowledged, not the actor's, gone) is refused alone and the rest are kept."""
+    result = Acknowledged([], [])
+    for esc_id in list(dict.fromkeys(escalation_ids))[:200]:
+        try:
+            with session.begin_nested():
+                acknowledge(session, actor, now, esc_id, remark)
+            result.done.append(esc_id)
+        except DomainError as exc:
+            esc = session.get(Escalation, esc_id)
+            ticket = session.get(Ticket, esc.ticket_id) if esc is not None else None
+            number = ticket.number if ticket is not None and not isinstance(exc, NotFound) else ""
+            result.refused.append((esc_id, number, exc))
+    return result
+
+
+def unacknowledged(session: Session, ticket_ids: list[int]) -> set[int]:
+    """Which of these tickets have an escalation nobody has acknowledged (the queue's badge)."""
+    if not ticket_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Escalation.ticket_id)
+            .where(Escalation.ticket_id.in_(ticket_ids), Escalation.acknowledged_at.is_(None))
+            .distinct()
+        )
+    )
+
+
+def of_ticket(session: Session, ticket_id: int) -> list[Escalation]:
+    """A ticket's escalations, oldest first, with who acknowledged each (the ticket page)."""
+    return list(
+        session.scalars(
+            select(Escalation)
+            .where(Escalation.ticket_id == ticket_id)
+            .options(joinedload(Escalation.acknowledged_by))
+            .order_by(Escalation.fired_at, Escalation.id)
+        )
+    )

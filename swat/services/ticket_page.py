@@ -25,7 +25,7 @@ from ..models import (
     TicketEvent,
     TicketInitiative,
 )
-from . import catalog, notify, sla, team
+from . import catalog, escalation, notify, sla, team
 from .listing import Named
 from .similar import Similar, similar_tickets
 from .sla import SlaView
@@ -85,6 +85,7 @@ class TicketPage:
     sla_clocks: list[SlaView]
     info: DeskInfo | None  # the routing and catalog panel (those who see internal content only)
     refs: Refs = NO_REFS
+    escalations: Sequence[Any] = ()  # the SLA's escalations and who acknowledged them (desk only)
 
 
 @lru_cache(maxsize=2)
@@ -187,6 +188,7 @@ def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPa
         sla_clocks=sla.views(session, [ticket.id], now).get(ticket.id, []),
         info=_desk_info(session, actor, ticket, events) if internal else None,
         refs=_refs(session, actor, ticket.body, messages),
+        escalations=escalation.of_ticket(session, ticket.id) if desk else (),
     )
 
 

@@ -53,11 +53,18 @@ EVENT_LABELS = {
     "theme": _l("Changed the theme"),
     "initiatives": _l("Changed the related initiatives"),
     "priority": _l("Changed the urgency"),
+    "escalation_acknowledged": _l("Acknowledged an escalation"),
 }
 
 SLA_TARGET_LABELS = {
     "first_response": _l("First response"),
     "resolution": _l("Resolution"),
+}
+
+ESCALATION_LEVELS = {
+    1: _l("Warning: the target is nearly used up"),
+    2: _l("Target breached"),
+    3: _l("Twice the target (to the CIO)"),
 }
 
 SLA_STATE_LABELS = {

@@ -66,6 +66,33 @@ def acknowledge(escalation_id):
     return redirect(url_for("notifications.index"))
 
 
+@bp.post("/escalations/acknowledge")
+@login_required
+def acknowledge_selected():
+    """Acknowledge the escalations ticked on the notifications page, with one remark."""
+    ids = request.form.getlist("escalation")
+    if not ids or not all(i.isascii() and i.isdigit() and len(i) <= 9 for i in ids):
+        flash(_("Choose the escalations to acknowledge."), "error")
+        return redirect(url_for("notifications.index"))
+    result, error = attempt(
+        escalation.acknowledge_many,
+        transaction.session(),
+        current_user,
+        now(),
+        [int(i) for i in ids],
+        request.form.get("remark", ""),
+    )
+    if error is not None or result is None:
+        flash(error_text(error) if error else _("Nothing was acknowledged."), "error")
+        return redirect(url_for("notifications.index"))
+    if result.done:
+        flash(_("%(n)d escalations were acknowledged.", n=len(result.done)), "success")
+    for _id, number, why in result.refused:
+        reason = error_text(why)
+        flash(_("%(number)s: %(reason)s", number=number, reason=reason) if number else reason, "error")
+    return redirect(url_for("notifications.index"))
+
+
 @bp.route("/settings/notifications", methods=["GET", "POST"])
 @login_required
 def preferences():

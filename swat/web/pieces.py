@@ -75,6 +75,8 @@ class _Phrases:
 
     def __init__(self) -> None:
         self.claim = escape(i18n.gettext("Claim"))
+        escalated = escape(i18n.gettext("Escalated: not acknowledged"))
+        self.escalated = Markup(f' <span class="badge escalated">{escalated}</span>')
         self.status = {s: status_badge(s) for s in LABELS["STATUS_LABELS"]}
         self.priority = {r: priority_badge(r) for r in range(len(PRIORITIES))}
         self.sla = {
@@ -104,6 +106,7 @@ class _Words:
         if phrases is None:
             phrases = _PHRASES[code] = _Phrases()
         self.claim, self.status, self.priority = phrases.claim, phrases.status, phrases.priority
+        self.escalated = phrases.escalated
         self.sla, self.ago = phrases.sla, phrases.ago
         self.names: dict[tuple[str, str], Markup] = {}
         # The claim form's address around a ticket number (numbers are ASCII letters, digits
@@ -143,10 +146,11 @@ class _Words:
         return Markup(f'<span class="sla sla-{kind}">{escape(self.sla[state].replace(chr(0), left))}</span>')
 
 
-def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = None) -> Markup:
+def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = None, escalated: bool = False) -> Markup:
     """One consultation as a queue row (services.listing.ListRow): the queue page draws every
     row with it (queue_rows), and the side panel fetches a single row again
-    (/queue/row/<number>) after it changes the ticket."""
+    (/queue/row/<number>) after it changes the ticket. `escalated`: an escalation of it
+    waits to be acknowledged (a badge beside its SLA)."""
     w = words if words is not None else _Words(can_claim)
     number = escape(t.number)
     url = escape(ticket_url(t.number))
@@ -174,7 +178,7 @@ def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = N
         f"  <td>{w.priority.get(t.priority) or priority_badge(t.priority)}</td>\n"
         f"  <td>{w.status.get(t.status) or status_badge(t.status)}</td>\n"
         f"  <td>{assignee}</td>\n"
-        f"  <td>{w.sla_badge(sla_view)}</td>\n"
+        f"  <td>{w.sla_badge(sla_view)}{w.escalated if escalated else ''}</td>\n"
         f'  <td class="opt">{w.when(t.created_at)}</td>\n'
         f'  <td class="opt">{due}</td>\n'
         "</tr>"
@@ -206,10 +210,13 @@ def consultation_rows(rows, snippets: dict) -> Markup:
     return Markup("\n".join(out))
 
 
-def queue_rows(rows, sla_of: dict, can_claim: bool, snippets: dict) -> Markup:
-    """A page of queue rows, with what they say alike looked up once."""
+def queue_rows(rows, sla_of: dict, can_claim: bool, snippets: dict, escalated=frozenset()) -> Markup:
+    """A page of queue rows, with what they say alike looked up once; `escalated`: the ids of
+    those with an escalation nobody has acknowledged."""
     w = _Words(can_claim)
-    return Markup("\n").join(queue_row(t, sla_of.get(t.id), can_claim, snippets.get(t.id), w) for t in rows)
+    return Markup("\n").join(
+        queue_row(t, sla_of.get(t.id), can_claim, snippets.get(t.id), w, t.id in escalated) for t in rows
+    )
 
 
 def field(f, hint=None) -> Markup:

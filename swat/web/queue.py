@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from ..domain import permissions, states
 from ..domain.errors import NotFound
-from ..services import listing, queue_views, sla, team
+from ..services import escalation, listing, queue_views, sla, team
 from ..transaction import commit_changes, session
 from .common import attempt, error_text, now, settings
 from .listing_params import filters_from_request
@@ -85,6 +85,7 @@ def index():
     f = filters_from_request(settings()["queue_page_size"], default_statuses=list(states.OPEN_STATUSES))
     page = listing.list_tickets(session(), current_user, f)
     clocks = sla.views(session(), [t.id for t in page.rows], now())
+    escalated = escalation.unacknowledged(session(), [t.id for t in page.rows])
     builtin_views, saved_views = _view_links(current)
     themes, departments = listing.filter_options(session())
     return render_template(
@@ -92,6 +93,7 @@ def index():
         page=page,
         f=f,
         sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
+        escalated=escalated,
         themes=themes,
         departments=departments,
         members=team.assignable_members(session()),
@@ -119,6 +121,7 @@ def row(number):
         row=ticket,
         sla_view=sla.nearest(clocks.get(ticket.id, [])),
         can_claim=permissions.can_work_queue(current_user),
+        escalated=bool(escalation.unacknowledged(session(), [ticket.id])),
     )
 
 

@@ -72,6 +72,7 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         info=page.info,
         sla_clocks=page.sla_clocks,
         refs=page.refs,
+        escalations=page.escalations,
         choices=choices,
         linked_initiatives=[i.id for i in page.info.initiatives] if page.info and not page.info.proposed else [],
         claim_needs_theme=page.ticket.triage
