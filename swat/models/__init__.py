@@ -1,6 +1,7 @@
 """SQLAlchemy models: persistence only, no rules."""
 
 from .base import Base
+from .canned import CannedReply
 from .notify import Escalation, Notification, OutboxMessage, ReportMailing
 from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
@@ -14,6 +15,7 @@ from .user import LoginAttempt, User, UserSession
 __all__ = [
     "Attachment",
     "Base",
+    "CannedReply",
     "Department",
     "Escalation",
     "EscalationStep",

@@ -16,7 +16,7 @@ def register_web(app: Flask) -> None:
     filters.init_app(app)
     session.init_app(app)
 
-    from . import admin, auth, consultations, notifications, queue, reference, reports, tickets, triage
+    from . import admin, auth, canned, consultations, notifications, queue, reference, reports, tickets, triage
 
-    for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications, reports):
+    for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications, reports, canned):
         app.register_blueprint(module.bp)

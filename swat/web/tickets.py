@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, NotFound
-from ..services import catalog, classify
+from ..services import canned, catalog, classify
 from ..services import tickets as svc
 from ..services.ticket_page import TicketPage, ticket_page
 from ..services.visibility import MAX_ID, get_visible_file, get_visible_ticket
@@ -31,11 +31,22 @@ def _load(number: str):
         abort(404)
 
 
-def _page(number: str, reply_form=None, note_form=None, status_code=200, changes=None):
+def _page(number: str, reply_form=None, note_form=None, status_code=200, changes=None, canned_used="", insert=None):
     try:
         page: TicketPage = ticket_page(session(), current_user, number, now())
     except NotFound:
         abort(404)
+    offered = []
+    if page.desk and page.can_reply:
+        t = page.ticket
+        offered = canned.offered(
+            session(), current_user, t, now(), t.requester.display_name, t.assignee.display_name if t.assignee else ""
+        )
+        for c in offered:
+            if c.id == insert:
+                reply_form = reply_form or ReplyForm()
+                reply_form.body.data = c.text
+                canned_used = str(c.id)
     assign_form = status_form = choices = None
     if page.desk:
         choices = catalog.stored_catalog(session())
@@ -81,13 +92,21 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         # The version the page shows, sent back by its actions (services.tickets.check_current).
         seen=max((e.id for e in page.events), default=0),
         changes=changes,
+        offered=offered,
+        canned_used=canned_used,
     ), status_code
 
 
 @bp.get("/<number>")
 @login_required
 def show(number):
-    return _page(number)
+    # ?canned=<id>: the reply box with that canned reply in it (inserting without script).
+    chosen = request.args.get("canned", "")
+    if not chosen:
+        return _page(number)
+    if not (chosen.isascii() and chosen.isdigit() and len(chosen) <= 9):
+        abort(400)
+    return _page(number, insert=int(chosen))
 
 
 def _done(ticket_number: str, message: str):
@@ -185,7 +204,9 @@ def reopen(number):
     return _act(number, svc.reopen_ticket, _("The consultation was reopened."))
 
 
-def _post(number: str, form, service, success: str, page_form: str, then_status: str | None = None):
+def _post(
+    number: str, form, service, success: str, page_form: str, then_status: str | None = None, canned_used: str = ""
+):
     """Save a reply or a note with its files in one transaction; on error, the page with the form.
     A reply that sets the status too is a change of the ticket: refused, like any other,
     when the page it was sent from is out of date."""
@@ -213,12 +234,12 @@ def _post(number: str, form, service, success: str, page_form: str, then_status:
             return _done(number, success)
         if isinstance(error, svc.Stale):
             flash(error_text(error), "error")
-            return _page(number, status_code=409, changes=error.changes, **{page_form: form})
+            return _page(number, status_code=409, changes=error.changes, canned_used=canned_used, **{page_form: form})
         if isinstance(error, Conflict):
             flash(error_text(error), "error")  # a lost race: nothing wrong with what was typed
         else:
             form_error(form, error, "body")
-    return _page(number, status_code=400, **{page_form: form})
+    return _page(number, status_code=400, canned_used=canned_used, **{page_form: form})
 
 
 @bp.post("/<number>/reply")
@@ -231,7 +252,17 @@ def reply(number):
         done = _("Your reply was sent.")
     else:
         done = _("Your reply was sent and the status is now %(status)s.", status=STATUS_LABELS[target])
-    return _post(number, ReplyForm(), svc.add_reply, done, "reply_form", then_status=target)
+    # The canned replies inserted into it (the page's script, or ?canned=), counted once each.
+    used_field = request.form.get("canned_used", "")[:200]
+    used = [int(i) for i in used_field.split(",") if i.isascii() and i.isdigit() and len(i) <= 9][:20]
+
+    def send(db_session, actor, at, ticket, *args, **kw):
+        message = svc.add_reply(db_session, actor, at, ticket, *args, **kw)
+        if used and permissions.is_desk(actor):
+            canned.count_uses(db_session, actor, used)
+        return message
+
+    return _post(number, ReplyForm(), send, done, "reply_form", then_status=target, canned_used=used_field)
 
 
 @bp.post("/<number>/note")

@@ -83,7 +83,7 @@ def pages_by_role(day) -> dict[str, list[str]]:
             "/reference/initiatives",
             "/reference/governance",
         ],
-        "agent": ["/queue", f"/tickets/{day['claimed']}", "/team", "/no-such-page"],
+        "agent": ["/queue", f"/tickets/{day['claimed']}", "/team", "/canned", "/no-such-page"],
         "lead": ["/triage"],
         "manager": ["/reports"],
         "admin": ["/admin/users", "/admin/users/new", "/admin/users/import", "/admin/routing"],

@@ -258,3 +258,39 @@
     }
   });
 })();
+// Canned replies: "Insert" puts the chosen text (its placeholders already filled in for this
+// consultation) into the reply box at the cursor, keeps what was typed, and remembers which
+// one was used, counted when the reply is sent. Without script the same button reloads the
+// page with the text in the box.
+(function () {
+  "use strict";
+  document.addEventListener("submit", (ev) => {
+    const pick = ev.target.closest("form.canned-pick");
+    if (!pick) {
+      return;
+    }
+    const card = pick.closest("section");
+    const reply = card && card.querySelector("form textarea[name='body']");
+    const option = pick.querySelector("select").selectedOptions[0];
+    if (!reply || !option) {
+      return;
+    }
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    const text = option.dataset.text || "";
+    const start = reply.selectionStart ?? reply.value.length;
+    const end = reply.selectionEnd ?? reply.value.length;
+    reply.value = reply.value.slice(0, start) + text + reply.value.slice(end);
+    reply.dispatchEvent(new Event("input", { bubbles: true }));
+    const used = reply.form.querySelector("input[name='canned_used']");
+    if (used) {
+      const ids = used.value ? used.value.split(",") : [];
+      if (!ids.includes(option.value)) {
+        ids.push(option.value);
+      }
+      used.value = ids.join(",");
+    }
+    reply.focus();
+    reply.setSelectionRange(start + text.length, start + text.length);
+  }, true);
+})();
