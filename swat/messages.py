@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -35,7 +35,8 @@ def subject(kind: str, params: dict | str) -> str:
     if kind == WEEKLY_SUMMARY:
         return _weekly_subject(p)
     if kind == DIGEST:
-        return _("SLA alerts: %(n)d consultations", n=p.get("count", 0))
+        n = p.get("count", 0)
+        return ngettext("SLA alerts: %(num)d consultation", "SLA alerts: %(num)d consultations", n)
     number = p.get("number", "")
     if kind == "reply":
         if p.get("new"):

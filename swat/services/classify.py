@@ -35,13 +35,21 @@ def reclassify(
     initiative_ids: Sequence[str],
 ) -> Ticket:
     """A desk member sets the ticket's theme (or none) and related initiatives, open or not
-    (a closed consultation counted under the wrong theme is corrected too). One waiting for
-    triage still waits: who takes it is the lead's decision, or a claim's."""
+    (a closed consultation counted under the wrong theme is corrected too). A theme or
+    entry the ticket has that was retired since may stay; one newly chosen must be active.
+    One waiting for triage still waits: who takes it is the lead's decision, or a claim's."""
     if not permissions.is_desk(actor):
         raise Forbidden("Only SWAT members can change the theme and related initiatives.")
-    theme = check_theme(session, theme_id)
-    ids = check_initiatives(session, initiative_ids)
-    if routing.classify(session, actor, now, ticket, theme, ids):
+    # What the ticket has already stays choosable when it has been retired since; anything
+    # newly chosen must be in the active catalog.
+    theme = ticket.theme_id if (theme_id or None) == ticket.theme_id else check_theme(session, theme_id)
+    current = routing.linked_initiatives(session, ticket.id)
+    wanted = list(dict.fromkeys(i for i in initiative_ids if i))
+    added = set(check_initiatives(session, [i for i in wanted if i not in current]))
+    ids = [i for i in wanted if i in current or i in added]
+    if len(ids) > MAX_INITIATIVES:
+        raise ValidationError("Choose at most %(max)d initiatives.", field="initiatives", max=MAX_INITIATIVES)
+    if routing.classify(session, actor, now, ticket, theme, ids, current):
         ticket.updated_at = now
     session.flush()
     return ticket

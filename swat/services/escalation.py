@@ -21,6 +21,7 @@ from . import notify, sla
 from .history import record
 from .statements import insert_or_nothing, rows_matched
 
+REMARK_MAX = 500
 LEVEL_EVENT = {sla.WARN: "warned", sla.BREACH: "breached", sla.DOUBLE: "escalated"}
 BATCH = 500
 
@@ -190,8 +191,8 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
     if not allowed:
         raise NotFound()  # as if it did not exist: nothing to learn from the answer
     remark = (remark or "").strip()
-    if len(remark) > 500:
-        raise ValidationError("The text can be at most %(max)d characters.", field="remark", max=500)
+    if len(remark) > REMARK_MAX:
+        raise ValidationError("The text can be at most %(max)d characters.", field="remark", max=REMARK_MAX)
     done = rows_matched(
         session,
         update(Escalation)
@@ -226,29 +227,35 @@ def acknowledge(session: Session, actor: User, now: datetime, escalation_id: int
 
 @dataclass
 class Acknowledged:
-    """What acknowledging several escalations at once did: those acknowledged, and each
-    one refused with its consultation's number (when the actor may know it) and why."""
+    """What acknowledging several escalations at once did: those acknowledged, each one
+    refused with its consultation's number and why, and how many the actor may not
+    acknowledge at all (gone, or not theirs: named by nothing, as if they did not exist)."""
 
     done: list[int]
     refused: list[tuple[int, str, DomainError]]
+    not_theirs: int = 0
 
 
 def acknowledge_many(
     session: Session, actor: User, now: datetime, escalation_ids: list[int], remark: str
 ) -> Acknowledged:
-    """Acknowledge each escalation as `acknowledge` does, with one remark; one that cannot
-    be (already acknowledged, not the actor's, gone) is refused alone and the rest are kept."""
+    """Acknowledge each escalation as `acknowledge` does, with one remark (checked once);
+    one that cannot be is refused alone and the rest are kept."""
+    remark = (remark or "").strip()
+    if len(remark) > REMARK_MAX:
+        raise ValidationError("The text can be at most %(max)d characters.", field="remark", max=REMARK_MAX)
     result = Acknowledged([], [])
     for esc_id in list(dict.fromkeys(escalation_ids))[:200]:
         try:
             with session.begin_nested():
                 acknowledge(session, actor, now, esc_id, remark)
             result.done.append(esc_id)
+        except NotFound:
+            result.not_theirs += 1
         except DomainError as exc:
             esc = session.get(Escalation, esc_id)
             ticket = session.get(Ticket, esc.ticket_id) if esc is not None else None
-            number = ticket.number if ticket is not None and not isinstance(exc, NotFound) else ""
-            result.refused.append((esc_id, number, exc))
+            result.refused.append((esc_id, ticket.number if ticket is not None else "", exc))
     return result
 
 

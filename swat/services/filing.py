@@ -219,6 +219,8 @@ def recent_duplicate(session: Session, actor: User, now: datetime, title: str, b
         select(Ticket)
         .where(
             Ticket.requester_id == actor.id,
+            # Their department's: one filed before they moved is not theirs to open any more.
+            Ticket.department_id == actor.department_id,
             Ticket.created_at >= now - DUPLICATE_WINDOW,
             Ticket.title == title,
             Ticket.body == body,

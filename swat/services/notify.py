@@ -75,11 +75,16 @@ def notify_roles(
 
 def tell_desk_of_requester(session: Session, now: datetime, actor: User, ticket: Ticket, **what) -> int:
     """What the requester did, told once to whoever works the ticket: its assignee, or the
-    team leads (and the team's chat) while nobody is assigned. `what` says it: `reply`
+    team leads (and the team's chat) while nobody is assigned or the assignee's account is
+    switched off. `what` says it: `reply`
     (with `files`, file names), and `old`/`new` when the status changed with it."""
     params = ticket_params(ticket, author=actor.display_name, **what)
-    if ticket.assignee_id is not None:
-        return notify(session, now, [ticket.assignee_id], REQUESTER, ticket, params, exclude=actor.id)
+    assignee = session.get(User, ticket.assignee_id) if ticket.assignee_id is not None else None
+    if assignee is not None and assignee.active:
+        told = notify(session, now, [assignee.id], REQUESTER, ticket, params, exclude=actor.id)
+        if told:
+            return told
+    # Nobody assigned, or the assignee cannot be told (an account switched off): the leads.
     return notify_roles(
         session, now, permissions.TRIAGE_LEADS, REQUESTER, ticket, params, exclude=actor.id, team_chat=True
     )
@@ -143,7 +148,8 @@ class Digest:
 
 
 def _digest_payload(items: list[dict]) -> str:
-    return json.dumps({"count": len(items), "items": items}, ensure_ascii=False)
+    # "count": the consultations listed (a ticket may be there with a warning and a breach).
+    return json.dumps({"count": len({i.get("number") for i in items}), "items": items}, ensure_ascii=False)
 
 
 def _tell(

@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 
+# History events that change nothing a change could be made over (check_current).
+UNCHANGING_EVENTS = ("escalation_acknowledged",)
 # How much of a note a mention's message quotes.
 NOTE_EXCERPT = 200
 
@@ -75,7 +77,12 @@ def check_current(session: Session, actor: User, ticket: Ticket, seen: int | Non
     """
     if seen is None:
         return
-    changes = select(TicketEvent).where(TicketEvent.ticket_id == ticket.id, TicketEvent.id > seen)
+    changes = select(TicketEvent).where(
+        TicketEvent.ticket_id == ticket.id,
+        TicketEvent.id > seen,
+        # An escalation acknowledged says nothing of the ticket's state: it refuses nothing.
+        TicketEvent.kind.not_in(UNCHANGING_EVENTS),
+    )
     if not permissions.can_see_internal(actor):
         changes = changes.where(TicketEvent.internal.is_(False))
     found = list(

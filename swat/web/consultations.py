@@ -126,4 +126,6 @@ def new():
         else:
             form_error(form, error)
     status = (409 if duplicate else 400) if request.method == "POST" else 200
-    return render_template("consultations/new.html", form=form, duplicate=duplicate), status
+    # The files chosen are not kept on a page sent back: the question says to choose them again.
+    had_files = duplicate is not None and any(f.filename for f in request.files.getlist("attachments"))
+    return render_template("consultations/new.html", form=form, duplicate=duplicate, had_files=had_files), status

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from .. import messages, transaction
@@ -90,6 +91,15 @@ def acknowledge_selected():
     for _id, number, why in result.refused:
         reason = error_text(why)
         flash(_("%(number)s: %(reason)s", number=number, reason=reason) if number else reason, "error")
+    if result.not_theirs:
+        flash(
+            ngettext(
+                "%(num)d of the ticked escalations cannot be acknowledged by you.",
+                "%(num)d of the ticked escalations cannot be acknowledged by you.",
+                result.not_theirs,
+            ),
+            "error",
+        )
     return redirect(url_for("notifications.index"))
 
 

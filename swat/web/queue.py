@@ -85,7 +85,9 @@ def index():
     f = filters_from_request(settings()["queue_page_size"], default_statuses=list(states.OPEN_STATUSES))
     page = listing.list_tickets(session(), current_user, f)
     clocks = sla.views(session(), [t.id for t in page.rows], now())
-    escalated = escalation.unacknowledged(session(), [t.id for t in page.rows])
+    # Escalations are the desk's business (the ticket page shows them to the desk alone).
+    desk = permissions.is_desk(current_user)
+    escalated = escalation.unacknowledged(session(), [t.id for t in page.rows]) if desk else set()
     builtin_views, saved_views = _view_links(current)
     themes, departments = listing.filter_options(session())
     return render_template(
@@ -121,7 +123,7 @@ def row(number):
         row=ticket,
         sla_view=sla.nearest(clocks.get(ticket.id, [])),
         can_claim=permissions.can_work_queue(current_user),
-        escalated=bool(escalation.unacknowledged(session(), [ticket.id])),
+        escalated=permissions.is_desk(current_user) and bool(escalation.unacknowledged(session(), [ticket.id])),
     )
 
 

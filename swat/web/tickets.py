@@ -49,7 +49,7 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
                 canned_used = str(c.id)
     assign_form = status_form = choices = None
     if page.desk:
-        choices = catalog.stored_catalog(session())
+        choices = _classify_choices(page)
         assign_form = AssignForm()
         assign_form.assignee.choices = [("", _("Nobody (back to the queue)"))] + [
             (str(m.id), m.display_name) for m in page.members
@@ -95,6 +95,27 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         offered=offered,
         canned_used=canned_used,
     ), status_code
+
+
+def _classify_choices(page: TicketPage) -> dict:
+    """The theme and catalog entries the page offers: the active catalog, and what the ticket
+    has that was retired since (marked so), which the change keeps unless it is deselected."""
+    stored = catalog.stored_catalog(session())
+    retired = _("retired")
+    themes = list(stored.active_themes)
+    if page.ticket.theme_id and page.ticket.theme_id not in {t.id for t in themes}:
+        old = next((t for t in stored.themes if t.id == page.ticket.theme_id), None)
+        if old is not None:
+            en = f"{old.name_en} ({retired})" if old.name_en else ""
+            themes.append(catalog.CatalogName(old.id, f"{old.name}（{retired}）", en))
+    entries = list(stored.active_initiatives)
+    active = {i.id for i in entries}
+    if page.info and not page.info.proposed:
+        for i in page.info.initiatives:
+            if i.id not in active:
+                en = f"{i.name_en} ({retired})" if i.name_en else ""
+                entries.append(catalog.CatalogName(i.id, f"{i.name}（{retired}）", en))
+    return {"themes": themes, "initiatives": entries, "claim_themes": stored.active_themes}
 
 
 @bp.get("/<number>")

@@ -134,7 +134,7 @@ def test_jobs_run_command_sweeps_and_delivers(app, make_ticket, users, clock, sm
     # One sweep, one e-mail to each recipient: a digest that lists both, with how late, who and where.
     assert [rcpts for rcpts, _ in smtp.messages] == [["lead@pref.example.jp"]]
     mail = smtp.messages[0][1]
-    assert mail["Subject"] == "[SWAT] SLA期限のお知らせ：2件"
+    assert mail["Subject"] == "[SWAT] SLA期限のお知らせ：1件"  # one consultation, at two levels
     text = mail.get_content()
     assert "初回回答の期限が迫っています" in text and "初回回答の期限を超過しました" in text
     assert "30分超過（開庁時間）" in text and "担当：なし" in text and "部局：健康医療部" in text

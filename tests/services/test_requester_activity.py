@@ -117,3 +117,11 @@ def test_a_requester_cannot_set_the_status_with_a_reply(claimed, users, clock, s
         tickets.add_reply(
             db.session, users["staff_health"], clock.now(), claimed, "x", [], store, limits, then_status="resolved"
         )
+
+
+def test_an_assignee_switched_off_hands_the_news_to_the_leads(claimed, users, clock, store, limits):
+    users["agent"].active = False
+    db.session.commit()
+    tickets.add_reply(db.session, users["staff_health"], clock.now(), claimed, "まだですか", [], store, limits)
+    db.session.commit()
+    assert told(users) == [("lead", f"{claimed.number}: 相談者から返信がありました")]

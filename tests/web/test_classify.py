@@ -125,3 +125,55 @@ def test_claiming_a_waiting_consultation_without_any_theme_asks_for_one(auth, ma
     assert (t.theme_id, t.assignee_id, t.triage) == ("healthcare", users["agent"].id, False)
     kinds = db.session.scalars(select(TicketEvent.kind).where(TicketEvent.ticket_id == t.id)).all()
     assert "claimed" in kinds and "theme" in kinds and "triaged" in kinds
+
+
+def retire(clock, active: bool):
+    """Retire (or bring back) the telework theme and entry, as a reference load would: the
+    tables and the stored catalog document the pages read."""
+    from swat.models import Initiative, Theme
+    from swat.services import catalog, documents
+
+    db.session.get(Theme, "telework").active = active
+    db.session.get(Initiative, "telework").active = active
+    documents.store(db.session, catalog.CATALOG_DOC, catalog.catalog_document(db.session), clock.now())
+    db.session.commit()
+
+
+def test_a_retired_theme_and_entry_stay_unless_deselected(auth, make_ticket, users, clock):
+    t = make_ticket(theme="telework", initiatives=["telework"])
+    other = make_ticket(theme="healthcare")
+    retire(clock, False)
+    try:
+        b = auth.login("agent")
+        page = b.get(f"/tickets/{t.number}").get_data(as_text=True)
+        form = page.split('class="classify"', 1)[1].split("</form>", 1)[0]
+        assert '<option value="telework" selected>テレワーク（廃止）</option>' in form
+
+        # Adding an entry keeps the retired theme and entry the ticket has.
+        r = b.post(
+            f"/tickets/{t.number}/classify",
+            {"theme": "telework", "initiatives": ["telework", "sns-consultation"], **stamp(page)},
+        )
+        assert r.status_code == 302
+        t = fresh(t)
+        assert t.theme_id == "telework"
+        links = db.session.scalars(select(TicketInitiative.initiative_id).where(TicketInitiative.ticket_id == t.id))
+        assert sorted(links) == ["sns-consultation", "telework"]
+        # A retired theme cannot be newly chosen for another ticket.
+        r = b.post(f"/tickets/{other.number}/classify", {"theme": "telework"}, follow_redirects=True)
+        assert "有効なテーマを選択してください。" in r.get_data(as_text=True) and fresh(other).theme_id == "healthcare"
+    finally:
+        retire(clock, True)
+
+
+def test_an_acknowledged_escalation_does_not_make_the_page_out_of_date(auth, make_ticket, users, clock):
+    from tests.web.test_escalations import breaches, late_tickets
+
+    (t,) = late_tickets(make_ticket, users, clock, 1)
+    b = auth.login("agent")
+    page = stamp(b.get(f"/tickets/{t.number}").get_data(as_text=True))
+    from swat.services import escalation
+
+    escalation.acknowledge(db.session, users["lead"], clock.now(), breaches(t)[0].id, "確認")
+    db.session.commit()
+    assert b.post(f"/tickets/{t.number}/status", {"status": "in_progress", **page}).status_code == 302

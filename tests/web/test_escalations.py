@@ -71,9 +71,38 @@ def test_a_partial_failure_says_which_and_why_and_keeps_the_rest(auth, make_tick
     page = lead.get("/notifications").get_data(as_text=True)
     assert "1件のエスカレーションを確認済みにしました。" in page
     assert f"{first.number}：このエスカレーションは確認済みです。" in page
+    assert "選択したエスカレーションのうち1件は、あなたが確認済みにできるものではありません。" in page
     db.session.expire_all()
     assert breaches(second)[0].acknowledged_by_id == users["lead"].id
-    assert "999999" not in page
+    assert "999999" not in page and "Not found" not in page
+
+
+def test_escalations_not_the_readers_are_refused_without_naming_them(auth, make_ticket, users, clock):
+    (t,) = late_tickets(make_ticket, users, clock, 1)
+    breach = breaches(t)[0]  # told to the lead, not to agent2
+    other = auth.login("agent2")
+    other.post("/escalations/acknowledge", {"escalation": [str(breach.id)], "remark": ""})
+    page = other.get("/notifications").get_data(as_text=True)
+    assert "選択したエスカレーションのうち1件は、あなたが確認済みにできるものではありません。" in page
+    assert t.number not in page
+    db.session.expire_all()
+    assert breaches(t)[0].acknowledged_at is None
+
+
+def test_a_remark_too_long_is_said_once_and_nothing_is_acknowledged(auth, make_ticket, users, clock):
+    first, second = late_tickets(make_ticket, users, clock, 2)
+    lead = auth.login("lead")
+    ids = [str(breaches(t)[0].id) for t in (first, second)]
+    r = lead.post("/escalations/acknowledge", {"escalation": ids, "remark": "あ" * 501}, follow_redirects=True)
+    assert r.get_data(as_text=True).count("500文字以内") == 1
+    db.session.expire_all()
+    assert breaches(first)[0].acknowledged_at is None and breaches(second)[0].acknowledged_at is None
+
+
+def test_a_scoped_manager_sees_no_escalation_badge(auth, make_ticket, users, clock):
+    late_tickets(make_ticket, users, clock, 1)
+    queue = auth.login("manager_health").get("/queue?status=open").get_data(as_text=True)
+    assert "エスカレーション未確認" not in queue
 
 
 def test_nothing_ticked_or_a_bad_id_is_refused_clearly(auth, make_ticket, users, clock):

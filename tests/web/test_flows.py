@@ -95,6 +95,16 @@ def test_the_same_title_with_other_text_or_a_day_later_is_filed_without_asking(a
     assert len(db.session.scalars(select(Ticket)).all()) == 4
 
 
+def test_one_filed_before_moving_department_is_not_named_after_the_move(auth, users):
+    b = auth.login("staff_health")
+    first = b.post("/consultations/new", file_form(tok="before"))
+    number = first.headers["Location"].rsplit("/", 1)[-1]
+    users["staff_health"].department_id = "welfare"
+    db.session.commit()
+    r = b.post("/consultations/new", file_form(tok="after"))
+    assert r.status_code == 302 and number not in r.headers["Location"]
+
+
 def test_bad_input_gets_errors_in_japanese_not_500(auth):
     b = auth.login("staff_health")
     r = b.post("/consultations/new", file_form(title="", body=""))
