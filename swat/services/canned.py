@@ -185,6 +185,16 @@ def count_uses(session: Session, actor: User, reply_ids: Sequence[int]) -> None:
         )
 
 
+def usable(session: Session, actor: User, reply_id: str | int) -> CannedReply:
+    """A canned reply the actor may send (a shared one, or their own), by its id."""
+    _require_desk(actor)
+    text = str(reply_id)
+    reply = session.get(CannedReply, int(text)) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+    if reply is None or reply.owner_id not in (None, actor.id):
+        raise ValidationError("Choose a canned reply.", field="value")
+    return reply
+
+
 def kept_by(session: Session, actor: User, reply_id: int) -> CannedReply:
     """A canned reply the actor keeps: a shared one for a lead, their own for anyone."""
     _require_desk(actor)
@@ -209,6 +219,7 @@ __all__ = [
     "delete",
     "expand",
     "kept_by",
+    "usable",
     "listing",
     "offered",
     "save",

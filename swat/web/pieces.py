@@ -169,8 +169,13 @@ def queue_row(t, sla_view, can_claim: bool, found=None, words: _Words | None = N
         assignee = _DASH
     theme = w.name("theme", t.theme) if t.theme else _DASH
     due = escape(date_(t.due_date, w.ja)) if t.due_date else _DASH
+    pick = ""
+    if w.can_claim:  # a desk member ticks rows for an action on several at once (form "bulk")
+        label = escape(i18n.gettext("Select %(number)s", number=t.number))
+        pick = f'  <td class="pick"><input type="checkbox" name="t" value="{number}" form="bulk" aria-label="{label}"></td>\n'
     return Markup(
         f'<tr data-number="{number}">\n'
+        f"{pick}"
         f'  <td class="nowrap"><a href="{url}" data-panel-open>{number}</a></td>\n'
         f'  <td class="title-cell"><a href="{url}" data-panel-open>{escape(t.title)}</a>{snippet(found) if found else ""}</td>\n'
         f'  <td class="opt">{w.name("department", t.department)}</td>\n'

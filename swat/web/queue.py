@@ -10,13 +10,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask import session as cookie
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ..domain import permissions, states
 from ..domain.errors import NotFound
-from ..services import escalation, listing, queue_views, sla, team
+from ..domain.text import is_safe_next
+from ..services import bulk, canned, escalation, listing, queue_views, sla, team
 from ..transaction import commit_changes, session
-from .common import attempt, error_text, now, settings
+from .common import attempt, error_text, limits, now, settings, store
 from .listing_params import filters_from_request
 
 bp = Blueprint("queue", __name__, url_prefix="/queue")
@@ -96,6 +98,7 @@ def index():
         f=f,
         sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
         escalated=escalated,
+        canned_replies=canned.listing(session(), current_user) if desk else [],
         themes=themes,
         departments=departments,
         members=team.assignable_members(session()),
@@ -107,6 +110,39 @@ def index():
         remembered_note=remembered_note,
         max_view_name=queue_views.NAME_MAX,
     )
+
+
+@bp.post("/bulk")
+@login_required
+def bulk_apply():
+    """One action on the consultations ticked in the queue; back to the same page of it."""
+    _require_queue()
+    back = request.form.get("back", "")
+    target = url_for("queue.index") + (f"?{back}" if back else "")
+    if not is_safe_next(target):
+        target = url_for("queue.index")
+    result, error = attempt(
+        bulk.apply,
+        session(),
+        current_user,
+        now(),
+        request.form.getlist("t")[: bulk.MAX_TICKETS + 1],
+        request.form.get("action", ""),
+        request.form.get(request.form.get("action", "") + "_value", "")[:64],
+        store(),
+        limits(),
+        remark=request.form.get("remark", "")[:1000],
+    )
+    if error is not None or result is None:
+        flash(error_text(error) if error else _("Nothing was changed."), "error")
+        return redirect(target)
+    if result.done:
+        flash(
+            ngettext("Done for %(num)d consultation.", "Done for %(num)d consultations.", len(result.done)), "success"
+        )
+    for number, why in result.refused:
+        flash(_("%(number)s: %(reason)s", number=number, reason=error_text(why)), "error")
+    return redirect(target)
 
 
 @bp.get("/row/<number>")

@@ -294,3 +294,19 @@
     reply.setSelectionRange(start + text.length, start + text.length);
   }, true);
 })();
+// The queue's action on ticked rows: only the choice that goes with the chosen action shows
+// (without script every choice shows, and the server takes the one the action names).
+(function () {
+  "use strict";
+  const action = document.getElementById("bulk-action");
+  if (!action) {
+    return;
+  }
+  function sync() {
+    document.querySelectorAll("[data-bulk-for]").forEach((part) => {
+      part.hidden = part.dataset.bulkFor !== action.value;
+    });
+  }
+  action.addEventListener("change", sync);
+  sync();
+})();
