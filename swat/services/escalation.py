@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..domain import permissions
@@ -37,40 +37,63 @@ def _insert_once(session: Session, values: dict) -> int | None:
     return session.execute(stmt).scalar_one_or_none()
 
 
+_CHAIN = {
+    "assignee": ["assignee", "lead", "managers"],
+    "lead": ["lead", "managers"],
+    "cio": ["cio", "managers"],
+    "body": ["managers"],
+}
+
+
+class _People:
+    """The escalation chain's people as one sweep reads them: each step's kind and the
+    active accounts of the leads, the CIO and the desk-wide managers, read once for all of
+    the sweep's tickets instead of once per escalation."""
+
+    def __init__(self, session: Session, rules: sla.SlaRules) -> None:
+        self.session, self.rules = session, rules
+        self._kinds: dict[int, str] = {}
+        self._links: dict[str, list[User]] = {}
+
+    def kind(self, level: int) -> str:
+        if level not in self._kinds:
+            step = self.session.get(EscalationStep, level)
+            self._kinds[level] = step.kind if step is not None else ("assignee", "lead", "cio")[min(level, 3) - 1]
+        return self._kinds[level]
+
+    def link(self, name: str) -> list[User]:
+        if name not in self._links:
+            where: ColumnElement[bool]
+            if name == "lead":
+                where = User.role.in_(permissions.TRIAGE_LEADS)
+            elif name == "cio":
+                where = User.username.in_(self.rules.cio_usernames or [""])
+            else:
+                where = (User.role == permissions.MANAGER) & User.department_id.is_(None)
+            self._links[name] = list(self.session.scalars(select(User).where(where, User.active).order_by(User.id)))
+        return self._links[name]
+
+    def of(self, ticket: Ticket, level: int) -> list[User]:
+        """Who hears of this level of this ticket (see recipients)."""
+        for link in _CHAIN.get(self.kind(level), ["managers"]):
+            if link == "assignee":
+                holder = self.session.get(User, ticket.assignee_id) if ticket.assignee_id else None
+                users = [holder] if holder is not None and holder.active else []
+            else:
+                users = self.link(link)
+            found = [u for u in users if permissions.can_view_ticket(u, ticket.department_id)]
+            if found:
+                return found
+        return []
+
+
 def recipients(session: Session, rules: sla.SlaRules, ticket: Ticket, level: int) -> list[int]:
     """Who hears of an escalation level, by the escalation chain of governance.yaml:
     the step of that level names the assignee, the SWAT lead, the CIO or a body.
     Whoever of them is not an active account that may see the ticket is skipped,
     and an empty step falls through to the next (assignee -> leads -> desk-wide
     managers), so a level never fires to nobody."""
-    step = session.get(EscalationStep, level)
-    kind = step.kind if step is not None else ("assignee", "lead", "cio")[min(level, 3) - 1]
-    chain = {
-        "assignee": ["assignee", "lead", "managers"],
-        "lead": ["lead", "managers"],
-        "cio": ["cio", "managers"],
-        "body": ["managers"],
-    }.get(kind, ["managers"])
-    for link in chain:
-        if link == "assignee":
-            ids = [ticket.assignee_id] if ticket.assignee_id else []
-        elif link == "lead":
-            ids = notify.user_ids_with_role(session, *permissions.TRIAGE_LEADS)
-        elif link == "cio":
-            ids = (
-                list(session.scalars(select(User.id).where(User.username.in_(rules.cio_usernames))))
-                if rules.cio_usernames
-                else []
-            )
-        else:
-            ids = list(
-                session.scalars(select(User.id).where(User.role == permissions.MANAGER, User.department_id.is_(None)))
-            )
-        users = session.scalars(select(User).where(User.id.in_(ids), User.active)).all() if ids else []
-        found = [u.id for u in users if permissions.can_view_ticket(u, ticket.department_id)]
-        if found:
-            return found
-    return []
+    return [u.id for u in _People(session, rules).of(ticket, level)]
 
 
 def sweep(session: Session, now: datetime) -> SweepResult:
@@ -80,9 +103,12 @@ def sweep(session: Session, now: datetime) -> SweepResult:
     if rules is None:
         return result
     digest = notify.Digest()  # one e-mail per recipient and one chat post for the whole sweep
+    people = _People(session, rules)
     rows = session.scalars(
         select(TicketSla).where(TicketSla.next_check_at <= now).order_by(TicketSla.next_check_at).limit(BATCH)
     ).all()
+    # The batch's tickets in one read (each escalation below finds its ticket in the session).
+    session.scalars(select(Ticket).where(Ticket.id.in_({r.ticket_id for r in rows}))).all() if rows else None
     for row in rows:
         ticket = session.get_one(Ticket, row.ticket_id)
         since = row.running_since
@@ -117,9 +143,9 @@ def sweep(session: Session, now: datetime) -> SweepResult:
                 )
             )
             params = _params(session, ticket, row.target, level, used, row.target_minutes)
-            digest.tell(session, now, recipients(session, rules, ticket, level), ticket, params, esc_id)
+            digest.tell(session, now, people.of(ticket, level), ticket, params, esc_id)
         sla.refresh_next_check(session, rules, row)
-    result.renotified = _renotify(session, rules, now, digest)
+    result.renotified = _renotify(session, rules, now, digest, people)
     digest.send(session, now)
     session.flush()
     return result
@@ -142,7 +168,7 @@ def _params(session: Session, ticket: Ticket, target: str, level: int, used: int
     )
 
 
-def _renotify(session: Session, rules: sla.SlaRules, now: datetime, digest: notify.Digest) -> int:
+def _renotify(session: Session, rules: sla.SlaRules, now: datetime, digest: notify.Digest, people: _People) -> int:
     """Unacknowledged escalations of clocks still running are told again after the interval."""
     cutoff = now - timedelta(minutes=rules.renotify_minutes)
     stale = session.scalars(
@@ -170,7 +196,7 @@ def _renotify(session: Session, rules: sla.SlaRules, now: datetime, digest: noti
         clock = session.get_one(TicketSla, (esc.ticket_id, esc.target))
         used = clock.used_minutes + (rules.calendar.elapsed(clock.running_since, now) if clock.running_since else 0)
         params = _params(session, ticket, esc.target, esc.level, used, clock.target_minutes, again=True)
-        digest.tell(session, now, recipients(session, rules, ticket, esc.level), ticket, params, esc.id)
+        digest.tell(session, now, people.of(ticket, esc.level), ticket, params, esc.id)
         count += 1
     return count
 

@@ -119,13 +119,17 @@ class Digest:
     def __init__(self) -> None:
         self._mail: dict[str, tuple[str, list[dict]]] = {}  # address -> (locale, items)
         self._chat: list[dict] = []
+        self._bell: list[dict] = []
 
     def tell(
-        self, session: Session, now: datetime, user_ids: Iterable[int], ticket: Ticket, params: dict, escalation_id: int
+        self, session: Session, now: datetime, users: Iterable[User], ticket: Ticket, params: dict, escalation_id: int
     ) -> int:
-        ids = sorted({uid for uid in user_ids if uid is not None})
-        users = session.scalars(select(User).where(User.id.in_(ids), User.active).order_by(User.id)) if ids else ()
+        """Tell these (active) users of one escalation as each chose: their bell entry, and
+        the item of their e-mail and of the chat post, all written by `send`."""
         return _tell(session, now, users, "escalation", ticket, params, escalation_id, digest=self)
+
+    def bell(self, rows: list[dict]) -> None:
+        self._bell.extend(rows)
 
     def mail(self, user: User, params: dict) -> None:
         self._mail.setdefault(user.email, (user.locale or "ja", []))[1].append(params)
@@ -134,16 +138,19 @@ class Digest:
         self._chat.append(params)
 
     def send(self, session: Session, now: datetime) -> int:
-        """Write the gathered messages to the outbox (in the sweep's transaction); how many."""
+        """Write the gathered bell entries (one INSERT) and messages to the outbox (in the
+        sweep's transaction); returns how many messages."""
         rows = [
             _outbox_row("email", address, locale, DIGEST, _digest_payload(items), now)
             for address, (locale, items) in sorted(self._mail.items())
         ]
         if self._chat:
             rows.append(_outbox_row(WEBHOOK, "", "ja", DIGEST, _digest_payload(self._chat), now))
+        if self._bell:
+            session.execute(_NOTIFICATIONS, self._bell)
         if rows:
             session.execute(_OUTBOX, rows)
-        self._mail, self._chat = {}, []
+        self._mail, self._chat, self._bell = {}, [], []
         return len(rows)
 
 
@@ -198,6 +205,8 @@ def _tell(
     if digest is not None:
         if kind in WEBHOOK_KINDS:
             digest.chat(params)
+        digest.bell(bell)
+        bell = []
     elif kind in WEBHOOK_KINDS or team_chat:
         outbox.append(_outbox_row(WEBHOOK, "", "ja", kind, payload, now))
     if bell:
