@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, aliased
 
 from ..domain import permissions, states
 from ..domain.search import parse_query
+from ..domain.tz import TOKYO
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, User
+from ..models.user import user_themes
 from . import catalog, search, search_walk, statements
 from .visibility import ticket_scope
 
@@ -56,6 +58,9 @@ class TicketFilters:
     per_page: int = 50
     # Count every match exactly (beyond search.COUNT_CAP, and however common the words).
     exact_count: bool = False
+    # The nearest SLA clock: "today" (due later today, Tokyo), "overdue" (due before `at`).
+    sla: str = ""
+    at: datetime | None = None
 
 
 @dataclass
@@ -117,6 +122,8 @@ def _filtered(session: Session, actor, f: TicketFilters) -> Select:
         stmt = stmt.where(Ticket.status.in_(statuses))
     if f.theme == "none":
         stmt = stmt.where(Ticket.theme_id.is_(None))
+    elif f.theme == "mine":
+        stmt = stmt.where(Ticket.theme_id.in_(my_themes(session, actor)))
     elif f.theme:
         stmt = stmt.where(Ticket.theme_id == f.theme)
     if f.department:
@@ -135,11 +142,26 @@ def _filtered(session: Session, actor, f: TicketFilters) -> Select:
         stmt = stmt.where(
             Ticket.id.in_(select(TicketInitiative.ticket_id).where(TicketInitiative.initiative_id == f.initiative))
         )
+    if f.sla in ("today", "overdue") and f.at is not None:
+        stmt = stmt.where(sla_clause(f.sla, f.at))
     if (drill := _drill_down(f)) is not None:
         from .reports import measure_clause
 
         stmt = stmt.where(measure_clause(*drill))
     return stmt
+
+
+def my_themes(session: Session, actor) -> list[str]:
+    """The themes the actor works on (a member's skills)."""
+    return list(session.scalars(select(user_themes.c.theme_id).where(user_themes.c.user_id == actor.id)))
+
+
+def sla_clause(which: str, at: datetime) -> ColumnElement[bool]:
+    """The nearest running SLA clock due later today (Tokyo's date) or already due."""
+    if which == "overdue":
+        return Ticket.sla_due_at < at
+    tomorrow = datetime.combine(at.astimezone(TOKYO).date() + timedelta(days=1), time(), tzinfo=TOKYO)
+    return (Ticket.sla_due_at >= at) & (Ticket.sla_due_at < tomorrow)
 
 
 def _drill_down(f: TicketFilters):

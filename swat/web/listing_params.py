@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 
 from ..services.listing import SORTS, TicketFilters
+from .common import now
 
 
 def _int(value: str | None, default: int, lo: int, hi: int) -> int:
@@ -42,4 +43,6 @@ def filters_from_request(per_page: int, default_statuses: list[str] | None = Non
         page=page_number(args.get("page")),
         per_page=_int(args.get("per_page"), per_page, 1, 200),
         exact_count=args.get("count") == "exact",
+        sla=args.get("sla", "")[:16],
+        at=now(),
     )

@@ -17,6 +17,7 @@ from ..domain import permissions, states
 from ..domain.errors import NotFound
 from ..domain.text import is_safe_next
 from ..services import bulk, canned, escalation, listing, queue_views, sla, team
+from ..services.my_day import my_day
 from ..transaction import commit_changes, session
 from .common import attempt, error_text, limits, now, settings, store
 from .listing_params import filters_from_request
@@ -30,7 +31,7 @@ BUILTIN_VIEWS = (
     (_l("Overdue first"), "sort=sla"),
 )
 # Arguments of a report drill-down: a one-off list, not filters to remember.
-ONE_OFF_KEYS = ("initiative", "period", "measure")
+ONE_OFF_KEYS = ("initiative", "period", "measure", "sla")
 # Set just before sending a bare /queue to the remembered filters: the page then says so.
 REMEMBERED_NOTE = "queue_remembered"
 
@@ -99,6 +100,7 @@ def index():
         sla_of={tid: sla.nearest(v) for tid, v in clocks.items()},
         escalated=escalated,
         canned_replies=canned.listing(session(), current_user) if desk else [],
+        day=my_day(session(), current_user, now()),
         themes=themes,
         departments=departments,
         members=team.assignable_members(session()),
