@@ -310,3 +310,87 @@
   action.addEventListener("change", sync);
   sync();
 })();
+// Keyboard shortcuts: j/k move through the queue's rows, Enter opens the one with the focus
+// (its link), x ticks it, r and n go to the reply and the internal note, ? lists them. None
+// fires while a text field, a list box or an editable area has the focus, with a modifier
+// key, or while an input method is composing (Japanese conversion keeps every key).
+(function () {
+  "use strict";
+  const help = document.getElementById("shortcuts");
+  let current = -1;
+
+  function typing(el) {
+    return Boolean(el) && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+  function rows() {
+    return Array.from(document.querySelectorAll("table.tickets tbody tr[data-number]"));
+  }
+  function move(step) {
+    const list = rows();
+    if (!list.length) {
+      return false;
+    }
+    const focused = list.findIndex((r) => r.contains(document.activeElement));
+    const from = focused >= 0 ? focused : current;
+    current = Math.max(0, Math.min(list.length - 1, from < 0 ? 0 : from + step));
+    list.forEach((r) => r.classList.remove("row-current"));
+    const row = list[current];
+    row.classList.add("row-current");
+    const link = row.querySelector("a[data-panel-open], a");
+    if (link) {
+      link.focus();
+    }
+    return true;
+  }
+  function tick() {
+    const row = rows()[current];
+    const box = row && row.querySelector("input[type='checkbox'][name='t']");
+    if (!box) {
+      return false;
+    }
+    box.checked = !box.checked;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+    return true;
+  }
+  function write(name) {
+    // The panel's form when a consultation is open beside the queue, else the page's.
+    const panel = document.getElementById("queue-panel");
+    const scope = panel && !panel.hidden ? panel : document;
+    const box = scope.querySelector(`textarea[name='${name}']`);
+    if (!box) {
+      return false;
+    }
+    box.focus();
+    return true;
+  }
+  document.addEventListener("keydown", (ev) => {
+    if (ev.defaultPrevented || ev.isComposing || ev.keyCode === 229 || ev.ctrlKey || ev.metaKey || ev.altKey) {
+      return;
+    }
+    if (typing(document.activeElement) || (help && help.open && ev.key !== "?")) {
+      return;
+    }
+    let done = false;
+    if (ev.key === "j") {
+      done = move(1);
+    } else if (ev.key === "k") {
+      done = move(-1);
+    } else if (ev.key === "x") {
+      done = tick();
+    } else if (ev.key === "r") {
+      done = write("body");
+    } else if (ev.key === "n") {
+      done = write("note-body");
+    } else if (ev.key === "?" && help && typeof help.showModal === "function") {
+      if (help.open) {
+        help.close();
+      } else {
+        help.showModal();
+      }
+      done = true;
+    }
+    if (done) {
+      ev.preventDefault();
+    }
+  });
+})();
