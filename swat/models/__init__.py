@@ -1,7 +1,7 @@
 """SQLAlchemy models: persistence only, no rules."""
 
 from .base import Base
-from .canned import CannedReply
+from .canned import CannedReply, Draft
 from .notify import Escalation, Notification, OutboxMessage, ReportMailing
 from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
@@ -17,6 +17,7 @@ __all__ = [
     "Base",
     "CannedReply",
     "Department",
+    "Draft",
     "Escalation",
     "EscalationStep",
     "GovernanceBody",

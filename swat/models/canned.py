@@ -1,4 +1,5 @@
-"""Canned replies (定型文): texts a desk member inserts into a reply, shared or their own."""
+"""What a desk member writes with: canned replies (定型文), shared or their own, and the drafts
+of what they have typed and not sent."""
 
 from __future__ import annotations
 
@@ -25,4 +26,17 @@ class CannedReply(Base):
     theme_id: Mapped[str | None] = mapped_column(ID, ForeignKey("themes.id"), nullable=True)
     uses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Draft(Base):
+    """What a member has typed in a reply or an internal note and not sent: kept per user,
+    consultation and kind ("reply", "note") until it is sent or discarded."""
+
+    __tablename__ = "drafts"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]

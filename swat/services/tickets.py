@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, joinedload
 from ..domain import mentions, permissions, states
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..models import Message, Ticket, TicketEvent, User
-from . import notify, search_index, sla
+from . import drafts, notify, search_index, sla
 from .attachments import Limits, save_files
 from .filing import clean_body, file_consultation, parse_priority
 from .history import record
@@ -340,6 +340,7 @@ def add_reply(
         notify.tell_desk_of_requester(session, now, actor, ticket, reply=True, files=names, **changed)
     _touch(ticket, now)
     search_index.refresh(session, ticket.id)
+    drafts.discard(session, actor, ticket, "reply")  # sent: the draft has done its work
     return message
 
 
@@ -373,6 +374,7 @@ def add_internal_note(
         )
     ticket.updated_at = now
     search_index.refresh(session, ticket.id)
+    drafts.discard(session, actor, ticket, "note")
     return message
 
 

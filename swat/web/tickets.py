@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, NotFound
-from ..services import canned, catalog, classify
+from ..services import canned, catalog, classify, drafts
 from ..services import tickets as svc
 from ..services.ticket_page import TicketPage, ticket_page
 from ..services.visibility import MAX_ID, get_visible_file, get_visible_ticket
@@ -36,6 +36,13 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         page: TicketPage = ticket_page(session(), current_user, number, now())
     except NotFound:
         abort(404)
+    kept = drafts.of(session(), current_user, page.ticket.id)
+    if "reply" in kept and reply_form is None and insert is None and page.can_reply:
+        reply_form = ReplyForm()
+        reply_form.body.data = kept["reply"].body
+    if "note" in kept and note_form is None and page.desk:
+        note_form = NoteForm(prefix="note")
+        note_form.body.data = kept["note"].body
     offered = []
     if page.desk and page.can_reply:
         t = page.ticket
@@ -94,6 +101,7 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         changes=changes,
         offered=offered,
         canned_used=canned_used,
+        drafts=kept,
     ), status_code
 
 
@@ -261,6 +269,32 @@ def _post(
         else:
             form_error(form, error, "body")
     return _page(number, status_code=400, canned_used=canned_used, **{page_form: form})
+
+
+@bp.post("/<number>/draft")
+@login_required
+def draft(number):
+    """Keep (or, empty, discard) the signed-in member's draft of a reply or a note. The page's
+    script saves while one types (JSON back); the form's 下書き保存 button without it."""
+    discard = request.form.get("discard", "")
+    kind = discard or request.form.get("kind", "")
+    # The note's box is "note-body" on the page (the forms share it); the script sends "body".
+    body = "" if discard else request.form.get("body", request.form.get("note-body", ""))
+    if kind == "note" and "note-body" in request.form:
+        body = "" if discard else request.form.get("note-body", "")
+    _kept, error = attempt(drafts.keep, session(), current_user, now(), _load(number), kind, body)
+    if isinstance(error, NotFound):
+        abort(404)
+    scripted = request.headers.get("X-Swat-Draft") == "1"
+    if error is not None:
+        if scripted:
+            return jsonify({"saved": False, "error": error_text(error)}), 400
+        flash(error_text(error), "error")
+    elif scripted:
+        return jsonify({"saved": bool(body.strip())})
+    else:
+        flash(_("The draft was saved.") if body.strip() else _("The draft was discarded."), "success")
+    return redirect(url_for("tickets.show", number=number))
 
 
 @bp.post("/<number>/reply")

@@ -245,7 +245,9 @@
       data.append(ev.submitter.name, ev.submitter.value);
     }
     form.querySelectorAll("button").forEach((b) => { b.disabled = true; });
-    request(form.action, { method: "POST", body: data }, true);
+    // A button with its own formaction (save as a draft) posts there.
+    const target = ev.submitter && ev.submitter.hasAttribute("formaction") ? ev.submitter.formAction : form.action;
+    request(target, { method: "POST", body: data }, true);
   });
 
   document.addEventListener("keydown", (ev) => {
@@ -391,6 +393,50 @@
     }
     if (done) {
       ev.preventDefault();
+    }
+  });
+})();
+// Drafts: what is typed in a reply or a note is saved on the server a moment after one stops
+// typing (so leaving the page, a crash or signing out loses nothing), and the full page asks
+// before it is left with text not sent. Sending discards the draft on the server.
+(function () {
+  "use strict";
+  const timers = new WeakMap();
+  let sending = false;
+
+  function save(form) {
+    const box = form.querySelector("textarea");
+    const status = form.querySelector(".draft-status");
+    const data = new FormData();
+    data.append("csrf_token", form.querySelector("input[name='csrf_token']").value);
+    data.append("kind", form.dataset.draft);
+    data.append("body", box.value);
+    fetch(form.dataset.draftUrl, {
+      method: "POST", body: data, credentials: "same-origin", headers: { "X-Swat-Draft": "1" },
+    }).then((r) => r.json()).then((answer) => {
+      if (status) {
+        status.textContent = answer.saved ? form.dataset.draftSaved : (answer.error || "");
+      }
+    }).catch(() => {});
+  }
+  document.addEventListener("input", (ev) => {
+    const form = ev.target.closest && ev.target.closest("form[data-draft]");
+    if (!form || ev.target.tagName !== "TEXTAREA") {
+      return;
+    }
+    window.clearTimeout(timers.get(form));
+    timers.set(form, window.setTimeout(() => save(form), 1500));
+  });
+  document.addEventListener("submit", () => { sending = true; }, true);
+  window.addEventListener("beforeunload", (ev) => {
+    if (sending) {
+      return;
+    }
+    const unsent = Array.from(document.querySelectorAll("main form[data-draft] textarea"))
+      .some((box) => box.value.trim() !== "" && box.value !== box.defaultValue);
+    if (unsent) {
+      ev.preventDefault();
+      ev.returnValue = "";
     }
   });
 })();
