@@ -65,7 +65,8 @@ class IdConverter(IntegerConverter):
         return super().to_python(value)
 
 
-def _is_id(value: str) -> bool:
+def is_id(value: str) -> bool:
+    """A row id as text: ASCII digits of a positive integer the database can hold."""
     return value.isascii() and value.isdigit() and len(value) <= 10 and 0 < int(value) <= DB_INT_MAX
 
 
@@ -103,7 +104,7 @@ def problem() -> tuple[str, str] | None:
             return found
         if len(key) > MAX_FIELD_CHARS or any(len(v) > MAX_FIELD_CHARS for v in values):
             return _too_long(MAX_FIELD_CHARS)
-        if key in ID_FIELDS and any(v and not _is_id(v) for v in values):
+        if key in ID_FIELDS and any(v and not is_id(v) for v in values):
             return (
                 _("Bad request"),
                 _("A choice in the form is not one of those offered. Reload the page and try again."),

@@ -12,6 +12,7 @@ from .. import messages, transaction
 from ..domain.errors import NotFound
 from ..services import escalation
 from ..services import notifications as bell
+from .boundary import is_id
 from .common import attempt, error_text, now
 from .i18n import NOTIFY_KIND_LABELS
 
@@ -72,7 +73,7 @@ def acknowledge(escalation_id):
 def acknowledge_selected():
     """Acknowledge the escalations ticked on the notifications page, with one remark."""
     ids = request.form.getlist("escalation")
-    if not ids or not all(i.isascii() and i.isdigit() and len(i) <= 9 for i in ids):
+    if not ids or not all(is_id(i) for i in ids):
         flash(_("Choose the escalations to acknowledge."), "error")
         return redirect(url_for("notifications.index"))
     result, error = attempt(

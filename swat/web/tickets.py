@@ -15,6 +15,7 @@ from ..services import tickets as svc
 from ..services.ticket_page import TicketPage, ticket_page
 from ..services.visibility import MAX_ID, get_visible_file, get_visible_ticket
 from ..transaction import session
+from .boundary import is_id
 from .common import attempt, error_text, form_error, limits, now, store, uploads
 from .forms import ActionForm, AssignForm, NoteForm, ReplyForm, StatusForm
 from .i18n import STATUS_LABELS
@@ -133,7 +134,7 @@ def show(number):
     chosen = request.args.get("canned", "")
     if not chosen:
         return _page(number)
-    if not (chosen.isascii() and chosen.isdigit() and len(chosen) <= 9):
+    if not is_id(chosen):
         abort(400)
     return _page(number, insert=int(chosen))
 
@@ -309,7 +310,7 @@ def reply(number):
         done = _("Your reply was sent and the status is now %(status)s.", status=STATUS_LABELS[target])
     # The canned replies inserted into it (the page's script, or ?canned=), counted once each.
     used_field = request.form.get("canned_used", "")[:200]
-    used = [int(i) for i in used_field.split(",") if i.isascii() and i.isdigit() and len(i) <= 9][:20]
+    used = [int(i) for i in used_field.split(",") if is_id(i)][:20]
 
     def send(db_session, actor, at, ticket, *args, **kw):
         message = svc.add_reply(db_session, actor, at, ticket, *args, **kw)
