@@ -48,6 +48,8 @@ def subject(kind: str, params: dict | str) -> str:
         return _requester_subject(number, p)
     if kind == "mention":
         return _("%(number)s: %(name)s mentioned you in an internal note", number=number, name=p.get("author", ""))
+    if kind == "merged":
+        return _("%(duplicate)s was merged into %(number)s", duplicate=p.get("duplicate", ""), number=number)
     if kind == "status":
         return _("%(number)s is now: %(status)s", number=number, status=_label(STATUS, p.get("new")))
     if kind == "assigned":
@@ -84,6 +86,15 @@ def body(kind: str, params: dict | str, url: str, base: str = "") -> str:
         lines.append(_("From %(name)s", name=p["author"]))
     if kind == "mention" and p.get("excerpt"):
         lines += ["", p["excerpt"]]
+    if kind == "merged":
+        lines += [
+            _("Merged: %(title)s", title=p.get("duplicate_title", "")),
+            "",
+            _(
+                "The conversation goes on in %(number)s, with everything that was written in both.",
+                number=p.get("number", ""),
+            ),
+        ]
     if p.get("files"):
         lines.append(_("Files: %(names)s", names="、".join(p["files"])))
     lines += ["", url, "", _("Corona SWAT Desk (this message was sent automatically)")]

@@ -37,6 +37,9 @@ INIT_COLUMNS = ["ticket_id", "initiative_id"]
 EVENT_COLUMNS = ["ticket_id", "kind", "old_value", "new_value", "at"]
 # "Reopened" as swat/domain/reports.py defines it (is_reopening: REOPEN_EVENT_KIND,
 # REOPENED_FROM, REOPENED_TO), spelled out as applied; tests/test_migrations.py checks they agree.
+# A condition on the ticket (alias t) every contribution must meet; none here. Migration 0021
+# loads this module and sets it, to leave consultations merged into another out.
+LIVE = ""
 REOPEN = ("e.kind = 'status' AND e.old_value IN ('resolved', 'closed') "
           "AND e.new_value IN ('new', 'assigned', 'in_progress', 'waiting')")
 
@@ -102,7 +105,7 @@ def _upsert(d: str, tickets: str, events: list[str], dims: list[str], sign: str)
         f"FROM {tickets} t\n"
         f"JOIN ({_union(events)}) ev ON ev.tid = t.id\n"
         f"JOIN ({_union(dims)}) dm ON dm.tid = t.id\n"
-        f"WHERE ev.day IS NOT NULL\n"
+        f"WHERE ev.day IS NOT NULL{LIVE}\n"
         f"GROUP BY ev.day, t.department_id, dm.dim, dm.key\n"
         f"ORDER BY ev.day, t.department_id, dm.dim, dm.key\n"
         f"ON CONFLICT (day, department_id, dim, key) DO UPDATE SET {updates}"

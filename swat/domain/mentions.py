@@ -35,6 +35,14 @@ def _name(match: re.Match[str]) -> tuple[str, int]:
     return name, match.start(1) + len(name)
 
 
+_NUMBER = re.compile(r"\d{4}-\d{5,6}")
+
+
+def is_number(text: str) -> bool:
+    """Whether the text is a consultation number as the desk writes them (2026-00042)."""
+    return _NUMBER.fullmatch(text) is not None
+
+
 def mentioned(text: str) -> list[str]:
     """The user names mentioned with @, each once, in the order they first appear."""
     names = (_name(m)[0] for m in _MENTION.finditer(text or ""))

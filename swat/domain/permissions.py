@@ -117,6 +117,11 @@ def can_view_team(actor: Actor) -> bool:
     return is_desk(actor)
 
 
+def can_link_tickets(actor: Actor) -> bool:
+    """Marking consultations as related, and merging a duplicate into its original, is the desk's."""
+    return is_desk(actor)
+
+
 def can_triage(actor: Actor) -> bool:
     """The SWAT lead (and an admin standing in) decides theme, initiatives and assignee of new consultations."""
     return actor.role in TRIAGE_ROLES

@@ -128,6 +128,19 @@ def void(clocks: dict[str, SlaTimer], target: str, at: datetime) -> Step:
     return Step(out, events)
 
 
+def void_all(clocks: dict[str, SlaTimer], at: datetime) -> Step:
+    """No target applies any more (the consultation was merged into another): every clock
+    that is not void already stops as void, a met or missed one too, so that no report
+    counts it; the original's clocks answer for the consultation."""
+    out, events = dict(clocks), []
+    for t, c in clocks.items():
+        if c.state != VOID:
+            stopped = c.stopped_at or at
+            out[t] = replace(c, state=VOID, running_since=None, due_at=None, stopped_at=stopped)
+            events.append(Event(t, "void", at, c.used_minutes, c.target_minutes))
+    return Step(out, events)
+
+
 def pause(cal: Calendar, clocks: dict[str, SlaTimer], at: datetime) -> Step:
     out, events = dict(clocks), []
     for t, c in clocks.items():

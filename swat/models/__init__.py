@@ -9,7 +9,7 @@ from .report import ReportFact, ReportMonth, ReportTimeBucket, ReportTimeCount
 from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
 from .search import SearchDocument
 from .sla import SlaEvent, TicketSla
-from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative
+from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative, TicketLink
 from .user import LoginAttempt, User, UserSession
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "TicketCounter",
     "TicketEvent",
     "TicketInitiative",
+    "TicketLink",
     "TicketSla",
     "User",
     "UserSession",

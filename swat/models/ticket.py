@@ -58,6 +58,7 @@ class Ticket(Base):
         # A requester's consultations by filing time (filing.recent_duplicate; migration 0018).
         Index("ix_tickets_requester_created", "requester_id", "created_at"),
         Index("ix_tickets_status_sla_due", "status", "sla_due_at"),
+        Index("ix_tickets_merged_into", "merged_into_id"),
         one_of("status", states.STATUSES),
         one_of("priority", range(len(states.PRIORITIES))),
     )
@@ -89,6 +90,9 @@ class Ticket(Base):
     # Idempotency key from the filing form: a double submit makes one ticket.
     submission_token: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The original this duplicate was merged into (services.merge); its facts leave the
+    # reports (migration 0021). A number, not a foreign key (see that migration).
+    merged_into_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -152,6 +156,8 @@ class Message(Base):
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # The duplicate this post came from, when one was merged into this ticket (services.merge).
+    merged_from_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     author: Mapped[User] = relationship(lazy="raise")
 
@@ -194,3 +200,14 @@ class TicketEvent(Base):
     internal: Mapped[bool] = mapped_column(Boolean, default=False)
 
     actor: Mapped[User | None] = relationship(lazy="raise")
+
+
+class TicketLink(Base):
+    """Two consultations marked as related: one row each way, so either lists the other."""
+
+    __tablename__ = "ticket_links"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    linked_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime]

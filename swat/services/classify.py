@@ -23,6 +23,7 @@ from ..models import Initiative, RoutingProposal, Ticket, User
 from . import routing, tickets
 from .filing import MAX_INITIATIVES, check_initiatives, check_theme
 from .history import record
+from .merge import not_merged
 
 
 def reclassify(
@@ -40,6 +41,7 @@ def reclassify(
     One waiting for triage still waits: who takes it is the lead's decision, or a claim's."""
     if not permissions.is_desk(actor):
         raise Forbidden("Only SWAT members can change the theme and related initiatives.")
+    not_merged(ticket)
     # What the ticket has already stays choosable when it has been retired since; anything
     # newly chosen must be in the active catalog.
     theme = ticket.theme_id if (theme_id or None) == ticket.theme_id else check_theme(session, theme_id)

@@ -106,7 +106,8 @@ def _computed_select(session: Session):
         stmt = select(*own, tokyo_day(session, at).label("day"), *[values.get(c, zero).label(c) for c in COUNTERS])
         if via is not None:
             stmt = stmt.select_from(via[0]).join(Ticket, Ticket.id == via[1])
-        return stmt.where(at.is_not(None), *where)
+        # A duplicate merged into its original is left out: the reports count the original.
+        return stmt.where(at.is_not(None), Ticket.merged_into_id.is_(None), *where)
 
     fr, res = TicketSla.target == "first_response", TicketSla.target == "resolution"
     met, missed = TicketSla.state == "met", TicketSla.state == "missed"

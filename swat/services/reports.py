@@ -102,14 +102,16 @@ TARGET_NAMES = tuple(target for target, _ in TARGETS)
 
 def measure_clause(measure: str, period: rdomain.Period):
     """The tickets a count stands for: the same predicate the report counts with and
-    the drill-down list filters with, so a number and its list always agree."""
+    the drill-down list filters with, so a number and its list always agree. A duplicate
+    merged into its original is in neither (the facts leave it out: migration 0021)."""
     start, end = period.bounds()
+    counted = Ticket.merged_into_id.is_(None)
     if measure == "opened":
-        return and_(Ticket.created_at >= start, Ticket.created_at < end)
+        return and_(Ticket.created_at >= start, Ticket.created_at < end, counted)
     if measure == "resolved":
-        return and_(Ticket.resolved_at >= start, Ticket.resolved_at < end)
+        return and_(Ticket.resolved_at >= start, Ticket.resolved_at < end, counted)
     if measure == "backlog":
-        return in_backlog_at(end)
+        return and_(in_backlog_at(end), counted)
     raise ValueError(measure)
 
 
@@ -294,7 +296,7 @@ def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> 
     if at is None:
         open_then = Ticket.status.in_(states.OPEN_STATUSES)
     else:
-        open_then = in_backlog_at(at)
+        open_then = and_(in_backlog_at(at), Ticket.merged_into_id.is_(None))  # as the facts count it
     rows = session.execute(select(bucket, func.count()).where(ticket_scope(actor), open_then).group_by(bucket)).all()
     out = dict.fromkeys(labels, 0)
     out.update({label: n for label, n in rows})

@@ -247,6 +247,17 @@ def on_status(session: Session, ticket: Ticket, old: str, new: str, now: datetim
         _save(session, rules, ticket, step)
 
 
+def on_merged(session: Session, ticket: Ticket, now: datetime) -> None:
+    """A duplicate merged into its original: its clocks stop as void (domain.sla.void_all)."""
+    rules = current(session)
+    clocks = _load(session, ticket)
+    if rules is None or not clocks:
+        return
+    step = timers.void_all(clocks, now)
+    if step.events:
+        _save(session, rules, ticket, step)
+
+
 def on_priority(session: Session, ticket: Ticket, now: datetime) -> None:
     """Targets recomputed from the start for the new priority; used minutes count."""
     rules = current(session)

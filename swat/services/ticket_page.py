@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -25,7 +25,7 @@ from ..models import (
     TicketEvent,
     TicketInitiative,
 )
-from . import catalog, escalation, notify, sla, team
+from . import catalog, escalation, merge, notify, sla, team
 from .listing import Named
 from .similar import Similar, similar_tickets
 from .sla import SlaView
@@ -86,6 +86,13 @@ class TicketPage:
     info: DeskInfo | None  # the routing and catalog panel (those who see internal content only)
     refs: Refs = NO_REFS
     escalations: Sequence[Any] = ()  # the SLA's escalations and who acknowledged them (desk only)
+    # Merges and links (services.merge): the original this duplicate was merged into, the
+    # duplicates merged into this one (by id: the posts that came from each say so), and
+    # the related consultations the actor may see.
+    merged_into: Ticket | None = None
+    duplicates: dict[int, Ticket] = field(default_factory=dict)
+    related: Sequence[Ticket] = ()
+    can_link: bool = False
 
 
 @lru_cache(maxsize=2)
@@ -169,7 +176,9 @@ def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPa
         by_message.setdefault(f.message_id, []).append(f)
     desk = permissions.is_desk(actor)
     requester_side = permissions.can_act_as_requester(actor, ticket.department_id)
-    speaks = desk or requester_side
+    merged_into = session.get(Ticket, ticket.merged_into_id) if ticket.merged_into_id is not None else None
+    # A merged duplicate takes no more changes: its page sends the reader to the original.
+    speaks = (desk or requester_side) and merged_into is None
     return TicketPage(
         ticket=ticket,
         messages=messages,
@@ -179,22 +188,34 @@ def ticket_page(session: Session, actor, number: str, now: datetime) -> TicketPa
         show_internal=internal,
         desk=desk,
         requester_side=requester_side,
-        can_claim=desk and ticket.status == states.NEW and ticket.assignee_id is None,
+        can_claim=speaks and desk and ticket.status == states.NEW and ticket.assignee_id is None,
         can_close=speaks and ticket.status != states.CLOSED,
         can_reopen=speaks and ticket.status in (states.RESOLVED, states.CLOSED),
         can_reply=speaks and states.is_open(ticket.status),
-        status_targets=list(states.target_statuses(ticket.status, permissions.side_of(actor))) if desk else [],
+        status_targets=list(states.target_statuses(ticket.status, permissions.side_of(actor)))
+        if desk and speaks
+        else [],
         members=team.assignable_members(session) if desk else [],
         sla_clocks=sla.views(session, [ticket.id], now).get(ticket.id, []),
         info=_desk_info(session, actor, ticket, events) if internal else None,
-        refs=_refs(session, actor, ticket.body, messages),
+        refs=_refs(session, actor, ticket.body, messages, events),
         escalations=escalation.of_ticket(session, ticket.id) if desk else (),
+        merged_into=merged_into,
+        duplicates={t.id: t for t in merge.merged_into_this(session, ticket)},
+        related=merge.related(session, actor, ticket),
+        can_link=speaks and permissions.can_link_tickets(actor),
     )
 
 
-def _refs(session: Session, actor, body: str, messages: Sequence[Message]) -> Refs:
-    """The mentions the page links (a query each, only when the text mentions any)."""
+# History events whose value is another consultation's number, which the page links.
+NUMBER_EVENTS = (merge.LINKED, merge.UNLINKED, merge.MERGED_INTO, merge.MERGED_FROM)
+
+
+def _refs(session: Session, actor, body: str, messages: Sequence[Message], events: Sequence[TicketEvent]) -> Refs:
+    """The mentions the page links (a query each, only when the text mentions any), and the
+    consultations its history names."""
     numbers = {n for text in (body, *(m.body for m in messages)) for n in mentions.referenced(text)}
+    numbers.update(e.new_value for e in events if e.kind in NUMBER_EVENTS)
     names = {n for m in messages if m.internal for n in mentions.mentioned(m.body)}
     if not numbers and not names:
         return NO_REFS

@@ -22,6 +22,7 @@ from . import drafts, notify, search_index, sla
 from .attachments import Limits, save_files
 from .filing import clean_body, file_consultation, parse_priority
 from .history import record
+from .merge import not_merged
 from .statements import rows_matched
 from .storage import AttachmentStore, Upload
 
@@ -237,6 +238,7 @@ def change_status(session: Session, actor: User, now: datetime, ticket: Ticket, 
 
 def _move(session: Session, actor: User, now: datetime, ticket: Ticket, target: str, tell: bool) -> str:
     """The status change itself (checks, history, clocks); returns the actor's side."""
+    not_merged(ticket)
     if target not in states.STATUSES:
         raise ValidationError("Choose a valid status.", field="status")
     if permissions.is_desk(actor):
@@ -263,6 +265,7 @@ def change_priority(session: Session, actor: User, now: datetime, ticket: Ticket
     """The desk changes the urgency; the SLA targets are recomputed from the start."""
     if not permissions.is_desk(actor):
         raise Forbidden("You cannot change this consultation.")
+    not_merged(ticket)
     rank = parse_priority(priority)
     if rank == ticket.priority:
         return ticket
@@ -306,6 +309,7 @@ def add_reply(
     desk = permissions.is_desk(actor)
     if not desk and not permissions.can_act_as_requester(actor, ticket.department_id):
         raise Forbidden("You cannot reply to this consultation.")
+    not_merged(ticket)
     if not states.is_open(ticket.status):
         raise ValidationError("Reopen the consultation before replying.", field="body")
     if then_status and not desk:
@@ -358,6 +362,7 @@ def add_internal_note(
     if not permissions.is_desk(actor):
         # Requesters are told nothing about notes, not even that they exist.
         raise NotFound()
+    not_merged(ticket)
     files = [f for f in files if f.filename]
     body = clean_body(body, allow_empty=bool(files))
     message = Message(ticket_id=ticket.id, author_id=actor.id, internal=True, body=body, created_at=now)

@@ -54,6 +54,10 @@ EVENT_LABELS = {
     "initiatives": _l("Changed the related initiatives"),
     "priority": _l("Changed the urgency"),
     "escalation_acknowledged": _l("Acknowledged an escalation"),
+    "linked": _l("Related it to another consultation"),
+    "unlinked": _l("Removed a related consultation"),
+    "merged_into": _l("Merged it into another consultation"),
+    "merged_from": _l("Merged a duplicate into it"),
 }
 
 SLA_TARGET_LABELS = {

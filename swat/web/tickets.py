@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file, url_for
@@ -10,7 +12,7 @@ from flask_login import current_user, login_required
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, NotFound
-from ..services import canned, catalog, classify, drafts
+from ..services import canned, catalog, classify, drafts, merge
 from ..services import tickets as svc
 from ..services.ticket_page import TicketPage, ticket_page
 from ..services.visibility import MAX_ID, get_visible_file, get_visible_ticket
@@ -103,6 +105,10 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         offered=offered,
         canned_used=canned_used,
         drafts=kept,
+        merged_into=page.merged_into,
+        duplicates=page.duplicates,
+        related=page.related,
+        can_link=page.can_link,
     ), status_code
 
 
@@ -154,7 +160,7 @@ def _number_field(name: str) -> int | None:
     return int(value)
 
 
-def _act(number: str, action, success: str, *args):
+def _act(number: str, action, success: str | Callable[[Any], str], *args):
     """Run one state-changing action in one transaction; a refusal goes back to the page.
 
     The form says which version of the ticket its page showed (the newest history event on
@@ -171,14 +177,14 @@ def _act(number: str, action, success: str, *args):
         svc.check_current(db_session, actor, ticket, seen)
         return action(db_session, actor, at, ticket, *args)
 
-    _, error = attempt(checked, session(), current_user, now(), ticket, *args)
+    result, error = attempt(checked, session(), current_user, now(), ticket, *args)
     if isinstance(error, svc.Stale):
         flash(error_text(error), "error")
         return _page(number, status_code=409, changes=error.changes)
     if error is not None:
         flash(error_text(error), "error")
         return redirect(url_for("tickets.show", number=number))
-    return _done(number, success)
+    return _done(number, success(result) if callable(success) else success)
 
 
 @bp.post("/<number>/claim")
@@ -232,6 +238,28 @@ def close(number):
 @login_required
 def reopen(number):
     return _act(number, svc.reopen_ticket, _("The consultation was reopened."))
+
+
+@bp.post("/<number>/link")
+@login_required
+def link(number):
+    other = request.form.get("number", "")[:40]
+    return _act(number, merge.link_tickets, lambda o: _("Related to %(number)s.", number=o.number), other)
+
+
+@bp.post("/<number>/unlink")
+@login_required
+def unlink(number):
+    other = request.form.get("number", "")[:40]
+    return _act(number, merge.unlink_tickets, lambda o: _("No longer related to %(number)s.", number=o.number), other)
+
+
+@bp.post("/<number>/merge")
+@login_required
+def merge_into(number):
+    other = request.form.get("number", "")[:40]
+    done = lambda o: _("This consultation was merged into %(number)s.", number=o.number)  # noqa: E731
+    return _act(number, merge.merge_ticket, done, other)
 
 
 def _post(

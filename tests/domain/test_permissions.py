@@ -42,6 +42,7 @@ TABLE = {
     "can_use_queue": {"agent", "lead", "admin", "manager", "manager_dept"},
     "can_view_team": {"agent", "lead", "admin"},
     "can_triage": {"lead", "admin"},
+    "can_link_tickets": {"agent", "lead", "admin"},
     "can_manage_team": {"lead", "admin"},
     "can_edit_routing": {"lead", "admin"},
     "can_acknowledge_any_escalation": {"lead", "admin"},
