@@ -47,7 +47,7 @@ def test_a_refused_merge_says_why_and_changes_nothing(auth, make_ticket):
     page = b.get(f"/tickets/{duplicate.number}").get_data(as_text=True)
     r = b.post(f"/tickets/{duplicate.number}/merge", {"number": other.number, **stamp(page)})
     html = b.get(r.headers["Location"]).get_data(as_text=True)
-    assert "統合できるのは同じ部署の相談どうしだけです。関連付けを使ってください。" in html
+    assert "統合できるのは同じ部局の相談どうしだけです。関連付けを使ってください。" in html
     page = b.get(f"/tickets/{duplicate.number}").get_data(as_text=True)
     r = b.post(f"/tickets/{duplicate.number}/merge", {"number": "abc", **stamp(page)})
     assert "2026-00042 のような相談番号を入力してください。" in b.get(r.headers["Location"]).get_data(as_text=True)
