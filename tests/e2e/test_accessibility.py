@@ -30,6 +30,7 @@ from tests.e2e.test_browser_journey import (
 
 pytestmark = pytest.mark.e2e
 
+PHONE = (360, 740)
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 RUN_AXE_JS = """
@@ -96,10 +97,14 @@ def switch_language(driver, label: str) -> None:
     submit(driver, form.find_element(By.CSS_SELECTOR, "button[type='submit']"))
 
 
-@pytest.mark.parametrize("locale", ["ja", "en"])
-def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driver, screenshot, locale):
+@pytest.mark.parametrize(("locale", "width"), [("ja", "desktop"), ("en", "desktop"), ("ja", "phone"), ("en", "phone")])
+def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driver, screenshot, locale, width):
+    """Every main page in both languages, at the desktop's width and at a 360 px phone's (where
+    wide tables scroll in their own region, which must then take the keyboard's focus)."""
     source = axe_source()
     base = live_server
+    if width == "phone":
+        driver.set_window_size(*PHONE)
     found: dict[str, list[dict]] = {}
     scanned = []
 
@@ -108,7 +113,7 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
         scanned.append(label)
         # Every scanned page is kept as a picture too: test-artifacts/screenshots/pages-ja-….png
         slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-        screenshot(f"pages-{locale}-{len(scanned):02d}-{slug}")
+        screenshot(f"pages-{locale}-{width}-{len(scanned):02d}-{slug}")
         bad = serious_violations(driver, source)
         if bad:
             found[label] = bad
@@ -133,8 +138,8 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
             driver.get(base + path)
             visible(driver, "main h1")
             scan(f"{username} {path}")
-            if path == "/queue":
-                # The queue with a consultation open beside it.
+            if path == "/queue" and width == "desktop":
+                # The queue with a consultation open beside it (a phone opens the full page).
                 driver.find_element(By.CSS_SELECTOR, "a[data-panel-open]").click()
                 visible(driver, "#queue-panel .panel-title")
                 scan(f"{username} {path} with the side panel")
@@ -145,7 +150,8 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
             scan(f"{username} /consultations/new (errors)")
         sign_out_any(driver)
 
-    assert len(scanned) == 2 + sum(len(p) for p in pages_by_role(desk_day).values()) + 2
+    beside = 1 if width == "desktop" else 0
+    assert len(scanned) == 2 + sum(len(p) for p in pages_by_role(desk_day).values()) + 1 + beside
     assert found == {}, "axe-core found serious or critical WCAG 2.1 AA violations:\n" + json.dumps(
         found, ensure_ascii=False, indent=1
     )

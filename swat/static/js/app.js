@@ -440,3 +440,36 @@
     }
   });
 })();
+// A wide table that scrolls sideways in its own box (on a phone) takes the keyboard's focus,
+// so it can be scrolled with the arrow keys, and is announced as a region named after its
+// caption or heading. A box whose table fits takes no stop in the tab order.
+(function () {
+  "use strict";
+  function nameOf(box) {
+    const caption = box.querySelector("caption");
+    const section = box.closest("section");
+    const heading = section && section.querySelector("h2, h3");
+    const text = (caption && caption.textContent) || (heading && heading.textContent) ||
+      (document.querySelector("main h1") || {}).textContent || "";
+    return text.trim().replace(/\s+/g, " ");
+  }
+  function mark(box) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      if (!box.hasAttribute("aria-label")) {
+        box.setAttribute("aria-label", nameOf(box));
+      }
+      box.dataset.scrollMarked = "1";
+    } else if (!scrolls && box.dataset.scrollMarked) {
+      ["tabindex", "role", "aria-label"].forEach((a) => box.removeAttribute(a));
+      delete box.dataset.scrollMarked;
+    }
+  }
+  function markAll() {
+    document.querySelectorAll(".table-wrap").forEach(mark);
+  }
+  markAll();
+  window.addEventListener("resize", markAll);
+})();
