@@ -160,7 +160,7 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
             [[label, n] for label, n in cur.ages.items()],
         )
     if "trend" in names:
-        steps = reports.trend(session(), current_user, period)
+        steps = reports.trend(session(), current_user, period, at)
         out["trend"] = Table(
             "trend",
             str(_l("Trend")),

@@ -77,8 +77,9 @@ def test_each_table_has_a_chart_drawn_on_the_server_beside_it(make_ticket, auth,
         assert "http" not in svg.split("</svg>", 1)[0].replace("http://www.w3.org", ""), "nothing from outside"
     trend = html.split('id="h-trend"', 1)[1].split("</section>", 1)[0]
     assert "週ごとの推移" in trend and "<polyline" in trend
-    # November 2026 in weeks starting on Mondays: 11/1 (a Sunday) alone, then 11/2 ... 11/30.
-    assert trend.count("<tr><td>2026-11-") == 6
+    # November 2026 in weeks starting on Mondays, up to today (Wednesday the 25th): 11/1 (a
+    # Sunday) alone, then 11/2, 11/9, 11/16 and 11/23 to today.
+    assert trend.count("<tr><td>2026-11-") == 5 and "<td>2026-11-25</td>" in trend
 
 
 def test_breakdown_tables_sort_by_any_column(make_ticket, auth, browser):
