@@ -28,14 +28,14 @@ def index():
         f.sort, f.descending = "activity", True
     page = listing.list_tickets(session(), current_user, f)
     return render_template(
-        "consultations/index.html", page=page, f=f, narrowed=_narrowed(f), can_file=permissions.can_file(current_user)
+        "consultations/index.html", page=page, f=f, narrowed=narrowed(f), can_file=permissions.can_file(current_user)
     )
 
 
-def _narrowed(f) -> list[tuple[str, str, str]]:
+def narrowed(f) -> list[tuple[str, str, str]]:
     """(query argument, label, value) for each drill-down filter in force, in the user's language."""
     from ..domain.reports import parse_period
-    from .reports import FIGURE_ROWS
+    from .report_tables import FIGURE_ROWS
 
     out = []
     nobody = _("None")

@@ -1,0 +1,124 @@
+"""What the report's exports say they cover, and how a workbook reads in Excel, as the
+manager who downloads them sees it."""
+
+import csv
+import io
+from datetime import datetime
+
+from openpyxl import load_workbook
+
+from swat.domain.text import display_width
+from swat.extensions import db
+from swat.models import Department
+
+RANGE = "from=2026-11-02&to=2026-11-25"
+
+
+def csv_rows(data: bytes) -> list[list[str]]:
+    assert data.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def rows_of(sheet) -> list[tuple]:
+    return [tuple(v for v in row) for row in sheet.iter_rows(values_only=True)]
+
+
+def test_every_csv_says_its_period_and_scope_above_the_table(make_ticket, auth, browser):
+    make_ticket("staff_health")
+    make_ticket("staff_welfare")
+    auth.login("manager_health")
+    html = browser.get(f"/reports?{RANGE}").get_data(as_text=True)
+    link = html.split('data-testid="export-department-csv" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    rows = csv_rows(browser.get(link).data)
+    assert rows[:4] == [
+        ["レポート", "部局別"],
+        ["期間", "2026年11月2日〜2026年11月25日", "2026-11-02", "2026-11-25"],
+        ["対象", "健康医療部"],
+        [],
+    ]
+    assert rows[4][0] == "部局別" and rows[5][:2] == ["健康医療部", "1"] and len(rows) == 6
+    for table in ("figures", "ages", "trend", "theme", "priority", "member", "initiative"):
+        rows = csv_rows(browser.get(f"/reports/export.csv?period=FY2026-Q3&table={table}").data)
+        assert rows[1][:2] == ["期間", "令和8年度（2026年度）第3四半期"], table
+        assert rows[1][2:] == ["2026-10-01", "2026-12-31"] and rows[2] == ["対象", "健康医療部"], table
+    browser.logout()
+    auth.login("manager")
+    rows = csv_rows(browser.get("/reports/export.csv?period=2026-11").data)
+    assert rows[0] == ["レポート", "主な指標"] and rows[2] == ["対象", "全部局"]
+    assert rows[4][:2] == ["指標", "2026年11月"] and ["受付件数", "2", "0"] in rows
+
+
+def test_the_scope_row_is_neutralised_like_every_cell(make_ticket, auth, browser):
+    dep = db.session.get(Department, "health-medical")
+    dep.name = '=HYPERLINK("http://evil")'
+    db.session.commit()
+    make_ticket("staff_health")
+    auth.login("manager_health")
+    rows = csv_rows(browser.get("/reports/export.csv?period=2026-11&table=figures").data)
+    assert rows[2] == ["対象", '\'=HYPERLINK("http://evil")']
+    book = load_workbook(io.BytesIO(browser.get("/reports/export.xlsx?period=2026-11").data))
+    for sheet in book.worksheets:
+        assert sheet["B3"].value == '\'=HYPERLINK("http://evil")' and sheet["B3"].data_type == "s"
+
+
+def test_a_workbook_has_named_sheets_excel_dates_numbers_and_columns_that_fit(make_ticket, auth, browser):
+    make_ticket("staff_health", theme="telework")
+    auth.login("manager_health")
+    book = load_workbook(io.BytesIO(browser.get(f"/reports/export.xlsx?{RANGE}").data))
+    assert book.sheetnames == [
+        "主な指標",
+        "未完了の経過日数",
+        "推移",
+        "部局別",
+        "テーマ別",
+        "緊急度別",
+        "SWATメンバー別",
+        "取組別",
+    ]
+    figures = book["主な指標"]
+    head = rows_of(figures)[:4]
+    assert head[0][:2] == ("レポート", "主な指標")
+    assert head[1][:4] == ("期間", "2026年11月2日〜2026年11月25日", datetime(2026, 11, 2), datetime(2026, 11, 25))
+    assert figures["C2"].is_date and figures["C2"].number_format == "yyyy-mm-dd"
+    assert head[2][:2] == ("対象", "健康医療部") and not any(head[3])
+    assert figures["A1"].font.b and figures["A5"].font.b  # the labels and the header
+    assert figures.freeze_panes == "B6"
+    assert rows_of(figures)[5][:3] == ("受付件数", 1, 0)  # numbers are numbers
+    trend = rows_of(book["推移"])
+    assert trend[4][:2] == ("開始日", "終了日")
+    assert trend[5][0] == datetime(2026, 11, 2) and book["推移"]["A6"].is_date
+    assert trend[-1][1] == datetime(2026, 11, 25)
+    # Each column is as wide as its widest cell, a Japanese character counted twice.
+    for sheet in book.worksheets:
+        for column in sheet.iter_cols():
+            widest = max(
+                (display_width(str(c.value)) for c in column if c.value is not None and not c.is_date), default=0
+            )
+            width = sheet.column_dimensions[column[0].column_letter].width
+            assert width >= min(60, widest), (sheet.title, column[0].column_letter)
+    header = [c.value for c in book["部局別"][5]]
+    assert header[0] == "部局別" and book["部局別"].column_dimensions["B"].width >= display_width(header[1])
+    assert book["主な指標"].column_dimensions["A"].width >= display_width("初回回答時間（90パーセンタイル） (開庁時間)")
+
+
+def test_in_english_the_sheets_and_rows_are_english(make_ticket, auth, browser):
+    make_ticket("staff_health")
+    auth.login("manager_health")
+    browser.post("/language", {"locale": "en", "next": "/reports"})
+    book = load_workbook(io.BytesIO(browser.get("/reports/export.xlsx?period=2026-11").data))
+    assert book.sheetnames == [
+        "Figures",
+        "Open by age",
+        "Trend",
+        "By department",
+        "By theme",
+        "By urgency",
+        "By SWAT member",
+        "By initiative",
+    ]
+    head = rows_of(book["By department"])[:3]
+    assert head[0][:2] == ("Report", "By department")
+    assert head[1][:2] == ("Period", "November 2026")
+    assert head[2][:2] == ("Scope", "Department of Health and Medical Care")
+    rows = csv_rows(browser.get("/reports/export.csv?period=2026-11&table=ages").data)
+    assert rows[2] == ["Scope", "Department of Health and Medical Care"]
