@@ -10,17 +10,19 @@ from datetime import timedelta
 from flask import Response, abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
+from flask_babel import lazy_pgettext, pgettext
 from flask_login import current_user
 
-from ..domain import permissions
+from ..domain import permissions, states
 from ..domain import reports as rd
-from ..services import report_periods
+from ..services import drill_down, report_periods
 from ..services.report_export import Sheet, csv_bytes, xlsx_bytes
+from ..services.reports import MEASURES
 from ..transaction import session
 from .boundary import Refused
-from .common import requires
-from .i18n import localized
+from .common import requires, settings
+from .i18n import PRIORITY_LABELS, STATUS_LABELS, localized
+from .listing_params import filters_from_request
 from .report_tables import DIMENSION_LABELS, TABLES, asked_period, build_tables, period_label, period_message
 from .report_tables import requested_times as times
 
@@ -92,3 +94,70 @@ def export_xlsx():
         abort(404)
     names = (name,) if name else TABLES
     return _download(xlsx_bytes(_sheets(period, names)), XLSX, _filename(period, name or "report", "xlsx"))
+
+
+# --- the consultations behind a count ------------------------------------------------------
+
+
+def _drill_down_sheet() -> tuple[Sheet, rd.Period]:
+    from .consultations import narrowed
+
+    f = filters_from_request(settings()["queue_page_size"])
+    if not f.period or f.measure not in MEASURES:
+        raise Refused(_("Only the consultations behind a count of the report can be exported: open a count first."))
+    try:
+        period = rd.parse_period(f.period)
+    except rd.PeriodError as error:
+        raise Refused(period_message(error)) from None
+    found = drill_down.drill_down_export(session(), current_user, f)
+    header = [
+        _("Number"),
+        _("Title"),
+        _("Department"),
+        _("Theme"),
+        _("Status"),
+        _("Urgency"),
+        _("Requester"),
+        _("Assignee"),
+        _("Filed"),
+        pgettext("when", "Resolved"),
+        _("Last activity"),
+    ]
+    rows = [
+        [
+            r.number,
+            r.title,
+            localized(r.department),
+            localized(r.theme) if r.theme else "",
+            str(STATUS_LABELS[r.status]),
+            str(PRIORITY_LABELS[states.PRIORITIES[r.priority]]),
+            r.requester,
+            r.assignee or "",
+            r.created_at,
+            r.resolved_at,
+            r.last_activity_at,
+        ]
+        for r in found.rows
+    ]
+    lines = about(_("List of consultations"), period)
+    lines[1:1] = [[label, value] for arg, label, value in narrowed(f) if arg != "period"]
+    if found.total > len(found.rows):
+        count = _("The first %(shown)s of %(total)s", shown=f"{len(found.rows):,}", total=f"{found.total:,}")
+    else:
+        count = found.total
+    lines.append([_("Consultations listed"), count])
+    return Sheet(_("Consultations"), lines, header, rows), period
+
+
+@requires(permissions.can_view_reports)
+def consultations_csv():
+    """The consultations behind a count (the drill-down list, its filters and its scope) as CSV."""
+    sheet, period = _drill_down_sheet()
+    return _download(csv_bytes(sheet), "text/csv; charset=utf-8", _filename(period, "consultations", "csv"))
+
+
+@requires(permissions.can_view_reports)
+def consultations_xlsx():
+    """The consultations behind a count as an Excel workbook."""
+    sheet, period = _drill_down_sheet()
+    return _download(xlsx_bytes([sheet]), XLSX, _filename(period, "consultations", "xlsx"))

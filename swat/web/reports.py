@@ -34,6 +34,8 @@ bp = Blueprint("reports", __name__, url_prefix="/reports")
 for rule, view in (
     ("/export.csv", report_exports.export_csv),
     ("/export.xlsx", report_exports.export_xlsx),
+    ("/consultations.csv", report_exports.consultations_csv),
+    ("/consultations.xlsx", report_exports.consultations_xlsx),
 ):
     bp.add_url_rule(rule, view_func=view, methods=["GET"])
 

@@ -3,6 +3,7 @@ manager who downloads them sees it."""
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from openpyxl import load_workbook
@@ -122,3 +123,117 @@ def test_in_english_the_sheets_and_rows_are_english(make_ticket, auth, browser):
     assert head[2][:2] == ("Scope", "Department of Health and Medical Care")
     rows = csv_rows(browser.get("/reports/export.csv?period=2026-11&table=ages").data)
     assert rows[2] == ["Scope", "Department of Health and Medical Care"]
+
+
+def _link(html: str, testid: str) -> str:
+    return html.split(f'data-testid="{testid}" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+
+
+def _listed(html: str) -> set[str]:
+    return set(re.findall(r'href="/tickets/(2026-\d{5})"', html))
+
+
+def test_the_consultations_behind_a_count_download_as_the_list_shows_them(make_ticket, auth, browser, users, clock):
+    from swat.services import tickets
+
+    a = make_ticket("staff_health", title="=cmd|' /C calc'!A0", theme="telework")
+    b = make_ticket("staff_health2", title="ワクチン予約の相談")
+    c = make_ticket("staff_welfare", title="福祉の相談", theme="telework")
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), a)
+    tickets.change_status(db.session, users["agent"], clock.now(), a, "resolved")
+    db.session.commit()
+    auth.login("manager")
+    report = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    drill = next(
+        u
+        for u in re.findall(r'href="(/consultations\?[^"]+)"', report.replace("&amp;", "&"))
+        if "department=health-medical" in u and "measure=opened" in u
+    )
+    page = browser.get(drill).get_data(as_text=True)
+    assert _listed(page) == {a.number, b.number}
+    rows = csv_rows(browser.get(_link(page, "export-list-csv")).data)
+    about = rows[: rows.index([])]
+    assert about == [
+        ["レポート", "相談の一覧"],
+        ["指標", "受付件数"],
+        ["部局", "健康医療部"],
+        ["期間", "2026年11月", "2026-11-01", "2026-11-30"],
+        ["対象", "全部局"],
+        ["件数", "2"],
+    ]
+    table = rows[rows.index([]) + 1 :]
+    assert table[0] == [
+        "相談番号",
+        "件名",
+        "部局",
+        "テーマ",
+        "状態",
+        "緊急度",
+        "相談者",
+        "担当者",
+        "受付日時",
+        "解決日時",
+        "最終更新",
+    ]
+    assert {r[0] for r in table[1:]} == _listed(page)
+    first = table[1]
+    assert first[:8] == [
+        a.number,
+        "'=cmd|' /C calc'!A0",
+        "健康医療部",
+        "テレワーク",
+        "解決済",
+        "通常",
+        "Staff Health",
+        "Agent",
+    ]
+    assert first[8] == "2026-11-25 10:00" and first[9] == "2026-11-25 10:00"
+    assert table[2][0] == b.number and table[2][3] == "" and table[2][9] == ""
+
+    book = load_workbook(io.BytesIO(browser.get(_link(page, "export-list-xlsx")).data))
+    assert book.sheetnames == ["相談"]
+    sheet = rows_of(book["相談"])
+    assert sheet[7][0] == "相談番号" and book["相談"].freeze_panes == "B9"
+    assert sheet[8][:2] == (a.number, "'=cmd|' /C calc'!A0") and book["相談"]["B9"].data_type == "s"
+    assert sheet[8][8] == datetime(2026, 11, 25, 10, 0) and book["相談"]["I9"].is_date
+    assert sheet[3][:4] == ("期間", "2026年11月", datetime(2026, 11, 1), datetime(2026, 11, 30))
+
+    # A department head's download holds their department's only, as their list does.
+    browser.logout()
+    auth.login("manager_health")
+    theme = browser.get("/consultations?period=2026-11&measure=opened&theme=telework").get_data(as_text=True)
+    assert _listed(theme) == {a.number} and c.number not in theme
+    rows = csv_rows(browser.get(_link(theme, "export-list-csv")).data)
+    assert ["対象", "健康医療部"] in rows and ["テーマ", "テレワーク"] in rows and ["件数", "1"] in rows
+    assert [r[0] for r in rows[rows.index([]) + 2 :]] == [a.number]
+
+
+def test_only_report_readers_download_a_list_and_only_a_count_s_list(make_ticket, auth, browser):
+    make_ticket("staff_health")
+    drill = "/consultations?period=2026-11&measure=opened"
+    auth.login("staff_health")
+    assert "export-list-csv" not in browser.get(drill).get_data(as_text=True)
+    assert browser.get("/reports/consultations.csv?period=2026-11&measure=opened").status_code == 403
+    browser.logout()
+    auth.login("lead")
+    assert "export-list-csv" in browser.get(drill).get_data(as_text=True)
+    assert "export-list-csv" not in browser.get("/consultations").get_data(as_text=True)  # not a count's list
+    r = browser.get("/reports/consultations.csv?theme=telework")
+    assert r.status_code == 400 and "ダウンロードできるのは、レポートの件数の内訳の相談だけです。" in r.get_data(
+        as_text=True
+    )
+    r = browser.get("/reports/consultations.xlsx?period=2026-13&measure=opened")
+    assert r.status_code == 400 and "「2026-13」は期間として読み取れません。" in r.get_data(as_text=True)
+
+
+def test_in_english_a_list_download_names_things_in_english(make_ticket, auth, browser):
+    make_ticket("staff_health", theme="telework")
+    auth.login("manager")
+    browser.post("/language", {"locale": "en", "next": "/reports"})
+    rows = csv_rows(browser.get("/reports/consultations.csv?period=2026-11&measure=backlog").data)
+    assert rows[0] == ["Report", "List of consultations"] and ["Scope", "All departments"] in rows
+    table = rows[rows.index([]) + 1 :]
+    assert table[0][:4] == ["Number", "Title", "Department", "Theme"]
+    assert table[1][2:6] == ["Department of Health and Medical Care", "Telework", "New", "Normal"]
+    book = load_workbook(io.BytesIO(browser.get("/reports/consultations.xlsx?period=2026-11&measure=backlog").data))
+    assert book.sheetnames == ["Consultations"]
