@@ -16,7 +16,7 @@ from ..domain.tz import TOKYO
 from ..services import report_breakdowns, reports
 from ..transaction import session
 from .common import now
-from .i18n import PRIORITY_LABELS, locale_code
+from .i18n import PRIORITY_LABELS, locale_code, localized
 
 PCT = " (%)"
 RESOLVED = lazy_pgettext("report", "Resolved")  # a count, not the status
@@ -80,9 +80,14 @@ class Table:
 
 
 def _label(dimension: str, row: dict) -> str:
+    """A breakdown row's name in the reader's language: an urgency's word, a department's,
+    theme's or initiative's name as the catalog has it in English (as the queue names them,
+    i18n.localized; Japanese where it has none), a member's display name."""
     if dimension == "priority":
         return str(PRIORITY_LABELS[row["label"]])
-    return str(_l("(not set)")) if row["key"] == "" else str(row["label"])
+    if row["key"] == "":
+        return str(_l("(not set)"))
+    return localized(row["name"]) if row.get("name") is not None else str(row["label"])
 
 
 def _sorted(dim: str, rows: list[dict]) -> list[dict]:
@@ -94,7 +99,7 @@ def _sorted(dim: str, rows: list[dict]) -> list[dict]:
     column, ascending = parts[1], len(parts) > 2 and parts[2] == "asc"
     present = [r for r in rows if r[column] is not None]
     missing = [r for r in rows if r[column] is None]
-    present.sort(key=lambda r: r[column] if column != "label" else str(r["label"]), reverse=not ascending)
+    present.sort(key=lambda r: r[column] if column != "label" else r["display"], reverse=not ascending)
     return present + missing
 
 
@@ -153,9 +158,9 @@ def build_tables(period: rd.Period, names=TABLES, times: tuple[str, ...] = ()) -
                 extra = report_breakdowns.time_percentiles(session(), current_user, period, dim, cur)
                 for r in rows:
                     r.update({a: extra.get(r["key"], {}).get(a) for a, _, _ in TIME_COLUMNS})
-            rows = _sorted(dim, rows)
             for r in rows:
                 r["display"] = _label(dim, r)
+            rows = _sorted(dim, rows)
             out[dim] = Table(
                 dim,
                 str(DIMENSION_LABELS[dim]),

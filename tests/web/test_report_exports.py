@@ -237,3 +237,27 @@ def test_in_english_a_list_download_names_things_in_english(make_ticket, auth, b
     assert table[1][2:6] == ["Department of Health and Medical Care", "Telework", "New", "Normal"]
     book = load_workbook(io.BytesIO(browser.get("/reports/consultations.xlsx?period=2026-11&measure=backlog").data))
     assert book.sheetnames == ["Consultations"]
+
+
+def test_in_english_the_report_names_departments_themes_and_initiatives_in_english(make_ticket, auth, browser):
+    make_ticket("staff_health", theme="telework", initiatives=["sns-consultation"])
+    make_ticket("staff_welfare")
+    auth.login("manager")
+    browser.post("/language", {"locale": "en", "next": "/reports"})
+    html = browser.get("/reports?period=2026-11&sort=department:label:asc").get_data(as_text=True)
+    department = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
+    assert '<th scope="row">Department of Health and Medical Care</th>' in department
+    assert '<th scope="row">Department of Welfare</th>' in department and "健康医療部" not in department
+    # Sorted by the names shown: Health before Welfare.
+    assert department.index("Department of Health") < department.index("Department of Welfare")
+    assert 'aria-label="By department: Opened / Resolved"' in department  # its chart names them too
+    theme = html.split('id="h-theme"', 1)[1].split("</section>", 1)[0]
+    assert '<th scope="row">Telework</th>' in theme and "テレワーク" not in theme
+    initiative = html.split('id="h-initiative"', 1)[1].split("</section>", 1)[0]
+    assert '<th scope="row">Consultation over social media</th>' in initiative and "SNSによる相談" not in initiative
+    rows = csv_rows(browser.get("/reports/export.csv?period=2026-11&table=theme").data)
+    assert ["Telework", "1"] in [r[:2] for r in rows[5:]] and ["(not set)", "1"] in [r[:2] for r in rows[5:]]
+    # In Japanese, the Japanese names.
+    browser.post("/language", {"locale": "ja", "next": "/reports"})
+    html = browser.get("/reports?period=2026-11").get_data(as_text=True)
+    assert '<th scope="row">テレワーク</th>' in html and '<th scope="row">SNSによる相談</th>' in html
