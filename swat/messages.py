@@ -183,16 +183,23 @@ def _number(value, percent: bool = False) -> str:
     return f"{value}%" if percent else str(value)
 
 
+def _hours(value) -> str:
+    """A time in business hours with its unit (one decimal, as the reports show it)."""
+    return "—" if value is None else _("%(hours)s hours", hours=value)
+
+
 def _weekly_body(p: dict) -> str:
-    """The weekly summary: each figure of last week with the week before beside it."""
+    """The weekly summary: each figure of last week with the week before beside it, with
+    its unit, and the open consultations as they stood at the week's end."""
     cur, prev = p["current"], p["previous"]
 
-    def line(label, key, percent=False):
+    def line(label, key, percent=False, hours=False):
+        show = _hours if hours else (lambda v: _number(v, percent))
         return _(
             "%(label)s: %(current)s (previous week: %(previous)s)",
             label=label,
-            current=_number(cur.get(key), percent),
-            previous=_number(prev.get(key), percent),
+            current=show(cur.get(key)),
+            previous=show(prev.get(key)),
         )
 
     lines = [
@@ -200,12 +207,12 @@ def _weekly_body(p: dict) -> str:
         "",
         line(_("Opened"), "opened"),
         line(_("Resolved"), "resolved"),
-        line(_("Backlog at period end"), "backlog"),
+        line(_("Backlog at the week's end"), "backlog"),
         line(_("First-response compliance"), "fr_compliance", percent=True),
         line(_("Resolution compliance"), "res_compliance", percent=True),
-        line(_("Resolution, median (business hours)"), "res_median_h"),
+        line(_("Resolution, median (business hours)"), "res_median_h", hours=True),
         "",
-        _("Open consultations by age (business days)"),
+        _("Open consultations at the week's end, by age (business days)"),
     ]
     for label, _lo, _hi in rdomain.AGE_BUCKETS:
         lines.append(

@@ -157,12 +157,26 @@ def fiscal_year(fy: int) -> Period:
     return Period("fy", date(fy, 4, 1), date(fy + 1, 4, 1))
 
 
+class PeriodError(ValueError):
+    """A period the reports cannot show, with why: `reason` is one of REASONS, so the page
+    can say what to change in the reader's language."""
+
+    REASONS = ("form", "order", "too_long", "outside")
+
+    def __init__(self, reason: str, text: str = "") -> None:
+        super().__init__(f"{reason}: {text!r}")
+        self.reason = reason
+
+
+MAX_RANGE_DAYS = 366 * 5
+
+
 def date_range(first: date, last: date) -> Period:
     """Both days included."""
     if last < first:
-        raise ValueError("the last day is before the first")
-    if (last - first).days > 366 * 5:
-        raise ValueError("a range can be at most five years")
+        raise PeriodError("order", f"{first}..{last}")
+    if (last - first).days > MAX_RANGE_DAYS:
+        raise PeriodError("too_long", f"{first}..{last}")
     return Period("range", first, last + timedelta(days=1))
 
 
@@ -175,26 +189,48 @@ LAST_DAY = date(2100, 3, 31)
 def parse_period(text: str) -> Period:
     """Read a Period.key(): 2026-11, FY2026-Q3, FY2026, 2026-04-01..2026-06-30.
 
-    ValueError for anything else, and for a period that (with the one before it) does not
-    lie between FIRST_DAY and LAST_DAY: a page, an export or a drill-down list never has to
-    handle the edges of the calendar (FY1, 0001-01, 9999-12-31).
+    PeriodError (a ValueError) for anything else, and for a period that (with the one before
+    it) does not lie between FIRST_DAY and LAST_DAY: a page, an export or a drill-down list
+    never has to handle the edges of the calendar (FY1, 0001-01, 9999-12-31). Its reason says
+    which: not one of the forms, a range ending before it starts, a range over five years,
+    or outside the supported days.
     """
     text = (text or "").strip()
     try:
         period = _parse(text)
+    except PeriodError:
+        raise
     except (ValueError, OverflowError) as exc:
-        raise ValueError(f"not a period: {text!r}") from exc
+        raise PeriodError("form", text) from exc
     if period is None:
-        raise ValueError(f"not a period: {text!r}")
+        raise PeriodError("form", text)
     if period.end > LAST_DAY + timedelta(days=1):
-        raise ValueError(f"after the last supported day ({LAST_DAY}): {text!r}")
+        raise PeriodError("outside", text)
     try:
         earlier = period.previous()
     except (ValueError, OverflowError) as exc:
-        raise ValueError(f"before the first supported day ({FIRST_DAY}): {text!r}") from exc
+        raise PeriodError("outside", text) from exc
     if earlier.start < FIRST_DAY:
-        raise ValueError(f"before the first supported day ({FIRST_DAY}): {text!r}")
+        raise PeriodError("outside", text)
     return period
+
+
+def parse_range(first: str, last: str) -> Period:
+    """The days from `first` to `last` (ISO dates, both included) as parse_period reads them:
+    the same rules and the same PeriodError reasons."""
+    first, last = (first or "").strip(), (last or "").strip()
+    if not first or not last or ".." in first + last:
+        raise PeriodError("form", f"{first}..{last}")
+    return parse_period(f"{first}..{last}")
+
+
+def supported(period: Period) -> bool:
+    """The period can be shown: parse_period reads its key back (with the one before it, it
+    lies between FIRST_DAY and LAST_DAY)."""
+    try:
+        return parse_period(period.key()) == period
+    except PeriodError:
+        return False
 
 
 def _parse(text: str) -> Period | None:
@@ -210,6 +246,27 @@ def _parse(text: str) -> Period | None:
     if len(y) == 4 and 1 <= int(m) <= 12:
         return month(int(y), int(m))
     return None
+
+
+def periods_between(first: date, last: date) -> dict[str, list[Period]]:
+    """Every fiscal year, fiscal quarter and month that holds a day from `first` to `last`
+    and can be shown (supported), newest first: what a report's picker offers when the
+    data starts on `first` and `last` is today."""
+    first, last = min(first, last), max(first, last)
+    fys = range(fiscal_year_of(first), fiscal_year_of(last) + 1)
+    out: dict[str, list[Period]] = {
+        "fy": [fiscal_year(fy) for fy in fys],
+        "quarter": [fiscal_quarter(fy, q) for fy in fys for q in (1, 2, 3, 4)],
+        "month": [],
+    }
+    m = first.replace(day=1)
+    while m <= last:
+        out["month"].append(month(m.year, m.month))
+        m = _add_months(m, 1)
+    return {
+        kind: [p for p in reversed(periods) if p.start <= last and p.end > first and supported(p)]
+        for kind, periods in out.items()
+    }
 
 
 def age_bucket(business_days: int) -> str:

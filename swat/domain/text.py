@@ -1,4 +1,4 @@
-"""Text helpers: normalisation for search, limits, safe redirect targets."""
+"""Text helpers: normalisation for search, limits, safe redirect targets, display widths."""
 
 from __future__ import annotations
 
@@ -47,3 +47,14 @@ def control_character(text: str) -> str | None:
     """The first control character that text may not hold (see _CONTROL), or None."""
     found = _CONTROL.search(text)
     return found.group() if found else None
+
+
+def display_width(text: str) -> int:
+    """How many columns a text takes in a fixed-width grid (a spreadsheet's column widths):
+    East Asian wide and full-width characters count two, combining marks none, others one."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width

@@ -144,11 +144,20 @@ def _filtered(session: Session, actor, f: TicketFilters) -> Select:
         )
     if f.sla in ("today", "overdue") and f.at is not None:
         stmt = stmt.where(sla_clause(f.sla, f.at))
-    if (drill := _drill_down(f)) is not None:
+    if (drill := drill_down_of(f)) is not None:
         from .reports import measure_clause
 
         stmt = stmt.where(measure_clause(*drill))
     return stmt
+
+
+def matching(session: Session, actor, f: TicketFilters) -> Select:
+    """Every ticket of the list these filters make for the actor (its scope, its filters, a
+    report figure's clause and its search words), unordered and unpaged: the list whole, as
+    an export reads it."""
+    plain = _filtered(session, actor, f)
+    query = parse_query(f.q, MAX_QUERY)
+    return plain.where(search.matches(session, actor, query)) if query else plain
 
 
 def my_themes(session: Session, actor) -> list[str]:
@@ -164,7 +173,7 @@ def sla_clause(which: str, at: datetime) -> ColumnElement[bool]:
     return (Ticket.sla_due_at >= at) & (Ticket.sla_due_at < tomorrow)
 
 
-def _drill_down(f: TicketFilters):
+def drill_down_of(f: TicketFilters):
     """The report figure the filters name, (measure, period), or None (a period that cannot
     be read, or a measure that is not one, is ignored)."""
     from ..domain.reports import parse_period
@@ -210,7 +219,7 @@ def list_tickets(session: Session, actor, f: TicketFilters) -> Page:
     # First the page's ids (filters, order and offset over narrow index columns only),
     # then those rows with their joins: sorting whole rows of a large queue is what costs.
     source: Any = Ticket
-    drill = _drill_down(f)
+    drill = drill_down_of(f)
     if drill is not None and drill[0] == "backlog" and session.get_bind().dialect.name == "postgresql":
         # A backlog at an instant is at most the consultations open then: on PostgreSQL found
         # whole by its GiST index (models.ticket.backlog_span), then sorted. Left to itself

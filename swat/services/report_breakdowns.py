@@ -13,6 +13,7 @@ from ..domain import permissions, states
 from ..domain import reports as rdomain
 from ..models import Department, Initiative, Theme, Ticket, TicketInitiative, TicketSla, User
 from . import report_facts, report_sums
+from .catalog import CatalogName
 from .report_times import hours, ranked, stopped_in
 from .reports import DIMENSIONS, TARGETS, Figures, Overdue, fact_department, overdue_now
 
@@ -30,16 +31,27 @@ def _drill_filter(dimension: str, key) -> dict:
     return {"initiative": key}
 
 
-def _labels(session: Session, dimension: str) -> dict[str, str]:
-    if dimension == "department":
-        return dict(session.execute(select(Department.id, Department.name)).all())
-    if dimension == "theme":
-        return dict(session.execute(select(Theme.id, Theme.name)).all())
+def _labels(session: Session, dimension: str, names: dict[str, CatalogName]) -> dict[str, str]:
+    """What each key of a dimension is called in Japanese (a member: their display name)."""
     if dimension == "member":
         return {str(i): n for i, n in session.execute(select(User.id, User.display_name))}
-    if dimension == "initiative":
-        return dict(session.execute(select(Initiative.id, Initiative.name)).all())
-    return {}
+    return {k: name.name for k, name in names.items()}
+
+
+_NAMED: dict[str, type[Department] | type[Theme] | type[Initiative]] = {
+    "department": Department,
+    "theme": Theme,
+    "initiative": Initiative,
+}
+
+
+def _names(session: Session, dimension: str) -> dict[str, CatalogName]:
+    """The catalog's names (Japanese and English) of a dimension's keys; none for urgency
+    and members (an urgency is a word of the desk, a member's name has no English)."""
+    model = _NAMED.get(dimension)
+    if model is None:
+        return {}
+    return {i: CatalogName(i, n, e or "") for i, n, e in session.execute(select(model.id, model.name, model.name_en))}
 
 
 def breakdowns(
@@ -84,7 +96,8 @@ def breakdowns(
                     entry[f"{prefixes[target]}_overdue"] = n
     out = {}
     for dimension in dimensions:
-        labels = _labels(session, dimension)
+        names = _names(session, dimension)
+        labels = _labels(session, dimension, names)
         rows = []
         for k, v in found[dimension].items():
             if not (
@@ -107,6 +120,7 @@ def breakdowns(
                 {
                     "key": k,
                     "label": label,
+                    "name": names.get(k),  # the catalog's names, for the reader's language
                     "opened": v["opened"],
                     "resolved": v["resolved"],
                     "backlog": v["backlog"],

@@ -303,11 +303,18 @@ def ages(session: Session, actor, now: datetime, at: datetime | None = None) -> 
     return out
 
 
-def trend(session: Session, actor, period: rdomain.Period) -> list[dict]:
+def trend(session: Session, actor, period: rdomain.Period, now: datetime) -> list[dict]:
     """Opened and resolved per week (periods up to 92 days) or per month, with the backlog
     at each step's end: one grouped query over the stored facts (whole months of a monthly
-    trend as month rows, dated on their first day; a weekly trend's days as days)."""
+    trend as month rows, dated on their first day; a weekly trend's days as days).
+
+    The trend stops at today (Tokyo): a period in progress ends with the step that holds
+    today, cut at the end of today, and a period that has not begun has no steps. Days to
+    come have no filings yet, and a backlog drawn flat across them would read as a forecast."""
     weekly = period.days <= 92
+    period = rdomain.Period("range", period.start, min(period.end, now.astimezone(TOKYO).date() + timedelta(days=1)))
+    if period.end <= period.start:
+        return []
     facts = report_sums.source(period, ("all",), fact_department(actor), months_inside=not weekly)
     rows = session.execute(
         select(facts.c.day, func.sum(facts.c.opened), func.sum(facts.c.resolved), func.sum(facts.c.exited)).group_by(

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..domain import permissions, states
-from ..services import filing, history, listing, routing
+from ..services import drill_down, filing, history, listing, routing
 from ..transaction import session
 from .common import attempt, form_error, limits, now, settings, store, uploads
 from .forms import ConsultationForm
@@ -27,15 +27,23 @@ def index():
     if f.sort == "priority" and "sort" not in request.args:
         f.sort, f.descending = "activity", True
     page = listing.list_tickets(session(), current_user, f)
+    # The consultations behind a report's count can be downloaded by those who read reports.
+    exportable = permissions.can_view_reports(current_user) and drill_down.is_drill_down(f)
+    export_args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("page", "per_page", "count")]
     return render_template(
-        "consultations/index.html", page=page, f=f, narrowed=_narrowed(f), can_file=permissions.can_file(current_user)
+        "consultations/index.html",
+        page=page,
+        f=f,
+        narrowed=narrowed(f),
+        can_file=permissions.can_file(current_user),
+        export_args=export_args if exportable else None,
     )
 
 
-def _narrowed(f) -> list[tuple[str, str, str]]:
+def narrowed(f) -> list[tuple[str, str, str]]:
     """(query argument, label, value) for each drill-down filter in force, in the user's language."""
     from ..domain.reports import parse_period
-    from .reports import FIGURE_ROWS
+    from .report_tables import FIGURE_ROWS
 
     out = []
     nobody = _("None")

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 
 from swat.domain.reports import (
+    PeriodError,
     age_bucket,
     date_range,
     fiscal_quarter,
@@ -12,7 +13,9 @@ from swat.domain.reports import (
     fiscal_year_of,
     month,
     parse_period,
+    parse_range,
     percentile,
+    periods_between,
     reiwa,
     safe_cell,
     whole_months,
@@ -55,6 +58,58 @@ def test_period_keys_round_trip(period):
 def test_bad_periods_are_refused(bad):
     with pytest.raises(ValueError):
         parse_period(bad)
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("2026-13", "form"),
+        ("next year", "form"),
+        ("2026-02-30..2026-03-01", "form"),
+        ("2026-05-01..2026-04-01", "order"),
+        ("2020-01-01..2027-01-01", "too_long"),
+        ("FY2019", "outside"),  # the year before it is before April 2019
+        ("2100-04", "outside"),
+        ("FY2100", "outside"),
+    ],
+)
+def test_a_refused_period_says_why(text, reason):
+    with pytest.raises(PeriodError) as refused:
+        parse_period(text)
+    assert refused.value.reason == reason
+
+
+def test_a_range_from_two_days():
+    assert parse_range("2026-11-02", " 2026-11-15 ") == date_range(date(2026, 11, 2), date(2026, 11, 15))
+    for first, last, reason in [
+        ("", "2026-11-15", "form"),
+        ("2026-11-02", "x", "form"),
+        ("2026-11-15", "2026-11-02", "order"),
+    ]:
+        with pytest.raises(PeriodError) as refused:
+            parse_range(first, last)
+        assert refused.value.reason == reason
+    with pytest.raises(PeriodError):
+        parse_range("2026-11-01..2026-11-02", "2026-11-03")
+
+
+def test_the_periods_between_two_days_are_every_one_that_holds_one_of_them_newest_first():
+    found = periods_between(date(2025, 2, 10), date(2026, 5, 3))
+    assert [p.key() for p in found["fy"]] == ["FY2026", "FY2025", "FY2024"]
+    assert [p.key() for p in found["quarter"]] == [
+        "FY2026-Q1",
+        "FY2025-Q4",
+        "FY2025-Q3",
+        "FY2025-Q2",
+        "FY2025-Q1",
+        "FY2024-Q4",
+    ]
+    assert [p.key() for p in found["month"]][:3] == ["2026-05", "2026-04", "2026-03"]
+    assert found["month"][-1].key() == "2025-02" and len(found["month"]) == 16
+    # Only what can be shown: nothing whose previous period starts before April 2019.
+    early = periods_between(date(2019, 4, 10), date(2019, 8, 1))
+    assert early["fy"] == [] and [p.key() for p in early["quarter"]] == ["FY2019-Q2"]
+    assert [p.key() for p in early["month"]] == ["2019-08", "2019-07", "2019-06", "2019-05"]
 
 
 def test_bounds_are_tokyo_midnights():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from swat.domain.text import escape_like, is_safe_next, normalize_for_search
+from swat.domain.text import display_width, escape_like, is_safe_next, normalize_for_search
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,11 @@ def test_full_and_half_width_fold_together():
 
 def test_like_wildcards_are_escaped():
     assert escape_like("100%_a\\b") == "100\\%\\_a\\\\b"
+
+
+def test_wide_characters_take_two_columns():
+    assert display_width("Opened") == 6
+    assert display_width("受付件数") == 8
+    assert display_width("ＬＩＮＥ相談 (%)") == 16
+    assert display_width("ｶﾀｶﾅ") == 4  # half-width kana are narrow
+    assert display_width("e\u0301") == 1  # a combining accent takes no column

@@ -86,7 +86,7 @@ def pages_by_role(day) -> dict[str, list[str]]:
         ],
         "agent": ["/queue", f"/tickets/{day['claimed']}", "/team", "/canned", "/no-such-page"],
         "lead": ["/triage"],
-        "manager": ["/reports"],
+        "manager": ["/reports", "/reports?period=2026-13"],  # and a period it cannot show
         "admin": ["/admin/users", "/admin/users/new", "/admin/users/import", "/admin/routing"],
     }
 
@@ -155,10 +155,12 @@ def test_every_main_page_passes_an_axe_wcag21aa_scan(desk_day, live_server, driv
     assert found == {}, "axe-core found serious or critical WCAG 2.1 AA violations:\n" + json.dumps(
         found, ensure_ascii=False, indent=1
     )
-    # The only failed loads are the ones asked for: the unknown page and the form sent empty.
+    # The only failed loads are the ones asked for: the unknown page, the form sent empty and
+    # the report of a period it cannot show.
     expected = (
         "/no-such-page - Failed to load resource: the server responded with a status of 404",
         "/consultations/new - Failed to load resource: the server responded with a status of 400",
+        "/reports?period=2026-13 - Failed to load resource: the server responded with a status of 400",
     )
     assert [e for e in browser_errors(driver) if not any(x in e for x in expected)] == []
 

@@ -341,7 +341,8 @@ def test_manager_report_drilldown_and_exports(make_ticket, users, clock, live_se
     assert disposition.startswith("attachment;") and ".csv" in disposition
     assert body.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
-    assert table[0][0] == "指標" and "2026年度" in table[0][1], table[0]
+    assert table[1][:2] == ["期間", "令和8年度（2026年度）"] and table[2] == ["対象", "全部局"], table[:3]
+    assert table[4][0] == "指標" and "2026年度" in table[4][1], table[4]
     assert ["受付件数", "3", "0"] in table and ["解決件数", "1", "0"] in table, table
 
     # --- The whole report as an Excel workbook.
@@ -351,9 +352,9 @@ def test_manager_report_drilldown_and_exports(make_ticket, users, clock, live_se
     assert disposition.startswith("attachment;") and ".xlsx" in disposition
     assert body.startswith(b"PK")  # a zip container, as every .xlsx is
     book = load_workbook(io.BytesIO(body), read_only=True)
-    assert {"figures", "trend", "department"} <= set(book.sheetnames), book.sheetnames
-    first = [tuple(r) for r in book["figures"].iter_rows(max_row=2, values_only=True)]
-    assert first[0][0] == "指標" and first[1] == ("受付件数", 3, 0), first
+    assert {"主な指標", "推移", "部局別"} <= set(book.sheetnames), book.sheetnames
+    first = [tuple(r) for r in book["主な指標"].iter_rows(min_row=5, max_row=6, values_only=True)]
+    assert first[0][0] == "指標" and first[1][:3] == ("受付件数", 3, 0), first
 
     assert browser_errors(driver) == []
     db.session.commit()

@@ -298,15 +298,20 @@ def test_english_readers_get_english_and_japanese_readers_japanese(weeks, clock)
     assert subject == "Weekly summary 2026-11-16 – 2026-11-22: Department of Health and Medical Care"
     assert "Opened: 3 (previous week: 1)" in body
     assert "First-response compliance: 33.3% (previous week: 100.0%)" in body
-    assert "Resolution, median (business hours): 16.5 (previous week: 17.5)" in body
+    assert "Resolution, median (business hours): 16.5 hours (previous week: 17.5 hours)" in body
+    assert "Backlog at the week's end: 1 (previous week: 0)" in body
+    assert "Open consultations at the week's end, by age (business days)" in body
     assert "0-2: 1 (previous week: 0)" in body
+    assert "period" not in body.replace("?period=", "")  # it speaks of the week
     assert f"{BASE}/reports?period={WEEK}" in body
     assert not any("\u3040" <= ch <= "\u30ff" for ch in subject + body)  # no kana
     with force_locale("ja"):
         subject = messages.subject(japanese.kind, japanese.params)
         body = messages.body(japanese.kind, japanese.params, "")
     assert "2026年11月16日〜2026年11月22日" in subject and "全部局" in subject
-    assert "受付件数" in body and "期末の未完了件数" in body and "初回回答の期限遵守率" in body
+    assert "受付件数" in body and "週の終わりの未完了件数：3（前週 1）" in body and "初回回答の期限遵守率" in body
+    assert "解決時間の中央値（開庁時間）：9.0時間（前週 17.5時間）" in body
+    assert "週の終わりに未完了だった相談の経過日数（開庁日）" in body and "期末" not in body
 
 
 @pytest.fixture
@@ -330,7 +335,8 @@ def test_the_summary_arrives_over_smtp_once(app, weeks, clock, smtp):
         == "[SWAT] Weekly summary 2026-11-16 – 2026-11-22: Department of Health and Medical Care"
     )
     text = english.get_content()
-    assert "Backlog at period end: 1 (previous week: 0)" in text
+    assert "Backlog at the week's end: 1 (previous week: 0)" in text
+    assert "Resolution, median (business hours): 16.5 hours (previous week: 17.5 hours)" in text
     assert f"{BASE}/reports?period={WEEK}" in text and "/tickets/" not in text
     japanese = got["cio@pref.example.jp"]
     assert "2026年11月16日〜2026年11月22日" in str(make_header(decode_header(japanese["Subject"])))

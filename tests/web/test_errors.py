@@ -179,7 +179,9 @@ def test_report_periods_at_the_edges_of_the_calendar_are_refused_in_words(period
     for url in ("/reports", "/reports/export.csv", "/reports/export.xlsx"):
         r = browser.get(url, query_string={"period": period})
         assert r.status_code == 400, url
-        assert "このレポート期間は表示できません" in r.get_data(as_text=True)
+        html = r.get_data(as_text=True)
+        assert "レポートの対象は2019年4月から2100年3月までです" in html or "は期間として読み取れません" in html, url
+        assert "?period= には、月（2026-11）、四半期（FY2026-Q3）、年度（FY2026）" in html, url
     # The drill-down lists ignore a period they cannot read (the whole list, as without one).
     for url in ("/consultations", "/queue"):
         r = browser.get(url, query_string={"period": period, "measure": "opened"})
@@ -255,7 +257,7 @@ def test_the_workbook_export_survives_a_control_character_stored_before_they_wer
     auth.login("manager")
     r = browser.get("/reports/export.xlsx?period=2026-11&table=member")
     assert r.status_code == 200
-    cells = [c for row in load_workbook(io.BytesIO(r.data))["member"].iter_rows(values_only=True) for c in row]
+    cells = [c for row in load_workbook(io.BytesIO(r.data))["SWATメンバー別"].iter_rows(values_only=True) for c in row]
     assert "担当\ufffd者" in cells
 
 

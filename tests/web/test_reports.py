@@ -77,8 +77,9 @@ def test_each_table_has_a_chart_drawn_on_the_server_beside_it(make_ticket, auth,
         assert "http" not in svg.split("</svg>", 1)[0].replace("http://www.w3.org", ""), "nothing from outside"
     trend = html.split('id="h-trend"', 1)[1].split("</section>", 1)[0]
     assert "週ごとの推移" in trend and "<polyline" in trend
-    # November 2026 in weeks starting on Mondays: 11/1 (a Sunday) alone, then 11/2 ... 11/30.
-    assert trend.count("<tr><td>2026-11-") == 6
+    # November 2026 in weeks starting on Mondays, up to today (Wednesday the 25th): 11/1 (a
+    # Sunday) alone, then 11/2, 11/9, 11/16 and 11/23 to today.
+    assert trend.count("<tr><td>2026-11-") == 5 and "<td>2026-11-25</td>" in trend
 
 
 def test_breakdown_tables_sort_by_any_column(make_ticket, auth, browser):
@@ -93,6 +94,36 @@ def test_breakdown_tables_sort_by_any_column(make_ticket, auth, browser):
     html = browser.get("/reports?period=2026-11&sort=department:opened").get_data(as_text=True)
     section = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
     assert section.index("福祉部") < section.index("健康医療部")
+
+
+SHEETS = {
+    "figures": "主な指標",
+    "ages": "未完了の経過日数",
+    "trend": "推移",
+    "department": "部局別",
+    "theme": "テーマ別",
+    "priority": "緊急度別",
+    "member": "SWATメンバー別",
+    "initiative": "取組別",
+}
+
+
+def csv_table(data: bytes) -> list[list[str]]:
+    """The table of a CSV export: the rows after the blank row that ends what it covers."""
+    import csv
+    import io
+
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    return rows[rows.index([]) + 1 :]
+
+
+def sheet_table(sheet) -> list[list[str]]:
+    """The table of a workbook's sheet, as text: the rows after the blank row."""
+    rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    blank = next(i for i, row in enumerate(rows) if not any(row))
+    table = rows[blank + 1 :]
+    width = max(i + 1 for i, h in enumerate(table[0]) if h)  # the rows above may be wider
+    return [row[:width] for row in table]
 
 
 def _norm(rows):
@@ -124,7 +155,6 @@ def _cells(html_table: str) -> list[list[str]]:
 
 def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, users, clock, store, limits):
     """Every table: the page, its CSV and the workbook agree cell by cell."""
-    import csv
     import io
 
     from openpyxl import load_workbook
@@ -143,14 +173,16 @@ def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, use
     auth.login("manager")
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
     book = load_workbook(io.BytesIO(browser.get("/reports/export.xlsx?period=2026-11").data))
-    assert book.sheetnames == ["figures", "ages", "trend", "department", "theme", "priority", "member", "initiative"]
-    for name in book.sheetnames:
+    assert book.sheetnames == list(SHEETS.values())
+    for name, sheet_name in SHEETS.items():
         r = browser.get(f"/reports/export.csv?period=2026-11&table={name}")
-        rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
-        sheet = [["" if v is None else str(v) for v in row] for row in book[name].iter_rows(values_only=True)]
+        rows = csv_table(r.data)
+        sheet = sheet_table(book[sheet_name])
+        if name == "trend":  # dates in the workbook, ISO days in the CSV
+            sheet = [[c.removesuffix(" 00:00:00") for c in row] for row in sheet]
         assert _norm(rows) == _norm(sheet), name
         single = load_workbook(io.BytesIO(browser.get(f"/reports/export.xlsx?period=2026-11&table={name}").data))
-        assert single.sheetnames == [name]
+        assert single.sheetnames == [sheet_name]
         anchor = {"figures": 'id="h-figures"', "ages": "<h3>", "trend": 'id="h-trend"'}.get(name, f'id="h-{name}"')
         section = html.split(anchor, 1)[1]
         if name == "figures":
@@ -164,15 +196,11 @@ def test_page_csv_and_xlsx_show_the_same_numbers(make_ticket, auth, browser, use
             continue
         page = [[c.replace("—", "") for c in row] for row in _cells(section.split("</section>", 1)[0])]
         assert _norm(page) == _norm(rows[1:]), name
-    figures = dict(
-        (row[0], row[1])
-        for row in csv.reader(io.StringIO(browser.get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig")))
-    )
+    figures = dict((row[0], row[1]) for row in csv_table(browser.get("/reports/export.csv?period=2026-11").data))
     assert figures["受付件数"] == "3" and figures["解決件数"] == "1"
 
 
 def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth, browser, users, clock, store, limits):
-    import csv
     import io
 
     from openpyxl import load_workbook
@@ -197,18 +225,12 @@ def test_breakdown_times_on_request_agree_on_page_csv_and_xlsx(make_ticket, auth
     department = html.split('id="h-department"', 1)[1].split("</section>", 1)[0]
     assert "初回回答時間（中央値）" in theme and "初回回答時間（中央値）" not in department
     assert "中央値・90パーセンタイルを隠す" in theme
-    rows = list(
-        csv.reader(
-            io.StringIO(
-                browser.get("/reports/export.csv?period=2026-11&table=theme&times=theme").data.decode("utf-8-sig")
-            )
-        )
-    )
+    rows = csv_table(browser.get("/reports/export.csv?period=2026-11&table=theme&times=theme").data)
     assert len(rows[0]) == 1 + 8 + 4 and rows[0][-4].startswith("初回回答時間（中央値）")
     sheet = load_workbook(io.BytesIO(browser.get("/reports/export.xlsx?period=2026-11&table=theme&times=theme").data))[
-        "theme"
+        "テーマ別"
     ]
-    cells = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    cells = sheet_table(sheet)
     page = [[c.replace("—", "") for c in row] for row in _cells(theme)]
     assert _norm(page) == _norm(rows[1:]) == _norm(cells[1:])
     # Telework: first answers after 30 and 90 business minutes (the clock moves on 30, then
@@ -223,8 +245,6 @@ def test_clocks_overdue_now_count_once_in_the_figures_and_each_breakdown(
     """A first response overdue now counts as due and not met: in the page's figures (which
     take the overdue clocks from the breakdowns' one read), in its figures-only CSV (which
     counts them alone), per department, and for a department head."""
-    import csv
-    import io
     import re
 
     from swat.services import tickets
@@ -245,10 +265,7 @@ def test_clocks_overdue_now_count_once_in_the_figures_and_each_breakdown(
 
     auth.login("manager")
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
-    figures = dict(
-        (row[0], row[1])
-        for row in csv.reader(io.StringIO(browser.get("/reports/export.csv?period=2026-11").data.decode("utf-8-sig")))
-    )
+    figures = dict((row[0], row[1]) for row in csv_table(browser.get("/reports/export.csv?period=2026-11").data))
     assert figures["初回回答の期限遵守率 (%)"] == "33.3"
     page_row = html.split("初回回答の期限遵守率", 1)[1].split("</tr>", 1)[0]
     assert ">33.3</td>" in page_row
@@ -256,9 +273,7 @@ def test_clocks_overdue_now_count_once_in_the_figures_and_each_breakdown(
     assert by_department == {"健康医療部": "50.0", "福祉部": "0.0"}
     by_theme = first_response(html, 'id="h-theme"')
     assert by_theme["テレワーク"] == "50.0"
-    member = list(
-        csv.reader(io.StringIO(browser.get("/reports/export.csv?period=2026-11&table=member").data.decode("utf-8-sig")))
-    )
+    member = csv_table(browser.get("/reports/export.csv?period=2026-11&table=member").data)
     column = member[0].index("初回回答の期限遵守率 (%)")
     assert {row[0]: row[column] for row in member[1:]} == first_response(html, 'id="h-member"')
     browser.logout()
