@@ -27,7 +27,7 @@ from swat.domain import reports as rd
 from swat.extensions import db
 from swat.models import Base, User
 from swat.models.base import include_object_for
-from swat.services import accounts, report_facts, search_index, tickets
+from swat.services import accounts, merge, report_facts, search_index, tickets
 from swat.services.reference import load_reference
 from swat.services.routing import load_routing
 from swat.services.sla import load_sla
@@ -186,26 +186,7 @@ def test_check_constraints_keep_rows_and_report_facts(fresh_app, tmp_path):
     to 0011 and up again over it."""
     with fresh_app.app_context():
         upgrade()
-        s = fresh_app.config["SWAT"]
-        session = db.session
-        now = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)
-        load_reference(session, s["reference_dir"])
-        load_routing(session, s["reference_dir"], now)
-        load_sla(session, s["reference_dir"], now)
-        people = {
-            role: accounts.create_user(
-                session,
-                now,
-                username=role,
-                password="correct horse battery",
-                role=role,
-                department_id="health-medical" if role == "staff" else "smart-city",
-                hash_method="pbkdf2:sha256:1000",
-            )
-            for role in ("staff", "agent")
-        }
-        store = AttachmentStore(str(tmp_path / "attachments"))
-        limits = tickets.Limits(s["max_attachment_bytes"], s["max_attachments_per_post"])
+        session, now, people, store, limits = _desk(fresh_app, tmp_path)
         _work(session, now, people, store, limits, 9)
         before, facts = _counts(session), report_facts.stored(session)
         assert facts and report_facts.check(session) == []
@@ -243,6 +224,55 @@ def test_check_constraints_keep_rows_and_report_facts(fresh_app, tmp_path):
         assert report_facts.stored(session) == facts
         assert _facts_agree(session, computed)
         session.execute(text("UPDATE tickets SET status = 'lost' WHERE id = 1"))
+        session.rollback()
+        session.remove()
+
+
+def _desk(app, tmp_path):
+    """The reference data, the SLA and routing rules, a staff member and an agent, at the head."""
+    s = app.config["SWAT"]
+    session = db.session
+    now = datetime(2026, 11, 2, 0, 30, tzinfo=UTC)
+    load_reference(session, s["reference_dir"])
+    load_routing(session, s["reference_dir"], now)
+    load_sla(session, s["reference_dir"], now)
+    people = {
+        role: accounts.create_user(
+            session,
+            now,
+            username=role,
+            password="correct horse battery",
+            role=role,
+            department_id="health-medical" if role == "staff" else "smart-city",
+            hash_method="pbkdf2:sha256:1000",
+        )
+        for role in ("staff", "agent")
+    }
+    store = AttachmentStore(str(tmp_path / "attachments"))
+    limits = tickets.Limits(s["max_attachment_bytes"], s["max_attachments_per_post"])
+    return session, now, people, store, limits
+
+
+def test_going_below_0021_counts_the_merged_duplicates_again(fresh_app, tmp_path):
+    """0021 leaves merged duplicates out of the report facts; below it they are counted again,
+    as 0008's own computation over the same rows counts them (their clocks stay void)."""
+    with fresh_app.app_context():
+        upgrade()
+        session, now, people, store, limits = _desk(fresh_app, tmp_path)
+        made = _work(session, now, people, store, limits, 6)
+        open_ones = [t for t in made if t.status not in ("resolved", "closed")]
+        merge.merge_ticket(session, people["agent"], now + timedelta(days=2), made[1], open_ones[0].number)
+        session.commit()
+        assert report_facts.check(session) == []
+        session.remove()
+
+        downgrade(revision="0020")
+        stored = report_facts.stored(session)
+        m = _migration("0008_report_facts.py")
+        dialect = session.get_bind().dialect.name
+        session.execute(text("DELETE FROM report_facts"))
+        session.execute(text(m.statements(dialect, "tickets", "tickets", "1")))
+        assert report_facts.stored(session) == stored
         session.rollback()
         session.remove()
 

@@ -35,7 +35,7 @@ def _name(match: re.Match[str]) -> tuple[str, int]:
     return name, match.start(1) + len(name)
 
 
-_NUMBER = re.compile(r"\d{4}-\d{5,6}")
+_NUMBER = re.compile(r"[0-9]{4}-[0-9]{5,6}")
 
 
 def is_number(text: str) -> bool:

@@ -25,7 +25,7 @@ from ..models import Notification, OutboxMessage, Ticket, User
 REQUESTER = "requester"
 # A desk member named with @ in an internal note.
 MENTION = "mention"
-KINDS = ("reply", "status", "assigned", REQUESTER, MENTION, "triage", "escalation")
+KINDS = ("reply", "status", "merged", "assigned", REQUESTER, MENTION, "triage", "escalation")
 # Kinds that also go to the team's chat channel (when a webhook is configured).
 WEBHOOK_KINDS = ("triage", "escalation")
 WEBHOOK = "webhook"

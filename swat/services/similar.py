@@ -74,7 +74,8 @@ def _pool_statement(scoped: bool) -> Select:
             Theme.name_en,
         )
         .outerjoin(Theme, Ticket.theme_id == Theme.id)
-        .where(Ticket.id.in_(bindparam("ids", expanding=True)))
+        # A duplicate merged into another is not a case of its own (its original is).
+        .where(Ticket.id.in_(bindparam("ids", expanding=True)), Ticket.merged_into_id.is_(None))
     )
     return stmt.where(bound_ticket_scope()) if scoped else stmt
 

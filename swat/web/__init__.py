@@ -16,7 +16,19 @@ def register_web(app: Flask) -> None:
     filters.init_app(app)
     session.init_app(app)
 
-    from . import admin, auth, canned, consultations, notifications, queue, reference, reports, tickets, triage
+    from . import (
+        admin,
+        auth,
+        canned,
+        consultations,
+        notifications,
+        queue,
+        reference,
+        reports,
+        ticket_links,  # noqa: F401 (its routes are the tickets blueprint's)
+        tickets,
+        triage,
+    )
 
     for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications, reports, canned):
         app.register_blueprint(module.bp)

@@ -115,6 +115,7 @@ def localized(obj, field: str = "name") -> str:
 NOTIFY_KIND_LABELS = {
     "reply": _l("Replies to my consultations"),
     "status": _l("Status changes of my consultations"),
+    "merged": _l("My consultations merged into another"),
     "assigned": _l("Consultations assigned to me"),
     "requester": _l("Requesters' replies, files, reopening and closing (mine, or unassigned ones for leads)"),
     "mention": _l("Mentions of me (@) in internal notes"),

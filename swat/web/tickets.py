@@ -34,7 +34,16 @@ def _load(number: str):
         abort(404)
 
 
-def _page(number: str, reply_form=None, note_form=None, status_code=200, changes=None, canned_used="", insert=None):
+def _page(
+    number: str,
+    reply_form=None,
+    note_form=None,
+    status_code=200,
+    changes=None,
+    canned_used="",
+    insert=None,
+    merge_preview=None,
+):
     try:
         page: TicketPage = ticket_page(session(), current_user, number, now())
     except NotFound:
@@ -109,6 +118,7 @@ def _page(number: str, reply_form=None, note_form=None, status_code=200, changes
         duplicates=page.duplicates,
         related=page.related,
         can_link=page.can_link,
+        merge_preview=merge_preview,  # the original a merge would go into, to confirm (ticket_links)
     ), status_code
 
 
@@ -240,28 +250,6 @@ def reopen(number):
     return _act(number, svc.reopen_ticket, _("The consultation was reopened."))
 
 
-@bp.post("/<number>/link")
-@login_required
-def link(number):
-    other = request.form.get("number", "")[:40]
-    return _act(number, merge.link_tickets, lambda o: _("Related to %(number)s.", number=o.number), other)
-
-
-@bp.post("/<number>/unlink")
-@login_required
-def unlink(number):
-    other = request.form.get("number", "")[:40]
-    return _act(number, merge.unlink_tickets, lambda o: _("No longer related to %(number)s.", number=o.number), other)
-
-
-@bp.post("/<number>/merge")
-@login_required
-def merge_into(number):
-    other = request.form.get("number", "")[:40]
-    done = lambda o: _("This consultation was merged into %(number)s.", number=o.number)  # noqa: E731
-    return _act(number, merge.merge_ticket, done, other)
-
-
 def _post(
     number: str, form, service, success: str, page_form: str, then_status: str | None = None, canned_used: str = ""
 ):
@@ -294,10 +282,30 @@ def _post(
             flash(error_text(error), "error")
             return _page(number, status_code=409, changes=error.changes, canned_used=canned_used, **{page_form: form})
         if isinstance(error, Conflict):
+            carried = _carry_over(ticket, page_form, form.body.data)
+            if carried is not None:
+                return carried
             flash(error_text(error), "error")  # a lost race: nothing wrong with what was typed
         else:
             form_error(form, error, "body")
     return _page(number, status_code=400, canned_used=canned_used, **{page_form: form})
+
+
+def _carry_over(ticket, page_form: str, body: str):
+    """A reply or note sent to a consultation merged meanwhile: what was typed becomes the
+    sender's draft on the original, and they are taken there (None when not merged)."""
+    kind = "reply" if page_form == "reply_form" else "note"
+    original, error = attempt(merge.carry_over, session(), current_user, now(), ticket, kind, body or "")
+    if error is not None or original is None:
+        return None
+    flash(
+        _(
+            "This consultation was merged into %(number)s while you wrote: nothing was sent, and your text waits there as a draft.",
+            number=original.number,
+        ),
+        "error",
+    )
+    return redirect(url_for("tickets.show", number=original.number))
 
 
 @bp.post("/<number>/draft")

@@ -70,8 +70,11 @@ def test_a_member_merges_a_duplicate_and_its_requester_follows_it(
     box = visible(driver, "#merge-number")
     assert box.get_attribute("aria-describedby") == "merge-hint"
     box.send_keys(first)
+    submit(driver, button(driver, "統合先を確認する"))
+    confirm = visible(driver, ".merge-confirm")  # nothing merged yet: where it would go, and the button
+    assert f"この重複相談を {first} に統合しますか？" in confirm.text and "ワクチン接種の予約システム" in confirm.text
     screenshot("23-merge")
-    submit(driver, button(driver, "統合する"))
+    submit(driver, button(confirm, "統合する"))
     assert flash_text(driver) == f"この相談を {first} に統合しました。"
     assert status_label(driver) == "完了"
     notice = visible(driver, ".merged-notice")

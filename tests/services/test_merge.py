@@ -12,7 +12,7 @@ from swat.domain import reports as rd
 from swat.domain.errors import Conflict, Forbidden, ValidationError
 from swat.extensions import db
 from swat.models import Attachment, Message, Notification, TicketEvent, TicketSla
-from swat.services import listing, merge, report_facts, reports, tickets
+from swat.services import drafts, listing, merge, report_facts, reports, similar, tickets
 from swat.services.storage import Upload
 
 
@@ -205,3 +205,43 @@ def test_linking_lists_each_on_the_other_and_hides_another_departments_one(pair,
     assert history(duplicate)[-1] == ("unlinked", original.number)
     with pytest.raises(ValidationError):
         merge.unlink_tickets(db.session, users["agent"], clock.now(), duplicate, original.number)
+
+
+def test_a_request_is_not_merged_into_a_closed_original(pair, users, clock):
+    original, duplicate = pair
+    tickets.change_status(db.session, users["agent"], clock.now(), original, "resolved")
+    db.session.commit()
+    with pytest.raises(ValidationError) as err:
+        merge.merge_ticket(db.session, users["agent"], clock.now(), duplicate, original.number)
+    assert err.value.message == "%(number)s is resolved or closed: reopen it first, then merge into it."
+
+
+def test_links_and_drafts_follow_the_duplicate_into_the_original(pair, make_ticket, users, clock):
+    original, duplicate = pair
+    third = make_ticket(title="関連する別件")
+    merge.link_tickets(db.session, users["agent"], clock.now(), duplicate, third.number)
+    merge.link_tickets(db.session, users["agent"], clock.now(), duplicate, original.number)
+    drafts.keep(db.session, users["staff_health2"], clock.now(), duplicate, "reply", "書きかけの返信")
+    drafts.keep(db.session, users["agent"], clock.now(), duplicate, "note", "重複側のメモ")
+    drafts.keep(db.session, users["agent"], clock.now(), original, "note", "原本側のメモ")
+    db.session.commit()
+    merge.merge_ticket(db.session, users["agent"], clock.now(), duplicate, original.number)
+    db.session.commit()
+
+    assert [t.number for t in merge.related(db.session, users["agent"], original)] == [third.number]
+    assert [t.number for t in merge.related(db.session, users["agent"], third)] == [original.number]
+    assert merge.related(db.session, users["agent"], duplicate) == []
+    assert drafts.of(db.session, users["staff_health2"], original.id)["reply"].body == "書きかけの返信"
+    assert drafts.of(db.session, users["agent"], original.id)["note"].body == "原本側のメモ\n\n重複側のメモ"
+    assert drafts.of(db.session, users["agent"], duplicate.id) == {}
+    # A merged duplicate is not related any more, from either side.
+    with pytest.raises(Conflict):
+        merge.link_tickets(db.session, users["agent"], clock.now(), third, duplicate.number)
+
+
+def test_a_merged_duplicate_is_not_offered_as_a_similar_case(pair, users, clock):
+    original, duplicate = pair
+    assert duplicate.id in {s.ticket.id for s in similar.similar_tickets(db.session, users["agent"], original)}
+    merge.merge_ticket(db.session, users["agent"], clock.now(), duplicate, original.number)
+    db.session.commit()
+    assert duplicate.id not in {s.ticket.id for s in similar.similar_tickets(db.session, users["agent"], original)}

@@ -83,9 +83,17 @@ def test_preferences_mute_every_kind_not_wanted(users):
     db.session.expire_all()
     again = db.session.get(User, me.id)
     assert (again.notify_inapp, again.notify_email) == (False, True)
-    assert again.muted_kinds.split(",") == ["status", "assigned", "requester", "mention", "triage", WEEKLY_SUMMARY]
+    assert again.muted_kinds.split(",") == [
+        "status",
+        "merged",
+        "assigned",
+        "requester",
+        "mention",
+        "triage",
+        WEEKLY_SUMMARY,
+    ]
     assert saved == notifications.preferences(again)
-    assert saved.muted == {"status", "assigned", "requester", "mention", "triage", WEEKLY_SUMMARY}
+    assert saved.muted == {"status", "merged", "assigned", "requester", "mention", "triage", WEEKLY_SUMMARY}
 
 
 @pytest.mark.parametrize(

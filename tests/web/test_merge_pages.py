@@ -21,7 +21,14 @@ def test_a_member_merges_a_duplicate_and_both_pages_say_so(auth, make_ticket, us
     page = b.get(f"/tickets/{duplicate.number}").get_data(as_text=True)
     assert f'action="/tickets/{duplicate.number}/merge"' in page
 
+    # The first submit only shows where it would go, with the button that merges.
     r = b.post(f"/tickets/{duplicate.number}/merge", {"number": original.number, **stamp(page)})
+    assert r.status_code == 200
+    confirm = r.get_data(as_text=True)
+    assert f"この重複相談を {original.number} に統合しますか？" in confirm and "予約システムの導入" in confirm
+    assert fresh(duplicate).merged_into_id is None
+
+    r = b.post(f"/tickets/{duplicate.number}/merge", {"number": original.number, "confirm": "1", **stamp(confirm)})
 
     assert r.status_code == 302
     html = b.get(r.headers["Location"]).get_data(as_text=True)
@@ -59,7 +66,7 @@ def test_requesters_cannot_link_or_merge(auth, make_ticket):
     staff = auth.login("staff_health")
     page = staff.get(f"/tickets/{a.number}").get_data(as_text=True)
     assert "/merge" not in page and "/link" not in page
-    r = staff.post(f"/tickets/{a.number}/merge", {"number": b_ticket.number, **stamp(page)})
+    r = staff.post(f"/tickets/{a.number}/merge", {"number": b_ticket.number, "confirm": "1", **stamp(page)})
     html = staff.get(r.headers["Location"]).get_data(as_text=True)
     assert "この相談を変更する権限がありません。" in html
     assert fresh(a).merged_into_id is None
@@ -92,6 +99,25 @@ def test_a_merge_from_an_out_of_date_page_is_refused(auth, make_ticket, users, c
     page = b.get(f"/tickets/{duplicate.number}").get_data(as_text=True)
     tickets.add_reply(db.session, users["agent2"], clock.now(), duplicate, "回答しました", [], store, limits)
     db.session.commit()
-    r = b.post(f"/tickets/{duplicate.number}/merge", {"number": original.number, **stamp(page)})
+    r = b.post(f"/tickets/{duplicate.number}/merge", {"number": original.number, "confirm": "1", **stamp(page)})
     assert r.status_code == 409
     assert fresh(duplicate).merged_into_id is None
+
+
+def test_a_reply_sent_to_a_consultation_merged_meanwhile_waits_as_a_draft_on_the_original(
+    auth, make_ticket, users, clock
+):
+    from swat.services import merge
+
+    original, duplicate = make_ticket(), make_ticket(requester="staff_health2", title="重複")
+    staff = auth.login("staff_health2")
+    page = staff.get(f"/tickets/{duplicate.number}").get_data(as_text=True)
+    merge.merge_ticket(db.session, users["agent"], clock.now(), duplicate, original.number)
+    db.session.commit()
+
+    r = staff.post(f"/tickets/{duplicate.number}/reply", {"body": "追加で質問です。", **stamp(page)})
+
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/tickets/{original.number}")
+    html = staff.get(r.headers["Location"]).get_data(as_text=True)
+    assert f"入力中にこの相談は {original.number} に統合されました。" in html
+    assert "追加で質問です。</textarea>" in html  # in the original's reply box, as a draft
