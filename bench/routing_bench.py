@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SWAT_CONFIG", "config/testing.toml")
 
-from swat.domain.routing import evaluate, route  # noqa: E402
+from swat.domain.routing import route  # noqa: E402
+from swat.domain.routing_evaluate import evaluate  # noqa: E402
 from swat.services.routing import rules_from_directory  # noqa: E402
 
 

@@ -26,7 +26,7 @@ def routing_evaluate(path, as_json, directory, misses):
     """Theme accuracy and initiative top-1/top-3 on a JSONL file like routing/dev.jsonl."""
     import json
 
-    from ..domain.routing import evaluate
+    from ..domain.routing_evaluate import evaluate
     from ..services.reference import ReferenceDataError
     from ..services.routing import rules_from_directory
 

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .routing_examples import ExampleModel, example_grams, train_examples
+
 
 class RulesError(ValueError):
     """The routing rules are malformed; the message names the place."""
@@ -39,7 +41,8 @@ class Rules:
     theme_boosts: Mapping[str, float] = field(default_factory=dict)
     members: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Labelled examples (config/reference/routing-examples/) as a naive Bayes model over
-    # character 2- and 3-grams; its theme probabilities, times example_weight, join the scores.
+    # character 2- and 3-grams (routing_examples.py); its theme probabilities, times
+    # example_weight, join the scores.
     example_weight: float = 0.0
     example_model: ExampleModel | None = None
     theme_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
@@ -51,47 +54,6 @@ class Rules:
     _synonym_re: re.Pattern[str] | None = None
     _synonym_map: Mapping[str, str] = field(default_factory=dict)
     _keyword_re: re.Pattern[str] | None = None
-
-
-@dataclass(frozen=True)
-class ExampleModel:
-    counts: Mapping[str, Mapping[str, int]]
-    totals: Mapping[str, int]
-    vocabulary: int
-    alpha: float = 0.5
-
-    def probabilities(self, grams: set[str]) -> dict[str, float]:
-        logs = {}
-        for theme, counts in self.counts.items():
-            denom = self.totals[theme] + self.alpha * self.vocabulary
-            logs[theme] = sum(math.log((counts.get(g, 0) + self.alpha) / denom) for g in grams)
-        if not logs:
-            return {}
-        top = max(logs.values())
-        z = sum(math.exp(v - top) for v in logs.values())
-        return {t: math.exp(v - top) / z for t, v in logs.items()}
-
-
-def example_grams(title: str, body: str) -> set[str]:
-    """Character 2- and 3-grams of the folded text; the title counts as if written twice."""
-    text = f"{title} {title} {body}"
-    return {text[i : i + n] for n in (2, 3) for i in range(len(text) - n + 1) if " " not in text[i : i + n]}
-
-
-def train_examples(rows: Sequence[tuple[str, str, str]], themes: Sequence[str]) -> ExampleModel | None:
-    """A naive Bayes model from (normalized title, normalized body, theme) rows."""
-    counts: dict[str, Counter[str]] = {t: Counter() for t in themes}
-    for title, body, theme in rows:
-        if theme in counts:
-            counts[theme].update(example_grams(title, body))
-    vocabulary = len(set().union(*counts.values())) if counts else 0
-    if not vocabulary:
-        return None
-    return ExampleModel(
-        counts={t: dict(c) for t, c in counts.items()},
-        totals={t: sum(c.values()) for t, c in counts.items()},
-        vocabulary=vocabulary,
-    )
 
 
 @dataclass
@@ -368,50 +330,4 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
         theme_scores=theme_scores,
         initiative_scores=init_scores,
         reasons=reasons,
-    )
-
-
-@dataclass
-class Evaluation:
-    n: int
-    theme_accuracy: float
-    initiative_top1: float
-    initiative_top3: float
-    confusion: dict[str, dict[str, int]]
-    misses: list[dict[str, Any]]
-
-
-def evaluate(rows: Sequence[Mapping[str, Any]], rules: Rules) -> Evaluation:
-    """Theme accuracy, and initiative hit rates over the rows that list an initiative.
-
-    top-1 counts a row when the first proposal is one of its initiatives;
-    top-3 when any of the first three is.
-    """
-    theme_ok = top1 = top3 = with_init = 0
-    confusion: dict[str, dict[str, int]] = {}
-    misses = []
-    for row in rows:
-        p = route(row.get("title", ""), row.get("body", ""), rules)
-        gold = row["theme"]
-        got = p.theme or "-"
-        confusion.setdefault(gold, {}).setdefault(got, 0)
-        confusion[gold][got] += 1
-        theme_ok += got == gold
-        gold_inits = list(row.get("initiatives") or [])
-        if gold_inits:
-            with_init += 1
-            top1 += bool(p.initiatives[:1]) and p.initiatives[0] in gold_inits
-            top3 += bool(set(p.initiatives[:3]) & set(gold_inits))
-        if got != gold or (gold_inits and not set(p.initiatives[:3]) & set(gold_inits)):
-            misses.append(
-                {"id": row.get("id"), "theme": gold, "got": got, "initiatives": gold_inits, "proposed": p.initiatives}
-            )
-    n = len(rows)
-    return Evaluation(
-        n=n,
-        theme_accuracy=theme_ok / n if n else 0.0,
-        initiative_top1=top1 / with_init if with_init else 0.0,
-        initiative_top3=top3 / with_init if with_init else 0.0,
-        confusion=confusion,
-        misses=misses,
     )

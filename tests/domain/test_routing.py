@@ -2,7 +2,8 @@
 
 import pytest
 
-from swat.domain.routing import RulesError, compile_rules, evaluate, route
+from swat.domain.routing import RulesError, compile_rules, route
+from swat.domain.routing_evaluate import evaluate
 
 CATALOG_THEMES = {
     "sns-consultation": ["citizen-services"],
