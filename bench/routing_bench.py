@@ -27,7 +27,7 @@ os.environ.setdefault("SWAT_CONFIG", "config/testing.toml")
 
 from swat.domain.routing import route  # noqa: E402
 from swat.domain.routing_evaluate import evaluate  # noqa: E402
-from swat.services.routing import rules_from_directory  # noqa: E402
+from swat.services.routing_rules import rules_from_directory  # noqa: E402
 
 
 def rows() -> list[dict]:

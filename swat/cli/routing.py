@@ -28,7 +28,7 @@ def routing_evaluate(path, as_json, directory, misses):
 
     from ..domain.routing_evaluate import evaluate
     from ..services.reference import ReferenceDataError
-    from ..services.routing import rules_from_directory
+    from ..services.routing_rules import rules_from_directory
 
     rows = []
     with open(path, encoding="utf-8") as fh:

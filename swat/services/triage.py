@@ -19,7 +19,7 @@ from ..domain import permissions, states
 from ..domain.errors import Forbidden
 from ..domain.routing import Rules
 from ..models import Department, Initiative, RoutingProposal, Theme, Ticket, User
-from . import catalog, routing, statements, team
+from . import catalog, routing_rules, statements, team
 
 # A page of decisions: each carries its own form with every theme, catalog entry and member,
 # so a long backlog is read a page at a time, most urgent and oldest first.
@@ -201,7 +201,7 @@ def rules_page(session: Session, actor: User) -> RulesPage:
     """The current routing rules, every theme and initiative by id, and the members' skills; for who may edit routing."""
     if not permissions.can_edit_routing(actor):
         raise Forbidden("You do not have permission to open this page.")
-    loaded = routing.current_rules(session)
+    loaded = routing_rules.current_rules(session)
     if loaded is None:
         return RulesPage(rules=None, doc=None, themes={}, initiatives={}, members=[])
     rules, doc = loaded

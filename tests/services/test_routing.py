@@ -11,7 +11,7 @@ from sqlalchemy import select
 from swat.domain.errors import Forbidden
 from swat.extensions import db
 from swat.models import MemberAbsence, RoutingProposal, Ticket, TicketEvent, TicketInitiative, User
-from swat.services import accounts, routing, similar, tickets
+from swat.services import accounts, routing, routing_rules, similar, tickets
 from swat.services.reference import ReferenceDataError
 
 from ..conftest import START
@@ -138,7 +138,7 @@ def test_members_at_their_cap_are_skipped(members, clock, store, limits, app, tm
     doc["default_cap"] = 1
     doc["members"] = {"m3": {"cap": 2}}
     (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    routing.load_routing(db.session, reference, clock.now())
+    routing_rules.load_routing(db.session, reference, clock.now())
     db.session.commit()
     got = [file(members, clock, store, limits)[0].assignee_id for _ in range(4)]
     assert sorted(got[:3]) == sorted(members[m].id for m in ("m1", "m2", "m3"))
@@ -200,8 +200,8 @@ def test_yaml_change_changes_routing_after_reload(members, clock, store, limits,
     doc = yaml.safe_load((reference / "routing.yaml").read_text(encoding="utf-8"))
     doc["themes"]["mobility"]["keywords"]["象"] = 9
     (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    assert routing.load_routing(db.session, reference, clock.now()) is True
-    assert routing.load_routing(db.session, reference, clock.now()) is False  # idempotent
+    assert routing_rules.load_routing(db.session, reference, clock.now()) is True
+    assert routing_rules.load_routing(db.session, reference, clock.now()) is False  # idempotent
     db.session.commit()
     t2, p2 = file(members, clock, store, limits, **text)
     assert p2.theme_id == "mobility"
@@ -211,10 +211,10 @@ def test_bad_routing_file_names_itself_and_loads_nothing(app, ctx, tmp_path, clo
     reference = tmp_path / "ref"
     shutil.copytree(app.config["SWAT"]["reference_dir"], reference)
     (reference / "routing.yaml").write_text("themes:\n  no-such-theme: {keywords: {x: 1}}\n", encoding="utf-8")
-    before = routing.current_rules(db.session)[0]
+    before = routing_rules.current_rules(db.session)[0]
     with pytest.raises(ReferenceDataError, match="routing.yaml.*no-such-theme"):
-        routing.load_routing(db.session, reference, clock.now())
-    assert routing.current_rules(db.session)[0] is before
+        routing_rules.load_routing(db.session, reference, clock.now())
+    assert routing_rules.current_rules(db.session)[0] is before
 
 
 def test_similar_consultations_resolved_first_with_answers(members, clock, store, limits, users):
@@ -258,11 +258,11 @@ def test_skills_and_caps_can_live_in_routing_yaml(members, clock, app, tmp_path)
     doc = yaml.safe_load((reference / "routing.yaml").read_text(encoding="utf-8"))
     doc["members"] = {"m1": {"cap": 3, "themes": ["telework", "data"]}, "nobody-here": {"themes": ["data"]}}
     (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    routing.load_routing(db.session, reference, clock.now())
+    routing_rules.load_routing(db.session, reference, clock.now())
     db.session.commit()
     m1 = db.session.scalar(select(User).where(User.username == "m1").options(selectinload(User.themes)))
     assert sorted(t.id for t in m1.themes) == ["data", "telework"]
-    rules, _ = routing.current_rules(db.session)
+    rules, _ = routing_rules.current_rules(db.session)
     assert [c.username for c in routing.candidates(db.session, rules, "telework", clock.now())] == ["m1", "tw"]
     assert (
         next(c for c in routing.candidates(db.session, rules, "telework", clock.now()) if c.username == "m1").cap == 3
