@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .routing_confidence import DEFAULT_EVIDENCE_SCALE, DEFAULT_TEMPERATURE, NONE, Confidence, confidence
 from .routing_examples import ExampleModel, example_grams, train_examples
 
 
@@ -28,7 +29,8 @@ class RulesError(ValueError):
 @dataclass(frozen=True)
 class Rules:
     threshold: float
-    min_score: float
+    # The confidence (routing_confidence.py): its softmax temperature and evidence scale.
+    evidence_scale: float
     default_cap: int
     title_weight: float
     priority_weights: Mapping[str, float]
@@ -54,6 +56,7 @@ class Rules:
     _synonym_re: re.Pattern[str] | None = None
     _synonym_map: Mapping[str, str] = field(default_factory=dict)
     _keyword_re: re.Pattern[str] | None = None
+    temperature: float = DEFAULT_TEMPERATURE
 
 
 @dataclass
@@ -70,6 +73,10 @@ class Reason:
 
 @dataclass
 class Proposal:
+    """What the scorer proposes. `confidence` is the one number the desk sees and the
+    auto-apply rule reads (`confident` is it against the threshold); `basis` says what it
+    rests on. With no keyword at all nothing is proposed: no theme, no initiatives."""
+
     theme: str | None
     confidence: float
     confident: bool
@@ -77,6 +84,7 @@ class Proposal:
     theme_scores: dict[str, float]
     initiative_scores: dict[str, float]
     reasons: list[Reason]
+    basis: Confidence = NONE
 
 
 def fold(text: str) -> str:
@@ -123,6 +131,8 @@ def compile_rules(
     """
     allowed = {
         "confidence_threshold",
+        "confidence_temperature",
+        "evidence_scale",
         "min_score",
         "default_cap",
         "title_weight",
@@ -201,8 +211,12 @@ def compile_rules(
     return Rules(
         example_weight=_num(doc.get("example_weight", 0.0), "example_weight", 0, 100),
         example_model=model,
-        threshold=_num(doc.get("confidence_threshold", 0.5), "confidence_threshold", 0, 1),
-        min_score=_num(doc.get("min_score", 2.0), "min_score", 0, 100),
+        threshold=_num(doc.get("confidence_threshold", 0.8), "confidence_threshold", 0, 1),
+        # min_score is the older name of the same keyword evidence (it was a floor, now a scale).
+        evidence_scale=_num(
+            doc.get("evidence_scale", doc.get("min_score", DEFAULT_EVIDENCE_SCALE)), "evidence_scale", 0, 100
+        ),
+        temperature=_num(doc.get("confidence_temperature", DEFAULT_TEMPERATURE), "confidence_temperature", 0.1, 100),
         default_cap=int(_num(doc.get("default_cap", 12), "default_cap", 0, 1000)),
         title_weight=_num(doc.get("title_weight", 1.5), "title_weight", 0, 10),
         priority_weights={k: float(v) for k, v in weights.items()},
@@ -294,40 +308,53 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
         if hits:
             reasons.append(Reason(f"initiative:{iid}", hits, score))
     theme_scores: dict[str, float] = {}
-    # Keyword evidence alone (no similarity, no example model): a proposal is only
-    # confident when the request itself names enough of its theme's vocabulary.
+    # Keyword evidence alone (no similarity, no example model), and the keywords behind it:
+    # the confidence counts only what the request itself says (routing_confidence.py).
     evidence: dict[str, float] = {}
+    terms: dict[str, set[str]] = {}
     for tid, kws in rules.theme_keywords.items():
         score, hits = _match(kws, in_title, in_body, rules.title_weight)
         sim = _cosine(grams, rules.theme_profiles.get(tid, Counter()), rules.idf, norm, rules.theme_norms.get(tid))
         evidence[tid] = score * rules.theme_boosts.get(tid, 1.0)
+        terms[tid] = set(hits)
         theme_scores[tid] = evidence[tid] + SIMILARITY_WEIGHT * sim
         if hits:
             reasons.append(Reason(f"theme:{tid}", hits, score))
+    by_target = {r.target: r for r in reasons}
     for iid, themes in rules.initiative_themes.items():
-        kw_score = next((r.score for r in reasons if r.target == f"initiative:{iid}"), 0.0)
+        lent = by_target.get(f"initiative:{iid}")
         for share, tid in zip(INITIATIVE_TO_THEME, themes, strict=False):
             if tid in theme_scores:
                 theme_scores[tid] += share * init_scores[iid]
-                evidence[tid] += share * kw_score
+                if lent is not None:
+                    evidence[tid] += share * lent.score
+                    terms[tid].update(lent.keywords)
     if rules.example_model is not None and rules.example_weight:
         for tid, prob in rules.example_model.probabilities(example_grams(t, b)).items():
             if tid in theme_scores:
                 theme_scores[tid] += rules.example_weight * prob
-    ranked = sorted(theme_scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    top, top_score = ranked[0] if ranked else (None, 0.0)
-    second = ranked[1][1] if len(ranked) > 1 else 0.0
-    confidence = (top_score - second) / top_score if top_score > 0 else 0.0
-    top_evidence = evidence[top] if top is not None else 0.0
-    confident = top_evidence >= rules.min_score and confidence >= rules.threshold
-    inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
     reasons.sort(key=lambda r: -r.score)
+    if not reasons:
+        # Not one keyword: whatever the similarity and the example model lean to, it is a
+        # guess about any text at all; the lead decides from nothing proposed.
+        return Proposal(None, 0.0, False, [], theme_scores, init_scores, reasons)
+    top = min(theme_scores, key=lambda tid: (-theme_scores[tid], tid))
+    basis = confidence(
+        theme_scores,
+        top,
+        evidence[top],
+        len(terms[top]),
+        temperature=rules.temperature,
+        evidence_scale=rules.evidence_scale,
+    )
+    inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
     return Proposal(
-        theme=top if top_score > 0 else None,
-        confidence=round(confidence, 3),
-        confident=confident,
+        theme=top,
+        confidence=basis.value,
+        confident=basis.value >= rules.threshold,
         initiatives=inits,
         theme_scores=theme_scores,
         initiative_scores=init_scores,
         reasons=reasons,
+        basis=basis,
     )

@@ -33,6 +33,7 @@ from ..models.user import user_themes
 from . import history, notify
 from .filing import filed_now
 from .history import record
+from .routing_explain import stored_reasons
 from .routing_rules import current_rules
 from .tickets import set_assignee
 
@@ -170,7 +171,11 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
     rules, doc = loaded
     p = route(ticket.title, ticket.body, rules)
     theme_id = ticket.theme_id or p.theme
-    confident = bool(ticket.theme_id) or p.confident
+    # The requester's own theme is certain; otherwise the scorer's confidence decides, the
+    # very number the desk is shown (routing_confidence.py).
+    chosen = bool(ticket.theme_id)
+    confidence = 1.0 if chosen else p.confidence
+    confident = chosen or p.confident
     init_ids = chosen_inits or p.initiatives
     pick = candidates(session, rules, theme_id, now)[:1] if theme_id else []
     member = pick[0] if pick else None
@@ -179,15 +184,23 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         theme_id=theme_id,
         initiative_ids=json.dumps(init_ids),
         department_ids=json.dumps(_departments(doc, init_ids)),
-        reasons=json.dumps([r.as_dict() for r in p.reasons[:6]], ensure_ascii=False),
+        reasons=stored_reasons(p, rules.threshold, chosen, confidence),
         panel_id=doc["theme_panels"].get(theme_id) if theme_id else None,
         member_id=member.user_id if member else None,
-        confidence=p.confidence,
+        confidence=confidence,
         confident=confident,
         created_at=now,
     )
     session.add(proposal)
-    record(session, ticket, None, now, "routed", new=proposal.reasons, internal=True)
+    record(
+        session,
+        ticket,
+        None,
+        now,
+        "routed",
+        new=json.dumps([r.as_dict() for r in p.reasons[:6]], ensure_ascii=False),
+        internal=True,
+    )
     if auto_apply and confident and member is not None:
         _apply(session, None, now, ticket, theme_id, init_ids, member.user_id, current=chosen_inits)
     else:

@@ -120,8 +120,9 @@ def test_examples_teach_a_model_that_joins_the_scores_but_not_the_confidence():
     taught = compile_rules({**plain_doc(), "example_weight": 8}, CATALOG_THEMES, THEME_TEXTS, INIT_TEXTS, examples)
     before = route("会議室の予約", "", plain)
     after = route("会議室の予約", "", taught)
-    assert after.theme == "telework" and after.theme_scores["telework"] > before.theme_scores["telework"] + 4
-    assert not after.confident  # no keyword evidence: the lead decides
+    assert after.theme_scores["telework"] > before.theme_scores["telework"] + 4
+    # No keyword at all: whatever the model leans to, nothing is proposed and the lead decides.
+    assert (after.theme, after.initiatives, after.confidence, after.confident) == (None, [], 0.0, False)
     assert (
         route(
             "会議室の予約",
@@ -130,6 +131,85 @@ def test_examples_teach_a_model_that_joins_the_scores_but_not_the_confidence():
         ).theme_scores
         == before.theme_scores
     )
+
+
+# Issue 14: the confidence shown must mean something.
+HEALTH_WORDS = ["保健所", "保健師", "発熱", "症状", "受診", "検査", "陽性", "療養"]
+EIGHT = ("LINEで受け付けたい", "保健所の保健師が発熱や症状、受診、検査、陽性、療養の相談に追われています。")
+
+
+def health_rules(examples=(), **over):
+    """The small rules with a healthcare theme (its eight words) and the default threshold."""
+    doc = plain_doc()
+    del doc["confidence_threshold"]
+    doc["themes"]["healthcare"] = {"keywords": {k: 3 for k in HEALTH_WORDS}}
+    doc["themes"]["citizen-services"] = {"keywords": {"line": 3, "受け付け": 2, "府民": 1}}
+    doc.update(over)
+    texts = {**THEME_TEXTS, "healthcare": "ヘルスケア 保健所 医療"}
+    return compile_rules(doc, CATALOG_THEMES, texts, INIT_TEXTS, examples)
+
+
+EXAMPLES = [
+    {
+        "title": "LINEで受け付けたい",
+        "body": "LINEで府民の相談を受け付ける仕組みを作りたい",
+        "theme": "citizen-services",
+    },
+    {"title": "お願いがあります", "body": "ご確認よろしくお願いします。", "theme": "three-less"},
+    {"title": "病院の業務", "body": "医療機関の事務", "theme": "healthcare"},
+    {"title": "自宅から仕事", "body": "家で働く職員の相談", "theme": "telework"},
+] * 3
+
+
+def test_a_consultation_with_no_keyword_is_proposed_nothing_and_shows_no_confidence():
+    """「相談があります／よろしくお願いします。」 matched no keyword and showed 90 % with a theme
+    and an initiative: the example model and the similarity lean somewhere for any text."""
+    taught = health_rules(EXAMPLES, example_weight=8, initiatives={"sns-consultation": {"keywords": {"line": 3}}})
+    p = route("相談があります", "よろしくお願いします。", taught)
+    assert p.reasons == []
+    assert (p.theme, p.initiatives, p.confidence, p.confident) == (None, [], 0.0, False)
+    assert max(p.theme_scores.values()) > 1  # the model did lean: it is not what is proposed
+
+
+def test_eight_keywords_are_surer_than_one_and_the_confidence_is_what_decides():
+    """An obviously healthcare consultation with eight of its keywords showed a lower figure than
+    one that names a single keyword: the old figure was the lead over the runner-up divided by
+    the top score, blind to how much the text says."""
+    rules_ = health_rules(EXAMPLES, example_weight=8)
+    eight = route(*EIGHT, rules_)
+    one = route("ご相談", "保健所について教えてください。", rules_)
+    assert eight.theme == one.theme == "healthcare"
+    assert eight.basis.terms == 8 and one.basis.terms == 1
+    assert eight.confidence >= 0.9 > one.confidence
+    assert eight.confident and not one.confident  # the same number against confidence_threshold (0.8)
+    assert eight.basis.runner_up == "citizen-services" and eight.basis.gap > 5
+    for threshold in (0.0, one.confidence, eight.confidence, 1.0):
+        again = route(*EIGHT, health_rules(EXAMPLES, example_weight=8, confidence_threshold=threshold))
+        assert again.confident == (again.confidence >= threshold)
+
+
+def test_two_themes_named_about_alike_are_a_coin_toss_not_certain():
+    p = route("テレワークとRPAの自動化と転記", "", rules(confidence_threshold=0.8))
+    assert sorted(t for t, s in p.theme_scores.items() if s > 1) == ["telework", "three-less"]
+    assert 0.45 <= p.confidence <= 0.6 and not p.confident
+    assert (p.basis.runner_up, p.basis.gap < 2) == ("three-less", True)
+
+
+def test_the_confidence_is_monotone_in_the_evidence():
+    """Each keyword of the proposed theme added never lowers the confidence; each of another
+    theme added never raises it (while the proposal stays the same)."""
+    rules_ = health_rules(EXAMPLES, example_weight=8)
+    title, body, last = "受診の相談", "", 0.0
+    for word in HEALTH_WORDS:
+        body += f"{word}について。"
+        p = route(title, body, rules_)
+        assert p.theme == "healthcare" and p.confidence >= last
+        last = p.confidence
+    for extra in ("LINEで", "府民から", "受け付けたい"):
+        body += extra
+        p = route(title, body, rules_)
+        assert p.theme == "healthcare" and p.confidence <= last
+        last = p.confidence
 
 
 def plain_doc():

@@ -13,6 +13,7 @@ from swat.extensions import db
 from swat.models import MemberAbsence, RoutingProposal, Ticket, TicketEvent, TicketInitiative, User
 from swat.services import accounts, routing, routing_rules, similar, tickets
 from swat.services.reference import ReferenceDataError
+from swat.services.routing_explain import read_explanation
 
 from ..conftest import START
 
@@ -86,7 +87,7 @@ def test_confident_proposal_is_applied_at_once(members, clock, store, limits):
     assert links[0] == "sns-consultation"
     assert "welfare" in json.loads(p.department_ids)  # 横展開: 福祉 already runs LINE consultations
     assert p.panel_id == "panel-citizen-services"
-    reasons = json.loads(p.reasons)
+    reasons = read_explanation(p.reasons).reasons
     assert any(r["target"] == "initiative:sns-consultation" and "line" in r["keywords"] for r in reasons)
     kinds = [e.kind for e in db.session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id))]
     assert "routed" in kinds and "assigned" in kinds
@@ -161,9 +162,57 @@ def test_unsure_proposals_wait_for_the_lead(members, clock, store, limits):
     assert not p.confident and t.triage and t.assignee_id is None and p.triage_reason == "unsure"
 
 
+# Issue 14, as reported: an obviously healthcare consultation (eight of the theme's keywords)
+# showed a low figure and waited; one that matched no keyword showed 90 % with a complete proposal.
+VACCINATION = dict(
+    title="ワクチン接種の予約をLINEで受け付けたい",
+    body="集団接種の予約を保健所で電話受付しています。医師と看護師の配置、接種券の確認、高齢者の予約、"
+    "副反応の相談、発熱がある方の受診案内まで電話で対応していて回りません。LINEやホームページで予約を受けたいです。",
+)
+NO_KEYWORD = dict(title="相談があります", body="よろしくお願いします。")
+
+
+def test_eight_healthcare_keywords_are_confident_and_applied_with_what_the_confidence_rests_on(
+    members, clock, store, limits
+):
+    hc = accounts.create_user(
+        db.session,
+        clock.now(),
+        username="hc",
+        password="long password 1",
+        role="agent",
+        display_name="HC",
+        theme_ids=["healthcare"],
+        hash_method="pbkdf2:sha256:1000",
+    )
+    db.session.commit()
+    t, p = file(members, clock, store, limits, **VACCINATION)  # the old figure: 30 %, to triage
+    assert (p.theme_id, p.confident, t.theme_id, t.assignee_id, t.triage) == (
+        "healthcare",
+        True,
+        "healthcare",
+        hc.id,
+        False,
+    )
+    x = read_explanation(p.reasons)
+    assert x.confidence == p.confidence >= x.threshold == 0.8  # the figure shown is the one the rule compared
+    assert x.runner_up == "citizen-services" and x.gap > 5 and x.evidence > 20
+    healthcare = next(r for r in x.reasons if r["target"] == "theme:healthcare")
+    assert len(healthcare["keywords"]) == 8
+
+
+def test_a_consultation_with_no_keyword_is_proposed_nothing_at_zero(members, clock, store, limits):
+    t, p = file(members, clock, store, limits, **NO_KEYWORD)  # the old figure: 90 %, with a theme and an entry
+    assert (p.theme_id, json.loads(p.initiative_ids), p.member_id) == (None, [], None)
+    assert (p.confidence, p.confident, p.triage_reason, t.triage) == (0.0, False, "unsure", True)
+    x = read_explanation(p.reasons)
+    assert (x.confidence, x.reasons) == (0.0, [])
+
+
 def test_requesters_theme_is_kept(members, clock, store, limits):
     t, p = file(members, clock, store, limits, theme="telework", title="相談です", body="よろしくお願いします。")
     assert t.theme_id == "telework" and t.assignee_id == members["tw"].id
+    assert p.confidence == 1.0 and read_explanation(p.reasons).chosen  # certain, and said so
 
 
 def test_auto_apply_off_sends_everything_to_triage(members, clock, store, limits):

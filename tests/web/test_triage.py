@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from swat.extensions import db
-from swat.models import MemberAbsence, Ticket
+from swat.models import MemberAbsence, RoutingProposal, Ticket
 
 
 @pytest.fixture
@@ -55,6 +55,52 @@ def test_unsure_filing_waits_in_triage_and_the_lead_routes_it(routed, auth, brow
     t = db.session.scalar(select(Ticket).where(Ticket.number == number))
     assert (t.theme_id, t.assignee_id, t.triage) == ("telework", users["agent2"].id, False)
     assert f'id="t-{number}"' not in browser.get("/triage").get_data(as_text=True)
+
+
+VACCINATION = (
+    "ワクチン接種の予約をLINEで受け付けたい",
+    "集団接種の予約を保健所で電話受付しています。医師と看護師の配置、接種券の確認、高齢者の予約、"
+    "副反応の相談、発熱がある方の受診案内まで電話で対応していて回りません。LINEやホームページで予約を受けたいです。",
+)
+
+
+def test_the_confidence_shown_is_the_one_the_rule_read_and_says_what_it_rests_on(auth, browser):
+    """Issue 14: a consultation with no keyword showed 90 % with a theme and an entry proposed;
+    an obviously healthcare one (eight of its keywords) showed a low figure. The triage list and
+    the ticket page show the stored figure, the bar automatic routing sets and what it rests on."""
+    auth.login("staff_health")
+    vague = file(browser, "相談があります", "よろしくお願いします。")
+    health = file(browser, *VACCINATION)
+    browser.logout()
+    auth.login("lead")
+    page = browser.get("/triage").get_data(as_text=True)
+
+    def card(number):
+        return page.split(f'id="t-{number}"', 1)[1].split("</section>", 1)[0]
+
+    def note(html):
+        return html.split('data-testid="confidence">', 1)[1].split("</p>", 1)[0]
+
+    assert note(card(vague)) == (
+        "確信度 0%：どのテーマ・取組のキーワードにも一致しなかったため、何も提案していません。"
+        "確信度 80% 以上の提案は自動で振り分けます。"
+    )
+    theme_choice = card(vague).split('name="theme"', 1)[1].split("</select>", 1)[0]
+    assert " selected" not in theme_choice  # nothing proposed: the lead chooses
+    assert "selected" not in card(vague).split('name="initiatives"', 1)[1].split("</select>", 1)[0]
+    figure = round(
+        db.session.scalar(select(RoutingProposal.confidence).join(Ticket).where(Ticket.number == health)) * 100
+    )
+    assert figure >= 80
+    said = note(card(health))
+    assert said.startswith(f"確信度 {figure}%：ヘルスケアを指すキーワードが ")
+    assert "次点の府民向けデジタルサービスより" in said and said.endswith("確信度 80% 以上の提案は自動で振り分けます。")
+    assert ">ヘルスケア</option>" in card(health).split('name="theme"', 1)[1] and " selected>ヘルスケア<" in card(
+        health
+    )
+    for number, expected in ((vague, note(card(vague))), (health, said)):
+        ticket_page = browser.get(f"/tickets/{number}").get_data(as_text=True)
+        assert note(ticket_page.split('class="card desk-info"', 1)[1]) == expected
 
 
 def test_the_triage_choices_are_the_catalog_as_the_last_reference_load_left_it(auth, browser, renamed_department):
