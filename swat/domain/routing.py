@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 
 from .routing_confidence import DEFAULT_EVIDENCE_SCALE, DEFAULT_TEMPERATURE, NONE, Confidence, confidence
 from .routing_examples import ExampleModel, example_grams, train_examples
+from .routing_text import Folded, fold, terms_written
 
 
 class RulesError(ValueError):
@@ -61,14 +61,16 @@ class Rules:
 
 @dataclass
 class Reason:
-    """Keywords that led to a target ("theme:telework" or "initiative:rpa")."""
+    """Keywords that led to a target ("theme:telework" or "initiative:rpa"): as the rules
+    name them (folded) and, in the same order, as the requester wrote them."""
 
     target: str
     keywords: list[str]
     score: float
+    words: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "keywords": self.keywords, "score": round(self.score, 2)}
+        return {"target": self.target, "keywords": self.keywords, "words": self.words, "score": round(self.score, 2)}
 
 
 @dataclass
@@ -85,10 +87,6 @@ class Proposal:
     initiative_scores: dict[str, float]
     reasons: list[Reason]
     basis: Confidence = NONE
-
-
-def fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").casefold()
 
 
 def _num(value: Any, where: str, lo: float = 0.0, hi: float = 1e9) -> float:
@@ -238,17 +236,8 @@ def compile_rules(
 
 
 def normalize(text: str, rules: Rules) -> str:
-    text = fold(text)
-    if rules._synonym_re is not None:
-        text = rules._synonym_re.sub(lambda m: rules._synonym_map[m.group(0)], text)
-    return text
-
-
-def _terms_in(text: str, rules: Rules) -> set[str]:
-    """Keywords found in the text, longest match first: "lineworks" is not also "line"."""
-    if rules._keyword_re is None:
-        return set()
-    return {m.group(0) for m in rules._keyword_re.finditer(text)}
+    """The text as the scorer reads it: folded, synonyms rewritten to their canonical term."""
+    return Folded(text, rules._synonym_re, rules._synonym_map).text
 
 
 def _match(
@@ -292,11 +281,16 @@ SIMILARITY_WEIGHT = 4.0
 
 def route(title: str, body: str, rules: Rules) -> Proposal:
     """Score a consultation: the theme, up to three initiatives, the reasons."""
-    t = normalize(title, rules)
-    b = normalize(body, rules)
+    folded_title = Folded(title, rules._synonym_re, rules._synonym_map)
+    folded_body = Folded(body, rules._synonym_re, rules._synonym_map)
+    t, b = folded_title.text, folded_body.text
     grams = bigrams(t + " " + b)
     norm = _norm(grams, rules.idf)
-    in_title, in_body = _terms_in(t, rules), _terms_in(b, rules)
+    # Each keyword found, with how the requester wrote it (the title's spelling first, as it counts more).
+    title_terms = terms_written(folded_title, rules._keyword_re)
+    body_terms = terms_written(folded_body, rules._keyword_re)
+    written = body_terms | title_terms
+    in_title, in_body = set(title_terms), set(body_terms)
     reasons: list[Reason] = []
     init_scores: dict[str, float] = {}
     for iid, kws in rules.initiative_keywords.items():
@@ -306,7 +300,7 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
         )
         init_scores[iid] = score + SIMILARITY_WEIGHT * sim
         if hits:
-            reasons.append(Reason(f"initiative:{iid}", hits, score))
+            reasons.append(Reason(f"initiative:{iid}", hits, score, [written[h] for h in hits]))
     theme_scores: dict[str, float] = {}
     # Keyword evidence alone (no similarity, no example model), and the keywords behind it:
     # the confidence counts only what the request itself says (routing_confidence.py).
@@ -319,7 +313,7 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
         terms[tid] = set(hits)
         theme_scores[tid] = evidence[tid] + SIMILARITY_WEIGHT * sim
         if hits:
-            reasons.append(Reason(f"theme:{tid}", hits, score))
+            reasons.append(Reason(f"theme:{tid}", hits, score, [written[h] for h in hits]))
     by_target = {r.target: r for r in reasons}
     for iid, themes in rules.initiative_themes.items():
         lent = by_target.get(f"initiative:{iid}")

@@ -17,6 +17,13 @@ def percent(value) -> int:
     return int(round(float(value or 0) * 100))
 
 
+def as_written(reason) -> list[str]:
+    """A reason's keywords as the requester wrote them; a proposal stored before they were
+    kept has the rules' folded terms only."""
+    words = reason.get("words")
+    return [str(w) for w in words] if isinstance(words, list) and words else list(reason.get("keywords", []))
+
+
 def reasons_list(reasons, theme_by_id, init_by_id) -> Markup:
     """Why routing proposed what it did: each rule's keywords and what they point to
     (「キーワード」→ a theme or a catalog entry), or that only text similarity spoke."""
@@ -28,7 +35,7 @@ def reasons_list(reasons, theme_by_id, init_by_id) -> Markup:
     for r in reasons:  # as the proposal stores them: {"target": "theme:<id>" or "initiative:<id>", "keywords": [...]}
         kind, _sep, rid = str(r.get("target", "")).partition(":")
         target = theme_by_id.get(rid) if kind == "theme" else init_by_id.get(rid)
-        quoted = "".join(f"「{escape(k)}」" for k in r.get("keywords", []))
+        quoted = "".join(f"「{escape(k)}」" for k in as_written(r))
         name = escape(i18n.localized(target)) if target else escape(rid)
         kind_note = f" ({theme_word})" if kind == "theme" else ""
         items.append(f"  <li>{keywords} {quoted} → {name}{kind_note}</li>")
@@ -82,4 +89,9 @@ def confidence_note(explanation, confidence, theme_id, theme_by_id) -> Markup:
     return Markup(f'<p class="confidence" data-testid="confidence">{escape(text)}{escape(bar)}</p>')
 
 
-GLOBALS = {"reasons_list": reasons_list, "confidence_note": confidence_note, "percent": percent}
+GLOBALS = {
+    "as_written": as_written,
+    "reasons_list": reasons_list,
+    "confidence_note": confidence_note,
+    "percent": percent,
+}

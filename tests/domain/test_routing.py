@@ -46,6 +46,24 @@ def test_full_width_and_synonyms_are_read_alike():
     assert "テレワーク" in next(r for r in full.reasons if r.target == "theme:telework").keywords
 
 
+def test_keywords_are_given_back_as_the_requester_wrote_them():
+    """The rules match folded text; the desk reads the requester's own spelling (issue 14):
+    full width, case, synonyms and half-width kana included, the title's spelling first."""
+    p = route("ＬＩＮＥで相談を受けたい", "在宅勤務の職員とはLine Worksで、府民とはｌｉｎｅで。", rules())
+    written = {r.target: dict(zip(r.keywords, r.words, strict=True)) for r in p.reasons}
+    assert written["initiative:sns-consultation"] == {"line": "ＬＩＮＥ", "相談": "相談"}
+    assert written["initiative:line-works"] == {"lineworks": "Line Works"}
+    assert written["theme:telework"] == {"テレワーク": "在宅勤務"}
+    assert p.reasons[0].as_dict()["words"] == ["ＬＩＮＥ", "相談"]
+    kana = compile_rules(
+        {**plain_doc(), "themes": {"three-less": {"keywords": {"ガイドライン": 2}}}},
+        CATALOG_THEMES,
+        THEME_TEXTS,
+        INIT_TEXTS,
+    )
+    assert route("ｶﾞｲﾄﾞﾗｲﾝを作りたい", "", kana).reasons[0].words == ["ｶﾞｲﾄﾞﾗｲﾝ"]
+
+
 def test_longer_synonym_wins_so_line_works_is_not_line():
     p = route("災害時にLINE WORKSで職員に連絡したい", "", rules())
     assert p.initiatives[0] == "line-works"

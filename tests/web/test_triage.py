@@ -34,7 +34,7 @@ def test_confident_filing_is_assigned_and_explained_to_the_desk(routed, auth, br
     html = browser.get(f"/tickets/{number}").get_data(as_text=True)
     assert "割当済" in html and "Agent" in html
     info = html.split('class="card desk-info"', 1)[1].split("</section>", 1)[0]
-    assert "「line」" in info and "SNSによる相談" in info
+    assert "「LINE」" in info and "「line」" not in info and "SNSによる相談" in info  # as the requester wrote it
     assert "健医" in info and "福祉" in info and "教育庁" in info  # departments that already run it
     assert "専門部会（府民向けデジタルサービス）" in info  # the theme's expert panel
     chain = info.split('class="chain"', 1)[1].split("</ol>", 1)[0]
@@ -101,6 +101,25 @@ def test_the_confidence_shown_is_the_one_the_rule_read_and_says_what_it_rests_on
     for number, expected in ((vague, note(card(vague))), (health, said)):
         ticket_page = browser.get(f"/tickets/{number}").get_data(as_text=True)
         assert note(ticket_page.split('class="card desk-info"', 1)[1]) == expected
+
+
+def test_keywords_are_shown_as_the_requester_wrote_them(auth, browser):
+    """Issue 14: a requester who wrote 「ＰＣＲ検査」 or 「LINE」 is quoted so, not as the folded
+    「pcr」 or 「line」 the rules match, on the triage list, the ticket page and in its history."""
+    auth.login("staff_health")
+    number = file(
+        browser, "ＰＣＲ検査の結果をLINEで知らせたい", "保健所から陽性の方へ、ＰＣＲ検査の結果をLINEで送りたいです。"
+    )
+    browser.logout()
+    auth.login("lead")
+    page = browser.get("/triage").get_data(as_text=True)
+    reasons = page.split(f'id="t-{number}"', 1)[1].split('class="reasons"', 1)[1].split("</ul>", 1)[0]
+    ticket = browser.get(f"/tickets/{number}").get_data(as_text=True)
+    on_page = ticket.split('class="card desk-info"', 1)[1].split('class="reasons"', 1)[1].split("</ul>", 1)[0]
+    history = ticket.split('class="history"', 1)[1].split("</ol>", 1)[0]
+    for html in (reasons, on_page, history):
+        assert "「ＰＣＲ」" in html and "「LINE」" in html
+        assert "「pcr」" not in html and "「line」" not in html
 
 
 def test_the_triage_choices_are_the_catalog_as_the_last_reference_load_left_it(auth, browser, renamed_department):
