@@ -33,7 +33,7 @@ from ..models.user import user_themes
 from . import history, notify
 from .filing import filed_now
 from .history import record
-from .routing_explain import stored_reasons
+from .routing_explain import routed_payload, stored_reasons
 from .routing_rules import current_rules
 from .tickets import set_assignee
 
@@ -198,7 +198,7 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         None,
         now,
         "routed",
-        new=json.dumps([r.as_dict() for r in p.reasons[:6]], ensure_ascii=False),
+        new=routed_payload(p, theme_id, init_ids, member.display_name if member else "", confidence, chosen),
         internal=True,
     )
     if auto_apply and confident and member is not None:

@@ -75,3 +75,60 @@ def read_explanation(text: str | None) -> Explanation:
         runner_up=runner_up if isinstance(runner_up, str) else None,
         gap=number("gap"),
     )
+
+
+# --- the history's "routed" event ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Routed:
+    """What a "routed" event says was proposed. Events written before it said so hold only
+    the keyword reasons (`known` is False then)."""
+
+    reasons: list[dict[str, Any]]
+    known: bool = False
+    theme: str | None = None
+    initiatives: list[str] = field(default_factory=list)
+    member: str = ""  # the proposed member's display name then; "" when nobody fit
+    confidence: float | None = None
+    chosen: bool = False
+
+
+def routed_payload(
+    p: Proposal, theme: str | None, initiatives: list[str], member: str, confidence: float, chosen: bool
+) -> str:
+    """The "routed" event's value: the proposal as made (theme, initiatives, member, the
+    confidence) and its first keyword reasons, as the requester wrote them."""
+    doc = {
+        "theme": theme,
+        "initiatives": list(initiatives),
+        "member": member,
+        "confidence": confidence,
+        "chosen": chosen,
+        "reasons": [r.as_dict() for r in p.reasons[:3]],
+    }
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def read_routed(value: str | None) -> Routed:
+    """A "routed" event's value read back, old (a list of reasons) or new."""
+    try:
+        doc = json.loads(value or "[]")
+    except ValueError:
+        return Routed(reasons=[])
+    if isinstance(doc, list):
+        return Routed(reasons=[r for r in doc if isinstance(r, dict)])
+    if not isinstance(doc, dict):
+        return Routed(reasons=[])
+    theme, member, confidence = doc.get("theme"), doc.get("member"), doc.get("confidence")
+    return Routed(
+        reasons=[r for r in doc.get("reasons") or [] if isinstance(r, dict)],
+        known=True,
+        theme=theme if isinstance(theme, str) and theme else None,
+        initiatives=[i for i in doc.get("initiatives") or [] if isinstance(i, str)],
+        member=member if isinstance(member, str) else "",
+        confidence=float(confidence)
+        if isinstance(confidence, int | float) and not isinstance(confidence, bool)
+        else None,
+        chosen=doc.get("chosen") is True,
+    )

@@ -27,7 +27,7 @@ from ..models import (
 )
 from . import catalog, escalation, notify, sla, team
 from .listing import Named
-from .routing_explain import Explanation, read_explanation
+from .routing_explain import Explanation, read_explanation, read_routed
 from .similar import Similar, similar_tickets
 from .sla import SlaView
 from .visibility import bound_ticket_scope, scope_binding, ticket_scope
@@ -49,7 +49,7 @@ class DeskInfo:
     # by content through the search index, whatever their theme), most frequent first.
     similar_themes: list[tuple[Named, int]]
     theme_by_id: dict[str, Theme]  # at least every theme the explanation and the history name
-    init_by_id: dict[str, Initiative]  # at least every catalog entry the reasons name
+    init_by_id: dict[str, Initiative]  # at least every catalog entry the reasons and the history name
 
 
 @dataclass(frozen=True)
@@ -238,6 +238,10 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
     for e in events:
         if e.kind == "theme":
             theme_ids.update(v for v in (e.old_value, e.new_value) if v)
+        elif e.kind == "routed":  # what was proposed, named in the history
+            routed = read_routed(e.new_value)
+            theme_ids.update([routed.theme] if routed.theme else [])
+            initiative_ids.update(routed.initiatives)
     similar = similar_tickets(session, actor, ticket)
     counts = Counter(s.ticket.theme for s in similar if s.ticket.theme)
     theme_by_id = {ticket.theme.id: ticket.theme} if ticket.theme else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
+from ..services.routing_explain import read_routed
 from . import i18n
 
 
@@ -89,7 +90,36 @@ def confidence_note(explanation, confidence, theme_id, theme_by_id) -> Markup:
     return Markup(f'<p class="confidence" data-testid="confidence">{escape(text)}{escape(bar)}</p>')
 
 
+def routed_summary(value, theme_by_id, init_by_id) -> Markup:
+    """A "routed" event in the history: what was proposed (theme, initiatives, member, the
+    confidence) and the keywords as the requester wrote them; an event written before it
+    said what was proposed shows its keywords alone, as it always did."""
+    routed = read_routed(value)
+    keywords = " ".join("".join(f"「{escape(k)}」" for k in as_written(r)) for r in routed.reasons[:3])
+    if not routed.known:
+        return Markup(f"({keywords})") if keywords else Markup("")
+    ja = i18n.locale_code() == "ja"
+    if routed.theme:
+        parts = [i18n.gettext("Theme: %(name)s", name=_theme_name(routed.theme, theme_by_id))]
+    else:
+        parts = [i18n.gettext("No theme proposed")]
+    if routed.initiatives:
+        names = [i18n.localized(init_by_id[i]) if i in init_by_id else i for i in routed.initiatives]
+        parts.append(i18n.gettext("Initiatives: %(names)s", names=("、" if ja else ", ").join(names)))
+    if routed.theme:
+        member = routed.member
+        parts.append(i18n.gettext("Member: %(name)s", name=member) if member else i18n.gettext("No member fits"))
+    if routed.confidence is not None:
+        parts.append(i18n.gettext("Confidence: %(c)d %%", c=percent(routed.confidence)))
+    said = [str(escape(part)) for part in parts]
+    if keywords:
+        said.append(f"{escape(i18n.gettext('Keywords'))}{'' if ja else ' '}{keywords}")
+    opening, closing, between = ("（", "）", "／") if ja else ("(", ")", " / ")
+    return Markup(f'<span class="routed" data-testid="routed">{opening}{between.join(said)}{closing}</span>')
+
+
 GLOBALS = {
+    "routed_summary": routed_summary,
     "as_written": as_written,
     "reasons_list": reasons_list,
     "confidence_note": confidence_note,

@@ -103,6 +103,51 @@ def test_the_confidence_shown_is_the_one_the_rule_read_and_says_what_it_rests_on
         assert note(ticket_page.split('class="card desk-info"', 1)[1]) == expected
 
 
+def test_the_history_says_what_was_proposed(routed, auth, browser, users):
+    """Issue 14: the history's routing entry named keywords only; it says what was proposed
+    (theme, catalog entries, member, confidence) and quotes the keywords as written."""
+    auth.login("staff_health")
+    applied = file(browser, *VACCINATION)
+    unsure = file(browser, "相談があります", "よろしくお願いします。")
+    browser.logout()
+    auth.login("lead")
+
+    def routed_entry(number):
+        html = browser.get(f"/tickets/{number}").get_data(as_text=True)
+        return html.split('class="history"', 1)[1].split('data-testid="routed">', 1)[1].split("</span>", 1)[0]
+
+    figure = round(
+        db.session.scalar(select(RoutingProposal.confidence).join(Ticket).where(Ticket.number == applied)) * 100
+    )
+    said = routed_entry(applied)
+    assert said.startswith(f"（テーマ：ヘルスケア／取組：SNSによる相談／担当：Agent／確信度 {figure}%／キーワード「")
+    assert "「保健所」" in said and "「LINE」" in said
+    assert routed_entry(unsure) == "（テーマの提案なし／確信度 0%）"
+
+
+def test_a_proposal_and_history_stored_before_still_read_as_they_did(auth, browser, make_ticket, clock):
+    """Proposals and "routed" events stored before the confidence and the proposal were kept
+    in them hold only the list of reasons (folded keywords): they still show that."""
+    import json
+
+    from swat.models import TicketEvent
+
+    t = make_ticket(title="在宅勤務をしたい", body="自宅から仕事をしたいです。")
+    reasons = json.dumps([{"target": "theme:telework", "keywords": ["テレワーク"], "score": 4.5}], ensure_ascii=False)
+    db.session.add(
+        RoutingProposal(ticket_id=t.id, theme_id="telework", reasons=reasons, confidence=0.3, created_at=clock.now())
+    )
+    db.session.add(TicketEvent(ticket_id=t.id, at=clock.now(), kind="routed", new_value=reasons, internal=True))
+    db.session.commit()
+    auth.login("lead")
+    html = browser.get(f"/tickets/{t.number}").get_data(as_text=True)
+    info = html.split('class="card desk-info"', 1)[1].split("</section>", 1)[0]
+    assert '<p class="confidence" data-testid="confidence">確信度 30%。</p>' in info
+    assert "キーワード 「テレワーク」 → テレワーク (テーマ)" in info
+    history = html.split('class="history"', 1)[1].split("</ol>", 1)[0]
+    assert "振り分けを提案" in history and "(「テレワーク」)" in history
+
+
 def test_keywords_are_shown_as_the_requester_wrote_them(auth, browser):
     """Issue 14: a requester who wrote 「ＰＣＲ検査」 or 「LINE」 is quoted so, not as the folded
     「pcr」 or 「line」 the rules match, on the triage list, the ticket page and in its history."""
