@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .routing_confidence import DEFAULT_EVIDENCE_SCALE, DEFAULT_TEMPERATURE, NONE, Confidence, confidence
-from .routing_examples import ExampleModel, example_grams, train_examples
+from .routing_examples import ExampleIndex, ExampleModel, SimilarExample, example_grams, index_examples, train_examples
 from .routing_text import Folded, fold, terms_written
 
 
@@ -47,6 +47,7 @@ class Rules:
     # example_weight, join the scores.
     example_weight: float = 0.0
     example_model: ExampleModel | None = None
+    example_index: ExampleIndex | None = None
     theme_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
     initiative_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
     idf: Mapping[str, float] = field(default_factory=dict)
@@ -201,14 +202,12 @@ def compile_rules(
     def fold_syn(text: str) -> str:
         return rewrite(fold(text))
 
-    model = (
-        train_examples([(fold_syn(e["title"]), fold_syn(e["body"]), e["theme"]) for e in examples], list(theme_texts))
-        if examples
-        else None
-    )
+    folded = [(e["title"], fold_syn(e["title"]), fold_syn(e["body"]), e["theme"]) for e in examples]
+    model = train_examples([(t, b, theme) for _title, t, b, theme in folded], list(theme_texts)) if examples else None
     return Rules(
         example_weight=_num(doc.get("example_weight", 0.0), "example_weight", 0, 100),
         example_model=model,
+        example_index=index_examples([row for row in folded if row[3] in theme_texts]),
         threshold=_num(doc.get("confidence_threshold", 0.8), "confidence_threshold", 0, 1),
         # min_score is the older name of the same keyword evidence (it was a floor, now a scale).
         evidence_scale=_num(
@@ -352,3 +351,11 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
         reasons=reasons,
         basis=basis,
     )
+
+
+def similar_examples(title: str, body: str, rules: Rules, n: int = 3, floor: float = 0.0) -> list[SimilarExample]:
+    """The labelled examples most like a consultation (read as the example model reads it),
+    at least `floor` alike: what the model's lean comes from, for the desk to judge."""
+    if rules.example_index is None:
+        return []
+    return rules.example_index.nearest(example_grams(normalize(title, rules), normalize(body, rules)), n, floor)

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.errors import Forbidden, ValidationError
-from ..domain.routing import Rules
+from ..domain.routing import Proposal, Rules, similar_examples
+from ..domain.routing_examples import SimilarExample
 from ..domain.tz import TOKYO
 from ..models import (
     Initiative,
@@ -184,7 +185,7 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         theme_id=theme_id,
         initiative_ids=json.dumps(init_ids),
         department_ids=json.dumps(_departments(doc, init_ids)),
-        reasons=stored_reasons(p, rules.threshold, chosen, confidence),
+        reasons=stored_reasons(p, rules.threshold, chosen, confidence, _examples(ticket, rules, p)),
         panel_id=doc["theme_panels"].get(theme_id) if theme_id else None,
         member_id=member.user_id if member else None,
         confidence=confidence,
@@ -217,6 +218,17 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         )
     session.flush()
     return proposal
+
+
+# How alike a labelled example must be to be named beside a proposal (idf-weighted cosine of
+# character n-grams: most consultations have one above 0.15).
+EXAMPLE_FLOOR = 0.1
+
+
+def _examples(ticket: Ticket, rules: Rules, p: Proposal) -> list[SimilarExample]:
+    """The labelled examples most like the consultation, when something is proposed (with no
+    keyword, nothing is, and examples alike only in their greetings would explain nothing)."""
+    return similar_examples(ticket.title, ticket.body, rules, 3, EXAMPLE_FLOOR) if p.reasons else []
 
 
 def _apply(

@@ -1,8 +1,9 @@
 """What a routing proposal rests on, as stored with it and as the desk reads it.
 
 `RoutingProposal.reasons` holds one JSON document written by `stored_reasons`: the
-keyword reasons and the confidence with what it rests on (the number the auto-apply rule
-compared, the threshold it compared it with, the keyword evidence and the runner-up).
+keyword reasons, the confidence with what it rests on (the number the auto-apply rule
+compared, the threshold it compared it with, the keyword evidence and the runner-up) and
+the labelled examples most like the consultation.
 Proposals stored before that hold only the list of reasons; `read_explanation` reads both,
 so the triage list and the ticket page explain every proposal they show.
 """
@@ -10,10 +11,12 @@ so the triage list and the ticket page explain every proposal they show.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..domain.routing import Proposal
+from ..domain.routing_examples import SimilarExample
 
 
 @dataclass(frozen=True)
@@ -29,17 +32,28 @@ class Explanation:
     terms: int | None = None  # how many keywords point to it
     runner_up: str | None = None  # the next theme by score
     gap: float | None = None  # points ahead of the runner-up
+    # The labelled examples most like the consultation: {title, theme, similarity}
+    examples: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def known(self) -> bool:
         return self.confidence is not None
 
 
-def stored_reasons(p: Proposal, threshold: float, chosen: bool, confidence: float, limit: int = 6) -> str:
-    """The JSON document a proposal keeps of its reasons and its confidence."""
+def stored_reasons(
+    p: Proposal,
+    threshold: float,
+    chosen: bool,
+    confidence: float,
+    examples: Sequence[SimilarExample] = (),
+    limit: int = 6,
+) -> str:
+    """The JSON document a proposal keeps of its reasons, its confidence and the labelled
+    examples most like the consultation."""
     doc = {
         "reasons": [r.as_dict() for r in p.reasons[:limit]],
         "confidence": {**p.basis.as_dict(), "value": confidence, "threshold": threshold, "chosen": chosen},
+        "examples": [e.as_dict() for e in examples],
     }
     return json.dumps(doc, ensure_ascii=False)
 
@@ -74,6 +88,11 @@ def read_explanation(text: str | None) -> Explanation:
         terms=terms if isinstance(terms, int) and not isinstance(terms, bool) else None,
         runner_up=runner_up if isinstance(runner_up, str) else None,
         gap=number("gap"),
+        examples=[
+            e
+            for e in doc.get("examples") or []
+            if isinstance(e, dict) and isinstance(e.get("title"), str) and isinstance(e.get("theme"), str)
+        ],
     )
 
 

@@ -233,6 +233,7 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
         (theme_ids if kind == "theme" else initiative_ids).add(target)
     if explanation.runner_up:
         theme_ids.add(explanation.runner_up)
+    theme_ids.update(e["theme"] for e in explanation.examples)
     if proposal is not None and proposal.theme_id:
         theme_ids.add(proposal.theme_id)
     for e in events:

@@ -90,6 +90,20 @@ def confidence_note(explanation, confidence, theme_id, theme_by_id) -> Markup:
     return Markup(f'<p class="confidence" data-testid="confidence">{escape(text)}{escape(bar)}</p>')
 
 
+def examples_note(explanation, theme_by_id) -> Markup:
+    """The labelled examples most like the consultation, each with its theme, as the proposal
+    stored them (none for one stored before, or when nothing was proposed)."""
+    if not explanation.examples:
+        return Markup("")
+    sep = "、" if i18n.locale_code() == "ja" else ", "
+    named = sep.join(
+        i18n.gettext("“%(title)s” (%(theme)s)", title=e["title"], theme=_theme_name(e["theme"], theme_by_id))
+        for e in explanation.examples
+    )
+    text = i18n.gettext("Similar labelled examples: %(examples)s", examples=named)
+    return Markup(f'<p class="similar-examples" data-testid="similar-examples">{escape(text)}</p>')
+
+
 def routed_summary(value, theme_by_id, init_by_id) -> Markup:
     """A "routed" event in the history: what was proposed (theme, initiatives, member, the
     confidence) and the keywords as the requester wrote them; an event written before it
@@ -119,6 +133,7 @@ def routed_summary(value, theme_by_id, init_by_id) -> Markup:
 
 
 GLOBALS = {
+    "examples_note": examples_note,
     "routed_summary": routed_summary,
     "as_written": as_written,
     "reasons_list": reasons_list,

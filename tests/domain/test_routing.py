@@ -2,7 +2,7 @@
 
 import pytest
 
-from swat.domain.routing import RulesError, compile_rules, route
+from swat.domain.routing import RulesError, compile_rules, route, similar_examples
 from swat.domain.routing_evaluate import evaluate
 
 CATALOG_THEMES = {
@@ -228,6 +228,16 @@ def test_the_confidence_is_monotone_in_the_evidence():
         p = route(title, body, rules_)
         assert p.theme == "healthcare" and p.confidence <= last
         last = p.confidence
+
+
+def test_the_examples_most_like_a_consultation_are_named_with_their_themes():
+    taught = health_rules(EXAMPLES, example_weight=8)
+    found = similar_examples("LINEで相談を受け付けたい", "府民の相談をLINEで受け付ける仕組み", taught)
+    assert found[0].title == "LINEで受け付けたい" and found[0].theme == "citizen-services"
+    assert len({e.title for e in found}) == len(found) <= 3  # each example once, though listed three times
+    assert all(e.similarity >= found[-1].similarity for e in found)
+    assert similar_examples("LINEで相談を受け付けたい", "", taught, floor=0.99) == []
+    assert similar_examples("LINEで相談", "", rules()) == []  # no examples, nothing named
 
 
 def plain_doc():

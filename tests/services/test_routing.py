@@ -199,6 +199,9 @@ def test_eight_healthcare_keywords_are_confident_and_applied_with_what_the_confi
     assert x.runner_up == "citizen-services" and x.gap > 5 and x.evidence > 20
     healthcare = next(r for r in x.reasons if r["target"] == "theme:healthcare")
     assert len(healthcare["keywords"]) == 8
+    # The labelled examples most like it, named with their themes (config/reference/routing-examples/).
+    assert 1 <= len(x.examples) <= 3 and "healthcare" in {e["theme"] for e in x.examples}
+    assert all(0.1 <= e["similarity"] <= 1 and e["title"] for e in x.examples)
 
 
 def test_a_consultation_with_no_keyword_is_proposed_nothing_at_zero(members, clock, store, limits):
@@ -206,7 +209,7 @@ def test_a_consultation_with_no_keyword_is_proposed_nothing_at_zero(members, clo
     assert (p.theme_id, json.loads(p.initiative_ids), p.member_id) == (None, [], None)
     assert (p.confidence, p.confident, p.triage_reason, t.triage) == (0.0, False, "unsure", True)
     x = read_explanation(p.reasons)
-    assert (x.confidence, x.reasons) == (0.0, [])
+    assert (x.confidence, x.reasons, x.examples) == (0.0, [], [])  # nothing proposed, nothing to explain it
 
 
 def test_requesters_theme_is_kept(members, clock, store, limits):

@@ -98,9 +98,13 @@ def test_the_confidence_shown_is_the_one_the_rule_read_and_says_what_it_rests_on
     assert ">ヘルスケア</option>" in card(health).split('name="theme"', 1)[1] and " selected>ヘルスケア<" in card(
         health
     )
+    examples = card(health).split('data-testid="similar-examples">', 1)[1].split("</p>", 1)[0]
+    assert examples.startswith("似ている参考事例：「") and "（ヘルスケア）" in examples
+    assert 'data-testid="similar-examples"' not in card(vague)
     for number, expected in ((vague, note(card(vague))), (health, said)):
         ticket_page = browser.get(f"/tickets/{number}").get_data(as_text=True)
         assert note(ticket_page.split('class="card desk-info"', 1)[1]) == expected
+    assert examples in browser.get(f"/tickets/{health}").get_data(as_text=True)
 
 
 def test_the_history_says_what_was_proposed(routed, auth, browser, users):
