@@ -119,6 +119,10 @@ def test_evaluate_counts_theme_and_initiative_hits():
     assert ev.initiative_top3 == pytest.approx(1.0)
     assert ev.confusion["telework"] == {"telework": 1, "three-less": 1}
     assert [m["id"] for m in ev.misses] == ["c"]
+    # The confidence judged against the theme: every row in one band, the rule's picks counted.
+    assert sum(b.n for b in ev.calibration) == 3 and sum(b.right for b in ev.calibration) == 2
+    assert ev.applied == sum(route(r["title"], r["body"], rules()).confident for r in rows) and ev.applied_right <= 2
+    assert 0 <= ev.brier <= 1
 
 
 def test_theme_boost_multiplies_its_keywords():
