@@ -105,6 +105,15 @@ def test_the_confidence_shown_is_the_one_the_rule_read_and_says_what_it_rests_on
         ticket_page = browser.get(f"/tickets/{number}").get_data(as_text=True)
         assert note(ticket_page.split('class="card desk-info"', 1)[1]) == expected
     assert examples in browser.get(f"/tickets/{health}").get_data(as_text=True)
+    browser.post("/language", {"locale": "en", "next": "/triage"})
+    english = browser.get("/triage").get_data(as_text=True)
+    assert note(english.split(f'id="t-{vague}"', 1)[1]) == (
+        "Confidence 0 %: no keyword of any theme or catalog entry matched, so nothing is proposed. "
+        "Automatic routing applies a proposal from 80 %."
+    )
+    in_english = note(english.split(f'id="t-{health}"', 1)[1])
+    assert in_english.startswith(f"Confidence {figure} %: ") and "keywords point to Healthcare" in in_english
+    assert "ahead of the runner-up, Digital services for residents." in in_english
 
 
 def test_the_history_says_what_was_proposed(routed, auth, browser, users):
