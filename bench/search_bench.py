@@ -78,7 +78,7 @@ from swat.extensions import db  # noqa: E402
 from swat.models import Ticket, User  # noqa: E402
 from swat.services import accounts, search, search_index  # noqa: E402
 from swat.services.reference import load_reference  # noqa: E402
-from swat.services.routing import load_routing  # noqa: E402
+from swat.services.routing_rules import load_routing  # noqa: E402
 from swat.services.sla import load_sla  # noqa: E402
 
 RESULTS = ROOT / "bench" / "SEARCH.md"

@@ -29,7 +29,7 @@ from swat.models import Base, User
 from swat.models.base import include_object_for
 from swat.services import accounts, merge, report_facts, search_index, tickets
 from swat.services.reference import load_reference
-from swat.services.routing import load_routing
+from swat.services.routing_rules import load_routing
 from swat.services.sla import load_sla
 from swat.services.storage import AttachmentStore
 

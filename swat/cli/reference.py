@@ -23,7 +23,7 @@ def reference_load(directory):
     """Load departments, governance, themes and initiatives. Safe to run again."""
     from ..extensions import db
     from ..services.reference import ReferenceDataError, load_reference
-    from ..services.routing import load_routing
+    from ..services.routing_rules import load_routing
     from ..services.sla import load_sla
 
     directory = directory or current_app.config["SWAT"]["reference_dir"]

@@ -26,9 +26,9 @@ def routing_evaluate(path, as_json, directory, misses):
     """Theme accuracy and initiative top-1/top-3 on a JSONL file like routing/dev.jsonl."""
     import json
 
-    from ..domain.routing import evaluate
+    from ..domain.routing_evaluate import evaluate
     from ..services.reference import ReferenceDataError
-    from ..services.routing import rules_from_directory
+    from ..services.routing_rules import rules_from_directory
 
     rows = []
     with open(path, encoding="utf-8") as fh:
@@ -66,6 +66,10 @@ def routing_evaluate(path, as_json, directory, misses):
                     "initiative_top3": round(ev.initiative_top3, 4),
                     "n": ev.n,
                     "confusion": ev.confusion,
+                    "calibration": [b.as_dict() for b in ev.calibration],
+                    "applied": ev.applied,
+                    "applied_right": ev.applied_right,
+                    "brier": round(ev.brier, 4),
                 },
                 ensure_ascii=False,
             )
@@ -75,6 +79,13 @@ def routing_evaluate(path, as_json, directory, misses):
     click.echo(f"theme accuracy:    {ev.theme_accuracy:.3f}")
     click.echo(f"initiative top-1:  {ev.initiative_top1:.3f}  (rows that list an initiative)")
     click.echo(f"initiative top-3:  {ev.initiative_top3:.3f}")
+    share = f"{ev.applied_right / ev.applied:.3f} right" if ev.applied else "none"
+    click.echo(f"applied at once:   {ev.applied} of {ev.n} ({share})")
+    click.echo(f"Brier score:       {ev.brier:.3f}  (confidence against a right theme; lower is better)")
+    click.echo("")
+    click.echo("confidence calibration (rows by confidence: how many, right, mean confidence)")
+    for b in ev.calibration:
+        click.echo(f"  {b.low:.1f}-{b.high:.1f}  {b.n:>5}  {b.right / b.n:>6.3f}  {b.mean:>6.3f}")
     themes = sorted(set(ev.confusion) | {g for row in ev.confusion.values() for g in row})
     width = max(len(t) for t in themes) + 1
     click.echo("")

@@ -20,7 +20,7 @@ def setup():
     from ..devdata.demo import load_demo
     from ..extensions import db
     from ..services.reference import ReferenceDataError, load_reference
-    from ..services.routing import load_routing
+    from ..services.routing_rules import load_routing
     from ..services.sla import load_sla
 
     upgrade()

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from .routing_confidence import DEFAULT_EVIDENCE_SCALE, DEFAULT_TEMPERATURE, NONE, Confidence, confidence
+from .routing_examples import ExampleIndex, ExampleModel, SimilarExample, example_grams, index_examples, train_examples
+from .routing_text import Folded, fold, terms_written
 
 
 class RulesError(ValueError):
@@ -26,7 +29,8 @@ class RulesError(ValueError):
 @dataclass(frozen=True)
 class Rules:
     threshold: float
-    min_score: float
+    # The confidence (routing_confidence.py): its softmax temperature and evidence scale.
+    evidence_scale: float
     default_cap: int
     title_weight: float
     priority_weights: Mapping[str, float]
@@ -39,9 +43,11 @@ class Rules:
     theme_boosts: Mapping[str, float] = field(default_factory=dict)
     members: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # Labelled examples (config/reference/routing-examples/) as a naive Bayes model over
-    # character 2- and 3-grams; its theme probabilities, times example_weight, join the scores.
+    # character 2- and 3-grams (routing_examples.py); its theme probabilities, times
+    # example_weight, join the scores.
     example_weight: float = 0.0
     example_model: ExampleModel | None = None
+    example_index: ExampleIndex | None = None
     theme_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
     initiative_profiles: Mapping[str, Counter[str]] = field(default_factory=dict)
     idf: Mapping[str, float] = field(default_factory=dict)
@@ -51,63 +57,29 @@ class Rules:
     _synonym_re: re.Pattern[str] | None = None
     _synonym_map: Mapping[str, str] = field(default_factory=dict)
     _keyword_re: re.Pattern[str] | None = None
-
-
-@dataclass(frozen=True)
-class ExampleModel:
-    counts: Mapping[str, Mapping[str, int]]
-    totals: Mapping[str, int]
-    vocabulary: int
-    alpha: float = 0.5
-
-    def probabilities(self, grams: set[str]) -> dict[str, float]:
-        logs = {}
-        for theme, counts in self.counts.items():
-            denom = self.totals[theme] + self.alpha * self.vocabulary
-            logs[theme] = sum(math.log((counts.get(g, 0) + self.alpha) / denom) for g in grams)
-        if not logs:
-            return {}
-        top = max(logs.values())
-        z = sum(math.exp(v - top) for v in logs.values())
-        return {t: math.exp(v - top) / z for t, v in logs.items()}
-
-
-def example_grams(title: str, body: str) -> set[str]:
-    """Character 2- and 3-grams of the folded text; the title counts as if written twice."""
-    text = f"{title} {title} {body}"
-    return {text[i : i + n] for n in (2, 3) for i in range(len(text) - n + 1) if " " not in text[i : i + n]}
-
-
-def train_examples(rows: Sequence[tuple[str, str, str]], themes: Sequence[str]) -> ExampleModel | None:
-    """A naive Bayes model from (normalized title, normalized body, theme) rows."""
-    counts: dict[str, Counter[str]] = {t: Counter() for t in themes}
-    for title, body, theme in rows:
-        if theme in counts:
-            counts[theme].update(example_grams(title, body))
-    vocabulary = len(set().union(*counts.values())) if counts else 0
-    if not vocabulary:
-        return None
-    return ExampleModel(
-        counts={t: dict(c) for t, c in counts.items()},
-        totals={t: sum(c.values()) for t, c in counts.items()},
-        vocabulary=vocabulary,
-    )
+    temperature: float = DEFAULT_TEMPERATURE
 
 
 @dataclass
 class Reason:
-    """Keywords that led to a target ("theme:telework" or "initiative:rpa")."""
+    """Keywords that led to a target ("theme:telework" or "initiative:rpa"): as the rules
+    name them (folded) and, in the same order, as the requester wrote them."""
 
     target: str
     keywords: list[str]
     score: float
+    words: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "keywords": self.keywords, "score": round(self.score, 2)}
+        return {"target": self.target, "keywords": self.keywords, "words": self.words, "score": round(self.score, 2)}
 
 
 @dataclass
 class Proposal:
+    """What the scorer proposes. `confidence` is the one number the desk sees and the
+    auto-apply rule reads (`confident` is it against the threshold); `basis` says what it
+    rests on. With no keyword at all nothing is proposed: no theme, no initiatives."""
+
     theme: str | None
     confidence: float
     confident: bool
@@ -115,10 +87,7 @@ class Proposal:
     theme_scores: dict[str, float]
     initiative_scores: dict[str, float]
     reasons: list[Reason]
-
-
-def fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").casefold()
+    basis: Confidence = NONE
 
 
 def _num(value: Any, where: str, lo: float = 0.0, hi: float = 1e9) -> float:
@@ -161,6 +130,8 @@ def compile_rules(
     """
     allowed = {
         "confidence_threshold",
+        "confidence_temperature",
+        "evidence_scale",
         "min_score",
         "default_cap",
         "title_weight",
@@ -231,16 +202,18 @@ def compile_rules(
     def fold_syn(text: str) -> str:
         return rewrite(fold(text))
 
-    model = (
-        train_examples([(fold_syn(e["title"]), fold_syn(e["body"]), e["theme"]) for e in examples], list(theme_texts))
-        if examples
-        else None
-    )
+    folded = [(e["title"], fold_syn(e["title"]), fold_syn(e["body"]), e["theme"]) for e in examples]
+    model = train_examples([(t, b, theme) for _title, t, b, theme in folded], list(theme_texts)) if examples else None
     return Rules(
         example_weight=_num(doc.get("example_weight", 0.0), "example_weight", 0, 100),
         example_model=model,
-        threshold=_num(doc.get("confidence_threshold", 0.5), "confidence_threshold", 0, 1),
-        min_score=_num(doc.get("min_score", 2.0), "min_score", 0, 100),
+        example_index=index_examples([row for row in folded if row[3] in theme_texts]),
+        threshold=_num(doc.get("confidence_threshold", 0.8), "confidence_threshold", 0, 1),
+        # min_score is the older name of the same keyword evidence (it was a floor, now a scale).
+        evidence_scale=_num(
+            doc.get("evidence_scale", doc.get("min_score", DEFAULT_EVIDENCE_SCALE)), "evidence_scale", 0, 100
+        ),
+        temperature=_num(doc.get("confidence_temperature", DEFAULT_TEMPERATURE), "confidence_temperature", 0.1, 100),
         default_cap=int(_num(doc.get("default_cap", 12), "default_cap", 0, 1000)),
         title_weight=_num(doc.get("title_weight", 1.5), "title_weight", 0, 10),
         priority_weights={k: float(v) for k, v in weights.items()},
@@ -262,17 +235,8 @@ def compile_rules(
 
 
 def normalize(text: str, rules: Rules) -> str:
-    text = fold(text)
-    if rules._synonym_re is not None:
-        text = rules._synonym_re.sub(lambda m: rules._synonym_map[m.group(0)], text)
-    return text
-
-
-def _terms_in(text: str, rules: Rules) -> set[str]:
-    """Keywords found in the text, longest match first: "lineworks" is not also "line"."""
-    if rules._keyword_re is None:
-        return set()
-    return {m.group(0) for m in rules._keyword_re.finditer(text)}
+    """The text as the scorer reads it: folded, synonyms rewritten to their canonical term."""
+    return Folded(text, rules._synonym_re, rules._synonym_map).text
 
 
 def _match(
@@ -316,11 +280,16 @@ SIMILARITY_WEIGHT = 4.0
 
 def route(title: str, body: str, rules: Rules) -> Proposal:
     """Score a consultation: the theme, up to three initiatives, the reasons."""
-    t = normalize(title, rules)
-    b = normalize(body, rules)
+    folded_title = Folded(title, rules._synonym_re, rules._synonym_map)
+    folded_body = Folded(body, rules._synonym_re, rules._synonym_map)
+    t, b = folded_title.text, folded_body.text
     grams = bigrams(t + " " + b)
     norm = _norm(grams, rules.idf)
-    in_title, in_body = _terms_in(t, rules), _terms_in(b, rules)
+    # Each keyword found, with how the requester wrote it (the title's spelling first, as it counts more).
+    title_terms = terms_written(folded_title, rules._keyword_re)
+    body_terms = terms_written(folded_body, rules._keyword_re)
+    written = body_terms | title_terms
+    in_title, in_body = set(title_terms), set(body_terms)
     reasons: list[Reason] = []
     init_scores: dict[str, float] = {}
     for iid, kws in rules.initiative_keywords.items():
@@ -330,88 +299,63 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
         )
         init_scores[iid] = score + SIMILARITY_WEIGHT * sim
         if hits:
-            reasons.append(Reason(f"initiative:{iid}", hits, score))
+            reasons.append(Reason(f"initiative:{iid}", hits, score, [written[h] for h in hits]))
     theme_scores: dict[str, float] = {}
-    # Keyword evidence alone (no similarity, no example model): a proposal is only
-    # confident when the request itself names enough of its theme's vocabulary.
+    # Keyword evidence alone (no similarity, no example model), and the keywords behind it:
+    # the confidence counts only what the request itself says (routing_confidence.py).
     evidence: dict[str, float] = {}
+    terms: dict[str, set[str]] = {}
     for tid, kws in rules.theme_keywords.items():
         score, hits = _match(kws, in_title, in_body, rules.title_weight)
         sim = _cosine(grams, rules.theme_profiles.get(tid, Counter()), rules.idf, norm, rules.theme_norms.get(tid))
         evidence[tid] = score * rules.theme_boosts.get(tid, 1.0)
+        terms[tid] = set(hits)
         theme_scores[tid] = evidence[tid] + SIMILARITY_WEIGHT * sim
         if hits:
-            reasons.append(Reason(f"theme:{tid}", hits, score))
+            reasons.append(Reason(f"theme:{tid}", hits, score, [written[h] for h in hits]))
+    by_target = {r.target: r for r in reasons}
     for iid, themes in rules.initiative_themes.items():
-        kw_score = next((r.score for r in reasons if r.target == f"initiative:{iid}"), 0.0)
+        lent = by_target.get(f"initiative:{iid}")
         for share, tid in zip(INITIATIVE_TO_THEME, themes, strict=False):
             if tid in theme_scores:
                 theme_scores[tid] += share * init_scores[iid]
-                evidence[tid] += share * kw_score
+                if lent is not None:
+                    evidence[tid] += share * lent.score
+                    terms[tid].update(lent.keywords)
     if rules.example_model is not None and rules.example_weight:
         for tid, prob in rules.example_model.probabilities(example_grams(t, b)).items():
             if tid in theme_scores:
                 theme_scores[tid] += rules.example_weight * prob
-    ranked = sorted(theme_scores.items(), key=lambda kv: (-kv[1], kv[0]))
-    top, top_score = ranked[0] if ranked else (None, 0.0)
-    second = ranked[1][1] if len(ranked) > 1 else 0.0
-    confidence = (top_score - second) / top_score if top_score > 0 else 0.0
-    top_evidence = evidence[top] if top is not None else 0.0
-    confident = top_evidence >= rules.min_score and confidence >= rules.threshold
-    inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
     reasons.sort(key=lambda r: -r.score)
+    if not reasons:
+        # Not one keyword: whatever the similarity and the example model lean to, it is a
+        # guess about any text at all; the lead decides from nothing proposed.
+        return Proposal(None, 0.0, False, [], theme_scores, init_scores, reasons)
+    top = min(theme_scores, key=lambda tid: (-theme_scores[tid], tid))
+    basis = confidence(
+        theme_scores,
+        top,
+        evidence[top],
+        len(terms[top]),
+        temperature=rules.temperature,
+        evidence_scale=rules.evidence_scale,
+    )
+    inits = [i for i, s in sorted(init_scores.items(), key=lambda kv: (-kv[1], kv[0])) if s > 0.5][:3]
     return Proposal(
-        theme=top if top_score > 0 else None,
-        confidence=round(confidence, 3),
-        confident=confident,
+        theme=top,
+        confidence=basis.value,
+        confident=basis.value >= rules.threshold,
         initiatives=inits,
         theme_scores=theme_scores,
         initiative_scores=init_scores,
         reasons=reasons,
+        basis=basis,
     )
 
 
-@dataclass
-class Evaluation:
-    n: int
-    theme_accuracy: float
-    initiative_top1: float
-    initiative_top3: float
-    confusion: dict[str, dict[str, int]]
-    misses: list[dict[str, Any]]
-
-
-def evaluate(rows: Sequence[Mapping[str, Any]], rules: Rules) -> Evaluation:
-    """Theme accuracy, and initiative hit rates over the rows that list an initiative.
-
-    top-1 counts a row when the first proposal is one of its initiatives;
-    top-3 when any of the first three is.
-    """
-    theme_ok = top1 = top3 = with_init = 0
-    confusion: dict[str, dict[str, int]] = {}
-    misses = []
-    for row in rows:
-        p = route(row.get("title", ""), row.get("body", ""), rules)
-        gold = row["theme"]
-        got = p.theme or "-"
-        confusion.setdefault(gold, {}).setdefault(got, 0)
-        confusion[gold][got] += 1
-        theme_ok += got == gold
-        gold_inits = list(row.get("initiatives") or [])
-        if gold_inits:
-            with_init += 1
-            top1 += bool(p.initiatives[:1]) and p.initiatives[0] in gold_inits
-            top3 += bool(set(p.initiatives[:3]) & set(gold_inits))
-        if got != gold or (gold_inits and not set(p.initiatives[:3]) & set(gold_inits)):
-            misses.append(
-                {"id": row.get("id"), "theme": gold, "got": got, "initiatives": gold_inits, "proposed": p.initiatives}
-            )
-    n = len(rows)
-    return Evaluation(
-        n=n,
-        theme_accuracy=theme_ok / n if n else 0.0,
-        initiative_top1=top1 / with_init if with_init else 0.0,
-        initiative_top3=top3 / with_init if with_init else 0.0,
-        confusion=confusion,
-        misses=misses,
-    )
+def similar_examples(title: str, body: str, rules: Rules, n: int = 3, floor: float = 0.0) -> list[SimilarExample]:
+    """The labelled examples most like a consultation (read as the example model reads it),
+    at least `floor` alike: what the model's lean comes from, for the desk to judge."""
+    if rules.example_index is None:
+        return []
+    return rules.example_index.nearest(example_grams(normalize(title, rules), normalize(body, rules)), n, floor)

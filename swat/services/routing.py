@@ -1,11 +1,10 @@
 """Routing on filing, assignment that knows people, and triage (similar past cases: similar.py).
 
-The rules come from config/reference/routing.yaml; `load_routing()` stores
-them, with the catalog texts they need, as one document in the database so
-every worker routes alike and a reload reaches them all. `route_new_ticket()`
-applies a confident proposal at once (theme, initiatives, assignee) and sends
-anything else to the lead's triage list; a ticket never ends with nobody
-silently.
+The rules come from config/reference/routing.yaml (routing_rules.py stores them, with the
+catalog texts they need, as one document in the database, so every worker routes alike and
+a reload reaches them all). `route_new_ticket()` applies a confident proposal at once
+(theme, initiatives, assignee) and sends anything else to the lead's triage list; a ticket
+never ends with nobody silently.
 """
 
 from __future__ import annotations
@@ -13,14 +12,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import Date, Select, String, and_, bindparam, case, delete, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.errors import Forbidden, ValidationError
-from ..domain.routing import Rules, RulesError, compile_rules
+from ..domain.routing import Proposal, Rules, similar_examples
+from ..domain.routing_examples import SimilarExample
 from ..domain.tz import TOKYO
 from ..models import (
     Initiative,
@@ -32,113 +31,12 @@ from ..models import (
     User,
 )
 from ..models.user import user_themes
-from . import documents, history, notify
+from . import history, notify
 from .filing import filed_now
 from .history import record
-from .reference import read_reference
-from .reference_yaml import ReferenceDataError, read_yaml_file
+from .routing_explain import routed_payload, stored_reasons
+from .routing_rules import current_rules
 from .tickets import set_assignee
-
-DOC_NAME = "routing"
-FILE_NAME = "routing.yaml"
-EXAMPLES_DIR = "routing-examples"
-
-
-# --- rules ----------------------------------------------------------------
-
-
-def read_routing(directory: str | Path) -> dict:
-    """The routing document: routing.yaml plus the catalog facts it is checked against.
-
-    Raises ReferenceDataError("routing.yaml", item, reason) for a bad file.
-    """
-    directory = Path(directory)
-    data = read_reference(directory)
-    raw = read_yaml_file(directory, FILE_NAME)
-    doc = {
-        "rules": raw,
-        "examples": _read_examples(directory / EXAMPLES_DIR, {t["id"] for t in data.themes}),
-        "initiative_themes": {i["id"]: i["theme_ids"] for i in data.initiatives if i.get("active", True)},
-        "initiative_departments": {
-            i["id"]: (["all"] if i["all_departments"] else i["department_ids"]) for i in data.initiatives
-        },
-        "theme_texts": {t["id"]: f"{t['name']} {t.get('description', '')}" for t in data.themes},
-        "theme_panels": {t["id"]: t.get("panel_id") for t in data.themes},
-        "initiative_texts": {i["id"]: f"{i['name']} {i.get('contents', '')}" for i in data.initiatives},
-    }
-    try:
-        _compile(doc)
-    except RulesError as exc:
-        raise ReferenceDataError(FILE_NAME, "", str(exc))
-    return doc
-
-
-def _read_examples(folder: Path, themes: set[str]) -> list[dict]:
-    """Labelled consultations ({title, body, theme, ...} per line) that teach the example model."""
-    rows = []
-    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
-        name = f"{EXAMPLES_DIR}/{path.name}"
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ReferenceDataError(name, f"line {lineno}", f"not valid JSON ({exc})")
-            if (
-                not isinstance(row, dict)
-                or not isinstance(row.get("title"), str)
-                or not isinstance(row.get("body"), str)
-                or row.get("theme") not in themes
-            ):
-                raise ReferenceDataError(name, f"line {lineno}", "needs a title, a body and a known theme")
-            rows.append({"title": row["title"], "body": row["body"], "theme": row["theme"]})
-    return rows
-
-
-def _apply_member_skills(session: Session, members: dict) -> None:
-    for username, settings in members.items():
-        if "themes" not in settings:
-            continue
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            continue
-        wanted = list(dict.fromkeys(settings["themes"]))
-        current = list(session.scalars(select(user_themes.c.theme_id).where(user_themes.c.user_id == user.id)))
-        if sorted(current) != sorted(wanted):
-            session.execute(delete(user_themes).where(user_themes.c.user_id == user.id))
-            if wanted:
-                session.execute(insert(user_themes), [{"user_id": user.id, "theme_id": t} for t in wanted])
-
-
-def _compile(doc: dict, exclude: set[tuple[str, str]] | None = None) -> Rules:
-    examples = doc.get("examples", [])
-    if exclude:
-        examples = [e for e in examples if (e["title"], e["body"]) not in exclude]
-    return compile_rules(doc["rules"], doc["initiative_themes"], doc["theme_texts"], doc["initiative_texts"], examples)
-
-
-def load_routing(session: Session, directory: str | Path, now: datetime) -> bool:
-    """Store the routing document if it changed; True when it did. Flushes, never commits.
-
-    Members listed with `themes` in routing.yaml get exactly those skills (the
-    admin page can change them until the next load)."""
-    doc = read_routing(directory)
-    _apply_member_skills(session, doc["rules"].get("members") or {})
-    return documents.store(session, DOC_NAME, doc, now)
-
-
-def current_rules(session: Session) -> tuple[Rules, dict] | None:
-    """The loaded rules (compiled once per version and cached), or None before the first load."""
-    return documents.compiled(session, DOC_NAME, lambda doc: (_compile(doc), doc))
-
-
-def rules_from_directory(directory: str | Path, exclude: set[tuple[str, str]] | None = None) -> Rules:
-    """Compile the rules of a reference folder; `exclude` leaves those (title, body)
-    examples out of the example model, so a labelled set is never judged by a model
-    that learnt from it."""
-    return _compile(read_routing(directory), exclude)
-
 
 # --- assignment -------------------------------------------------------------
 
@@ -274,7 +172,11 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
     rules, doc = loaded
     p = route(ticket.title, ticket.body, rules)
     theme_id = ticket.theme_id or p.theme
-    confident = bool(ticket.theme_id) or p.confident
+    # The requester's own theme is certain; otherwise the scorer's confidence decides, the
+    # very number the desk is shown (routing_confidence.py).
+    chosen = bool(ticket.theme_id)
+    confidence = 1.0 if chosen else p.confidence
+    confident = chosen or p.confident
     init_ids = chosen_inits or p.initiatives
     pick = candidates(session, rules, theme_id, now)[:1] if theme_id else []
     member = pick[0] if pick else None
@@ -283,15 +185,23 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         theme_id=theme_id,
         initiative_ids=json.dumps(init_ids),
         department_ids=json.dumps(_departments(doc, init_ids)),
-        reasons=json.dumps([r.as_dict() for r in p.reasons[:6]], ensure_ascii=False),
+        reasons=stored_reasons(p, rules.threshold, chosen, confidence, _examples(ticket, rules, p)),
         panel_id=doc["theme_panels"].get(theme_id) if theme_id else None,
         member_id=member.user_id if member else None,
-        confidence=p.confidence,
+        confidence=confidence,
         confident=confident,
         created_at=now,
     )
     session.add(proposal)
-    record(session, ticket, None, now, "routed", new=proposal.reasons, internal=True)
+    record(
+        session,
+        ticket,
+        None,
+        now,
+        "routed",
+        new=routed_payload(p, theme_id, init_ids, member.display_name if member else "", confidence, chosen),
+        internal=True,
+    )
     if auto_apply and confident and member is not None:
         _apply(session, None, now, ticket, theme_id, init_ids, member.user_id, current=chosen_inits)
     else:
@@ -308,6 +218,17 @@ def _route_new_ticket(session: Session, ticket: Ticket, now: datetime, auto_appl
         )
     session.flush()
     return proposal
+
+
+# How alike a labelled example must be to be named beside a proposal (idf-weighted cosine of
+# character n-grams: most consultations have one above 0.15).
+EXAMPLE_FLOOR = 0.1
+
+
+def _examples(ticket: Ticket, rules: Rules, p: Proposal) -> list[SimilarExample]:
+    """The labelled examples most like the consultation, when something is proposed (with no
+    keyword, nothing is, and examples alike only in their greetings would explain nothing)."""
+    return similar_examples(ticket.title, ticket.body, rules, 3, EXAMPLE_FLOOR) if p.reasons else []
 
 
 def _apply(

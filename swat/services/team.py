@@ -13,7 +13,7 @@ from ..domain import permissions, states
 from ..domain.errors import Forbidden, NotFound, ValidationError
 from ..domain.tz import TOKYO
 from ..models import MemberAbsence, Ticket, User
-from . import routing, statements
+from . import routing_rules, statements
 
 NOTE_MAX = 200
 
@@ -60,7 +60,7 @@ def workload(session: Session) -> dict[int, int]:
 
 def caps(session: Session, members: Sequence[User]) -> dict[int, int | None]:
     """Each member's cap of open consultations from the loaded routing rules (None before any rules are loaded)."""
-    loaded = routing.current_rules(session)
+    loaded = routing_rules.current_rules(session)
     if loaded is None:
         return {m.id: None for m in members}
     rules = loaded[0]

@@ -27,6 +27,7 @@ from ..models import (
 )
 from . import catalog, escalation, merge, notify, sla, team
 from .listing import Named
+from .routing_explain import Explanation, read_explanation, read_routed
 from .similar import Similar, similar_tickets
 from .sla import SlaView
 from .visibility import bound_ticket_scope, scope_binding, ticket_scope
@@ -38,7 +39,7 @@ class DeskInfo:
     and their departments, the panel and escalation chain, similar cases."""
 
     proposal: RoutingProposal | None
-    reasons: list[Any]
+    explanation: Explanation  # the proposal's keyword reasons and what its confidence rests on
     initiatives: list[Initiative]
     proposed: bool  # the entries are the proposal's, not yet linked to the ticket
     panel: Any
@@ -47,8 +48,8 @@ class DeskInfo:
     # The routing's evidence from past cases: the themes of the similar consultations (found
     # by content through the search index, whatever their theme), most frequent first.
     similar_themes: list[tuple[Named, int]]
-    theme_by_id: dict[str, Theme]  # at least every theme the reasons and the history name
-    init_by_id: dict[str, Initiative]  # at least every catalog entry the reasons name
+    theme_by_id: dict[str, Theme]  # at least every theme the explanation and the history name
+    init_by_id: dict[str, Initiative]  # at least every catalog entry the reasons and the history name
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def _refs(session: Session, actor, body: str, messages: Sequence[Message], event
 
 def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketEvent]) -> DeskInfo:
     proposal = session.get(RoutingProposal, ticket.id)
-    reasons = json.loads(proposal.reasons) if proposal else []
+    explanation = read_explanation(proposal.reasons) if proposal else Explanation()
     linked = [link.initiative for link in ticket.initiative_links]
     proposed: list[Initiative] = []
     if not linked and proposal:
@@ -248,12 +249,21 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
     # the ticket's own do not already include them.
     theme_ids: set[str] = set()
     initiative_ids: set[str] = set()
-    for reason in reasons:
+    for reason in explanation.reasons:
         kind, _, target = str(reason.get("target", "")).partition(":")
         (theme_ids if kind == "theme" else initiative_ids).add(target)
+    if explanation.runner_up:
+        theme_ids.add(explanation.runner_up)
+    theme_ids.update(e["theme"] for e in explanation.examples)
+    if proposal is not None and proposal.theme_id:
+        theme_ids.add(proposal.theme_id)
     for e in events:
         if e.kind == "theme":
             theme_ids.update(v for v in (e.old_value, e.new_value) if v)
+        elif e.kind == "routed":  # what was proposed, named in the history
+            routed = read_routed(e.new_value)
+            theme_ids.update([routed.theme] if routed.theme else [])
+            initiative_ids.update(routed.initiatives)
     similar = similar_tickets(session, actor, ticket)
     counts = Counter(s.ticket.theme for s in similar if s.ticket.theme)
     theme_by_id = {ticket.theme.id: ticket.theme} if ticket.theme else {}
@@ -266,7 +276,7 @@ def _desk_info(session: Session, actor, ticket: Ticket, events: Sequence[TicketE
         )
     return DeskInfo(
         proposal=proposal,
-        reasons=reasons,
+        explanation=explanation,
         initiatives=linked or proposed,
         proposed=not linked,
         panel=ticket.theme.panel if ticket.theme else None,

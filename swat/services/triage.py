@@ -10,7 +10,6 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.orm import Session, aliased
@@ -19,7 +18,8 @@ from ..domain import permissions, states
 from ..domain.errors import Forbidden
 from ..domain.routing import Rules
 from ..models import Department, Initiative, RoutingProposal, Theme, Ticket, User
-from . import catalog, routing, statements, team
+from . import catalog, routing_rules, statements, team
+from .routing_explain import Explanation, read_explanation
 
 # A page of decisions: each carries its own form with every theme, catalog entry and member,
 # so a long backlog is read a page at a time, most urgent and oldest first.
@@ -69,7 +69,7 @@ class TriageItem:
     proposal: WaitingProposal | None
     initiatives: list[str]
     departments: list[str]
-    reasons: list[dict[str, Any]]
+    explanation: Explanation  # the keyword reasons and what the confidence rests on
 
 
 @dataclass(frozen=True)
@@ -151,13 +151,13 @@ def _item(row) -> TriageItem:
     )
     proposed, reason, confidence, p_theme, member, initiatives, departments, reasons = row[11:]
     if proposed is None:
-        return TriageItem(ticket=ticket, proposal=None, initiatives=[], departments=[], reasons=[])
+        return TriageItem(ticket=ticket, proposal=None, initiatives=[], departments=[], explanation=Explanation())
     return TriageItem(
         ticket=ticket,
         proposal=WaitingProposal(reason, confidence, p_theme, member),
         initiatives=json.loads(initiatives),
         departments=json.loads(departments),
-        reasons=json.loads(reasons),
+        explanation=read_explanation(reasons),
     )
 
 
@@ -201,7 +201,7 @@ def rules_page(session: Session, actor: User) -> RulesPage:
     """The current routing rules, every theme and initiative by id, and the members' skills; for who may edit routing."""
     if not permissions.can_edit_routing(actor):
         raise Forbidden("You do not have permission to open this page.")
-    loaded = routing.current_rules(session)
+    loaded = routing_rules.current_rules(session)
     if loaded is None:
         return RulesPage(rules=None, doc=None, themes={}, initiatives={}, members=[])
     rules, doc = loaded

@@ -193,9 +193,11 @@ FILTERS = {
 
 def init_app(app: Flask) -> None:
     from .pieces import GLOBALS as PIECES
+    from .routing_pieces import GLOBALS as ROUTING_PIECES
 
     i18n.install_template_gettext(app)
     app.context_processor(_globals)
     app.jinja_env.globals.update(PIECES)
+    app.jinja_env.globals.update(ROUTING_PIECES)
     for name, function in FILTERS.items():
         app.add_template_filter(function, name)

@@ -243,24 +243,6 @@ def field(f, hint=None) -> Markup:
     return Markup("".join(html))
 
 
-def reasons_list(reasons, theme_by_id, init_by_id) -> Markup:
-    """Why routing proposed what it did: each rule's keywords and what they point to
-    (「キーワード」→ a theme or a catalog entry), or that only text similarity spoke."""
-    if not reasons:
-        words = escape(i18n.gettext("No keyword matched; the proposal rests on text similarity only."))
-        return Markup(f'<p class="muted">{words}</p>')
-    keywords, theme_word = escape(i18n.gettext("Keywords")), escape(i18n.gettext("theme"))
-    items = []
-    for r in reasons:  # as the proposal stores them: {"target": "theme:<id>" or "initiative:<id>", "keywords": [...]}
-        kind, _sep, rid = str(r.get("target", "")).partition(":")
-        target = theme_by_id.get(rid) if kind == "theme" else init_by_id.get(rid)
-        quoted = "".join(f"「{escape(k)}」" for k in r.get("keywords", []))
-        name = escape(i18n.localized(target)) if target else escape(rid)
-        kind_note = f" ({theme_word})" if kind == "theme" else ""
-        items.append(f"  <li>{keywords} {quoted} → {name}{kind_note}</li>")
-    return Markup('<ul class="reasons">\n' + "\n".join(items) + "\n</ul>")
-
-
 class Choices:
     """A choice's <option>s, made once for a page that offers the same choice many times (the
     triage list offers every theme, entry and member with each waiting consultation): catalog
@@ -293,7 +275,6 @@ def options(items, selected, label: str | None = None) -> Markup:
 
 GLOBALS = {
     "Choices": Choices,
-    "reasons_list": reasons_list,
     "consultation_rows": consultation_rows,
     "field": field,
     "options": options,

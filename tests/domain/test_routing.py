@@ -2,7 +2,8 @@
 
 import pytest
 
-from swat.domain.routing import RulesError, compile_rules, evaluate, route
+from swat.domain.routing import RulesError, compile_rules, route, similar_examples
+from swat.domain.routing_evaluate import evaluate
 
 CATALOG_THEMES = {
     "sns-consultation": ["citizen-services"],
@@ -43,6 +44,24 @@ def test_full_width_and_synonyms_are_read_alike():
     assert half.theme == full.theme == "telework"
     assert half.theme_scores == full.theme_scores
     assert "テレワーク" in next(r for r in full.reasons if r.target == "theme:telework").keywords
+
+
+def test_keywords_are_given_back_as_the_requester_wrote_them():
+    """The rules match folded text; the desk reads the requester's own spelling (issue 14):
+    full width, case, synonyms and half-width kana included, the title's spelling first."""
+    p = route("ＬＩＮＥで相談を受けたい", "在宅勤務の職員とはLine Worksで、府民とはｌｉｎｅで。", rules())
+    written = {r.target: dict(zip(r.keywords, r.words, strict=True)) for r in p.reasons}
+    assert written["initiative:sns-consultation"] == {"line": "ＬＩＮＥ", "相談": "相談"}
+    assert written["initiative:line-works"] == {"lineworks": "Line Works"}
+    assert written["theme:telework"] == {"テレワーク": "在宅勤務"}
+    assert p.reasons[0].as_dict()["words"] == ["ＬＩＮＥ", "相談"]
+    kana = compile_rules(
+        {**plain_doc(), "themes": {"three-less": {"keywords": {"ガイドライン": 2}}}},
+        CATALOG_THEMES,
+        THEME_TEXTS,
+        INIT_TEXTS,
+    )
+    assert route("ｶﾞｲﾄﾞﾗｲﾝを作りたい", "", kana).reasons[0].words == ["ｶﾞｲﾄﾞﾗｲﾝ"]
 
 
 def test_longer_synonym_wins_so_line_works_is_not_line():
@@ -100,6 +119,10 @@ def test_evaluate_counts_theme_and_initiative_hits():
     assert ev.initiative_top3 == pytest.approx(1.0)
     assert ev.confusion["telework"] == {"telework": 1, "three-less": 1}
     assert [m["id"] for m in ev.misses] == ["c"]
+    # The confidence judged against the theme: every row in one band, the rule's picks counted.
+    assert sum(b.n for b in ev.calibration) == 3 and sum(b.right for b in ev.calibration) == 2
+    assert ev.applied == sum(route(r["title"], r["body"], rules()).confident for r in rows) and ev.applied_right <= 2
+    assert 0 <= ev.brier <= 1
 
 
 def test_theme_boost_multiplies_its_keywords():
@@ -119,8 +142,9 @@ def test_examples_teach_a_model_that_joins_the_scores_but_not_the_confidence():
     taught = compile_rules({**plain_doc(), "example_weight": 8}, CATALOG_THEMES, THEME_TEXTS, INIT_TEXTS, examples)
     before = route("会議室の予約", "", plain)
     after = route("会議室の予約", "", taught)
-    assert after.theme == "telework" and after.theme_scores["telework"] > before.theme_scores["telework"] + 4
-    assert not after.confident  # no keyword evidence: the lead decides
+    assert after.theme_scores["telework"] > before.theme_scores["telework"] + 4
+    # No keyword at all: whatever the model leans to, nothing is proposed and the lead decides.
+    assert (after.theme, after.initiatives, after.confidence, after.confident) == (None, [], 0.0, False)
     assert (
         route(
             "会議室の予約",
@@ -129,6 +153,95 @@ def test_examples_teach_a_model_that_joins_the_scores_but_not_the_confidence():
         ).theme_scores
         == before.theme_scores
     )
+
+
+# Issue 14: the confidence shown must mean something.
+HEALTH_WORDS = ["保健所", "保健師", "発熱", "症状", "受診", "検査", "陽性", "療養"]
+EIGHT = ("LINEで受け付けたい", "保健所の保健師が発熱や症状、受診、検査、陽性、療養の相談に追われています。")
+
+
+def health_rules(examples=(), **over):
+    """The small rules with a healthcare theme (its eight words) and the default threshold."""
+    doc = plain_doc()
+    del doc["confidence_threshold"]
+    doc["themes"]["healthcare"] = {"keywords": {k: 3 for k in HEALTH_WORDS}}
+    doc["themes"]["citizen-services"] = {"keywords": {"line": 3, "受け付け": 2, "府民": 1}}
+    doc.update(over)
+    texts = {**THEME_TEXTS, "healthcare": "ヘルスケア 保健所 医療"}
+    return compile_rules(doc, CATALOG_THEMES, texts, INIT_TEXTS, examples)
+
+
+EXAMPLES = [
+    {
+        "title": "LINEで受け付けたい",
+        "body": "LINEで府民の相談を受け付ける仕組みを作りたい",
+        "theme": "citizen-services",
+    },
+    {"title": "お願いがあります", "body": "ご確認よろしくお願いします。", "theme": "three-less"},
+    {"title": "病院の業務", "body": "医療機関の事務", "theme": "healthcare"},
+    {"title": "自宅から仕事", "body": "家で働く職員の相談", "theme": "telework"},
+] * 3
+
+
+def test_a_consultation_with_no_keyword_is_proposed_nothing_and_shows_no_confidence():
+    """「相談があります／よろしくお願いします。」 matched no keyword and showed 90 % with a theme
+    and an initiative: the example model and the similarity lean somewhere for any text."""
+    taught = health_rules(EXAMPLES, example_weight=8, initiatives={"sns-consultation": {"keywords": {"line": 3}}})
+    p = route("相談があります", "よろしくお願いします。", taught)
+    assert p.reasons == []
+    assert (p.theme, p.initiatives, p.confidence, p.confident) == (None, [], 0.0, False)
+    assert max(p.theme_scores.values()) > 1  # the model did lean: it is not what is proposed
+
+
+def test_eight_keywords_are_surer_than_one_and_the_confidence_is_what_decides():
+    """An obviously healthcare consultation with eight of its keywords showed a lower figure than
+    one that names a single keyword: the old figure was the lead over the runner-up divided by
+    the top score, blind to how much the text says."""
+    rules_ = health_rules(EXAMPLES, example_weight=8)
+    eight = route(*EIGHT, rules_)
+    one = route("ご相談", "保健所について教えてください。", rules_)
+    assert eight.theme == one.theme == "healthcare"
+    assert eight.basis.terms == 8 and one.basis.terms == 1
+    assert eight.confidence >= 0.9 > one.confidence
+    assert eight.confident and not one.confident  # the same number against confidence_threshold (0.8)
+    assert eight.basis.runner_up == "citizen-services" and eight.basis.gap > 5
+    for threshold in (0.0, one.confidence, eight.confidence, 1.0):
+        again = route(*EIGHT, health_rules(EXAMPLES, example_weight=8, confidence_threshold=threshold))
+        assert again.confident == (again.confidence >= threshold)
+
+
+def test_two_themes_named_about_alike_are_a_coin_toss_not_certain():
+    p = route("テレワークとRPAの自動化と転記", "", rules(confidence_threshold=0.8))
+    assert sorted(t for t, s in p.theme_scores.items() if s > 1) == ["telework", "three-less"]
+    assert 0.45 <= p.confidence <= 0.6 and not p.confident
+    assert (p.basis.runner_up, p.basis.gap < 2) == ("three-less", True)
+
+
+def test_the_confidence_is_monotone_in_the_evidence():
+    """Each keyword of the proposed theme added never lowers the confidence; each of another
+    theme added never raises it (while the proposal stays the same)."""
+    rules_ = health_rules(EXAMPLES, example_weight=8)
+    title, body, last = "受診の相談", "", 0.0
+    for word in HEALTH_WORDS:
+        body += f"{word}について。"
+        p = route(title, body, rules_)
+        assert p.theme == "healthcare" and p.confidence >= last
+        last = p.confidence
+    for extra in ("LINEで", "府民から", "受け付けたい"):
+        body += extra
+        p = route(title, body, rules_)
+        assert p.theme == "healthcare" and p.confidence <= last
+        last = p.confidence
+
+
+def test_the_examples_most_like_a_consultation_are_named_with_their_themes():
+    taught = health_rules(EXAMPLES, example_weight=8)
+    found = similar_examples("LINEで相談を受け付けたい", "府民の相談をLINEで受け付ける仕組み", taught)
+    assert found[0].title == "LINEで受け付けたい" and found[0].theme == "citizen-services"
+    assert len({e.title for e in found}) == len(found) <= 3  # each example once, though listed three times
+    assert all(e.similarity >= found[-1].similarity for e in found)
+    assert similar_examples("LINEで相談を受け付けたい", "", taught, floor=0.99) == []
+    assert similar_examples("LINEで相談", "", rules()) == []  # no examples, nothing named
 
 
 def plain_doc():

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from swat.domain.errors import Forbidden, NotFound, ValidationError
 from swat.extensions import db
 from swat.models import MemberAbsence
-from swat.services import routing, team, tickets
+from swat.services import routing_rules, team, tickets
 
 
 def absences():
@@ -126,7 +126,7 @@ def test_team_page_shows_load_caps_absences_and_whose_the_actor_may_set(users, c
     doc = yaml.safe_load((reference / "routing.yaml").read_text(encoding="utf-8"))
     doc["members"] = {"agent2": {"cap": 3}}
     (reference / "routing.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
-    routing.load_routing(db.session, reference, clock.now())
+    routing_rules.load_routing(db.session, reference, clock.now())
     for _ in range(2):
         t = make_ticket(title="相談", body="本文")
         tickets.claim_ticket(db.session, users["agent"], clock.now(), t)

@@ -141,10 +141,19 @@ def test_routing_evaluate_reports_figures_and_never_judges_with_its_own_rows(app
     r = runner.invoke(args=["routing", "evaluate", examples, "--json"])
     assert r.exit_code == 0, r.output
     figures = json.loads(r.output)
-    assert set(figures) >= {"theme_accuracy", "initiative_top1", "initiative_top3", "n"}
+    assert set(figures) >= {
+        "theme_accuracy",
+        "initiative_top1",
+        "initiative_top3",
+        "n",
+        "calibration",
+        "applied",
+        "brier",
+    }
+    assert sum(b["n"] for b in figures["calibration"]) == 30 and figures["applied_right"] <= figures["applied"] <= 30
     assert figures["n"] == 30 and 0.8 <= figures["theme_accuracy"] < 1.0  # not a model that saw these rows
     r = runner.invoke(args=["routing", "evaluate", examples])
-    assert "theme accuracy" in r.output and "confusion" in r.output
+    assert "theme accuracy" in r.output and "confusion" in r.output and "confidence calibration" in r.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"title": "x", "body": "y", "theme": "telework"}\nnot json\n', encoding="utf-8")
     r = runner.invoke(args=["routing", "evaluate", str(bad)])

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from swat.extensions import db
-from swat.models import MemberAbsence, Ticket
+from swat.models import MemberAbsence, RoutingProposal, Ticket
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_confident_filing_is_assigned_and_explained_to_the_desk(routed, auth, br
     html = browser.get(f"/tickets/{number}").get_data(as_text=True)
     assert "割当済" in html and "Agent" in html
     info = html.split('class="card desk-info"', 1)[1].split("</section>", 1)[0]
-    assert "「line」" in info and "SNSによる相談" in info
+    assert "「LINE」" in info and "「line」" not in info and "SNSによる相談" in info  # as the requester wrote it
     assert "健医" in info and "福祉" in info and "教育庁" in info  # departments that already run it
     assert "専門部会（府民向けデジタルサービス）" in info  # the theme's expert panel
     chain = info.split('class="chain"', 1)[1].split("</ol>", 1)[0]
@@ -55,6 +55,129 @@ def test_unsure_filing_waits_in_triage_and_the_lead_routes_it(routed, auth, brow
     t = db.session.scalar(select(Ticket).where(Ticket.number == number))
     assert (t.theme_id, t.assignee_id, t.triage) == ("telework", users["agent2"].id, False)
     assert f'id="t-{number}"' not in browser.get("/triage").get_data(as_text=True)
+
+
+VACCINATION = (
+    "ワクチン接種の予約をLINEで受け付けたい",
+    "集団接種の予約を保健所で電話受付しています。医師と看護師の配置、接種券の確認、高齢者の予約、"
+    "副反応の相談、発熱がある方の受診案内まで電話で対応していて回りません。LINEやホームページで予約を受けたいです。",
+)
+
+
+def test_the_confidence_shown_is_the_one_the_rule_read_and_says_what_it_rests_on(auth, browser):
+    """Issue 14: a consultation with no keyword showed 90 % with a theme and an entry proposed;
+    an obviously healthcare one (eight of its keywords) showed a low figure. The triage list and
+    the ticket page show the stored figure, the bar automatic routing sets and what it rests on."""
+    auth.login("staff_health")
+    vague = file(browser, "相談があります", "よろしくお願いします。")
+    health = file(browser, *VACCINATION)
+    browser.logout()
+    auth.login("lead")
+    page = browser.get("/triage").get_data(as_text=True)
+
+    def card(number):
+        return page.split(f'id="t-{number}"', 1)[1].split("</section>", 1)[0]
+
+    def note(html):
+        return html.split('data-testid="confidence">', 1)[1].split("</p>", 1)[0]
+
+    assert note(card(vague)) == (
+        "確信度 0%：どのテーマ・取組のキーワードにも一致しなかったため、何も提案していません。"
+        "確信度 80% 以上の提案は自動で振り分けます。"
+    )
+    theme_choice = card(vague).split('name="theme"', 1)[1].split("</select>", 1)[0]
+    assert " selected" not in theme_choice  # nothing proposed: the lead chooses
+    assert "selected" not in card(vague).split('name="initiatives"', 1)[1].split("</select>", 1)[0]
+    figure = round(
+        db.session.scalar(select(RoutingProposal.confidence).join(Ticket).where(Ticket.number == health)) * 100
+    )
+    assert figure >= 80
+    said = note(card(health))
+    assert said.startswith(f"確信度 {figure}%：ヘルスケアを指すキーワードが ")
+    assert "次点の府民向けデジタルサービスより" in said and said.endswith("確信度 80% 以上の提案は自動で振り分けます。")
+    assert ">ヘルスケア</option>" in card(health).split('name="theme"', 1)[1] and " selected>ヘルスケア<" in card(
+        health
+    )
+    examples = card(health).split('data-testid="similar-examples">', 1)[1].split("</p>", 1)[0]
+    assert examples.startswith("似ている参考事例：「") and "（ヘルスケア）" in examples
+    assert 'data-testid="similar-examples"' not in card(vague)
+    for number, expected in ((vague, note(card(vague))), (health, said)):
+        ticket_page = browser.get(f"/tickets/{number}").get_data(as_text=True)
+        assert note(ticket_page.split('class="card desk-info"', 1)[1]) == expected
+    assert examples in browser.get(f"/tickets/{health}").get_data(as_text=True)
+    browser.post("/language", {"locale": "en", "next": "/triage"})
+    english = browser.get("/triage").get_data(as_text=True)
+    assert note(english.split(f'id="t-{vague}"', 1)[1]) == (
+        "Confidence 0 %: no keyword of any theme or catalog entry matched, so nothing is proposed. "
+        "Automatic routing applies a proposal from 80 %."
+    )
+    in_english = note(english.split(f'id="t-{health}"', 1)[1])
+    assert in_english.startswith(f"Confidence {figure} %: ") and "keywords point to Healthcare" in in_english
+    assert "ahead of the runner-up, Digital services for residents." in in_english
+
+
+def test_the_history_says_what_was_proposed(routed, auth, browser, users):
+    """Issue 14: the history's routing entry named keywords only; it says what was proposed
+    (theme, catalog entries, member, confidence) and quotes the keywords as written."""
+    auth.login("staff_health")
+    applied = file(browser, *VACCINATION)
+    unsure = file(browser, "相談があります", "よろしくお願いします。")
+    browser.logout()
+    auth.login("lead")
+
+    def routed_entry(number):
+        html = browser.get(f"/tickets/{number}").get_data(as_text=True)
+        return html.split('class="history"', 1)[1].split('data-testid="routed">', 1)[1].split("</span>", 1)[0]
+
+    figure = round(
+        db.session.scalar(select(RoutingProposal.confidence).join(Ticket).where(Ticket.number == applied)) * 100
+    )
+    said = routed_entry(applied)
+    assert said.startswith(f"（テーマ：ヘルスケア／取組：SNSによる相談／担当：Agent／確信度 {figure}%／キーワード「")
+    assert "「保健所」" in said and "「LINE」" in said
+    assert routed_entry(unsure) == "（テーマの提案なし／確信度 0%）"
+
+
+def test_a_proposal_and_history_stored_before_still_read_as_they_did(auth, browser, make_ticket, clock):
+    """Proposals and "routed" events stored before the confidence and the proposal were kept
+    in them hold only the list of reasons (folded keywords): they still show that."""
+    import json
+
+    from swat.models import TicketEvent
+
+    t = make_ticket(title="在宅勤務をしたい", body="自宅から仕事をしたいです。")
+    reasons = json.dumps([{"target": "theme:telework", "keywords": ["テレワーク"], "score": 4.5}], ensure_ascii=False)
+    db.session.add(
+        RoutingProposal(ticket_id=t.id, theme_id="telework", reasons=reasons, confidence=0.3, created_at=clock.now())
+    )
+    db.session.add(TicketEvent(ticket_id=t.id, at=clock.now(), kind="routed", new_value=reasons, internal=True))
+    db.session.commit()
+    auth.login("lead")
+    html = browser.get(f"/tickets/{t.number}").get_data(as_text=True)
+    info = html.split('class="card desk-info"', 1)[1].split("</section>", 1)[0]
+    assert '<p class="confidence" data-testid="confidence">確信度 30%。</p>' in info
+    assert "キーワード 「テレワーク」 → テレワーク (テーマ)" in info
+    history = html.split('class="history"', 1)[1].split("</ol>", 1)[0]
+    assert "振り分けを提案" in history and "(「テレワーク」)" in history
+
+
+def test_keywords_are_shown_as_the_requester_wrote_them(auth, browser):
+    """Issue 14: a requester who wrote 「ＰＣＲ検査」 or 「LINE」 is quoted so, not as the folded
+    「pcr」 or 「line」 the rules match, on the triage list, the ticket page and in its history."""
+    auth.login("staff_health")
+    number = file(
+        browser, "ＰＣＲ検査の結果をLINEで知らせたい", "保健所から陽性の方へ、ＰＣＲ検査の結果をLINEで送りたいです。"
+    )
+    browser.logout()
+    auth.login("lead")
+    page = browser.get("/triage").get_data(as_text=True)
+    reasons = page.split(f'id="t-{number}"', 1)[1].split('class="reasons"', 1)[1].split("</ul>", 1)[0]
+    ticket = browser.get(f"/tickets/{number}").get_data(as_text=True)
+    on_page = ticket.split('class="card desk-info"', 1)[1].split('class="reasons"', 1)[1].split("</ul>", 1)[0]
+    history = ticket.split('class="history"', 1)[1].split("</ol>", 1)[0]
+    for html in (reasons, on_page, history):
+        assert "「ＰＣＲ」" in html and "「LINE」" in html
+        assert "「pcr」" not in html and "「line」" not in html
 
 
 def test_the_triage_choices_are_the_catalog_as_the_last_reference_load_left_it(auth, browser, renamed_department):
