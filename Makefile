@@ -68,7 +68,8 @@ test: setup browser
 
 # Run the browser tests and refresh the README's pictures from what they saw.
 SHOTS := 02-new-consultation 04-queue 18-queue-panel 08-staff-sees-answer 11-triage 12-escalation-ack \
-         13-report 15-admin-users 31-phone-queue 20-keyboard-focus-claim
+         13-report 15-admin-users 31-phone-queue 20-keyboard-focus-claim 21-canned-reply \
+         22-bulk-acknowledge 23-merge
 screenshots: setup browser
 	$(PY) -m pytest -q tests/e2e
 	mkdir -p docs/screenshots

@@ -73,6 +73,7 @@ def test_a_member_merges_a_duplicate_and_its_requester_follows_it(
     submit(driver, button(driver, "統合先を確認する"))
     confirm = visible(driver, ".merge-confirm")  # nothing merged yet: where it would go, and the button
     assert f"この重複相談を {first} に統合しますか？" in confirm.text and "ワクチン接種の予約システム" in confirm.text
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", confirm)
     screenshot("23-merge")
     submit(driver, button(confirm, "統合する"))
     assert flash_text(driver) == f"この相談を {first} に統合しました。"
