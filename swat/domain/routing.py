@@ -327,9 +327,10 @@ def route(title: str, body: str, rules: Rules) -> Proposal:
             if tid in theme_scores:
                 theme_scores[tid] += rules.example_weight * prob
     reasons.sort(key=lambda r: -r.score)
-    if not reasons:
+    if not reasons or not theme_scores:
         # Not one keyword: whatever the similarity and the example model lean to, it is a
-        # guess about any text at all; the lead decides from nothing proposed.
+        # guess about any text at all; the lead decides from nothing proposed. (Nor is
+        # anything proposed from a catalog without themes, whatever its entries match.)
         return Proposal(None, 0.0, False, [], theme_scores, init_scores, reasons)
     top = min(theme_scores, key=lambda tid: (-theme_scores[tid], tid))
     basis = confidence(

@@ -141,6 +141,8 @@ def _drill_down_sheet() -> tuple[Sheet, rd.Period]:
     ]
     lines = about(_("List of consultations"), period)
     lines[1:1] = [[label, value] for arg, label, value in narrowed(f) if arg != "period"]
+    if f.q:  # the rows are those the words find too: the file says so (cells are neutralised)
+        lines.append([_("Search"), f.q])
     if found.total > len(found.rows):
         count = _("The first %(shown)s of %(total)s", shown=f"{len(found.rows):,}", total=f"{found.total:,}")
     else:

@@ -263,3 +263,10 @@ def plain_doc():
             "line-works": {"keywords": {"lineworks": 4}},
         },
     }
+
+
+def test_a_catalog_without_themes_proposes_nothing_and_does_not_fail():
+    """An initiative's keywords match, but there is no theme to propose: the lead decides."""
+    bare = compile_rules({**plain_doc(), "themes": {}}, {k: [] for k in INIT_TEXTS}, {}, INIT_TEXTS)
+    p = route("LINEで相談を受けたい", "", bare)
+    assert (p.theme, p.confidence, p.confident, p.initiatives) == (None, 0.0, False, [])

@@ -261,3 +261,16 @@ def test_in_english_the_report_names_departments_themes_and_initiatives_in_engli
     browser.post("/language", {"locale": "ja", "next": "/reports"})
     html = browser.get("/reports?period=2026-11").get_data(as_text=True)
     assert '<th scope="row">テレワーク</th>' in html and '<th scope="row">SNSによる相談</th>' in html
+
+
+def test_a_list_download_narrowed_by_search_words_says_so(make_ticket, auth, browser):
+    make_ticket("staff_health", title="VPN接続の相談", body="VPNがつながりません。")
+    make_ticket("staff_health", title="LINE相談", body="LINEで相談を受けたい。")
+    auth.login("manager")
+    rows = csv_rows(browser.get("/reports/consultations.csv?period=2026-11&measure=opened&q=VPN").data)
+    assert ["検索", "VPN"] in rows
+    table = rows[rows.index([]) + 1 :]
+    assert [r[1] for r in table[1:]] == ["VPN接続の相談"]
+    # The words are text in the file, never a formula.
+    rows = csv_rows(browser.get("/reports/consultations.csv?period=2026-11&measure=opened&q=%3D1%2B1").data)
+    assert ["検索", "'=1+1"] in rows
