@@ -69,7 +69,7 @@ def test_a_department_head_exports_days_of_their_choice(make_ticket, clock, live
     assert opened.text == "2"  # the two of their department in those days
     # The days stay in the fields, for choosing again.
     assert driver.find_element(By.ID, "report-from").get_attribute("value") == FIRST
-    screenshot("32-report-days")
+    screenshot("33-report-days")
 
     # --- The figures as CSV: the days and the department above the table.
     href = driver.find_element(By.CSS_SELECTOR, "[data-testid='export-figures-csv']").get_attribute("href")
