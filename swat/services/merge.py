@@ -17,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from ..domain import mentions, permissions, states
@@ -260,28 +260,17 @@ def _move_conversation(session: Session, duplicate: Ticket, original: Ticket) ->
     )
     session.add(request)
     session.flush()
-    session.execute(
-        update(Attachment)
-        .where(Attachment.ticket_id == duplicate.id, Attachment.message_id.is_(None))
-        .values(ticket_id=original.id, message_id=request.id)
-        .execution_options(synchronize_session=False)
-    )
+    # One statement each: a file filed with the request goes with the request's post.
     session.execute(
         update(Attachment)
         .where(Attachment.ticket_id == duplicate.id)
-        .values(ticket_id=original.id)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Message)
-        .where(Message.ticket_id == duplicate.id, Message.merged_from_id.is_(None))
-        .values(merged_from_id=duplicate.id)
+        .values(ticket_id=original.id, message_id=func.coalesce(Attachment.message_id, request.id))
         .execution_options(synchronize_session=False)
     )
     session.execute(
         update(Message)
         .where(Message.ticket_id == duplicate.id)
-        .values(ticket_id=original.id)
+        .values(ticket_id=original.id, merged_from_id=func.coalesce(Message.merged_from_id, duplicate.id))
         .execution_options(synchronize_session=False)
     )
 

@@ -200,8 +200,13 @@ def test_eight_healthcare_keywords_are_confident_and_applied_with_what_the_confi
     healthcare = next(r for r in x.reasons if r["target"] == "theme:healthcare")
     assert len(healthcare["keywords"]) == 8
     # The labelled examples most like it, named with their themes (config/reference/routing-examples/).
-    assert 1 <= len(x.examples) <= 3 and "healthcare" in {e["theme"] for e in x.examples}
-    assert all(0.1 <= e["similarity"] <= 1 and e["title"] for e in x.examples)
+    assert [(e["title"], e["theme"]) for e in x.examples] == [
+        ("接種会場で接種券を読み取って受付を早くしたい", "healthcare"),
+        ("農業者からの相談をＬＩＮＥで受けたい", "citizen-services"),
+        ("ワクチン接種の進み具合を市町村から集めたい", "healthcare"),
+    ]
+    alike = [e["similarity"] for e in x.examples]
+    assert alike == sorted(alike, reverse=True) and all(0.1 <= a <= 1 for a in alike)
 
 
 def test_a_consultation_with_no_keyword_is_proposed_nothing_at_zero(members, clock, store, limits):
