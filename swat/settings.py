@@ -98,6 +98,8 @@ def load_settings(
 def _finish(settings: dict[str, Any], environ: Mapping[str, str]) -> None:
     if settings["env"] not in ("development", "testing", "production"):
         raise SettingsError(f"env must be development, testing or production, not {settings['env']!r}")
+    if settings["imap_security"] not in ("tls", "starttls"):
+        raise SettingsError(f"imap_security must be tls or starttls, not {settings['imap_security']!r}")
     # Empty paths mean the defaults in swat/resources.py; relative ones are the operator's,
     # taken from the current directory.
     instance = (

@@ -2,6 +2,7 @@
 
 from .base import Base
 from .canned import CannedReply, Draft
+from .mail import InboundMail
 from .notify import Escalation, Notification, OutboxMessage, ReportMailing
 from .queue_view import QueueView
 from .reference import Department, EscalationStep, GovernanceBody, Initiative, Theme
@@ -21,6 +22,7 @@ __all__ = [
     "Escalation",
     "EscalationStep",
     "GovernanceBody",
+    "InboundMail",
     "Initiative",
     "LoginAttempt",
     "MemberAbsence",

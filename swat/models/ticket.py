@@ -93,6 +93,9 @@ class Ticket(Base):
     # The original this duplicate was merged into (services.merge); its facts leave the
     # reports (migration 0021). A number, not a foreign key (see that migration).
     merged_into_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The Message-ID of the mail the consultation was filed by (with its angle brackets):
+    # every notice about it refers to that mail too, so the requester's client threads them.
+    mail_thread_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
     __mapper_args__ = {"version_id_col": version}
 

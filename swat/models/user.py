@@ -43,6 +43,10 @@ class User(Base):
     muted_kinds: Mapped[str] = mapped_column(String(500), default="", server_default="")
     # The queue filters the member used last (a canonical query string, "" for the default).
     queue_query: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    # When mail to the address last came back undelivered (a bounce the desk received), and
+    # what the bounce said; cleared when the address changes.
+    mail_bounced_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    mail_bounce_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     themes: Mapped[list[Theme]] = relationship(secondary=user_themes, lazy="raise", order_by=Theme.sort_order)
