@@ -13,6 +13,7 @@ from .attachments import attachments
 from .common import plain_text
 from .devdata import demo, seed
 from .jobs import jobs_group, scheduler
+from .mail import mail_group
 from .reference import reference
 from .reports import reports_group
 from .routing import routing_group
@@ -46,5 +47,6 @@ def register_cli(app) -> None:
     app.cli.add_command(scheduler)
     app.cli.add_command(jobs_group)
     app.cli.add_command(reports_group)
+    app.cli.add_command(mail_group)
     app.cli.add_command(search_group)
     app.cli.add_command(seed)

@@ -144,6 +144,12 @@ def can_edit_routing(actor: Actor) -> bool:
     return actor.role in TRIAGE_ROLES
 
 
+def can_review_mail(actor: Actor) -> bool:
+    """Mail held for review (an unknown sender, too many at once, not authenticated) is
+    filed, attached or discarded by the lead who triages, and admins."""
+    return actor.role in TRIAGE_ROLES
+
+
 def can_acknowledge_any_escalation(actor: Actor) -> bool:
     """The lead and admins may acknowledge any escalation they can see, not only their own level's."""
     return actor.role in TRIAGE_ROLES

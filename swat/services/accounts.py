@@ -183,7 +183,10 @@ def update_user(
     user.role = role
     user.display_name = display_name
     user.department_id = department_id
-    user.email = (email or "").strip()[:254]
+    new_email = (email or "").strip()[:254]
+    if new_email != user.email:  # a new address has not bounced
+        user.mail_bounced_at, user.mail_bounce_reason = None, ""
+    user.email = new_email
     user.active = active
     _set_themes(session, user, theme_ids)
     if rights_changed:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from ..models import Attachment
+from ..models import Attachment, InboundMail
 
 PENDING_KEY = "swat_new_files"
 CHUNK = 1024 * 1024
@@ -73,10 +73,12 @@ class AttachmentStore:
         return key, size, digest.hexdigest()
 
     def sweep_orphans(self, session: Session, older_than_seconds: int = 3600) -> int:
-        """Remove stored files that no attachment row names (a crash between write and commit)."""
+        """Remove stored files that no attachment row or received mail names (a crash between
+        write and commit)."""
         if not self.root.exists():
             return 0
         known = set(session.scalars(select(Attachment.storage_key)))
+        known.update(session.scalars(select(InboundMail.raw_key).where(InboundMail.raw_key.is_not(None))))
         cutoff = time.time() - older_than_seconds
         removed = 0
         for path in self.root.glob("*/*"):

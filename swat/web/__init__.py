@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
         auth,
         canned,
         consultations,
+        mail_review,
         notifications,
         queue,
         reference,
@@ -30,5 +31,17 @@ def register_web(app: Flask) -> None:
         triage,
     )
 
-    for module in (auth, consultations, queue, tickets, reference, admin, triage, notifications, reports, canned):
+    for module in (
+        auth,
+        consultations,
+        queue,
+        tickets,
+        reference,
+        admin,
+        triage,
+        notifications,
+        reports,
+        canned,
+        mail_review,
+    ):
         app.register_blueprint(module.bp)

@@ -45,6 +45,7 @@ TABLE = {
     "can_link_tickets": {"agent", "lead", "admin"},
     "can_manage_team": {"lead", "admin"},
     "can_edit_routing": {"lead", "admin"},
+    "can_review_mail": {"lead", "admin"},
     "can_acknowledge_any_escalation": {"lead", "admin"},
     "can_view_reports": {"manager", "manager_dept", "lead", "admin"},
     "can_admin": {"admin"},

@@ -1,0 +1,43 @@
+"""Mail to the desk as the command and the scheduler take it in: one message, one transaction."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import Flask
+
+from ..extensions import db
+
+log = logging.getLogger("swat.mail")
+
+
+def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None = None):
+    """Take one message in and commit; on any failure roll back and raise (the message stays
+    where it came from: the MTA keeps it, the fetcher leaves it in the mailbox)."""
+    from ..services.attachments import Limits
+    from ..services.mail_intake import IntakeSettings, ingest
+    from ..services.storage import AttachmentStore
+
+    s = app.config["SWAT"]
+    with app.app_context():
+        try:
+            outcome = ingest(
+                db.session(),
+                raw,
+                app.extensions["swat.clock"].now(),
+                store=AttachmentStore(s["attachment_dir"]),
+                limits=Limits(s["max_attachment_bytes"], s["max_attachments_per_post"]),
+                config=IntakeSettings.from_settings(s),
+                source=source,
+                received_at=received_at,
+            )
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("a received message could not be taken in; it is kept to be tried again")
+            raise
+        finally:
+            db.session.remove()
+    log.info("mail %s: %s %s %s", source, outcome.status, outcome.reason, outcome.number or "")
+    return outcome

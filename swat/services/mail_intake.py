@@ -1,0 +1,381 @@
+"""Mail to the desk: one received message filed, threaded as a reply, held, ignored or refused.
+
+`ingest` takes the raw message and does all of it in the caller's transaction, which the
+caller commits once (the `swat mail ingest` command, the IMAP fetcher). The message's row
+in `inbound_mails` is written first under its UNIQUE Message-ID: a second delivery of the
+same message (two fetchers, a fetcher restarted halfway, an MTA retrying) waits for the
+first and then finds it, and takes nothing in twice.
+
+Who may do what is the web's rule: a staff member's new mail files a consultation for
+their department; a reply from someone who may reply to the consultation it names (its
+requester's side, or any desk member) is a reply the requester sees (a desk member's mail
+is never silently internal); anything else is held for the lead's review. Mail written by
+a machine (auto-replies, bounces, lists) never files or replies, so nothing loops.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..domain import mail_ids, permissions, states
+from ..domain.errors import DomainError
+from ..domain.mail_parse import ParsedMail, parse
+from ..models import InboundMail, Message, OutboxMessage, Ticket, User
+from . import filing, history, routing, tickets
+from .attachments import Limits, save_files
+from .storage import AttachmentStore, Upload
+
+ORIGINAL_NAME = "original.eml"
+# Statuses of what `ingest` did (the InboundMail statuses it writes, and "duplicate": this
+# message was taken in before).
+FILED, REPLY, HELD, IGNORED, REFUSED, DUPLICATE = "filed", "reply", "held", "ignored", "refused", "duplicate"
+# A mail's time of receipt older than this is not believed for the clocks (a mailbox
+# read after a long outage still starts them at the fetch).
+RECEIPT_TRUST = timedelta(days=3)
+REFUSAL_KIND = "mail_refused"
+_PREFIXES = re.compile(r"^\s*((re|fw|fwd|aw|wg|返信|転送)\s*[:：]\s*|\[swat\]\s*)+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """What intake needs from the settings (the caller reads them; services read no Flask)."""
+
+    domain: str  # of the desk's own Message-IDs: domain_of(mail_from)
+    max_bytes: int  # the largest message taken in (max_request_bytes, as the web form)
+    max_per_hour: int  # mail_max_per_hour
+    trusted_authserv_id: str = ""  # mail_trusted_authserv_id: "" reads no Authentication-Results
+    routing_auto_apply: bool = True
+
+    @classmethod
+    def from_settings(cls, s) -> IntakeSettings:
+        return cls(
+            domain=mail_ids.domain_of(s["mail_from"]),
+            max_bytes=int(s["max_request_bytes"]),
+            max_per_hour=int(s["mail_max_per_hour"]),
+            trusted_authserv_id=s["mail_trusted_authserv_id"],
+            routing_auto_apply=bool(s["routing_auto_apply"]),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message: a status above, why (a reason code for held, ignored and
+    refused), the consultation's number when it has one, and its inbound_mails row."""
+
+    status: str
+    reason: str = ""
+    number: str | None = None
+    inbound_id: int | None = None
+
+
+def ingest(
+    session: Session,
+    raw: bytes,
+    now: datetime,
+    *,
+    store: AttachmentStore,
+    limits: Limits,
+    config: IntakeSettings,
+    source: str = "ingest",
+    received_at: datetime | None = None,
+) -> Outcome:
+    """Take one received message in; the caller commits."""
+    if len(raw) > config.max_bytes:
+        return _refuse_oversized(session, raw, now, config, source)
+    mail = parse(raw)
+    row = _claim(session, mail, now, source, len(raw))
+    if row is None:
+        return Outcome(DUPLICATE)
+    if mail.automatic:
+        if mail.automatic == "bounce":
+            _mark_bounced(session, mail, now)
+        return _close(row, IGNORED, mail.automatic)
+    user = _sender_account(session, mail.sender)
+    row.user_id = user.id if user else None
+    held = _why_held(session, mail, user, row, now, config)
+    if held or user is None:
+        return _hold(session, row, raw, store, held or "unknown_sender")
+    ticket = _named_ticket(session, mail, config.domain)
+    refusal = _too_much(mail, limits)
+    if refusal:
+        return _refuse(session, row, user, mail, now, refusal)
+    clock_start = _receipt(now, received_at)
+    if ticket is not None:
+        if not (permissions.is_desk(user) or permissions.can_act_as_requester(user, ticket.department_id)):
+            return _hold(session, row, raw, store, "not_allowed")
+        return _reply(session, row, raw, mail, user, ticket, now, store, limits)
+    if not permissions.can_file(user):
+        return _hold(session, row, raw, store, "not_staff")
+    return _file(session, row, raw, mail, user, clock_start, store, limits, config)
+
+
+def _claim(session: Session, mail: ParsedMail, now: datetime, source: str, size: int) -> InboundMail | None:
+    """The message's row, written first; None when the Message-ID was taken in before."""
+    row = InboundMail(
+        message_id=mail.message_id[:255],
+        received_at=now,
+        mail_date=mail.date,
+        source=source,
+        sender=mail.sender[:254],
+        sender_name=mail.sender_name[:200],
+        subject=mail.subject[:500],
+        status=HELD,
+        reason="",
+        size_bytes=size,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def _close(row: InboundMail, status: str, reason: str = "", number: str | None = None) -> Outcome:
+    row.status = status
+    row.reason = reason[:32]
+    return Outcome(status, reason, number, row.id)
+
+
+def _sender_account(session: Session, address: str) -> User | None:
+    """The one active account with this address (case as typed does not matter)."""
+    if not address:
+        return None
+    found = session.scalars(
+        select(User).where(User.active, func.lower(User.email) == address.lower()).order_by(User.id).limit(2)
+    ).all()
+    return found[0] if len(found) == 1 else None
+
+
+def _why_held(
+    session: Session, mail: ParsedMail, user: User | None, row: InboundMail, now: datetime, config: IntakeSettings
+) -> str:
+    if not mail.sender:
+        return "no_sender"
+    if config.trusted_authserv_id and not _authenticated(mail, config.trusted_authserv_id):
+        return "not_authenticated"
+    recent = session.scalar(
+        select(func.count())
+        .select_from(InboundMail)
+        .where(
+            InboundMail.sender == row.sender,
+            InboundMail.received_at > now - timedelta(hours=1),
+            InboundMail.id != row.id,
+        )
+    )
+    if (recent or 0) >= config.max_per_hour:
+        return "too_many"
+    return "" if user is not None else "unknown_sender"
+
+
+def _authenticated(mail: ParsedMail, authserv_id: str) -> bool:
+    """SPF or DKIM passed, in a header the trusted receiving server added (a sender can
+    write Authentication-Results of their own; only this authserv-id's are read)."""
+    return any(a.authserv_id.lower() == authserv_id.lower() and "pass" in (a.spf, a.dkim) for a in mail.authentication)
+
+
+def _named_ticket(session: Session, mail: ParsedMail, domain: str) -> Ticket | None:
+    """The consultation the mail replies to: by the desk's own ids in In-Reply-To and
+    References, or a mail the desk took in earlier, then by the subject's tag; a merged
+    duplicate is followed to its original."""
+    refs = [*mail.in_reply_to, *reversed(mail.references)]
+    ticket = None
+    for number in mail_ids.numbers_referenced(refs, domain):
+        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one_or_none()
+        if ticket is not None:
+            break
+    if ticket is None and refs:
+        earlier = [r.strip("<>")[:255] for r in refs]
+        ticket_id = session.scalar(
+            select(InboundMail.ticket_id)
+            .where(InboundMail.message_id.in_(earlier), InboundMail.ticket_id.is_not(None))
+            .order_by(InboundMail.id.desc())
+            .limit(1)
+        )
+        ticket = session.get(Ticket, ticket_id) if ticket_id else None
+    if ticket is None:
+        tagged = mail_ids.number_in_subject(mail.subject)
+        if tagged:
+            ticket = session.scalars(select(Ticket).where(Ticket.number == tagged)).one_or_none()
+    for _step in range(5):  # a chain of merges ends at the original
+        if ticket is None or ticket.merged_into_id is None:
+            break
+        ticket = session.get(Ticket, ticket.merged_into_id)
+    return ticket
+
+
+def _too_much(mail: ParsedMail, limits: Limits) -> dict | None:
+    """The web form's limits, checked before anything is written."""
+    if len(mail.files) > limits.max_files:
+        return {"reason": "too_many_files", "max": limits.max_files}
+    for f in mail.files:
+        if len(f.data) > limits.max_bytes:
+            return {"reason": "file_too_large", "name": f.filename, "max": limits.max_bytes}
+    return None
+
+
+def _receipt(now: datetime, received_at: datetime | None) -> datetime:
+    if received_at is None or received_at > now or received_at < now - RECEIPT_TRUST:
+        return now
+    return received_at
+
+
+def uploads_of(mail: ParsedMail) -> list[Upload]:
+    return [Upload(f.filename, io.BytesIO(f.data), f.content_type) for f in mail.files]
+
+
+def keep_original(
+    session: Session, store: AttachmentStore, raw: bytes, ticket: Ticket, post: Message | None, user: User, now
+) -> str:
+    """The message as received, an .eml on the consultation only the desk sees."""
+    original = Upload(ORIGINAL_NAME, io.BytesIO(raw), "message/rfc822")
+    saved = save_files(session, store, Limits(len(raw) + 1, 1), ticket, post, user, now, [original], internal=True)
+    return saved[0].storage_key
+
+
+def body_of(text: str) -> str:
+    """The text as a post takes it: at most the post's length (the .eml keeps the rest)."""
+    text = text.strip()
+    if len(text) > filing.BODY_MAX:
+        marker = "\n…"
+        text = text[: filing.BODY_MAX - len(marker)] + marker
+    return text
+
+
+def title_of(mail: ParsedMail) -> str:
+    title = _PREFIXES.sub("", mail.subject).strip()
+    if not title:
+        first = next((line.strip() for line in mail.text.splitlines() if line.strip()), "")
+        title = first[:60] or mail.sender
+    return title[: filing.TITLE_MAX]
+
+
+def _file(
+    session: Session,
+    row: InboundMail,
+    raw: bytes,
+    mail: ParsedMail,
+    user: User,
+    at: datetime,
+    store: AttachmentStore,
+    limits: Limits,
+    config: IntakeSettings,
+) -> Outcome:
+    """A new consultation from a staff member's mail, routed as a filed one is."""
+    body = body_of(mail.text) or title_of(mail)
+    try:
+        with session.begin_nested(), history.batched(session):
+            ticket = filing.file_consultation(
+                session,
+                user,
+                at,
+                title=title_of(mail),
+                body=body,
+                theme_id=None,
+                initiative_ids=[],
+                priority="normal",
+                due_date=None,
+                files=uploads_of(mail),
+                store=store,
+                limits=limits,
+            )
+            ticket.mail_thread_id = f"<{mail.message_id}>"[:255]
+            row.raw_key = keep_original(session, store, raw, ticket, None, user, at)
+            routing.route_new_ticket(session, ticket, at, auto_apply=config.routing_auto_apply)
+    except DomainError as exc:
+        return _refuse(session, row, user, mail, at, _invalid(exc))
+    row.ticket_id = ticket.id
+    return _close(row, FILED, number=ticket.number)
+
+
+def _reply(
+    session: Session,
+    row: InboundMail,
+    raw: bytes,
+    mail: ParsedMail,
+    user: User,
+    ticket: Ticket,
+    now: datetime,
+    store: AttachmentStore,
+    limits: Limits,
+) -> Outcome:
+    """A reply the requester sees (from the requester's side or the desk), reopening a
+    resolved or closed consultation as replying on the page would after 'reopen'."""
+    try:
+        with session.begin_nested(), history.batched(session):
+            if not states.is_open(ticket.status):
+                tickets.reopen_ticket(session, user, now, ticket)
+            post = tickets.add_reply(
+                session, user, now, ticket, body_of(mail.reply_text), uploads_of(mail), store, limits
+            )
+            row.raw_key = keep_original(session, store, raw, ticket, post, user, now)
+    except DomainError as exc:
+        return _refuse(session, row, user, mail, now, _invalid(exc))
+    row.ticket_id, row.post_id = ticket.id, post.id
+    return _close(row, REPLY, number=ticket.number)
+
+
+def _invalid(exc: DomainError) -> dict:
+    """A rule the message broke, as its message id and values (put in words when sent)."""
+    return {"reason": "invalid", "message": exc.message, "values": {k: str(v) for k, v in exc.params.items()}}
+
+
+def _hold(session: Session, row: InboundMail, raw: bytes, store: AttachmentStore, reason: str) -> Outcome:
+    """Kept for the lead's review, the message as received beside its row."""
+    key, _size, _sha = store.save(session, io.BytesIO(raw), len(raw) + 1)
+    row.raw_key = key
+    return _close(row, HELD, reason)
+
+
+def _refuse(session: Session, row: InboundMail, user: User, mail: ParsedMail, now: datetime, why: dict) -> Outcome:
+    """Nothing is filed; the sender (a known account) gets a mail saying what was refused."""
+    if user.email:
+        params = json.dumps({"subject": mail.subject[:200], **why}, ensure_ascii=False)
+        session.execute(
+            insert(OutboxMessage).values(
+                channel="email",
+                recipient=user.email,
+                locale=user.locale or "ja",
+                kind=REFUSAL_KIND,
+                params=params,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    return _close(row, REFUSED, str(why["reason"]))
+
+
+def _refuse_oversized(session: Session, raw: bytes, now: datetime, config: IntakeSettings, source: str) -> Outcome:
+    """A message over the limit: its headers only are read; a known sender is told."""
+    head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    mail = parse(head + b"\r\n\r\n")  # without a Message-ID, the headers' digest names it
+    claimed = _claim(session, mail, now, source, len(raw))
+    if claimed is None:
+        return Outcome(DUPLICATE)
+    user = _sender_account(session, mail.sender) if not mail.automatic else None
+    if user is None:
+        return _close(claimed, REFUSED, "too_large")
+    claimed.user_id = user.id
+    return _refuse(session, claimed, user, mail, now, {"reason": "too_large", "max": config.max_bytes})
+
+
+def _mark_bounced(session: Session, mail: ParsedMail, now: datetime) -> None:
+    """Mail to these addresses came back: their accounts say so on the admin page."""
+    addresses = sorted({a.lower() for a in mail.bounced if a})[:20]
+    if not addresses:
+        return
+    session.execute(
+        update(User)
+        .where(func.lower(User.email).in_(addresses))
+        .values(mail_bounced_at=now, mail_bounce_reason=(mail.subject or "")[:300])
+        .execution_options(synchronize_session=False)
+    )

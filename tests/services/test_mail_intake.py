@@ -1,0 +1,266 @@
+"""Mail to the desk, taken in through the service as `swat mail ingest` and the fetcher do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+import pytest
+from sqlalchemy import select
+
+from swat.extensions import db
+from swat.models import Attachment, InboundMail, Message, OutboxMessage, SlaEvent, Ticket
+from swat.services import tickets
+from swat.services.mail_intake import IntakeSettings, ingest
+
+DOMAIN = "pref.example.jp"
+
+
+@pytest.fixture
+def mailers(users):
+    """The cast with addresses (the fixture's accounts have none)."""
+    for name in ("staff_health", "staff_health2", "staff_welfare", "agent", "lead"):
+        users[name].email = f"{name}@{DOMAIN}"
+    db.session.commit()
+    return users
+
+
+@pytest.fixture
+def take(app, clock, store, limits):
+    config = IntakeSettings(domain=DOMAIN, max_bytes=2_000_000, max_per_hour=5)
+
+    def take(raw: bytes, config: IntakeSettings = config, **kw):
+        outcome = ingest(db.session, raw, clock.now(), store=store, limits=limits, config=config, **kw)
+        db.session.commit()
+        return outcome
+
+    return take
+
+
+def mail(
+    sender="staff_health@pref.example.jp",
+    subject="ワクチン予約のチャットボットについて",
+    body="予約受付をチャットボットで行いたいです。\n事例はありますか。",
+    message_id=None,
+    in_reply_to=None,
+    references=None,
+    files=(),
+    headers=None,
+    name="健康医療部 山田花子",
+    date=None,
+) -> bytes:
+    m = EmailMessage()
+    m["From"] = f"{name} <{sender}>" if name else sender
+    m["To"] = "swat-desk@pref.example.jp"
+    m["Subject"] = subject
+    if date is not None:
+        m["Date"] = format_datetime(date)
+    if message_id:
+        m["Message-ID"] = message_id
+    if in_reply_to:
+        m["In-Reply-To"] = in_reply_to
+    if references:
+        m["References"] = references
+    for key, value in (headers or {}).items():
+        m[key] = value
+    m.set_content(body)
+    for filename, data, ctype in files:
+        maintype, subtype = ctype.split("/")
+        m.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return m.as_bytes()
+
+
+def only_ticket() -> Ticket:
+    return db.session.scalars(select(Ticket)).one()
+
+
+def test_a_staff_members_mail_files_a_consultation_for_their_department(mailers, take, clock):
+    raw = mail(
+        message_id="<first@outlook.pref.example.jp>",
+        files=[("申請書（案）.pdf", b"%PDF-1.4 test", "application/pdf")],
+    )
+    outcome = take(raw, received_at=clock.now() - timedelta(minutes=3))
+    ticket = only_ticket()
+    assert (outcome.status, outcome.number) == ("filed", ticket.number)
+    assert ticket.title == "ワクチン予約のチャットボットについて"
+    assert ticket.body == "予約受付をチャットボットで行いたいです。\n事例はありますか。"
+    assert (ticket.requester_id, ticket.department_id) == (mailers["staff_health"].id, "health-medical")
+    assert ticket.mail_thread_id == "<first@outlook.pref.example.jp>"
+    # The clocks start when the desk received the mail, not when it was read.
+    assert ticket.created_at == clock.now() - timedelta(minutes=3)
+    started = db.session.scalars(select(SlaEvent.at).where(SlaEvent.ticket_id == ticket.id, SlaEvent.kind == "started"))
+    assert set(started) == {clock.now() - timedelta(minutes=3)}
+    files = {a.filename: a for a in db.session.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id))}
+    assert set(files) == {"申請書（案）.pdf", "original.eml"}
+    assert files["申請書（案）.pdf"].internal is False
+    # The message as received is the desk's only.
+    assert files["original.eml"].internal is True and files["original.eml"].size_bytes == len(raw)
+    row = db.session.scalars(select(InboundMail)).one()
+    assert (row.status, row.ticket_id, row.sender) == ("filed", ticket.id, "staff_health@pref.example.jp")
+
+
+def test_the_same_message_twice_is_taken_in_once(mailers, take):
+    raw = mail(message_id="<twice@pref.example.jp>")
+    assert take(raw).status == "filed"
+    assert take(raw).status == "duplicate"
+    assert db.session.scalar(select(db.func.count()).select_from(Ticket)) == 1
+
+
+def test_a_reply_to_a_notice_is_a_reply_on_its_consultation(mailers, take, make_ticket):
+    ticket = make_ticket()
+    number = ticket.number
+    raw = mail(
+        subject=f"Re: [SWAT] [{number}] 回答がありました",
+        body="ありがとうございます。追加で質問です。",
+        in_reply_to=f"<swat.{number}.n7@{DOMAIN}>",
+        references=f"<swat.{number}@{DOMAIN}> <swat.{number}.n7@{DOMAIN}>",
+    )
+    outcome = take(raw)
+    assert (outcome.status, outcome.number) == ("reply", number)
+    post = db.session.scalars(select(Message).where(Message.ticket_id == ticket.id)).one()
+    assert (post.body, post.internal, post.author_id) == (
+        "ありがとうございます。追加で質問です。",
+        False,
+        mailers["staff_health"].id,
+    )
+    assert db.session.scalar(select(db.func.count()).select_from(Ticket)) == 1
+
+
+def test_the_subject_tag_alone_names_the_consultation(mailers, take, make_ticket):
+    ticket = make_ticket()
+    outcome = take(mail(subject=f"RE: [{ticket.number}] 件名", body="タグだけで返信"))
+    assert (outcome.status, outcome.number) == ("reply", ticket.number)
+
+
+def test_a_reply_to_the_mail_that_filed_it_joins_the_consultation(mailers, take):
+    take(mail(message_id="<orig@pref.example.jp>"))
+    number = only_ticket().number
+    outcome = take(mail(subject="Re: ワクチン予約", body="補足です。", in_reply_to="<orig@pref.example.jp>"))
+    assert (outcome.status, outcome.number) == ("reply", number)
+
+
+def test_a_desk_members_mail_is_a_reply_the_requester_sees(mailers, take, make_ticket):
+    ticket = make_ticket()
+    mailers["staff_health"].email = "staff_health@pref.example.jp"
+    db.session.commit()
+    outcome = take(
+        mail(sender="agent@pref.example.jp", name="鈴木", subject=f"[{ticket.number}] 回答", body="回答です。")
+    )
+    assert outcome.status == "reply"
+    post = db.session.scalars(select(Message).where(Message.ticket_id == ticket.id)).one()
+    assert post.internal is False and post.author_id == mailers["agent"].id
+    told = db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.kind == "reply")).all()
+    assert told == ["staff_health@pref.example.jp"]
+
+
+def test_another_departments_staff_naming_a_consultation_is_held(mailers, take, make_ticket):
+    ticket = make_ticket()
+    outcome = take(mail(sender="staff_welfare@pref.example.jp", subject=f"[{ticket.number}] 横から失礼します"))
+    assert (outcome.status, outcome.reason) == ("held", "not_allowed")
+    assert db.session.scalars(select(Message)).all() == []
+
+
+def test_an_unknown_sender_is_held_with_the_message_kept(mailers, take, store):
+    raw = mail(sender="stranger@example.com", name="")
+    outcome = take(raw)
+    assert (outcome.status, outcome.reason) == ("held", "unknown_sender")
+    row = db.session.scalars(select(InboundMail)).one()
+    assert store.path_for(row.raw_key).read_bytes() == raw
+    assert db.session.scalars(select(Ticket)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"Auto-Submitted": "auto-replied"}, "auto-submitted"),
+        ({"Precedence": "bulk"}, "precedence"),
+        ({"X-Auto-Response-Suppress": "All"}, "suppress"),
+    ],
+)
+def test_mail_written_by_a_machine_never_files_or_replies(mailers, take, make_ticket, headers, reason):
+    ticket = make_ticket()
+    db.session.execute(db.delete(OutboxMessage))
+    db.session.commit()
+    outcome = take(mail(subject=f"自動応答: [{ticket.number}]", headers=headers))
+    assert (outcome.status, outcome.reason) == ("ignored", reason)
+    assert db.session.scalars(select(Message)).all() == []
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_too_many_mails_in_an_hour_are_held(mailers, take):
+    outcomes = [take(mail(subject=f"相談 {i}", message_id=f"<n{i}@pref.example.jp>")).status for i in range(7)]
+    assert outcomes == ["filed"] * 5 + ["held"] * 2
+
+
+def test_authentication_results_are_read_only_from_the_trusted_server(mailers, take):
+    strict = IntakeSettings(
+        domain=DOMAIN, max_bytes=2_000_000, max_per_hour=5, trusted_authserv_id="mx.pref.example.jp"
+    )
+    forged = mail(message_id="<a1@x>", headers={"Authentication-Results": "evil.example; spf=pass; dkim=pass"})
+    assert take(forged, config=strict).reason == "not_authenticated"
+    good = mail(message_id="<a2@x>", headers={"Authentication-Results": "mx.pref.example.jp; spf=pass smtp.mailfrom=x"})
+    assert take(good, config=strict).status == "filed"
+
+
+def test_too_many_files_are_refused_with_an_answer_and_nothing_filed(mailers, take, limits):
+    files = [(f"f{i}.txt", b"x", "text/plain") for i in range(limits.max_files + 1)]
+    outcome = take(mail(files=files))
+    assert (outcome.status, outcome.reason) == ("refused", "too_many_files")
+    assert db.session.scalars(select(Ticket)).all() == []
+    answer = db.session.scalars(select(OutboxMessage)).one()
+    assert (answer.kind, answer.recipient) == ("mail_refused", "staff_health@pref.example.jp")
+
+
+def test_an_oversized_message_is_refused_from_its_headers(mailers, take):
+    small = IntakeSettings(domain=DOMAIN, max_bytes=500, max_per_hour=5)
+    outcome = take(mail(body="大" * 1000, message_id="<big@x>"), config=small)
+    assert (outcome.status, outcome.reason) == ("refused", "too_large")
+    assert db.session.scalars(select(InboundMail.message_id)).one() == "big@x"
+
+
+def test_a_reply_to_a_resolved_consultation_reopens_it(mailers, take, make_ticket, clock, store, limits):
+    ticket = make_ticket()
+    agent = mailers["agent"]
+    tickets.claim_ticket(db.session, agent, clock.now(), ticket)
+    tickets.add_reply(db.session, agent, clock.now(), ticket, "解決策です", [], store, limits, then_status="resolved")
+    db.session.commit()
+    assert take(mail(subject=f"Re: [{ticket.number}]", body="まだ困っています")).status == "reply"
+    db.session.refresh(ticket)
+    assert ticket.status == "in_progress"
+
+
+def test_a_reply_to_a_merged_duplicate_lands_on_its_original(mailers, take, make_ticket, clock):
+    from swat.services import merge
+
+    original = make_ticket(title="元の相談")
+    duplicate = make_ticket(title="重複")
+    merge.merge_ticket(db.session, mailers["agent"], clock.now(), duplicate, original.number)
+    db.session.commit()
+    outcome = take(mail(subject=f"Re: [{duplicate.number}]", body="重複の方に返信"))
+    assert (outcome.status, outcome.number) == ("reply", original.number)
+
+
+def test_a_bounce_marks_the_address_as_failing(mailers, take):
+    dsn = EmailMessage()
+    dsn["From"] = "MAILER-DAEMON@mx.pref.example.jp"
+    dsn["To"] = "swat-desk@pref.example.jp"
+    dsn["Subject"] = "Undelivered Mail Returned to Sender"
+    dsn.set_content("The mail could not be delivered to staff_welfare@pref.example.jp")
+    outcome = take(dsn.as_bytes())
+    assert (outcome.status, outcome.reason) == ("ignored", "bounce")
+
+
+def test_the_command_says_what_it_did_and_exits_with_it(app, mailers, tmp_path):
+    path = tmp_path / "m.eml"
+    path.write_bytes(mail(message_id="<cli@pref.example.jp>"))
+    runner = app.test_cli_runner()
+    db.session.commit()  # the command works in its own session
+    r = runner.invoke(args=["mail", "ingest", str(path)])
+    number = only_ticket().number
+    db.session.commit()
+    assert (r.exit_code, r.output.strip()) == (0, f"filed as {number}")
+    r = runner.invoke(args=["mail", "ingest"], input=path.read_bytes())
+    assert (r.exit_code, r.output.strip()) == (14, "already taken in")
+    r = runner.invoke(args=["mail", "ingest", "--mta"], input=mail(sender="stranger@example.com", name=""))
+    assert (r.exit_code, r.output.strip()) == (0, "held for review (unknown_sender)")
