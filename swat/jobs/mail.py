@@ -12,7 +12,7 @@ from ..extensions import db
 log = logging.getLogger("swat.mail")
 
 
-def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None = None):
+def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None = None, size: int | None = None):
     """Take one message in and commit; on any failure roll back and raise (the message stays
     where it came from: the MTA keeps it, the fetcher leaves it in the mailbox)."""
     from ..services.attachments import Limits
@@ -31,6 +31,7 @@ def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None
                 config=IntakeSettings.from_settings(s),
                 source=source,
                 received_at=received_at,
+                size=size,
             )
             db.session.commit()
         except Exception:

@@ -53,6 +53,9 @@ class IntakeSettings:
     max_per_hour: int  # mail_max_per_hour
     trusted_authserv_id: str = ""  # mail_trusted_authserv_id: "" reads no Authentication-Results
     routing_auto_apply: bool = True
+    # The desk's own addresses (mail_from, mail_inbound_address): mail from them is its own
+    # notice come back, never taken in.
+    own_addresses: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, s) -> IntakeSettings:
@@ -62,6 +65,7 @@ class IntakeSettings:
             max_per_hour=int(s["mail_max_per_hour"]),
             trusted_authserv_id=s["mail_trusted_authserv_id"],
             routing_auto_apply=bool(s["routing_auto_apply"]),
+            own_addresses=tuple(a.strip().lower() for a in (s["mail_from"], s["mail_inbound_address"]) if a.strip()),
         )
 
 
@@ -86,10 +90,13 @@ def ingest(
     config: IntakeSettings,
     source: str = "ingest",
     received_at: datetime | None = None,
+    size: int | None = None,
 ) -> Outcome:
-    """Take one received message in; the caller commits."""
-    if len(raw) > config.max_bytes:
-        return _refuse_oversized(session, raw, now, config, source)
+    """Take one received message in; the caller commits. `size`: the message's size when
+    only its header was read (a mailbox's message over the limit is not downloaded)."""
+    size = max(size or 0, len(raw))
+    if size > config.max_bytes:
+        return _refuse_oversized(session, raw, now, config, source, size)
     mail = parse(raw)
     row = _claim(session, mail, now, source, len(raw))
     if row is None:
@@ -98,6 +105,8 @@ def ingest(
         if mail.automatic == "bounce":
             _mark_bounced(session, mail, now)
         return _close(row, IGNORED, mail.automatic)
+    if mail.sender and mail.sender in config.own_addresses:
+        return _close(row, IGNORED, "from_desk")
     user = _sender_account(session, mail.sender)
     row.user_id = user.id if user else None
     held = _why_held(session, mail, user, row, now, config)
@@ -354,11 +363,13 @@ def _refuse(session: Session, row: InboundMail, user: User, mail: ParsedMail, no
     return _close(row, REFUSED, str(why["reason"]))
 
 
-def _refuse_oversized(session: Session, raw: bytes, now: datetime, config: IntakeSettings, source: str) -> Outcome:
+def _refuse_oversized(
+    session: Session, raw: bytes, now: datetime, config: IntakeSettings, source: str, size: int
+) -> Outcome:
     """A message over the limit: its headers only are read; a known sender is told."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     mail = parse(head + b"\r\n\r\n")  # without a Message-ID, the headers' digest names it
-    claimed = _claim(session, mail, now, source, len(raw))
+    claimed = _claim(session, mail, now, source, size)
     if claimed is None:
         return Outcome(DUPLICATE)
     user = _sender_account(session, mail.sender) if not mail.automatic else None

@@ -264,3 +264,43 @@ def test_the_command_says_what_it_did_and_exits_with_it(app, mailers, tmp_path):
     assert (r.exit_code, r.output.strip()) == (14, "already taken in")
     r = runner.invoke(args=["mail", "ingest", "--mta"], input=mail(sender="stranger@example.com", name=""))
     assert (r.exit_code, r.output.strip()) == (0, "held for review (unknown_sender)")
+
+
+def test_four_takers_of_one_message_at_once_file_it_once(app, mailers):
+    """Two fetchers (or a fetcher and a pipe) handed the same message at the same moment."""
+    import threading
+
+    from swat.jobs.mail import ingest_one
+
+    raw = mail(message_id="<race@pref.example.jp>")
+    db.session.commit()
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def take_it():
+        barrier.wait()
+        try:
+            results.append(ingest_one(app, raw, "imap").status)
+        except Exception as exc:  # noqa: BLE001 (the assertion below shows it)
+            results.append(repr(exc))
+
+    threads = [threading.Thread(target=take_it) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["duplicate", "duplicate", "duplicate", "filed"]
+    assert db.session.scalar(select(db.func.count()).select_from(Ticket)) == 1
+
+
+def test_the_desks_own_notice_come_back_is_ignored(mailers, take):
+    config = IntakeSettings(domain=DOMAIN, max_bytes=2_000_000, max_per_hour=5, own_addresses=("swat@pref.example.jp",))
+    outcome = take(mail(sender="SWAT@pref.example.jp", name="コロナSWAT相談窓口"), config=config)
+    assert (outcome.status, outcome.reason) == ("ignored", "from_desk")
+
+
+def test_a_message_known_only_by_its_header_and_size_is_refused(mailers, take):
+    head = mail(message_id="<head-only@x>").split(b"\n\n", 1)[0] + b"\n\n"
+    outcome = take(head, size=50_000_000)
+    assert (outcome.status, outcome.reason) == ("refused", "too_large")
+    assert db.session.scalars(select(InboundMail.size_bytes)).one() == 50_000_000
