@@ -1,27 +1,38 @@
 """One received mail as the desk reads it: who sent it, what it refers to, its text and files.
 
-`parse(raw)` never raises on a message's content: what cannot be decoded becomes U+FFFD.
+`parse(raw)` never raises on any input bytes: what cannot be decoded becomes U+FFFD, and a
+message the MIME parser cannot take at all still comes back with its bytes read as text.
+Charsets are read as their Japanese supersets (mail_charset), headers leniently
+(mail_header), HTML as its text (mail_html), reply trimming in mail_trim, machine-written
+mail in mail_auto. tests/mail/ holds a corpus of real-world forms with what a person reads.
 """
 
 from __future__ import annotations
 
 import email
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import policy
-from email.message import EmailMessage
-from email.utils import getaddresses, parsedate_to_datetime
+from email.message import Message
+from email.policy import Compat32
+from email.utils import parsedate_to_datetime
+
+from swat.domain.mail_auto import authentication, automatic, bounced
+from swat.domain.mail_charset import decode, guess_strict
+from swat.domain.mail_header import decode_header, decode_param, message_id, message_ids, parse_address, safe
+from swat.domain.mail_html import html_to_text
+from swat.domain.mail_trim import reply_text
 
 
 @dataclass(frozen=True)
 class MailFile:
     """A file the mail carried (an attachment, or an inline image)."""
 
-    filename: str
-    content_type: str
+    filename: str  # decoded, without any folder part; "file.png"-like when the mail named none
+    content_type: str  # lower-case, e.g. "application/pdf"
     data: bytes
-    inline: bool = False
+    inline: bool = False  # an image shown in the text (a Content-ID part, or in multipart/related)
 
 
 @dataclass(frozen=True)
@@ -38,102 +49,278 @@ class ParsedMail:
     # Without the angle brackets; made from the content's digest when the mail has none.
     message_id: str
     subject: str
-    sender: str  # the From address, lower-cased
+    sender: str  # the From address, lower-cased; "" when From holds no usable address
     sender_name: str
     date: datetime | None  # the Date header, UTC; None when missing or unreadable
-    # The whole text as a person reads it, and the new part of a reply: quoted history and
-    # signature taken off.
+    # The whole text as a person reads it (\n line ends, no trailing whitespace), and the new
+    # part of a reply: quoted history and signature taken off (see mail_trim).
     text: str
     reply_text: str
     in_reply_to: list[str] = field(default_factory=list)  # each with its angle brackets
     references: list[str] = field(default_factory=list)
     files: list[MailFile] = field(default_factory=list)
-    # Why the mail was written by a machine ("auto-submitted", "precedence", "suppress",
-    # "bounce", "out-of-office"), or None for a person's mail.
+    # Why the mail was written by a machine, one of mail_auto.CODES ("bounce", "receipt",
+    # "out-of-office", "auto-submitted", "precedence", "list", "suppress"), or None.
     automatic: str | None = None
     bounced: list[str] = field(default_factory=list)  # the failed recipients a bounce names
     authentication: list[Authentication] = field(default_factory=list)
     size: int = 0
+    # Some header or text part was read in a charset other than the declared one, or held
+    # bytes no charset could read (they became U+FFFD): worth a look at the original.
+    charset_trouble: bool = False
 
 
-AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+class _RawPolicy(Compat32):
+    """Header values exactly as received (8-bit bytes as surrogate escapes): mail_header
+    decodes them, the stdlib's own decoding would replace what it cannot read."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        return value
+
+
+_POLICY = _RawPolicy()
+_MAX_DEPTH = 30
+_EXTENSIONS = {
+    "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/bmp": ".bmp",
+    "image/webp": ".webp", "application/pdf": ".pdf", "text/plain": ".txt", "text/html": ".html",
+    "text/calendar": ".ics", "message/rfc822": ".eml",
+}  # fmt: skip
 
 
 def parse(raw: bytes) -> ParsedMail:
-    msg = email.message_from_bytes(raw, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    name, address = _sender(msg)
-    text = _text(msg)
-    files = [
-        MailFile(part.get_filename() or "file", part.get_content_type(), part.get_payload(decode=True) or b"")
-        for part in msg.iter_attachments()
-        if isinstance(part, EmailMessage)
-    ]
+    try:
+        return _parse(raw)
+    except Exception:  # the last resort of a never-raising parser: keep the mail readable
+        return _unparsed(raw)
+
+
+class _Collected:
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.files: list[MailFile] = []
+        self.reports: list[Message] = []
+        self.trouble = False
+
+
+def _parse(raw: bytes) -> ParsedMail:
+    msg = email.message_from_bytes(raw, policy=_POLICY)
+    subject, subject_trouble = decode_header(msg.get("Subject", ""))
+    sender = parse_address(msg.get("From", ""))
+    got = _Collected()
+    _walk(msg, got, text=True, related=False, depth=0)
+    text = _normalise("\n".join(t for t in got.texts if t.strip()))
+    code = automatic(msg, sender.address, subject)
     return ParsedMail(
-        message_id=_message_id(msg, raw),
-        subject=str(msg.get("Subject", "") or "").strip(),
-        sender=address,
-        sender_name=name,
-        date=_date(msg),
+        message_id=message_id(msg.get("Message-ID", "")) or _digest_id(raw),
+        subject=subject,
+        sender=sender.address,
+        sender_name=sender.name,
+        date=_date(msg.get("Date")),
         text=text,
-        reply_text=text.strip(),
-        in_reply_to=_ids(msg.get("In-Reply-To", "")),
-        references=_ids(msg.get("References", "")),
-        files=files,
-        automatic=_automatic(msg, address),
+        reply_text=reply_text(text, subject),
+        in_reply_to=message_ids(msg.get("In-Reply-To", "")),
+        references=message_ids(" ".join(str(v) for v in msg.get_all("References") or [])),
+        files=got.files,
+        automatic=code,
+        bounced=bounced(msg, got.reports, text) if code == "bounce" else [],
+        authentication=[Authentication(*authentication(v)) for v in msg.get_all("Authentication-Results") or []],
         size=len(raw),
+        charset_trouble=subject_trouble or sender.trouble or got.trouble,
     )
 
 
-def _sender(msg: EmailMessage) -> tuple[str, str]:
-    pairs = getaddresses([str(msg.get("From", "") or "")])
-    if not pairs:
-        return "", ""
-    name, address = pairs[0]
-    return name.strip(), address.strip().lower()
+def _unparsed(raw: bytes) -> ParsedMail:
+    text = _normalise(guess_strict(raw) or raw.decode("utf-8", "replace"))
+    return ParsedMail(
+        message_id=_digest_id(raw),
+        subject="",
+        sender="",
+        sender_name="",
+        date=None,
+        text=text,
+        reply_text=text,
+        size=len(raw),
+        charset_trouble=True,
+    )
 
 
-def _text(msg: EmailMessage) -> str:
-    part = msg.get_body(preferencelist=("plain", "html"))
-    if part is None or not isinstance(part, EmailMessage):
-        return ""
-    try:
-        content = part.get_content()
-    except (LookupError, UnicodeDecodeError):
-        content = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
-    return str(content).replace("\r\n", "\n")
+def _digest_id(raw: bytes) -> str:
+    return "sha256." + hashlib.sha256(raw).hexdigest() + "@swat-desk.invalid"
 
 
-def _message_id(msg: EmailMessage, raw: bytes) -> str:
-    value = str(msg.get("Message-ID", "") or "").strip().strip("<>").strip()
-    return value[:250] if value else "sha256." + hashlib.sha256(raw).hexdigest() + "@swat-desk.invalid"
+def _normalise(text: str) -> str:
+    return safe(text.replace("\r\n", "\n").replace("\r", "\n")).rstrip()
 
 
-def _ids(value: object) -> list[str]:
-    return [f"<{v.strip('<>')}>" for v in str(value or "").split() if v.strip("<>")]
+def _children(part: Message) -> list[Message]:
+    # Only a multipart's payload is asked for undecoded: get_payload() of a text payload with
+    # 8-bit bytes decodes it by its charset parameter, which may itself be garbage.
+    payload = part.get_payload() if part.is_multipart() else None
+    return [c for c in payload if isinstance(c, Message)] if isinstance(payload, list) else []
 
 
-def _date(msg: EmailMessage) -> datetime | None:
-    value = msg.get("Date")
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return when.astimezone(UTC)
+def _walk(part: Message, got: _Collected, text: bool, related: bool, depth: int) -> None:
+    """Collect the text (when `text`: this part is what the reader reads), the files and the
+    delivery-status parts of one MIME part and its children."""
+    if depth > _MAX_DEPTH:
+        return
+    ctype = part.get_content_type()
+    children = _children(part)
+    if ctype == "message/rfc822" and children:
+        _attach(part, got, related, _message_bytes(children[0]), _subject_name(children[0]))
+    elif part.is_multipart() or children:
+        if ctype == "multipart/alternative":
+            chosen = _choose(children, got, depth)
+            for child in children:
+                if child is not chosen:
+                    _walk(child, got, text=False, related=related, depth=depth + 1)
+        elif ctype == "multipart/report":
+            for i, child in enumerate(children):
+                if child.get_content_type() == "message/delivery-status":
+                    got.reports.append(child)
+                elif i == 0:
+                    _walk(child, got, text=text, related=related, depth=depth + 1)
+        else:
+            inner = related or ctype == "multipart/related"
+            for child in children:
+                _walk(child, got, text=text, related=inner, depth=depth + 1)
+    elif ctype in ("text/plain", "text/html") and _is_body(part):
+        if text:
+            body, trouble = _body(part)
+            got.texts.append(body)
+            got.trouble = got.trouble or trouble
+    elif ctype == "message/delivery-status":
+        got.reports.append(part)
+    else:
+        data = part.get_payload(decode=True)
+        _attach(part, got, related, data if isinstance(data, bytes) else b"", "")
 
 
-def _automatic(msg: EmailMessage, address: str) -> str | None:
-    auto = str(msg.get("Auto-Submitted", "") or "").strip().lower()
-    if auto and auto != "no":
-        return "auto-submitted"
-    if str(msg.get("Precedence", "") or "").strip().lower() in AUTOMATIC_PRECEDENCE:
-        return "precedence"
-    if msg.get("X-Auto-Response-Suppress"):
-        return "suppress"
-    if msg.get_content_type() == "multipart/report" or address.split("@")[0] in ("mailer-daemon", "postmaster"):
-        return "bounce"
+def _choose(children: list[Message], got: _Collected, depth: int) -> Message | None:
+    """The alternative a person reads: the plain text, else the HTML (or the multipart
+    holding it); an empty plain text gives way to the next."""
+
+    def rank(child: Message) -> int:
+        ctype = child.get_content_type()
+        if ctype == "text/plain":
+            return 0
+        if child.is_multipart():
+            return 1 if any(p.get_content_type() == "text/plain" for p in child.walk()) else 2
+        return 3 if ctype == "text/html" else 9
+
+    for child in sorted(children, key=rank):
+        if rank(child) == 9:
+            break
+        trial = _Collected()
+        _walk(child, trial, text=True, related=False, depth=depth + 1)
+        if any(t.strip() for t in trial.texts):
+            got.texts.extend(trial.texts)
+            got.files.extend(trial.files)
+            got.reports.extend(trial.reports)
+            got.trouble = got.trouble or trial.trouble
+            return child
     return None
+
+
+def _is_body(part: Message) -> bool:
+    disposition = (part.get_content_disposition() or "").lower()
+    return disposition != "attachment" and not _filename_param(part)
+
+
+def _body(part: Message) -> tuple[str, bool]:
+    data = part.get_payload(decode=True)
+    data = data if isinstance(data, bytes) else b""
+    charset = _charset(part)
+    html = part.get_content_type() == "text/html"
+    if html and not charset:
+        meta = re.search(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:\-]+)""", data[:4096], re.IGNORECASE)
+        charset = meta.group(1).decode("ascii") if meta else ""
+    body, trouble = decode(data, charset or None)
+    body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if html:
+        return html_to_text(body), trouble
+    if str(part.get_param("format") or "").lower() == "flowed":
+        body = _unflow(body, str(part.get_param("delsp") or "").lower() == "yes")
+    return body, trouble
+
+
+def _charset(part: Message) -> str:
+    value = part.get_param("charset")
+    if isinstance(value, tuple):
+        value = value[2]
+    return str(value or "").strip().strip("\"'")
+
+
+def _unflow(text: str, delsp: bool) -> str:
+    """RFC 3676 format=flowed: soft line breaks (a line ending in a space) joined."""
+    out: list[tuple[int, str]] = []
+    joining = False
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        content = line[depth:]
+        content = content[1:] if content.startswith(" ") else content
+        flowed = content.endswith(" ") and content != "-- "
+        if delsp and flowed:
+            content = content[:-1]
+        if joining and out and depth == out[-1][0]:
+            out[-1] = (depth, out[-1][1] + content)
+        else:
+            out.append((depth, content))
+        joining = flowed
+    return "\n".join(">" * d + " " + c if d else c for d, c in out)
+
+
+def _filename_param(part: Message) -> object:
+    return part.get_param("filename", header="content-disposition") or part.get_param("name")
+
+
+def _filename(part: Message) -> tuple[str, bool]:
+    value = _filename_param(part)
+    if not value:
+        return "", False
+    name, trouble = decode_param(value)
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name[:255], trouble
+
+
+def _attach(part: Message, got: _Collected, related: bool, data: bytes, fallback_name: str) -> None:
+    ctype = part.get_content_type()
+    name, trouble = _filename(part)
+    got.trouble = got.trouble or trouble
+    if not name:
+        name = fallback_name or "file" + _EXTENSIONS.get(ctype, "")
+    disposition = (part.get_content_disposition() or "").lower()
+    inline = disposition != "attachment" and (
+        bool(part.get("Content-ID")) or (related and part.get_content_maintype() == "image")
+    )
+    got.files.append(MailFile(filename=name, content_type=ctype, data=data, inline=inline))
+
+
+def _message_bytes(inner: Message) -> bytes:
+    try:
+        return inner.as_bytes()
+    except Exception:  # a forwarded message too broken to write back out
+        return b""
+
+
+def _subject_name(inner: Message) -> str:
+    subject = decode_header(inner.get("Subject", "")).text
+    subject = re.sub(r'[\\/:*?"<>|]', "_", subject)[:120].strip()
+    return (subject or "message") + ".eml"
+
+
+def _date(value: object) -> datetime | None:
+    text = decode_header(value or "").text
+    if not text:
+        return None
+    text = re.sub(r"\bJST$", "+0900", text)  # the one zone name Japanese mailers write
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when.tzinfo is None:  # "-0000" or no zone at all: the time is read as UTC
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
