@@ -173,7 +173,7 @@ def test_an_unknown_sender_is_held_with_the_message_kept(mailers, take, store):
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [
-        ({"Auto-Submitted": "auto-replied"}, "auto-submitted"),
+        ({"Auto-Submitted": "auto-generated"}, "auto-submitted"),
         ({"Precedence": "bulk"}, "precedence"),
         ({"X-Auto-Response-Suppress": "All"}, "suppress"),
     ],
@@ -182,7 +182,7 @@ def test_mail_written_by_a_machine_never_files_or_replies(mailers, take, make_ti
     ticket = make_ticket()
     db.session.execute(db.delete(OutboxMessage))
     db.session.commit()
-    outcome = take(mail(subject=f"自動応答: [{ticket.number}]", headers=headers))
+    outcome = take(mail(subject=f"Re: [{ticket.number}] ご連絡", headers=headers))
     assert (outcome.status, outcome.reason) == ("ignored", reason)
     assert db.session.scalars(select(Message)).all() == []
     assert db.session.scalars(select(OutboxMessage)).all() == []
