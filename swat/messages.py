@@ -54,6 +54,8 @@ def subject(kind: str, params: dict | str) -> str:
         return _("%(number)s is now: %(status)s", number=number, status=_label(STATUS, p.get("new")))
     if kind == "assigned":
         return _("%(number)s was assigned to you", number=number)
+    if kind == "receipt":
+        return _("%(number)s: your consultation was received", number=number)
     if kind == "triage":
         return _("%(number)s waits for triage", number=number)
     if kind == "escalation":

@@ -5,7 +5,7 @@ jobs never send the same message at once; a job that dies mid-way releases
 its claims when the lease runs out. A message sent but not yet marked (a
 crash between the two) can go out again after the lease: each e-mail carries
 a Message-ID made from its outbox id, so the receiving side sees the same
-message, not a new one.
+message, not a new one. What an e-mail looks like is `mail_compose`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formatdate
 
 from flask import current_app
 from flask_babel import force_locale
@@ -25,8 +23,9 @@ from sqlalchemy import or_, select, update
 
 from .. import messages
 from ..extensions import db
-from ..models import OutboxMessage
+from ..models import OutboxMessage, Ticket
 from ..services.statements import rows_matched
+from .mail_compose import compose
 
 LEASE = timedelta(minutes=5)
 BATCH = 50
@@ -50,6 +49,8 @@ class Job:
     params: str
     attempts: int
     token: str
+    # The Message-ID of the mail the message's consultation was filed by, if it was.
+    thread: str | None = None
 
 
 def _claim(now: datetime) -> list[Job]:
@@ -69,14 +70,43 @@ def _claim(now: datetime) -> list[Job]:
         .values(claim_token=token, claimed_until=now + LEASE)
         .execution_options(synchronize_session=False)
     )
+    rows = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
+    ).all()
+    threads = _threads(rows)
     jobs = [
-        Job(m.id, m.channel, m.recipient, m.locale, m.kind, m.params, m.attempts, token)
-        for m in db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.claim_token == token).order_by(OutboxMessage.id)
-        )
+        Job(m.id, m.channel, m.recipient, m.locale, m.kind, m.params, m.attempts, token, threads.get(m.id))
+        for m in rows
     ]
     db.session.commit()
     return jobs
+
+
+def _threads(rows) -> dict[int, str]:
+    """outbox id -> the Message-ID of the mail its consultation was filed by, for the e-mails
+    of such consultations (one query for the batch).
+
+    Read at send time rather than written into the params: the mail intake sets it on the
+    ticket once filing (and its receipt) is written, in the same transaction, and every
+    notice since, the receipt first, must refer to it."""
+    numbers: dict[int, str] = {}
+    for m in rows:
+        if m.channel == "email":
+            number = json.loads(m.params).get("number")
+            if isinstance(number, str) and number:
+                numbers[m.id] = number
+    if not numbers:
+        return {}
+    found = {
+        number: thread
+        for number, thread in db.session.execute(
+            select(Ticket.number, Ticket.mail_thread_id).where(
+                Ticket.number.in_(set(numbers.values())), Ticket.mail_thread_id.is_not(None)
+            )
+        )
+        if thread
+    }
+    return {oid: found[number] for oid, number in numbers.items() if number in found}
 
 
 def _still_mine(job: Job, clock) -> bool:
@@ -122,13 +152,14 @@ def send_email(msg: Job) -> None:
     if not s["smtp_host"]:
         raise RuntimeError("no SMTP server is configured (smtp_host)")
     with force_locale(msg.locale or "ja"):
-        email = EmailMessage()
-        email["Subject"] = "[SWAT] " + messages.subject(msg.kind, msg.params)
-        email["From"] = s["mail_from"]
-        email["To"] = msg.recipient
-        email["Date"] = formatdate(localtime=False)
-        email["Message-ID"] = f"<outbox-{msg.id}@{s['mail_from'].split('@')[-1] or 'swat-desk'}>"
-        email.set_content(messages.body(msg.kind, msg.params, _link(msg.kind, msg.params), _base()))
+        email = compose(
+            outbox_id=msg.id,
+            kind=msg.kind,
+            params_json=msg.params,
+            recipient=msg.recipient,
+            thread=msg.thread,
+            settings=s,
+        )
     with smtplib.SMTP(s["smtp_host"], s["smtp_port"], timeout=10) as smtp:
         if s["smtp_starttls"]:
             smtp.starttls()

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from ..domain import permissions, states
 from ..domain.errors import Conflict, Forbidden, ValidationError
+from ..domain.sla import FIRST_RESPONSE
 from ..domain.tz import TOKYO
 from ..models import Initiative, Theme, Ticket, TicketCounter, TicketInitiative, User
-from . import search_index, sla
+from . import notify, search_index, sla
 from .attachments import Limits, save_files
 from .history import record
 from .statements import insert_or_update, transaction_memo
@@ -139,7 +140,8 @@ def file_consultation(
     so a double-clicked form makes one ticket, even when both arrive at once. With
     `ask_if_duplicate` (a form the requester filled in), a consultation of the same
     title and text that the requester filed within DUPLICATE_WINDOW raises Duplicate
-    instead: the form asks whether a second one is meant.
+    instead: the form asks whether a second one is meant. The requester is sent a receipt
+    by e-mail (notification kind "receipt"), however the consultation was filed.
     """
     if not permissions.can_file(actor):
         raise Forbidden("Only department staff can file consultations.")
@@ -194,7 +196,16 @@ def file_consultation(
     saved = save_files(session, store, limits, ticket, None, actor, now, files, internal=False)
     search_index.refresh(session, ticket.id, new=True, with_files=bool(saved))
     mark_filed(session, ticket.id, initiative_ids)
+    _send_receipt(session, actor, now, ticket, clocks)
     return ticket
+
+
+def _send_receipt(session: Session, actor: User, now: datetime, ticket: Ticket, clocks: sla.Started | None) -> None:
+    """The requester's receipt (by e-mail only, unless they turned it off): the number, what
+    happens next and when the first response is due."""
+    first = clocks.step.clocks.get(FIRST_RESPONSE) if clocks is not None else None
+    due = {"first_due": first.due_at.isoformat()} if first is not None and first.due_at is not None else {}
+    notify.notify(session, now, [actor.id], notify.RECEIPT, ticket, notify.ticket_params(ticket, **due))
 
 
 _FILED = "swat.filing.filed"

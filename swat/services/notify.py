@@ -25,7 +25,14 @@ from ..models import Notification, OutboxMessage, Ticket, User
 REQUESTER = "requester"
 # A desk member named with @ in an internal note.
 MENTION = "mention"
-KINDS = ("reply", "status", "merged", "assigned", REQUESTER, MENTION, "triage", "escalation")
+# The requester's receipt for a consultation they filed (on the web or by mail).
+RECEIPT = "receipt"
+KINDS = ("reply", "status", "merged", RECEIPT, "assigned", REQUESTER, MENTION, "triage", "escalation")
+# Kinds told by e-mail only: the bell does not tell anyone what they just did themselves.
+MAIL_ONLY_KINDS = (RECEIPT,)
+# Params only a message's e-mail uses (the text of a reply, its files' ids): the bell's rows
+# and the chat post are written without them, and show what they showed before.
+MAIL_ONLY_PARAMS = ("text", "file_ids")
 # Kinds that also go to the team's chat channel (when a webhook is configured).
 WEBHOOK_KINDS = ("triage", "escalation")
 WEBHOOK = "webhook"
@@ -76,8 +83,8 @@ def notify_roles(
 def tell_desk_of_requester(session: Session, now: datetime, actor: User, ticket: Ticket, **what) -> int:
     """What the requester did, told once to whoever works the ticket: its assignee, or the
     team leads (and the team's chat) while nobody is assigned or the assignee's account is
-    switched off. `what` says it: `reply`
-    (with `files`, file names), and `old`/`new` when the status changed with it."""
+    switched off. `what` says it: `reply` (with its `text`, and `files` and `file_ids`, the
+    names and ids of its files), and `old`/`new` when the status changed with it."""
     params = ticket_params(ticket, author=actor.display_name, **what)
     assignee = session.get(User, ticket.assignee_id) if ticket.assignee_id is not None else None
     if assignee is not None and assignee.active:
@@ -173,6 +180,8 @@ def _tell(
     # The bell's rows and the outbox's are each written in one INSERT, however many are told.
     told = 0
     payload = json.dumps(params, ensure_ascii=False)
+    short = {k: v for k, v in params.items() if k not in MAIL_ONLY_PARAMS}
+    bell_payload = json.dumps(short, ensure_ascii=False) if len(short) < len(params) else payload
     bell: list[dict] = []
     outbox: list[dict] = []
     for user in users:
@@ -185,14 +194,14 @@ def _tell(
         muted = {k for k in (user.muted_kinds or "").split(",") if k}
         if kind in muted:
             continue
-        if user.notify_inapp:
+        if user.notify_inapp and kind not in MAIL_ONLY_KINDS:
             bell.append(
                 {
                     "user_id": user.id,
                     "kind": kind,
                     "ticket_id": ticket.id if ticket else None,
                     "escalation_id": escalation_id,
-                    "params": payload,
+                    "params": bell_payload,
                     "created_at": now,
                 }
             )
@@ -208,7 +217,7 @@ def _tell(
         digest.bell(bell)
         bell = []
     elif kind in WEBHOOK_KINDS or team_chat:
-        outbox.append(_outbox_row(WEBHOOK, "", "ja", kind, payload, now))
+        outbox.append(_outbox_row(WEBHOOK, "", "ja", kind, bell_payload, now))
     if bell:
         session.execute(_NOTIFICATIONS, bell)
     if outbox:

@@ -321,6 +321,10 @@ def add_reply(
     saved = save_files(session, store, limits, ticket, message, actor, now, files, internal=False)
     record(session, ticket, actor, now, "replied" if desk else "requester_replied", new=message.id)
     old = ticket.status
+    if saved:
+        session.flush()  # the files' ids, for the links in the e-mail
+    # What the e-mail quotes: the text and the files (their ids make the download links).
+    said = {"text": body, "files": [a.filename for a in saved], "file_ids": [a.id for a in saved]}
     if desk:
         sla.on_desk_reply(session, ticket, now)
         if then_status and then_status != ticket.status:
@@ -332,7 +336,7 @@ def add_reply(
             [ticket.requester_id],
             "reply",
             ticket,
-            notify.ticket_params(ticket, author=actor.display_name, **changed),
+            notify.ticket_params(ticket, author=actor.display_name, **said, **changed),
             exclude=actor.id,
         )
     else:
@@ -340,8 +344,7 @@ def add_reply(
             moved = states.transition(ticket.status, "requester_replied", states.REQUESTER)
             _set_status(session, ticket, actor, now, moved, tell=False)
         changed = {"old": old, "new": ticket.status} if ticket.status != old else {}
-        names = [a.filename for a in saved or ()]
-        notify.tell_desk_of_requester(session, now, actor, ticket, reply=True, files=names, **changed)
+        notify.tell_desk_of_requester(session, now, actor, ticket, reply=True, **said, **changed)
     _touch(ticket, now)
     search_index.refresh(session, ticket.id)
     drafts.discard(session, actor, ticket, "reply")  # sent: the draft has done its work

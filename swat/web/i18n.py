@@ -116,6 +116,7 @@ NOTIFY_KIND_LABELS = {
     "reply": _l("Replies to my consultations"),
     "status": _l("Status changes of my consultations"),
     "merged": _l("My consultations merged into another"),
+    "receipt": _l("A receipt for each consultation I file (by e-mail only)"),
     "assigned": _l("Consultations assigned to me"),
     "requester": _l("Requesters' replies, files, reopening and closing (mine, or unassigned ones for leads)"),
     "mention": _l("Mentions of me (@) in internal notes"),

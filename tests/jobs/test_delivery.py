@@ -50,9 +50,20 @@ def subject(msg):
     return str(make_header(decode_header(msg["Subject"])))
 
 
+def plain(msg):
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def forget_outbox():
+    """The receipts of the filings a test starts from: already out of the way."""
+    db.session.query(OutboxMessage).delete()
+    db.session.commit()
+
+
 def test_reply_reaches_the_requester_by_email_once(make_ticket, users, clock, store, limits, smtp):
     with_email(users, "staff_health", "kenko@pref.example.jp")
     t = make_ticket()
+    forget_outbox()
     tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
     tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答します", [], store, limits)
     db.session.commit()
@@ -60,24 +71,29 @@ def test_reply_reaches_the_requester_by_email_once(make_ticket, users, clock, st
     assert deliver(clock.now())["sent"] == 0  # nothing is sent twice
     ((rcpts, msg),) = smtp.messages
     assert rcpts == ["kenko@pref.example.jp"]
-    assert subject(msg) == f"[SWAT] {t.number}: SWATチームから回答がありました"
-    assert f"/tickets/{t.number}" in msg.get_content()
-    assert msg["Message-ID"].startswith("<outbox-")
+    assert subject(msg) == f"[SWAT] [{t.number}] LINEで相談を受けたい"
+    assert plain(msg).startswith(f"{t.number}: SWATチームから回答がありました\n")
+    assert f"/tickets/{t.number}" in plain(msg)
+    assert msg["Message-ID"].startswith(f"<swat.{t.number}.n")
 
 
 def test_english_readers_get_english(make_ticket, users, clock, store, limits, smtp):
     with_email(users, "staff_health", "kenko@pref.example.jp", locale="en")
     t = make_ticket()
+    forget_outbox()
     tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
     tickets.add_reply(db.session, users["agent"], clock.now(), t, "Answer", [], store, limits)
     db.session.commit()
     deliver(clock.now())
-    assert subject(smtp.messages[0][1]) == f"[SWAT] {t.number}: the SWAT team replied"
+    msg = smtp.messages[0][1]
+    assert subject(msg) == f"[SWAT] [{t.number}] LINEで相談を受けたい"  # the title as its requester wrote it
+    assert plain(msg).startswith(f"{t.number}: the SWAT team replied\n")
 
 
 def test_smtp_down_retries_with_backoff_then_delivers_without_loss(app, make_ticket, users, clock, store, limits, smtp):
     with_email(users, "staff_health", "kenko@pref.example.jp")
     t = make_ticket()
+    forget_outbox()
     tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
     tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答", [], store, limits)
     db.session.commit()
@@ -96,6 +112,7 @@ def test_smtp_down_retries_with_backoff_then_delivers_without_loss(app, make_tic
 def test_a_crashed_delivery_is_picked_up_after_its_lease(make_ticket, users, clock, store, limits, smtp):
     with_email(users, "staff_health", "kenko@pref.example.jp")
     t = make_ticket()
+    forget_outbox()
     tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
     tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答", [], store, limits)
     db.session.commit()
@@ -135,7 +152,10 @@ def test_jobs_run_command_sweeps_and_delivers(app, make_ticket, users, clock, sm
     assert [rcpts for rcpts, _ in smtp.messages] == [["lead@pref.example.jp"]]
     mail = smtp.messages[0][1]
     assert mail["Subject"] == "[SWAT] SLA期限のお知らせ：1件"  # one consultation, at two levels
-    text = mail.get_content()
+    assert "In-Reply-To" not in mail and mail["Message-ID"].startswith("<swat.n")  # no consultation's thread
+    assert mail["Auto-Submitted"] == "auto-generated"
+    assert 'href="http://127.0.0.1:5000/notifications"' in mail.get_body(preferencelist=("html",)).get_content()
+    text = plain(mail)
     assert "初回回答の期限が迫っています" in text and "初回回答の期限を超過しました" in text
     assert "30分超過（開庁時間）" in text and "担当：なし" in text and "部局：健康医療部" in text
     assert "/tickets/2026-00001" in text and "「確認済みにする」" in text and "/notifications" in text

@@ -334,13 +334,17 @@ def test_the_summary_arrives_over_smtp_once(app, weeks, clock, smtp):
         str(make_header(decode_header(english["Subject"])))
         == "[SWAT] Weekly summary 2026-11-16 – 2026-11-22: Department of Health and Medical Care"
     )
-    text = english.get_content()
+    text = english.get_body(preferencelist=("plain",)).get_content()
     assert "Backlog at the week's end: 1 (previous week: 0)" in text
     assert "Resolution, median (business hours): 16.5 hours (previous week: 17.5 hours)" in text
     assert f"{BASE}/reports?period={WEEK}" in text and "/tickets/" not in text
+    # The same in HTML, its links to the desk as links; no consultation's thread.
+    html = english.get_body(preferencelist=("html",)).get_content()
+    assert f'<a href="{BASE}/reports?period={WEEK}"' in html and "Backlog at the week&#39;s end" in html
+    assert "In-Reply-To" not in english and english["Auto-Submitted"] == "auto-generated"
     japanese = got["cio@pref.example.jp"]
     assert "2026年11月16日〜2026年11月22日" in str(make_header(decode_header(japanese["Subject"])))
-    assert "受付件数" in japanese.get_content()
+    assert "受付件数" in japanese.get_body(preferencelist=("plain",)).get_content()
 
 
 def test_commands_send_last_week_or_a_chosen_week_once(app, weeks, clock):

@@ -86,6 +86,7 @@ def test_preferences_mute_every_kind_not_wanted(users):
     assert again.muted_kinds.split(",") == [
         "status",
         "merged",
+        "receipt",
         "assigned",
         "requester",
         "mention",
@@ -93,7 +94,7 @@ def test_preferences_mute_every_kind_not_wanted(users):
         WEEKLY_SUMMARY,
     ]
     assert saved == notifications.preferences(again)
-    assert saved.muted == {"status", "merged", "assigned", "requester", "mention", "triage", WEEKLY_SUMMARY}
+    assert saved.muted == {"status", "merged", "receipt", "assigned", "requester", "mention", "triage", WEEKLY_SUMMARY}
 
 
 @pytest.mark.parametrize(
