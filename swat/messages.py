@@ -23,6 +23,8 @@ STATUS = {
 TARGET = {"first_response": _l("First response"), "resolution": _l("Resolution")}
 WEEKLY_SUMMARY = "weekly_summary"
 DIGEST = "escalation_digest"
+# The answer to a mail the desk could not take in (services.mail_intake.REFUSAL_KIND).
+MAIL_REFUSED = "mail_refused"
 
 
 def _label(labels: dict[str, Any], key: object) -> object:
@@ -34,6 +36,8 @@ def subject(kind: str, params: dict | str) -> str:
     p = json.loads(params) if isinstance(params, str) else params
     if kind == WEEKLY_SUMMARY:
         return _weekly_subject(p)
+    if kind == MAIL_REFUSED:
+        return _("Your mail was not taken in: %(subject)s", subject=p.get("subject", ""))
     if kind == DIGEST:
         n = p.get("count", 0)
         return ngettext("SLA alerts: %(num)d consultation", "SLA alerts: %(num)d consultations", n)
@@ -81,6 +85,8 @@ def body(kind: str, params: dict | str, url: str, base: str = "") -> str:
         return _weekly_body(p)
     if kind == DIGEST:
         return _digest_body(p, url, base)
+    if kind == MAIL_REFUSED:
+        return _refusal_body(p, base)
     lines = [subject(kind, p), "", p.get("title", "")]
     if kind == "reply" and p.get("author"):
         lines.append(_("Reply from %(name)s", name=p["author"]))
@@ -235,3 +241,37 @@ def _weekly_body(p: dict) -> str:
         _("Corona SWAT Desk (this message was sent automatically)"),
     ]
     return "\n".join(lines)
+
+
+def _megabytes(n: object) -> str:
+    return f"{int(n) / (1024 * 1024):g} MB" if isinstance(n, int | str) and str(n).isdigit() else str(n)
+
+
+def _refusal_body(p: dict, base: str) -> str:
+    """Why a mail to the desk was refused, and what to do instead; nothing of it was filed."""
+    reason = p.get("reason")
+    if reason == "too_large":
+        why = _("Your mail is larger than the desk takes in (%(limit)s).", limit=_megabytes(p.get("max", "")))
+    elif reason == "too_many_files":
+        why = _("Your mail carries more files than the desk takes in at once (at most %(max)s).", max=p.get("max", ""))
+    elif reason == "file_too_large":
+        why = _(
+            "“%(name)s” is larger than the desk takes in (%(limit)s).",
+            name=p.get("name", ""),
+            limit=_megabytes(p.get("max", "")),
+        )
+    elif p.get("message"):
+        why = _(p["message"], **(p.get("values") or {}))
+    else:
+        why = _("The desk could not read your mail.")
+    return "\n".join(
+        [
+            why,
+            _("Nothing of it was filed. Send it again within the limits, or use the desk's page:"),
+            f"{base}/consultations/new",
+            "",
+            _("Subject of your mail: %(subject)s", subject=p.get("subject", "")),
+            "",
+            _("Corona SWAT Desk (this message was sent automatically)"),
+        ]
+    )
