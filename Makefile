@@ -6,7 +6,7 @@ SWAT   := $(VENV)/bin/swat
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run setup install lock translations test browser lint bench messages clean screenshots
+.PHONY: run setup install lock translations test browser mailserver lint bench messages clean screenshots
 
 run: setup
 	$(SWAT) setup
@@ -63,7 +63,11 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: setup browser
+# The mail-fetch tests run Debian's Dovecot of their own (tests/fixtures/dovecot.py).
+mailserver:
+	@test -x /usr/sbin/dovecot && test -x /usr/lib/dovecot/imap || sh scripts/install-mail-server.sh
+
+test: setup browser mailserver
 	$(PY) -m pytest
 
 # Run the browser tests and refresh the README's pictures from what they saw.
