@@ -50,3 +50,25 @@ def mail_ingest(file, mta):
         sys.exit(TEMPFAIL)
     click.echo(SAID[outcome.status].format(number=outcome.number or "", reason=outcome.reason))
     sys.exit(0 if mta else EXIT[outcome.status])
+
+
+@mail_group.command("fetch")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Take at most this many messages.")
+@with_appcontext
+def mail_fetch(limit):
+    """Read the desk's mailbox (imap_* settings) once: take in each new message, then put it
+    away. Exit status 1 when the mailbox could not be read or a message was left for the next run."""
+    from ..jobs.mail import run_mail_fetch, summary
+    from ..services.mail_fetch import MailFetchError
+
+    if not app_ctx.app.config["SWAT"]["imap_host"]:
+        raise click.ClickException("no mailbox is configured (imap_host)")
+    try:
+        report = run_mail_fetch(app_ctx.app, limit)
+    except MailFetchError as exc:
+        raise click.ClickException(f"the mailbox could not be read: {exc}")
+    click.echo(summary(report))
+    for error in report.errors:
+        click.echo(error, err=True)
+    if report.errors or report.stopped:
+        sys.exit(1)

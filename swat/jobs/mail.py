@@ -42,3 +42,32 @@ def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None
             db.session.remove()
     log.info("mail %s: %s %s %s", source, outcome.status, outcome.reason, outcome.number or "")
     return outcome
+
+
+def run_mail_fetch(app: Flask, limit: int | None = None):
+    """Read the desk's mailbox once (`swat mail fetch`, and the scheduler every minute): each
+    new message taken in in its own transaction, then put away. Returns the FetchReport."""
+    from ..services.mail_fetch import fetch
+
+    settings = app.config["SWAT"]
+
+    def handle(raw: bytes) -> str:
+        return ingest_one(app, raw, "imap").status
+
+    def handle_oversized(header: bytes, size: int) -> str:
+        return ingest_one(app, header, "imap", size=size).status
+
+    report = fetch(settings, handle, limit, handle_oversized=handle_oversized)
+    if report.outcomes or report.errors:
+        log.info("mail fetch: %s", summary(report))
+    return report
+
+
+def summary(report) -> str:
+    """One line: what each message became, and what was left for the next run."""
+    said = ", ".join(f"{n} {word}" for word, n in sorted(report.outcomes.items())) or "no new mail"
+    if report.errors:
+        said += f"; {len(report.errors)} left for the next run"
+    if report.stopped:
+        said += "; stopped early"
+    return said

@@ -44,6 +44,18 @@ def run_delivery(app: Flask):
     return _run(app, deliver, "delivery failed; it runs again shortly")
 
 
+def run_mail(app: Flask):
+    """Read the desk's mailbox (each message its own transaction: see jobs.mail)."""
+    from ..services.mail_fetch import MailFetchError
+    from .mail import run_mail_fetch
+
+    try:
+        return run_mail_fetch(app)
+    except MailFetchError:
+        log.exception("the mailbox could not be read; it is read again at the next minute")
+        return None
+
+
 def run_weekly_summary(app: Flask, week=None):
     """Queue last week's summary e-mail to managers (`week`: a reports Period to send
     another ended week instead). Safe at any time and from several hosts at once."""
@@ -87,8 +99,14 @@ def run_scheduler(app: Flask) -> None:
         misfire_grace_time=6 * 3600,
         **WEEKLY_SUMMARY_AT,
     )
+    mail = bool(app.config["SWAT"]["imap_host"])
+    if mail:
+        scheduler.add_job(run_mail, "interval", args=[app], minutes=1, id="mail-fetch", **options)
     if _weekly_summary_is_due(_now(app)):
         # Sends nothing if this week's run already happened (here or on another host).
         scheduler.add_job(run_weekly_summary, "date", args=[app], id="weekly-summary-catch-up")
-    log.info("scheduler started: SLA sweep every minute, delivery every 30 s, weekly summary Mondays 08:30")
+    log.info(
+        "scheduler started: SLA sweep every minute, delivery every 30 s, weekly summary Mondays 08:30%s",
+        ", the mailbox every minute" if mail else "",
+    )
     scheduler.start()

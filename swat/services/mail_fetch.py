@@ -48,6 +48,8 @@ TIMEOUT_SECONDS = 60
 TAKEN = "$SwatTaken"
 
 Handler = Callable[[bytes], str]
+# For a message over the limit: its header and its size as the server gives it.
+OversizedHandler = Callable[[bytes, int], str]
 
 
 class MailFetchError(Exception):
@@ -80,7 +82,7 @@ def fetch(
     handle: Handler,
     limit: int | None = None,
     *,
-    handle_oversized: Handler | None = None,
+    handle_oversized: OversizedHandler | None = None,
 ) -> FetchReport:
     """Hand each new message of imap_folder to `handle` (its whole raw bytes), oldest first
     (ascending UID), at most `limit` of them, and put away each one it returned for.
@@ -169,7 +171,7 @@ def _run(
     client: imaplib.IMAP4,
     settings: Mapping[str, Any],
     handle: Handler,
-    handle_oversized: Handler | None,
+    handle_oversized: OversizedHandler | None,
     limit: int | None,
 ) -> FetchReport:
     report = FetchReport()
@@ -214,7 +216,7 @@ def _take_all(
     uids: list[int],
     cap: int,
     handle: Handler,
-    handle_oversized: Handler | None,
+    handle_oversized: OversizedHandler | None,
     done: str,
     flags: str,
     report: FetchReport,
@@ -240,7 +242,10 @@ def _take_all(
             report.gone += 1  # another fetcher put it away since the search
             continue
         try:
-            outcome = (handle_oversized if oversized and handle_oversized else handle)(raw)
+            if oversized and handle_oversized is not None:
+                outcome = handle_oversized(raw, size or 0)
+            else:
+                outcome = handle(raw)
         except Exception as e:
             log.exception("message UID %s was not taken in; it is left for the next run", uid)
             report.errors.append(f"UID {uid}: {type(e).__name__}: {e}")

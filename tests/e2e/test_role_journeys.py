@@ -401,7 +401,7 @@ def test_admin_adds_a_user_and_sees_a_missing_field_explained(users, live_server
     row = css(driver, "main table").find_element(By.XPATH, f".//tr[td/a[normalize-space()='{NEW_USER}']]")
     cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
     assert cells[:4] == [NEW_USER, NEW_NAME, "部局職員", "健康医療部"], cells
-    assert cells[5] == "はい"
+    assert cells[5:] == [f"{NEW_USER}@pref.example.jp", "はい"], cells
 
     # --- A form without a display name comes back with the field marked and explained.
     go(driver, "main a[href='/admin/users/new']")

@@ -13,17 +13,15 @@ import html as html_lib
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from swat.extensions import db
-from swat.models import Attachment, InboundMail, Message, Ticket, TicketCounter, User
+from swat.models import Attachment, InboundMail, Message, Ticket, User
+from tests.services.conftest import NUMBER
 
 CORPUS = Path(__file__).resolve().parent.parent / "mail"
-NUMBER = "2026-00042"
-ADDRESSES = {"staff_health": "staff_health", "staff_welfare": "staff_welfare", "agent": "agent"}
 
-# What becomes of each message: (status, reason, title when filed under another title).
+# What becomes of each message: (status, reason).
 FILED = ("filed", "")
 OUTCOMES: dict[str, tuple[str, str]] = {
     "attach_rfc2047_jis": FILED,
@@ -81,20 +79,6 @@ def expected(name: str) -> dict:
 
 def test_every_corpus_message_has_an_expected_outcome():
     assert sorted(OUTCOMES) == corpus()
-
-
-@pytest.fixture
-def desk(app, users, make_ticket, monkeypatch):
-    """The desk's address, the accounts with the corpus' addresses, and consultation 2026-00042."""
-    monkeypatch.setitem(app.config["SWAT"], "mail_from", "swat-desk@pref.example.jp")
-    for name, account in ADDRESSES.items():
-        users[account].email = f"{name}@pref.example.jp"
-    db.session.add(TicketCounter(year=2026, last_number=41))
-    db.session.commit()
-    ticket = make_ticket(title="ワクチン予約チャットボットの応答について")
-    assert ticket.number == NUMBER
-    db.session.commit()
-    return users
 
 
 def check_what_a_person_reads(name: str, row: InboundMail, users: dict, store) -> None:

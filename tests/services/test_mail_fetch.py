@@ -268,7 +268,7 @@ def test_a_message_over_the_size_limit_is_not_downloaded(dovecot):
     assert ids(dovecot.messages("INBOX")) == [message_id(big)]
 
     headers: list[bytes] = []
-    report = fetch(settings, intake, handle_oversized=lambda raw: headers.append(raw) or "refused")
+    report = fetch(settings, intake, handle_oversized=lambda raw, size: headers.append(raw) or "refused")
     assert report.outcomes == {"refused": 1}
     assert headers == [big[: big.index(b"\r\n\r\n") + 4]]  # the header only, to answer the sender
     assert intake.handed == [message_id(small)]
