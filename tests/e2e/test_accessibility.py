@@ -18,6 +18,7 @@ from selenium.webdriver.common.keys import Keys
 
 from swat.extensions import db
 from swat.services import tickets
+from swat.services.mail_intake import IntakeSettings, ingest
 from tests.e2e.test_browser_journey import (
     browser_errors,
     button,
@@ -27,6 +28,7 @@ from tests.e2e.test_browser_journey import (
     visible,
     wait,
 )
+from tests.services.test_mail_corpus_filing import CORPUS
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +70,15 @@ def desk_day(users, make_ticket, clock, store, limits):
     tickets.add_reply(
         s, users["agent"], clock.now(), claimed, "福祉部の事例をご紹介します。", [], store=store, limits=limits
     )
-    day = {"claimed": claimed.number, "other": second.number}
+    held = ingest(
+        s,
+        (CORPUS / "html_only.eml").read_bytes(),
+        clock.now(),
+        store=store,
+        limits=limits,
+        config=IntakeSettings(domain="pref.example.jp", max_bytes=10_000_000, max_per_hour=30),
+    )
+    day = {"claimed": claimed.number, "other": second.number, "held": held.inbound_id}
     s.commit()  # and no more reads: on SQLite an open transaction would hold the write lock
     return day
 
@@ -85,7 +95,7 @@ def pages_by_role(day) -> dict[str, list[str]]:
             "/reference/governance",
         ],
         "agent": ["/queue", f"/tickets/{day['claimed']}", "/team", "/canned", "/no-such-page"],
-        "lead": ["/triage"],
+        "lead": ["/triage", "/mail/held", f"/mail/held/{day['held']}"],
         "manager": ["/reports", "/reports?period=2026-13"],  # and a period it cannot show
         "admin": ["/admin/users", "/admin/users/new", "/admin/users/import", "/admin/routing"],
     }

@@ -137,6 +137,9 @@ def test_the_corpus_through_swat_mail_ingest(app, desk, store, auth):
     held = rows[expected("iso2022jp_nec")["message_id"]]
     page = html_lib.unescape(auth.login("lead").get(f"/mail/held/{held.id}").get_data(as_text=True))
     assert expected("iso2022jp_nec")["text"] in page
+    # The bounce shows on the users page, beside the address that failed.
+    page = html_lib.unescape(auth.login("admin").get("/admin/users?q=staff_welfare").get_data(as_text=True))
+    assert "staff_welfare@pref.example.jp" in page and "メールが届きませんでした" in page
     # Taken in once: the same messages again change nothing.
     for name in ("iso2022jp_plain", "gmail_reply"):
         db.session.commit()
