@@ -5,7 +5,7 @@ Revises: 0021
 Create Date: 2026-12-03
 
 - `inbound_mails`: every message the desk received, once per Message-ID (UNIQUE, so two
-  fetchers never take one in twice), with what became of it: filed, a reply, held for the
+  fetchers never take one in twice) and the digest of its bytes, with what became of it: filed, a reply, held for the
   lead's review, ignored as automatic, refused; attached or discarded after review.
 - `tickets.mail_thread_id`: the Message-ID of the mail a consultation was filed by, which
   every notice about it refers to.
@@ -26,6 +26,7 @@ def upgrade():
     op.create_table('inbound_mails',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sa.String(length=255), nullable=False),
+    sa.Column('raw_sha256', sa.String(length=64), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('mail_date', sa.DateTime(timezone=True), nullable=True),
     sa.Column('source', sa.String(length=16), nullable=False),

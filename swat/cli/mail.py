@@ -42,9 +42,13 @@ def mail_ingest(file, mta):
     """
     from ..jobs.mail import ingest_one
 
-    raw = file.read()
+    cap = int(app_ctx.app.config["SWAT"]["max_request_bytes"])
+    raw = file.read(cap + 1)
+    size = len(raw)
+    while len(raw) > cap and (chunk := file.read(1024 * 1024)):  # over the limit: counted, not kept
+        size += len(chunk)
     try:
-        outcome = ingest_one(app_ctx.app, raw, "ingest")
+        outcome = ingest_one(app_ctx.app, raw, "ingest", size=size)
     except Exception as exc:  # noqa: BLE001 (the server keeps the message and retries)
         click.echo(f"not taken in, try again: {type(exc).__name__}: {exc}", err=True)
         sys.exit(TEMPFAIL)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 
 NUMBER = r"\d{4}-\d{5,7}"
-_DESK_ID = re.compile(rf"^<?swat\.({NUMBER})(?:\.n(\d+))?@([^>\s]+)>?$", re.IGNORECASE)
+_DESK_ID = re.compile(rf"^<?swat\.({NUMBER})(?:\.([ni])(\d+))?@([^>\s]+)>?$", re.IGNORECASE)
 _TAG = re.compile(rf"\[({NUMBER})\]")
 
 
@@ -29,10 +29,13 @@ def root_id(number: str, domain: str) -> str:
     return f"<swat.{number}@{domain}>"
 
 
-def notice_id(number: str | None, outbox_id: int, domain: str) -> str:
-    """The Message-ID of one notice (one outbox row); about a consultation when `number`."""
+def notice_id(number: str | None, outbox_id: int, domain: str, internal: bool = False) -> str:
+    """The Message-ID of one notice (one outbox row); about a consultation when `number`.
+    `internal`: a notice for the desk alone (a mention quoting an internal note, an
+    assignment, triage, an escalation), whose reply by mail must never become a post the
+    requester reads: its id says so (`.i` instead of `.n`), and a reply to it is held."""
     if number:
-        return f"<swat.{number}.n{outbox_id}@{domain}>"
+        return f"<swat.{number}.{'i' if internal else 'n'}{outbox_id}@{domain}>"
     return f"<swat.n{outbox_id}@{domain}>"
 
 
@@ -43,13 +46,23 @@ def tag(number: str) -> str:
 
 def numbers_referenced(ids: Iterable[str], domain: str) -> list[str]:
     """The consultation numbers named by the desk's own ids among these (from In-Reply-To
-    and References, nearest first as given), each once; ids of other domains are not ours."""
+    and References, nearest first as given), each once; ids of other domains are not ours,
+    nor are the internal notices' (a reply to one is held, see `internal_referenced`)."""
     found: list[str] = []
     for raw in ids:
         m = _DESK_ID.match(raw.strip())
-        if m and m.group(3).lower() == domain.lower() and m.group(1) not in found:
+        if m and m.group(4).lower() == domain.lower() and m.group(2) != "i" and m.group(1) not in found:
             found.append(m.group(1))
     return found
+
+
+def internal_referenced(ids: Iterable[str], domain: str) -> bool:
+    """Whether these ids answer one of the desk's internal notices (see `notice_id`)."""
+    for raw in ids:
+        m = _DESK_ID.match(raw.strip())
+        if m and m.group(4).lower() == domain.lower() and m.group(2) == "i":
+            return True
+    return False
 
 
 def number_in_subject(subject: str) -> str | None:

@@ -13,20 +13,26 @@ log = logging.getLogger("swat.mail")
 
 
 def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None = None, size: int | None = None):
-    """Take one message in and commit; on any failure roll back and raise (the message stays
-    where it came from: the MTA keeps it, the fetcher leaves it in the mailbox)."""
+    """Take one message in and commit. When the database cannot be reached, roll back and
+    raise: the message stays where it came from (the MTA keeps it, the fetcher leaves it in
+    the mailbox). Any other failure on this message keeps it for review as unreadable (see
+    mail_intake.hold_unreadable), so one bad message never stops the ones behind it."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from ..services.attachments import Limits
-    from ..services.mail_intake import IntakeSettings, ingest
+    from ..services.mail_intake import IntakeSettings, hold_unreadable, ingest
     from ..services.storage import AttachmentStore
 
     s = app.config["SWAT"]
+    store = AttachmentStore(s["attachment_dir"])
     with app.app_context():
+        now = app.extensions["swat.clock"].now()
         try:
             outcome = ingest(
                 db.session(),
                 raw,
-                app.extensions["swat.clock"].now(),
-                store=AttachmentStore(s["attachment_dir"]),
+                now,
+                store=store,
                 limits=Limits(s["max_attachment_bytes"], s["max_attachments_per_post"]),
                 config=IntakeSettings.from_settings(s),
                 source=source,
@@ -34,10 +40,19 @@ def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None
                 size=size,
             )
             db.session.commit()
-        except Exception:
+        except (OperationalError, InterfaceError):
             db.session.rollback()
             log.exception("a received message could not be taken in; it is kept to be tried again")
             raise
+        except Exception:
+            db.session.rollback()
+            log.exception("a received message could not be read; it is held for review as unreadable")
+            try:
+                outcome = hold_unreadable(db.session(), raw, now, store, source)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                raise
         finally:
             db.session.remove()
     log.info("mail %s: %s %s %s", source, outcome.status, outcome.reason, outcome.number or "")

@@ -99,6 +99,11 @@ def _cut_long_lines(text: str) -> str:
     return "\n".join(out)
 
 
+# Notices for the desk alone (a mention quotes an internal note): no Reply-To the inbound
+# address, and an id that marks a reply to them, which the intake holds instead of posting.
+DESK_ONLY = ("mention", "assigned", "triage", "escalation")
+
+
 def subject(kind: str, params: dict) -> str:
     """One subject for every notice of a consultation; the digest and summary say their own."""
     number = params.get("number")
@@ -195,12 +200,13 @@ def compose(
         formataddr((jis_safe(name) if jis else name, settings["mail_from"]), charset) if name else settings["mail_from"]
     )
     email["To"] = recipient
-    if inbound:
+    internal = kind in DESK_ONLY
+    if inbound and not internal:
         email["Reply-To"] = inbound
     email["Date"] = formatdate(localtime=False)
     domain = mail_ids.domain_of(settings["mail_from"])
     number = params.get("number") if kind not in (messages.DIGEST, messages.WEEKLY_SUMMARY) else None
-    email["Message-ID"] = mail_ids.notice_id(number, outbox_id, domain)
+    email["Message-ID"] = mail_ids.notice_id(number, outbox_id, domain, internal=internal)
     if number:
         root = mail_ids.root_id(number, domain)
         email["In-Reply-To"] = thread or root

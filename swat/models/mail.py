@@ -28,6 +28,9 @@ class InboundMail(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    # The digest of the message as received: a different message that reuses a Message-ID
+    # is taken in under "<id>#<digest>" instead of being taken for the first one again.
+    raw_sha256: Mapped[str] = mapped_column(String(64), default="")
     received_at: Mapped[datetime]
     mail_date: Mapped[datetime | None] = mapped_column(nullable=True)
     source: Mapped[str] = mapped_column(String(16))  # "ingest" (a file or standard input) or "imap"

@@ -15,6 +15,7 @@ a machine (auto-replies, bounces, lists) never files or replies, so nothing loop
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import re
@@ -41,6 +42,8 @@ FILED, REPLY, HELD, IGNORED, REFUSED, DUPLICATE = "filed", "reply", "held", "ign
 # read after a long outage still starts them at the fetch).
 RECEIPT_TRUST = timedelta(days=3)
 REFUSAL_KIND = "mail_refused"
+# A sender is told of at most this many refused mails an hour.
+REFUSALS_PER_HOUR = 3
 _PREFIXES = re.compile(r"^\s*((re|fw|fwd|aw|wg|返信|転送)\s*[:：]\s*|\[swat\]\s*)+", re.IGNORECASE)
 
 
@@ -98,7 +101,7 @@ def ingest(
     if size > config.max_bytes:
         return _refuse_oversized(session, raw, now, config, source, size)
     mail = parse(raw)
-    row = _claim(session, mail, now, source, len(raw))
+    row = _claim(session, mail, hashlib.sha256(raw).hexdigest(), now, source, len(raw))
     if row is None:
         return Outcome(DUPLICATE)
     if mail.automatic:
@@ -112,41 +115,60 @@ def ingest(
     held = _why_held(session, mail, user, row, now, config)
     if held or user is None:
         return _hold(session, row, raw, store, held or "unknown_sender")
+    if mail.looks_automatic:  # only its subject says so: a person may have written it
+        return _hold(session, row, raw, store, "looks_automatic")
+    if mail_ids.internal_referenced(mail.in_reply_to or mail.references[-1:], config.domain):
+        return _hold(session, row, raw, store, "internal_notice")
     ticket = _named_ticket(session, mail, config.domain)
     refusal = _too_much(mail, limits)
     if refusal:
         return _refuse(session, row, user, mail, now, refusal)
-    clock_start = _receipt(now, received_at)
     if ticket is not None:
         if not (permissions.is_desk(user) or permissions.can_act_as_requester(user, ticket.department_id)):
             return _hold(session, row, raw, store, "not_allowed")
-        return _reply(session, row, raw, mail, user, ticket, now, store, limits)
+        # Never a whole quoted block as a post: what trimming left, or the files alone.
+        text = "" if mail.nothing_new else mail.reply_text
+        if not text.strip() and not mail.files:
+            return _hold(session, row, raw, store, "empty_reply")
+        return _reply(session, row, raw, mail, text, user, ticket, now, store, limits)
     if not permissions.can_file(user):
         return _hold(session, row, raw, store, "not_staff")
+    clock_start = _receipt(now, received_at or mail.received)
     return _file(session, row, raw, mail, user, clock_start, store, limits, config)
 
 
-def _claim(session: Session, mail: ParsedMail, now: datetime, source: str, size: int) -> InboundMail | None:
-    """The message's row, written first; None when the Message-ID was taken in before."""
-    row = InboundMail(
-        message_id=mail.message_id[:255],
-        received_at=now,
-        mail_date=mail.date,
-        source=source,
-        sender=mail.sender[:254],
-        sender_name=mail.sender_name[:200],
-        subject=mail.subject[:500],
-        status=HELD,
-        reason="",
-        size_bytes=size,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        return None
-    return row
+def _claim(
+    session: Session, mail: ParsedMail, digest: str, now: datetime, source: str, size: int
+) -> InboundMail | None:
+    """The message's row, written first; None when this message was taken in before. A
+    different message that reuses a Message-ID (scan-to-mail devices do) is taken in under
+    its id and digest."""
+    message_id = mail.message_id[:255]
+    for attempt in range(2):
+        row = InboundMail(
+            message_id=message_id,
+            raw_sha256=digest,
+            received_at=now,
+            mail_date=mail.date,
+            source=source,
+            sender=mail.sender[:254],
+            sender_name=mail.sender_name[:200],
+            subject=mail.subject[:500],
+            status=HELD,
+            reason="",
+            size_bytes=size,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            return row
+        except IntegrityError:
+            earlier = session.scalar(select(InboundMail.raw_sha256).where(InboundMail.message_id == message_id))
+            if attempt or earlier in (None, digest):
+                return None
+            message_id = f"{mail.message_id[:180]}#{digest[:40]}"
+    return None
 
 
 def _close(row: InboundMail, status: str, reason: str = "", number: str | None = None) -> Outcome:
@@ -172,18 +194,27 @@ def _why_held(
         return "no_sender"
     if config.trusted_authserv_id and not _authenticated(mail, config.trusted_authserv_id):
         return "not_authenticated"
-    recent = session.scalar(
-        select(func.count())
-        .select_from(InboundMail)
-        .where(
-            InboundMail.sender == row.sender,
-            InboundMail.received_at > now - timedelta(hours=1),
-            InboundMail.id != row.id,
-        )
-    )
-    if (recent or 0) >= config.max_per_hour:
+    if _recent(session, row, now, (FILED, REPLY)) >= config.max_per_hour:
         return "too_many"
     return "" if user is not None else "unknown_sender"
+
+
+def _recent(session: Session, row: InboundMail, now: datetime, statuses: tuple[str, ...]) -> int:
+    """How many of this sender's messages became one of these in the last hour. Only what the
+    desk took in counts: mail held as forged does not lock the real sender out."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(InboundMail)
+            .where(
+                InboundMail.sender == row.sender,
+                InboundMail.received_at > now - timedelta(hours=1),
+                InboundMail.status.in_(statuses),
+                InboundMail.id != row.id,
+            )
+        )
+        or 0
+    )
 
 
 def _authenticated(mail: ParsedMail, authserv_id: str) -> bool:
@@ -311,6 +342,7 @@ def _reply(
     row: InboundMail,
     raw: bytes,
     mail: ParsedMail,
+    text: str,
     user: User,
     ticket: Ticket,
     now: datetime,
@@ -324,7 +356,7 @@ def _reply(
             if not states.is_open(ticket.status):
                 tickets.reopen_ticket(session, user, now, ticket)
             post = tickets.add_reply(
-                session, user, now, ticket, body_of(mail.reply_text), uploads_of(mail), store, limits
+                session, user, now, ticket, body_of(text), uploads_of(mail), store, limits
             )
             row.raw_key = keep_original(session, store, raw, ticket, post, user, now)
     except DomainError as exc:
@@ -335,7 +367,8 @@ def _reply(
 
 def _invalid(exc: DomainError) -> dict:
     """A rule the message broke, as its message id and values (put in words when sent)."""
-    return {"reason": "invalid", "message": exc.message, "values": {k: str(v) for k, v in exc.params.items()}}
+    values = {k: v if isinstance(v, int | float) else str(v) for k, v in exc.params.items()}
+    return {"reason": "invalid", "message": exc.message, "values": values}
 
 
 def _hold(session: Session, row: InboundMail, raw: bytes, store: AttachmentStore, reason: str) -> Outcome:
@@ -346,8 +379,9 @@ def _hold(session: Session, row: InboundMail, raw: bytes, store: AttachmentStore
 
 
 def _refuse(session: Session, row: InboundMail, user: User, mail: ParsedMail, now: datetime, why: dict) -> Outcome:
-    """Nothing is filed; the sender (a known account) gets a mail saying what was refused."""
-    if user.email:
+    """Nothing is filed; the sender (a known account) gets a mail saying what was refused,
+    at most REFUSALS_PER_HOUR an hour."""
+    if user.email and _recent(session, row, now, (REFUSED,)) < REFUSALS_PER_HOUR:
         params = json.dumps({"subject": mail.subject[:200], **why}, ensure_ascii=False)
         session.execute(
             insert(OutboxMessage).values(
@@ -369,11 +403,13 @@ def _refuse_oversized(
     """A message over the limit: its headers only are read; a known sender is told."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     mail = parse(head + b"\r\n\r\n")  # without a Message-ID, the headers' digest names it
-    claimed = _claim(session, mail, now, source, size)
+    claimed = _claim(session, mail, hashlib.sha256(raw).hexdigest(), now, source, size)
     if claimed is None:
         return Outcome(DUPLICATE)
     user = _sender_account(session, mail.sender) if not mail.automatic else None
-    if user is None:
+    # The answer goes only where a filing would: a known, confirmed sender, and not again
+    # and again (a forged From must not make the desk mail someone over and over).
+    if user is None or _why_held(session, mail, user, claimed, now, config):
         return _close(claimed, REFUSED, "too_large")
     claimed.user_id = user.id
     return _refuse(session, claimed, user, mail, now, {"reason": "too_large", "max": config.max_bytes})
@@ -390,3 +426,29 @@ def _mark_bounced(session: Session, mail: ParsedMail, now: datetime) -> None:
         .values(mail_bounced_at=now, mail_bounce_reason=(mail.subject or "")[:300])
         .execution_options(synchronize_session=False)
     )
+
+
+def hold_unreadable(session: Session, raw: bytes, now: datetime, store: AttachmentStore, source: str) -> Outcome:
+    """A message taking which failed (a fault of the desk, or a byte the database refuses):
+    kept for the lead's review under its digest, so it is not lost and does not stop the
+    mailbox behind it."""
+    digest = hashlib.sha256(raw).hexdigest()
+    row = InboundMail(
+        message_id=f"sha256.{digest}@swat-desk.invalid",
+        raw_sha256=digest,
+        received_at=now,
+        source=source,
+        sender="",
+        sender_name="",
+        subject="",
+        status=HELD,
+        reason="",
+        size_bytes=len(raw),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return Outcome(DUPLICATE)
+    return _hold(session, row, raw, store, "unreadable")

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import permissions
@@ -21,7 +21,18 @@ from .mail_intake import IntakeSettings, body_of, keep_original, title_of, uploa
 from .statements import rows_matched
 from .storage import AttachmentStore
 
-LIST_SIZE = 200
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class HeldList:
+    """One page of the held mail, oldest first (nothing waits unseen behind newer mail),
+    and how many there are in all."""
+
+    mails: Sequence[InboundMail]
+    total: int
+    page: int
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -38,22 +49,29 @@ def _check(actor) -> None:
         raise Forbidden("Only the SWAT lead reviews held mail.")
 
 
-def held_mails(session: Session, actor) -> Sequence[InboundMail]:
-    """What waits for review, oldest first (the order it came in)."""
+def held_mails(session: Session, actor, page: int = 1) -> HeldList:
+    """What waits for review, a page at a time, oldest first (the order it came in)."""
     _check(actor)
-    return session.scalars(
+    total = session.scalar(select(func.count()).select_from(InboundMail).where(InboundMail.status == "held")) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    mails = session.scalars(
         select(InboundMail)
         .where(InboundMail.status == "held")
         .order_by(InboundMail.received_at, InboundMail.id)
-        .limit(LIST_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
     ).all()
+    return HeldList(mails, total, page, pages)
 
 
 def held_mail(session: Session, actor, mail_id: int, store: AttachmentStore) -> HeldMail:
     _check(actor)
     row = session.get(InboundMail, mail_id)
-    if row is None or row.status != "held" or not row.raw_key:
+    if row is None or not row.raw_key:
         raise NotFound()
+    if row.status != "held":
+        raise Conflict("Someone has already dealt with this mail.")
     raw = store.path_for(row.raw_key).read_bytes()
     return HeldMail(row, parse(raw), raw)
 
@@ -135,7 +153,10 @@ def attach_held(
     who = f"{mail.sender_name} <{mail.sender}>" if mail.sender_name else mail.sender
     text = body_of(f"From: {who}\nSubject: {mail.subject}\n\n{mail.text}")
     with history.batched(session):
-        note = tickets.add_internal_note(session, actor, now, ticket, text, uploads_of(mail), store, limits)
+        # An outsider's "@name" is text: it tells nobody.
+        note = tickets.add_internal_note(
+            session, actor, now, ticket, text, uploads_of(mail), store, limits, mentions=False
+        )
         keep_original(session, store, held.raw, ticket, note, actor, now)
     held.row.ticket_id, held.row.post_id = ticket.id, note.id
     return ticket

@@ -15,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from ..domain import mentions, permissions, states
+from ..domain import mentions as domain_mentions
+from ..domain import permissions, states
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..models import Message, Ticket, TicketEvent, User
 from . import drafts, notify, search_index, sla
@@ -360,8 +361,10 @@ def add_internal_note(
     files: Iterable[Upload],
     store: AttachmentStore,
     limits: Limits,
+    mentions: bool = True,
 ) -> Message:
-    """A note for the desk only: never shown to requesters anywhere."""
+    """A note for the desk only: never shown to requesters anywhere. `mentions`: tell the
+    members it names with @ (not for text someone outside the desk wrote)."""
     if not permissions.is_desk(actor):
         # Requesters are told nothing about notes, not even that they exist.
         raise NotFound()
@@ -373,7 +376,7 @@ def add_internal_note(
     session.flush()
     save_files(session, store, limits, ticket, message, actor, now, files, internal=True)
     record(session, ticket, actor, now, "note_added", new=message.id, internal=True)
-    named = notify.mentioned_members(session, mentions.mentioned(body))
+    named = notify.mentioned_members(session, domain_mentions.mentioned(body)) if mentions else {}
     if named:
         excerpt = body if len(body) <= NOTE_EXCERPT else body[:NOTE_EXCERPT] + "…"
         params = notify.ticket_params(ticket, author=actor.display_name, excerpt=excerpt)

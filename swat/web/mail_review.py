@@ -23,7 +23,11 @@ REASONS = {
     "not_allowed": _l("The sender may not reply to the consultation it names"),
     "not_staff": _l("The sender is not department staff, and the message names no consultation"),
     "too_many": _l("The sender mailed more than the hourly limit"),
-    "not_authenticated": _l("The receiving mail server did not confirm the sender (SPF, DKIM)"),
+    "not_authenticated": _l("The receiving mail server did not confirm the sender (SPF, DKIM, DMARC)"),
+    "looks_automatic": _l("Its subject looks like an automatic reply"),
+    "internal_notice": _l("It answers a notice for the desk alone (it might quote an internal note)"),
+    "empty_reply": _l("The reply has no new text and no files"),
+    "unreadable": _l("The desk could not read it"),
 }
 
 
@@ -35,11 +39,17 @@ def held_reason(code: str) -> str:
 @bp.get("")
 @requires(permissions.can_review_mail)
 def index():
-    return render_template("mail/held.html", held=mail_review.held_mails(session(), current_user))
+    raw = request.args.get("page", "1")
+    page = int(raw) if raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
+    listing = mail_review.held_mails(session(), current_user, page)
+    return render_template("mail/held.html", listing=listing)
 
 
 def _page(mail_id: int, error=None, form: dict | None = None, status: int = 200):
     held, failed = attempt(mail_review.held_mail, session(), current_user, mail_id, store())
+    if isinstance(failed, Conflict):  # dealt with meanwhile: the list says so
+        flash(error_text(failed), "error")
+        return redirect(url_for("mail_review.index"))
     if failed is not None or held is None:
         abort(404)
     return render_template(

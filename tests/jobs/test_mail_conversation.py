@@ -92,8 +92,13 @@ def test_a_consultation_held_from_start_to_end_by_reply(desk, users, clock, stor
     assert posts == ["堺市の事例があります。資料をお送りします。", "ありがとうございます。確認します。"]
     told = delivered(desk, clock)
     assert "ありがとうございます。確認します。" in text_of(told["suzuki@pref.example.jp"])
-    # Nothing loops: the desk's own notice mailed back to it is not taken in.
+    # Nothing loops: the desk's own notice mailed back to it is not taken in, even with its
+    # machine headers taken off on the way (a forwarding rule).
     assert take(notice.as_bytes(), clock, store, limits).status == "ignored"
+    del notice["Auto-Submitted"], notice["X-Auto-Response-Suppress"]
+    notice.replace_header("Message-ID", "<forwarded-notice@mail.pref.example.jp>")
+    outcome = take(notice.as_bytes(), clock, store, limits)
+    assert (outcome.status, outcome.reason) == ("ignored", "from_desk")
 
 
 def test_a_mail_over_the_limits_is_answered_in_japanese(desk, users, clock, store, limits):

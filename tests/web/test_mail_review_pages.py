@@ -6,7 +6,7 @@ import html as html_lib
 from sqlalchemy import select
 
 from swat.extensions import db
-from swat.models import Attachment, InboundMail, Message, Ticket
+from swat.models import Attachment, InboundMail, Message, Notification, Ticket
 from swat.services.mail_intake import IntakeSettings, ingest
 from tests.services.test_mail_intake import mail
 
@@ -18,7 +18,7 @@ def held(clock, store, limits, **kw) -> InboundMail:
         sender="stranger@example.com",
         name="外部 太郎",
         subject="保健所からの転送です",
-        body="発熱外来の予約システムについて相談したいです。",
+        body=kw.pop("body", "発熱外来の予約システムについて相談したいです。"),
         files=[("接種予定者一覧.xlsx", b"PK\x03\x04 sheet", "application/vnd.ms-excel")],
         **kw,
     )
@@ -54,13 +54,17 @@ def test_the_lead_sees_why_and_files_it_for_a_staff_member(auth, users, clock, s
     assert f"{ticket.number}として登録しました" in text(b.get("/mail/held"))
     # Dealt with: gone from the list, and a second action is refused with words.
     assert "保健所からの転送です" not in text(b.get("/mail/held")).split("</h1>", 1)[1].split("<footer", 1)[0]
+    # A second lead acting from a page opened before: told, nothing changes.
     r = b.post(f"/mail/held/{row.id}/discard", {})
-    assert r.status_code == 404
+    assert r.status_code == 302
+    assert "このメールは既に他の人が処理しました。" in text(b.get("/mail/held"))
+    db.session.refresh(row)
+    assert row.status == "filed"
 
 
 def test_adding_it_to_a_consultation_makes_an_internal_note(auth, users, clock, store, limits, make_ticket):
     ticket = make_ticket()
-    row = held(clock, store, limits, message_id="<attach@example.com>")
+    row = held(clock, store, limits, message_id="<attach@example.com>", body="発熱外来の予約システム @lead さんへ")
     b = auth.login("lead")
     r = b.post(f"/mail/held/{row.id}/attach", {"number": "2026-99999"})
     assert r.status_code == 400 and "相談 2026-99999 はありません。" in text(r)
@@ -69,6 +73,8 @@ def test_adding_it_to_a_consultation_makes_an_internal_note(auth, users, clock, 
     note = db.session.scalars(select(Message).where(Message.ticket_id == ticket.id)).one()
     assert note.internal is True and "発熱外来の予約システム" in note.body
     assert note.body.startswith("From: 外部 太郎 <stranger@example.com>")
+    # An outsider's @name tells nobody.
+    assert db.session.scalars(select(Notification).where(Notification.kind == "mention")).all() == []
     # The requester sees nothing of it.
     page = text(auth.login("staff_health").get(f"/tickets/{ticket.number}"))
     assert "発熱外来の予約システム" not in page and "original.eml" not in page
@@ -77,7 +83,13 @@ def test_adding_it_to_a_consultation_makes_an_internal_note(auth, users, clock, 
 def test_discarding_and_who_may_open_the_list(auth, users, clock, store, limits):
     row = held(clock, store, limits, message_id="<discard@example.com>")
     for who in ("staff_health", "agent", "manager"):
-        assert auth.login(who).get("/mail/held").status_code == 403
+        b = auth.login(who)
+        assert b.get("/mail/held").status_code == 403
+        assert b.get(f"/mail/held/{row.id}").status_code == 403
+        for action in ("file", "attach", "discard"):
+            assert b.post(f"/mail/held/{row.id}/{action}", {"requester": "1", "number": "x"}).status_code == 403
+    db.session.refresh(row)
+    assert row.status == "held"
     b = auth.login("admin")
     assert b.post(f"/mail/held/{row.id}/discard", {}).status_code == 302
     db.session.refresh(row)
