@@ -21,6 +21,8 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_C0 = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # every control character but \t and \n
+_ID_UNFIT = re.compile(r"[\x00-\x20\x7f]")  # a control character or whitespace in an id
 
 
 def raw_bytes(value: str) -> bytes:
@@ -40,6 +42,13 @@ def safe(text: str) -> str:
     if _SURROGATE.search(text):
         text = _SURROGATE.sub(REPLACEMENT, text)
     return text
+
+
+def clean(text: str) -> str:
+    """`safe` text without the control characters other than \\n and \\t (a database text
+    column cannot hold NUL; the others have no place in what a person reads)."""
+    text = safe(text)
+    return _C0.sub("", text) if _C0.search(text) else text
 
 
 def decode_header(value: object) -> Decoded:
@@ -155,7 +164,7 @@ def parse_address(value: object) -> Address:
         comment = re.search(r"\(([^()]*)\)", raw)
         name = comment.group(1) if comment else "" if address else raw
     address = address.strip().strip("\"'").removeprefix("mailto:").strip().lower()
-    if not _VALID.match(address) or not address.isascii():
+    if not _VALID.match(address) or not address.isascii() or _ID_UNFIT.search(address):
         address = ""
     name = name.strip()
     if len(name) >= 2 and name[0] == '"' and name[-1] == '"':
@@ -172,27 +181,30 @@ _ID_IN_ANGLES = re.compile(r"<([^<>]*)>")
 
 def message_ids(value: object) -> list[str]:
     """The ids of an In-Reply-To or References value, each `<...>`, in order, each once;
-    tolerates missing brackets, commas, folding and comments."""
+    tolerates missing brackets, commas, folding and comments. An id holding a control
+    character (NUL, ...) is dropped; folding whitespace inside the brackets is taken out."""
     raw = unfold(str(value or ""))
     if not raw.isascii():
         raw = raw_bytes(raw).decode("ascii", "replace")
-    found = [re.sub(r"\s+", "", m) for m in _ID_IN_ANGLES.findall(raw)]
+    found = [re.sub(r"[ \t]+", "", m) for m in _ID_IN_ANGLES.findall(raw)]
     if not found:
-        found = [t.strip("<>()\"'") for t in re.split(r"[\s,;]+", raw) if "@" in t]
+        found = [t.strip("<>()\"'") for t in re.split(r"[ \t,;]+", raw) if "@" in t]
     ids: dict[str, None] = {}
     for one in found:
         one = one.strip("<>")
-        if one and len(one) <= 250 and REPLACEMENT not in one:
+        if one and len(one) <= 250 and REPLACEMENT not in one and not _ID_UNFIT.search(one):
             ids.setdefault(f"<{one}>")
     return list(ids)
 
 
 def message_id(value: object) -> str:
-    """A Message-ID value without its angle brackets ("" when there is none)."""
-    ids = message_ids(value)
-    if ids:
-        return ids[0][1:-1]
-    raw = unfold(str(value or "")).strip()
-    token = raw.split()[0] if raw.split() else ""
-    token = token.strip("<>")
-    return token if token.isascii() and len(token) <= 250 else ""
+    """A Message-ID value without its angle brackets; "" when there is none, or when the id
+    holds whitespace or a control character (the caller then makes one from the content)."""
+    raw = unfold(str(value or ""))
+    if not raw.isascii():
+        raw = raw_bytes(raw).decode("ascii", "replace")
+    tokens = [t for t in re.split(r"[ \t]+", raw.strip(" \t")) if t]
+    found = _ID_IN_ANGLES.findall(raw) or [t.strip("<>()\"'") for t in tokens if "@" in t] or tokens[:1]
+    token = found[0].strip("<>") if found else ""
+    fit = bool(token) and len(token) <= 250 and REPLACEMENT not in token and not _ID_UNFIT.search(token)
+    return token if fit else ""

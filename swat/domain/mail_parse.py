@@ -5,6 +5,8 @@ message the MIME parser cannot take at all still comes back with its bytes read 
 Charsets are read as their Japanese supersets (mail_charset), headers leniently
 (mail_header), HTML as its text (mail_html), reply trimming in mail_trim, machine-written
 mail in mail_auto. tests/mail/ holds a corpus of real-world forms with what a person reads.
+Every text of the result can be stored in a database text column: no NUL, no control
+characters but \n and \t, no lone surrogates; ids and addresses holding any are not used.
 """
 
 from __future__ import annotations
@@ -12,17 +14,19 @@ from __future__ import annotations
 import email
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.message import Message
 from email.policy import Compat32
 from email.utils import parsedate_to_datetime
 
-from swat.domain.mail_auto import authentication, automatic, bounced
+from swat.domain.mail_auto import Authentication, authentication, automatic, bounced, looks_automatic
 from swat.domain.mail_charset import decode, guess_strict
-from swat.domain.mail_header import decode_header, decode_param, message_id, message_ids, parse_address, safe
+from swat.domain.mail_header import clean, decode_header, decode_param, message_id, message_ids, parse_address
 from swat.domain.mail_html import html_to_text
-from swat.domain.mail_trim import reply_text
+from swat.domain.mail_trim import trim
+
+__all__ = ["Authentication", "MailFile", "ParsedMail", "parse"]
 
 
 @dataclass(frozen=True)
@@ -36,38 +40,48 @@ class MailFile:
 
 
 @dataclass(frozen=True)
-class Authentication:
-    """One Authentication-Results header: who added it and what SPF and DKIM said."""
-
-    authserv_id: str
-    spf: str = ""
-    dkim: str = ""
-
-
-@dataclass(frozen=True)
 class ParsedMail:
-    # Without the angle brackets; made from the content's digest when the mail has none.
+    # Without the angle brackets; "sha256.<hex of the raw bytes>@swat-desk.invalid" when the
+    # mail has none, or one holding whitespace or a control character.
     message_id: str
     subject: str
-    sender: str  # the From address, lower-cased; "" when From holds no usable address
+    # The From address, lower-cased; "" when From holds no usable address (also one with a
+    # control character in it): the caller holds such mail.
+    sender: str
     sender_name: str
     date: datetime | None  # the Date header, UTC; None when missing or unreadable
     # The whole text as a person reads it (\n line ends, no trailing whitespace), and the new
     # part of a reply: quoted history and signature taken off (see mail_trim).
     text: str
     reply_text: str
-    in_reply_to: list[str] = field(default_factory=list)  # each with its angle brackets
+    # Each with its angle brackets; ids holding a control character are left out.
+    in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     files: list[MailFile] = field(default_factory=list)
     # Why the mail was written by a machine, one of mail_auto.CODES ("bounce", "receipt",
     # "out-of-office", "auto-submitted", "precedence", "list", "suppress"), or None.
     automatic: str | None = None
     bounced: list[str] = field(default_factory=list)  # the failed recipients a bounce names
+    # One per Authentication-Results header, in header order, topmost first. Each receiving
+    # server prepends its own, so the first one with the authserv-id of the desk's own server
+    # is the one to believe; any below it (or with another id) a sender could have written.
     authentication: list[Authentication] = field(default_factory=list)
     size: int = 0
     # Some header or text part was read in a charset other than the declared one, or held
     # bytes no charset could read (they became U+FFFD): worth a look at the original.
     charset_trouble: bool = False
+    # No header says a machine wrote it (automatic is None), but the subject has the form of
+    # an auto-reply's ("自動応答:", "Automatic reply:", ..., see mail_auto.looks_automatic):
+    # for a person to look at, never to be dropped.
+    looks_automatic: bool = False
+    # When the receiving server got it: the date after the last ";" of the topmost Received
+    # header, UTC; None when there is none or it is unreadable. Set by whoever delivered it:
+    # to be trusted only within a window around the time the desk itself took it in.
+    received: datetime | None = None
+    # Trimming the quoted history and the signature left nothing of the text, so reply_text
+    # fell back to the whole text: there is no new answer to post. False for a forward (kept
+    # whole on purpose) and for an empty text.
+    nothing_new: bool = False
 
 
 class _RawPolicy(Compat32):
@@ -89,9 +103,36 @@ _EXTENSIONS = {
 
 def parse(raw: bytes) -> ParsedMail:
     try:
-        return _parse(raw)
+        return _cleaned(_parse(raw))
     except Exception:  # the last resort of a never-raising parser: keep the mail readable
-        return _unparsed(raw)
+        return _cleaned(_unparsed(raw))
+
+
+def _cleaned(mail: ParsedMail) -> ParsedMail:
+    """Every text without NUL and control characters (but \\n and \\t), whatever path it came
+    by: a database text column cannot hold NUL, and a message failing there each run would
+    block the mailbox."""
+    return replace(
+        mail,
+        subject=clean(mail.subject),
+        sender_name=clean(mail.sender_name),
+        text=clean(mail.text),
+        reply_text=clean(mail.reply_text),
+        files=[replace(f, filename=clean(f.filename), content_type=clean(f.content_type)) for f in mail.files],
+        authentication=[
+            replace(
+                a,
+                authserv_id=clean(a.authserv_id),
+                spf=clean(a.spf),
+                dkim=clean(a.dkim),
+                dmarc=clean(a.dmarc),
+                spf_domain=clean(a.spf_domain),
+                dkim_domains=tuple(clean(d) for d in a.dkim_domains),
+                header_from=clean(a.header_from),
+            )
+            for a in mail.authentication
+        ],
+    )
 
 
 class _Collected:
@@ -110,6 +151,7 @@ def _parse(raw: bytes) -> ParsedMail:
     _walk(msg, got, text=True, related=False, depth=0)
     text = _normalise("\n".join(t for t in got.texts if t.strip()))
     code = automatic(msg, sender.address, subject)
+    trimmed = trim(text, subject)
     return ParsedMail(
         message_id=message_id(msg.get("Message-ID", "")) or _digest_id(raw),
         subject=subject,
@@ -117,15 +159,18 @@ def _parse(raw: bytes) -> ParsedMail:
         sender_name=sender.name,
         date=_date(msg.get("Date")),
         text=text,
-        reply_text=reply_text(text, subject),
+        reply_text=trimmed.text,
         in_reply_to=message_ids(msg.get("In-Reply-To", "")),
         references=message_ids(" ".join(str(v) for v in msg.get_all("References") or [])),
         files=got.files,
         automatic=code,
         bounced=bounced(msg, got.reports, text) if code == "bounce" else [],
-        authentication=[Authentication(*authentication(v)) for v in msg.get_all("Authentication-Results") or []],
+        authentication=[authentication(v) for v in msg.get_all("Authentication-Results") or []],
         size=len(raw),
         charset_trouble=subject_trouble or sender.trouble or got.trouble,
+        looks_automatic=code is None and looks_automatic(subject),
+        received=_received(msg),
+        nothing_new=trimmed.nothing_new,
     )
 
 
@@ -149,7 +194,7 @@ def _digest_id(raw: bytes) -> str:
 
 
 def _normalise(text: str) -> str:
-    return safe(text.replace("\r\n", "\n").replace("\r", "\n")).rstrip()
+    return clean(text.replace("\r\n", "\n").replace("\r", "\n")).rstrip()
 
 
 def _children(part: Message) -> list[Message]:
@@ -307,6 +352,15 @@ def _subject_name(inner: Message) -> str:
     subject = decode_header(inner.get("Subject", "")).text
     subject = re.sub(r'[\\/:*?"<>|]', "_", subject)[:120].strip()
     return (subject or "message") + ".eml"
+
+
+def _received(msg: Message) -> datetime | None:
+    """The date of the topmost Received header (the one the last server wrote)."""
+    values = msg.get_all("Received") or []
+    if not values:
+        return None
+    _, sep, when = str(values[0]).rpartition(";")
+    return _date(when) if sep else None
 
 
 def _date(value: object) -> datetime | None:

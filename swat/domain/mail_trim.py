@@ -10,12 +10,14 @@ signature goes: from the last "-- " line, or a final block that opens with a lin
 ―, *, -, ■□ and the like and holds at most ten short lines.
 
 A forward (subject "Fw:", "Fwd:", "転送:") is kept whole: the forwarded mail is what the
-sender asks about. When trimming would leave nothing, the whole text is the reply.
+sender asks about. When trimming would leave nothing, the whole text is the reply, and
+`trim` says so (`nothing_new`): the caller must not take a whole quoted block for an answer.
 """
 
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 _FORWARD_SUBJECT = re.compile(r"^\s*(?:fwd?|転送|tr|wg)\s*[:：]", re.IGNORECASE)
 _SEPARATOR = re.compile(
@@ -48,17 +50,29 @@ _SIGNATURE_LINES = 10
 _SHORT = 60
 
 
+class Trimmed(NamedTuple):
+    text: str  # the new part; the whole text for a forward, or when nothing new is left
+    nothing_new: bool  # trimming left nothing of a non-empty text: `text` is all of it
+
+
 def reply_text(text: str, subject: str = "") -> str:
     """The part of `text` (already \\n line ends) its sender wrote now."""
+    return trim(text, subject).text
+
+
+def trim(text: str, subject: str = "") -> Trimmed:
+    """`reply_text`, and whether it fell back to the whole text for want of anything new."""
     whole = text.strip("\n").rstrip()
     if _FORWARD_SUBJECT.match(subject or ""):
-        return whole
+        return Trimmed(whole, False)
     lines = whole.split("\n")
     lines = lines[: _history_start(lines)]
     lines = _drop_quoted(lines)
     lines = lines[: _signature_start(lines)]
     trimmed = "\n".join(lines).strip("\n").rstrip()
-    return trimmed if trimmed.strip() else whole
+    if trimmed.strip():
+        return Trimmed(trimmed, False)
+    return Trimmed(whole, bool(whole.strip()))
 
 
 def _history_start(lines: list[str]) -> int:

@@ -8,7 +8,10 @@ read by reading it (BODY.PEEK), and puts a message away only after the callback 
 - with imap_done_folder set (the default), into that folder (UID MOVE, or COPY, \\Deleted and
   UID EXPUNGE on a server without MOVE). Everything still in imap_folder is new, whether or not
   someone read it in a mail client meanwhile (which sets \\Seen); messages marked \\Deleted by
-  a person are left alone.
+  a person are not taken in, and are left alone on a server with MOVE or UIDPLUS. A server with
+  neither has no way to expunge one message: there the plain EXPUNGE after the COPY also
+  removes every message a person had marked \\Deleted in imap_folder (as their own mail
+  client would on closing the folder).
 - with imap_done_folder empty, the message stays where it is, flagged \\Seen and with the
   desk's own keyword $SwatTaken; the keyword, not \\Seen, says it was taken in, so a message a
   person happened to read is still taken in. On a server that allows no keywords, \\Seen alone.
@@ -18,7 +21,10 @@ has taken in before (mail_intake's inbound_mails). A fetcher that dies between t
 putting the message away, or two fetchers reading the same message at once, hand it over
 twice; the second take says "duplicate" and the message is put away then. Moving a message
 another fetcher moved first is no error. Two fetchers moving one message at the very same
-moment can both copy it; the run ends by removing such second copies from the done folder.
+moment can both copy it; the run ends by removing such second copies from the done folder:
+only a copy equal to the one kept, byte for byte (its size, then the SHA-256 of its content),
+never a different message that merely has the same Message-ID (scanners and some mailers
+reuse one). A message over the size limit is never downloaded, so its copies are left.
 
 A message the callback fails on is left in place for the next run; after
 MAX_CONSECUTIVE_FAILURES failures in a row (the database is down, say) the run stops.
@@ -29,6 +35,7 @@ is counted "too_large".
 
 from __future__ import annotations
 
+import hashlib
 import imaplib
 import logging
 import re
@@ -75,6 +82,15 @@ class FetchReport:
     @property
     def handed_over(self) -> int:
         return sum(n for word, n in self.outcomes.items() if word != "too_large")
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A message this run moved to the done folder: what a second copy of it must equal."""
+
+    message_id: str
+    size: int  # its RFC822.SIZE in imap_folder
+    sha256: str  # of its whole content (BODY[])
 
 
 def fetch(
@@ -220,11 +236,11 @@ def _take_all(
     done: str,
     flags: str,
     report: FetchReport,
-) -> list[str]:
-    """Hand over and put away each message; returns the Message-IDs moved to `done`."""
+) -> list[Moved]:
+    """Hand over and put away each message; returns what it moved to `done` whole."""
     sizes = _sizes(client, uids)
     failures = 0
-    moved: list[str] = []
+    moved: list[Moved] = []
     for i, uid in enumerate(uids):
         if failures >= MAX_CONSECUTIVE_FAILURES:
             report.stopped = True
@@ -259,24 +275,37 @@ def _take_all(
             failures += 1
         else:
             failures = 0
-            if done and (mid := _message_id(raw)):
-                moved.append(mid)
+            if done and not oversized and size is not None and (mid := _message_id(raw)):
+                moved.append(Moved(mid, size, hashlib.sha256(raw).hexdigest()))
     return moved
 
 
-def _remove_second_copies(client: imaplib.IMAP4, done: str, message_ids: list[str]) -> int:
+def _remove_second_copies(client: imaplib.IMAP4, done: str, moved: list[Moved]) -> int:
     """Two fetchers moving one message at the same moment can both copy it (a MOVE is a copy
     and then an expunge, not one step). Each run ends by looking in the done folder for the
-    messages it moved and removing any second copy: the lowest UID stays, which every fetcher
-    agrees on; the one whose copy came last sees both."""
+    messages it moved and removing any second copy: of the messages there with its Message-ID,
+    those of its size and content; the lowest UID of them stays, which every fetcher agrees
+    on, and the one whose copy came last sees both. Any other message with that Message-ID is
+    someone else's mail and stays."""
     typ, data = client.select(quote(done))
     if typ != "OK":
         raise imaplib.IMAP4.error(f"done folder cannot be opened: {_text(data)}")
     extra: set[int] = set()
-    for mid in message_ids:
-        typ, data = client.uid("SEARCH", "HEADER", "Message-ID", quote(mid))
-        if typ == "OK":
-            extra |= set(sorted(int(n) for n in (data[0] or b"").split())[1:])
+    for one in moved:
+        # \\Deleted ones too: a COPY carries the source's flags, so a copy made after the other
+        # fetcher flagged the source arrives flagged \\Deleted (and nothing expunges it here).
+        typ, data = client.uid("SEARCH", "HEADER", "Message-ID", quote(one.message_id))
+        found = sorted(int(n) for n in (data[0] or b"").split()) if typ == "OK" else []
+        if len(found) < 2:
+            continue
+        sizes = _sizes(client, found)
+        same = [uid for uid in found if sizes.get(uid) == one.size]
+        copies = []
+        for uid in same if len(same) > 1 else []:
+            content = _body(client, uid, "")
+            if content is not None and hashlib.sha256(content).hexdigest() == one.sha256:
+                copies.append(uid)
+        extra |= set(copies[1:])
     if extra:
         log.info("removing %d second copies from the done folder", len(extra))
         client.uid("STORE", uid_set(sorted(extra)), "+FLAGS.SILENT", "(\\Deleted)")
@@ -333,8 +362,9 @@ def _put_away(client: imaplib.IMAP4, uid: int, done: str, flags: str) -> str:
 
 
 def _expunge(client: imaplib.IMAP4, uids: str | int) -> tuple[str, list[Any]]:
-    """Remove messages flagged \\Deleted: these UIDs only, or (a server without UIDPLUS) every
-    message flagged so in the folder."""
+    """Remove messages flagged \\Deleted: these UIDs only (UID EXPUNGE), or, on a server without
+    UIDPLUS, every message flagged so in the selected folder, a person's too: IMAP has no
+    other way to remove one message there."""
     return client.uid("EXPUNGE", str(uids)) if "UIDPLUS" in client.capabilities else client.expunge()
 
 

@@ -41,8 +41,11 @@ def as_expected(mail: ParsedMail) -> dict[str, object]:
         "message_id": mail.message_id,
         "in_reply_to": mail.in_reply_to,
         "references": mail.references,
-        "authentication": [asdict(a) for a in mail.authentication],
+        "authentication": [{**asdict(a), "dkim_domains": list(a.dkim_domains)} for a in mail.authentication],
         "charset_trouble": mail.charset_trouble,
+        "looks_automatic": mail.looks_automatic,
+        "received": mail.received.isoformat() if mail.received else None,
+        "nothing_new": mail.nothing_new,
     }
 
 

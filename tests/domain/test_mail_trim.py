@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from swat.domain.mail_html import html_to_text
-from swat.domain.mail_trim import reply_text
+from swat.domain.mail_trim import Trimmed, reply_text, trim
 
 NEW = "設定を変更しました。\n確認をお願いします。"
 
@@ -87,3 +87,11 @@ def test_html_reads_as_its_text():
     )
     assert html_to_text("<p>unclosed <b>bold") == "unclosed bold"
     assert html_to_text("<<<>>>&bogus;") == "<<<>>>&bogus;"
+
+
+def test_trim_says_when_nothing_new_was_left():
+    assert trim("> 引用だけ\n> です") == Trimmed("> 引用だけ\n> です", True)
+    assert trim("-- \n署名だけ") == Trimmed("-- \n署名だけ", True)
+    assert trim("回答です。\n\n> 引用") == Trimmed("回答です。", False)
+    assert trim("> 転送の引用", "Fwd: 相談") == Trimmed("> 転送の引用", False)
+    assert trim("") == Trimmed("", False)

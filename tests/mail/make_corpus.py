@@ -164,11 +164,31 @@ def case(name: str, raw: bytes, subject: str, sender: tuple[str, str], text: str
         "references": [],
         "authentication": [],
         "charset_trouble": False,
+        "looks_automatic": False,
+        "received": None,
+        "nothing_new": False,
     }
     for key, value in expected.items():
         assert key in result, key
         result[key] = value
     CASES[name] = (raw, result)
+
+
+def auth(authserv_id: str, **results: object) -> dict[str, object]:
+    """One expected Authentication-Results entry: "" (or no domains) for what it does not say."""
+    entry: dict[str, object] = {
+        "authserv_id": authserv_id,
+        "spf": "",
+        "dkim": "",
+        "dmarc": "",
+        "spf_domain": "",
+        "dkim_domains": [],
+        "header_from": "",
+    }
+    for key, value in results.items():
+        assert key in entry, key
+        entry[key] = value
+    return entry
 
 
 def mid(name: str) -> str:
@@ -189,15 +209,23 @@ def add_people() -> None:
         "原因と対処についてご教示ください。\n\n"
         "以上、よろしくお願いいたします。\n"
     )
+    # What the desk's server prepends on arrival sits above the sender's own.
+    received = [
+        (
+            "Received",
+            "from mail.pref.example.jp (mail.pref.example.jp [192.0.2.25])\n"
+            "\tby mx.pref.example.jp (Postfix) with ESMTPS id 4Zx1y2\n"
+            "\tfor <swat-desk@pref.example.jp>; Thu,  3 Dec 2026 10:00:07 +0900 (JST)",
+        ),
+        (
+            "Authentication-Results",
+            "mx.pref.example.jp; spf=pass (sender SPF authorized)\n\tsmtp.mailfrom=staff_health@Pref.Example.JP;"
+            " dkim=none (no sig)",
+        ),
+        ("Received", "from [10.0.0.5] by mail.pref.example.jp with ESMTPSA; Thu, 3 Dec 2026 10:00:01 +0900"),
+    ]
     raw = message(
-        std(subject, HEALTH, mid("iso2022jp_plain"))
-        + [
-            ("X-Mailer", "Becky! ver. 2.81.04"),
-            (
-                "Authentication-Results",
-                "mx.pref.example.jp; spf=pass smtp.mailfrom=pref.example.jp; dkim=none (no sig)",
-            ),
-        ],
+        received + std(subject, HEALTH, mid("iso2022jp_plain")) + [("X-Mailer", "Becky! ver. 2.81.04")],
         text_part(body, "ISO-2022-JP", "7bit"),
     )
     case(
@@ -206,7 +234,10 @@ def add_people() -> None:
         subject,
         HEALTH,
         body,
-        authentication=[{"authserv_id": "mx.pref.example.jp", "spf": "pass", "dkim": "none"}],
+        received="2026-12-03T01:00:07+00:00",
+        authentication=[
+            auth("mx.pref.example.jp", spf="pass", dkim="none", spf_domain="pref.example.jp"),
+        ],
     )
 
     subject = "ﾃﾚﾜｰｸ用VPNの接続ｴﾗｰ"
@@ -700,7 +731,10 @@ def add_machines() -> None:
 
     subject = "自動応答: [2026-00042] ワクチン予約チャットボットの応答について"
     body = "12月3日から12月7日まで不在にしております。\n急ぎの場合は福祉部総務課までご連絡ください。\n"
-    raw = message(std(subject, WELFARE, mid("auto_reply_ja")), text_part(body, "ISO-2022-JP", "7bit"))
+    raw = message(
+        std(subject, WELFARE, mid("auto_reply_ja"), X_Auto_Response_Suppress="All"),
+        text_part(body, "ISO-2022-JP", "7bit"),
+    )
     case("auto_reply_ja", raw, subject, WELFARE, body, automatic="out-of-office")
 
     subject = "Re: [2026-00042] ワクチン予約チャットボットの応答について"

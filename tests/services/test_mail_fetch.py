@@ -280,3 +280,57 @@ def test_a_done_folder_in_japanese_is_made_and_used(dovecot):
     report = fetch(dovecot.settings(imap_done_folder="SWAT/処理済み"), Intake())
     assert report.outcomes == {"filed": 1}
     assert "SWAT.処理済み" in dovecot.folders()
+
+
+def scan(page: int) -> bytes:
+    """What a scan-to-mail printer sends: the same Message-ID every time, the same size."""
+    m = EmailMessage()
+    m["From"] = "scanner@pref.osaka.example.jp"
+    m["To"] = "swat-desk@pref.osaka.example.jp"
+    m["Subject"] = "Scanned document"
+    m["Message-ID"] = "<scan@printer.local>"
+    m.set_content(f"scan page {page}")
+    return m.as_bytes().replace(b"\n", b"\r\n")
+
+
+def test_a_different_message_with_the_same_message_id_is_never_removed(dovecot):
+    first, second = scan(1), scan(2)
+    assert len(first) == len(second) and first != second
+    dovecot.append(first, folder=DONE)  # taken in yesterday
+    dovecot.append(second)
+
+    report = fetch(dovecot.settings(), Intake())
+
+    assert report.outcomes == {"filed": 1} and report.copies_removed == 0
+    assert [raw for _, raw, _ in dovecot.messages(DONE)] == [first, second]
+    assert all("\\Deleted" not in flags for _, _, flags in dovecot.messages(DONE))
+
+
+def test_a_true_second_copy_in_the_done_folder_is_removed(dovecot):
+    dovecot.append(mail(1), folder=DONE)  # another fetcher's copy, landed first
+    dovecot.append(scan(1), folder=DONE)
+    dovecot.append(mail(1))
+    dovecot.append(mail(2))
+
+    report = fetch(dovecot.settings(), Intake())
+
+    assert report.outcomes == {"filed": 2} and report.copies_removed == 1
+    kept = dovecot.messages(DONE)
+    assert [raw for _, raw, _ in kept] == [mail(1), scan(1), mail(2)]
+    assert kept[0][0] == 1  # the lowest UID stays
+    assert dovecot.messages("INBOX") == []
+
+
+def test_a_server_without_move_and_uidplus_expunges_the_whole_folder(dovecot_server, monkeypatch):
+    import tests.fixtures.dovecot as fixture
+
+    monkeypatch.setattr(fixture, "CAPABILITIES_WITHOUT_MOVE", fixture.CAPABILITIES_WITHOUT_MOVE.replace(" UIDPLUS", ""))
+    server = dovecot_server(move=False)
+    server.append(mail(1))
+    server.append(mail(2), flags="\\Deleted")  # a person's: gone with the plain EXPUNGE, as documented
+
+    report = fetch(server.settings(), Intake())
+
+    assert report.outcomes == {"filed": 1}
+    assert server.messages("INBOX") == []
+    assert ids(server.messages(DONE)) == [message_id(mail(1))]
