@@ -30,7 +30,7 @@ from ..domain import mail_ids, permissions, states
 from ..domain.errors import DomainError
 from ..domain.mail_parse import ParsedMail, parse
 from ..models import InboundMail, Message, OutboxMessage, Ticket, User
-from . import filing, history, routing, tickets
+from . import filing, history, mail_checks, routing, tickets
 from .attachments import Limits, save_files
 from .storage import AttachmentStore, Upload
 
@@ -110,17 +110,17 @@ def ingest(
         return _close(row, IGNORED, mail.automatic)
     if mail.sender and mail.sender in config.own_addresses:
         return _close(row, IGNORED, "from_desk")
-    user = _sender_account(session, mail.sender)
+    user = mail_checks.sender_account(session, mail.sender)
     row.user_id = user.id if user else None
-    held = _why_held(session, mail, user, row, now, config)
+    held = mail_checks.why_held(session, mail, user, row, now, config)
     if held or user is None:
         return _hold(session, row, raw, store, held or "unknown_sender")
     if mail.looks_automatic:  # only its subject says so: a person may have written it
         return _hold(session, row, raw, store, "looks_automatic")
     if mail_ids.internal_referenced(mail.in_reply_to or mail.references[-1:], config.domain):
         return _hold(session, row, raw, store, "internal_notice")
-    ticket = _named_ticket(session, mail, config.domain)
-    refusal = _too_much(mail, limits)
+    ticket = mail_checks.named_ticket(session, mail, config.domain)
+    refusal = mail_checks.too_much(mail, limits)
     if refusal:
         return _refuse(session, row, user, mail, now, refusal)
     if ticket is not None:
@@ -175,92 +175,6 @@ def _close(row: InboundMail, status: str, reason: str = "", number: str | None =
     row.status = status
     row.reason = reason[:32]
     return Outcome(status, reason, number, row.id)
-
-
-def _sender_account(session: Session, address: str) -> User | None:
-    """The one active account with this address (case as typed does not matter)."""
-    if not address:
-        return None
-    found = session.scalars(
-        select(User).where(User.active, func.lower(User.email) == address.lower()).order_by(User.id).limit(2)
-    ).all()
-    return found[0] if len(found) == 1 else None
-
-
-def _why_held(
-    session: Session, mail: ParsedMail, user: User | None, row: InboundMail, now: datetime, config: IntakeSettings
-) -> str:
-    if not mail.sender:
-        return "no_sender"
-    if config.trusted_authserv_id and not _authenticated(mail, config.trusted_authserv_id):
-        return "not_authenticated"
-    if _recent(session, row, now, (FILED, REPLY)) >= config.max_per_hour:
-        return "too_many"
-    return "" if user is not None else "unknown_sender"
-
-
-def _recent(session: Session, row: InboundMail, now: datetime, statuses: tuple[str, ...]) -> int:
-    """How many of this sender's messages became one of these in the last hour. Only what the
-    desk took in counts: mail held as forged does not lock the real sender out."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(InboundMail)
-            .where(
-                InboundMail.sender == row.sender,
-                InboundMail.received_at > now - timedelta(hours=1),
-                InboundMail.status.in_(statuses),
-                InboundMail.id != row.id,
-            )
-        )
-        or 0
-    )
-
-
-def _authenticated(mail: ParsedMail, authserv_id: str) -> bool:
-    """SPF or DKIM passed, in a header the trusted receiving server added (a sender can
-    write Authentication-Results of their own; only this authserv-id's are read)."""
-    return any(a.authserv_id.lower() == authserv_id.lower() and "pass" in (a.spf, a.dkim) for a in mail.authentication)
-
-
-def _named_ticket(session: Session, mail: ParsedMail, domain: str) -> Ticket | None:
-    """The consultation the mail replies to: by the desk's own ids in In-Reply-To and
-    References, or a mail the desk took in earlier, then by the subject's tag; a merged
-    duplicate is followed to its original."""
-    refs = [*mail.in_reply_to, *reversed(mail.references)]
-    ticket = None
-    for number in mail_ids.numbers_referenced(refs, domain):
-        ticket = session.scalars(select(Ticket).where(Ticket.number == number)).one_or_none()
-        if ticket is not None:
-            break
-    if ticket is None and refs:
-        earlier = [r.strip("<>")[:255] for r in refs]
-        ticket_id = session.scalar(
-            select(InboundMail.ticket_id)
-            .where(InboundMail.message_id.in_(earlier), InboundMail.ticket_id.is_not(None))
-            .order_by(InboundMail.id.desc())
-            .limit(1)
-        )
-        ticket = session.get(Ticket, ticket_id) if ticket_id else None
-    if ticket is None:
-        tagged = mail_ids.number_in_subject(mail.subject)
-        if tagged:
-            ticket = session.scalars(select(Ticket).where(Ticket.number == tagged)).one_or_none()
-    for _step in range(5):  # a chain of merges ends at the original
-        if ticket is None or ticket.merged_into_id is None:
-            break
-        ticket = session.get(Ticket, ticket.merged_into_id)
-    return ticket
-
-
-def _too_much(mail: ParsedMail, limits: Limits) -> dict | None:
-    """The web form's limits, checked before anything is written."""
-    if len(mail.files) > limits.max_files:
-        return {"reason": "too_many_files", "max": limits.max_files}
-    for f in mail.files:
-        if len(f.data) > limits.max_bytes:
-            return {"reason": "file_too_large", "name": f.filename, "max": limits.max_bytes}
-    return None
 
 
 def _receipt(now: datetime, received_at: datetime | None) -> datetime:
@@ -355,9 +269,7 @@ def _reply(
         with session.begin_nested(), history.batched(session):
             if not states.is_open(ticket.status):
                 tickets.reopen_ticket(session, user, now, ticket)
-            post = tickets.add_reply(
-                session, user, now, ticket, body_of(text), uploads_of(mail), store, limits
-            )
+            post = tickets.add_reply(session, user, now, ticket, body_of(text), uploads_of(mail), store, limits)
             row.raw_key = keep_original(session, store, raw, ticket, post, user, now)
     except DomainError as exc:
         return _refuse(session, row, user, mail, now, _invalid(exc))
@@ -381,7 +293,7 @@ def _hold(session: Session, row: InboundMail, raw: bytes, store: AttachmentStore
 def _refuse(session: Session, row: InboundMail, user: User, mail: ParsedMail, now: datetime, why: dict) -> Outcome:
     """Nothing is filed; the sender (a known account) gets a mail saying what was refused,
     at most REFUSALS_PER_HOUR an hour."""
-    if user.email and _recent(session, row, now, (REFUSED,)) < REFUSALS_PER_HOUR:
+    if user.email and mail_checks.recent(session, row, now, (REFUSED,)) < REFUSALS_PER_HOUR:
         params = json.dumps({"subject": mail.subject[:200], **why}, ensure_ascii=False)
         session.execute(
             insert(OutboxMessage).values(
@@ -406,10 +318,10 @@ def _refuse_oversized(
     claimed = _claim(session, mail, hashlib.sha256(raw).hexdigest(), now, source, size)
     if claimed is None:
         return Outcome(DUPLICATE)
-    user = _sender_account(session, mail.sender) if not mail.automatic else None
+    user = mail_checks.sender_account(session, mail.sender) if not mail.automatic else None
     # The answer goes only where a filing would: a known, confirmed sender, and not again
     # and again (a forged From must not make the desk mail someone over and over).
-    if user is None or _why_held(session, mail, user, claimed, now, config):
+    if user is None or mail_checks.why_held(session, mail, user, claimed, now, config):
         return _close(claimed, REFUSED, "too_large")
     claimed.user_id = user.id
     return _refuse(session, claimed, user, mail, now, {"reason": "too_large", "max": config.max_bytes})
