@@ -4,6 +4,7 @@ other is told it was done (a conditional UPDATE of its status)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,9 @@ from ..domain.mail_parse import ParsedMail, parse
 from ..models import Department, InboundMail, Ticket, User
 from . import filing, history, routing, tickets
 from .attachments import Limits
-from .mail_intake import IntakeSettings, body_of, keep_original, title_of, uploads_of
+from .mail_intake import IntakeSettings, body_of, keep_original, title_of
 from .statements import rows_matched
-from .storage import AttachmentStore
+from .storage import AttachmentStore, Upload
 
 PAGE_SIZE = 50
 
@@ -87,6 +88,13 @@ def requesters(session: Session) -> list[tuple[User, Department]]:
     return [(u, d) for u, d in rows]
 
 
+def fitting_files(mail: ParsedMail, limits: Limits) -> tuple[list[Upload], int]:
+    """The mail's files that a post takes (the web form's limits), and how many are left out:
+    those stay in the message as received, original.eml, on the consultation."""
+    fit = [f for f in mail.files if len(f.data) <= limits.max_bytes][: limits.max_files]
+    return [Upload(f.filename, io.BytesIO(f.data), f.content_type) for f in fit], len(mail.files) - len(fit)
+
+
 def _take(session: Session, actor, now: datetime, mail_id: int, status: str) -> None:
     """Mark the held message dealt with, or refuse if someone else did first."""
     done = rows_matched(
@@ -128,7 +136,7 @@ def file_held(
             initiative_ids=[],
             priority="normal",
             due_date=None,
-            files=uploads_of(mail),
+            files=fitting_files(mail, limits)[0],
             store=store,
             limits=limits,
         )
@@ -155,7 +163,7 @@ def attach_held(
     with history.batched(session):
         # An outsider's "@name" is text: it tells nobody.
         note = tickets.add_internal_note(
-            session, actor, now, ticket, text, uploads_of(mail), store, limits, mentions=False
+            session, actor, now, ticket, text, fitting_files(mail, limits)[0], store, limits, mentions=False
         )
         keep_original(session, store, held.raw, ticket, note, actor, now)
     held.row.ticket_id, held.row.post_id = ticket.id, note.id

@@ -56,6 +56,7 @@ def _page(mail_id: int, error=None, form: dict | None = None, status: int = 200)
         "mail/held_one.html",
         held=held,
         requesters=mail_review.requesters(session()),
+        left_out=mail_review.fitting_files(held.mail, limits())[1],
         error=error,
         error_message=error_text(error) if error is not None else "",
         form=form or {},

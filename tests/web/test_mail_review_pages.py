@@ -95,3 +95,19 @@ def test_discarding_and_who_may_open_the_list(auth, users, clock, store, limits)
     db.session.refresh(row)
     assert (row.status, row.reviewed_by_id) == ("discarded", users["admin"].id)
     assert "確認待ちのメールはありません。" in text(b.get("/mail/held"))
+
+
+def test_a_held_mail_over_the_limits_is_filed_with_the_files_that_fit(auth, users, clock, store, limits):
+    files = [(f"資料{i}.txt", b"x", "text/plain") for i in range(limits.max_files + 2)]
+    raw = mail(sender="stranger@example.com", name="", subject="資料が多い", files=files)
+    row = db.session.get(
+        InboundMail,
+        ingest(db.session, raw, clock.now(), store=store, limits=limits, config=CONFIG).inbound_id,
+    )
+    db.session.commit()
+    b = auth.login("lead")
+    assert "2件のファイルが投稿の上限を超えているため" in text(b.get(f"/mail/held/{row.id}"))
+    assert b.post(f"/mail/held/{row.id}/file", {"requester": str(users["staff_health"].id)}).status_code == 302
+    ticket = db.session.scalars(select(Ticket)).one()
+    names = db.session.scalars(select(Attachment.filename).where(Attachment.ticket_id == ticket.id)).all()
+    assert sorted(names) == sorted([f"資料{i}.txt" for i in range(limits.max_files)] + ["original.eml"])
