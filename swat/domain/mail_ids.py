@@ -39,6 +39,15 @@ def notice_id(number: str | None, outbox_id: int, domain: str, internal: bool = 
     return f"<swat.n{outbox_id}@{domain}>"
 
 
+# What the subject of a notice for the desk alone starts with: a reply to it that kept only
+# its subject is held, never posted where the requester reads it.
+DESK_ONLY_MARK = "[SWAT内部]"
+
+
+def desk_only_subject(subject: str) -> bool:
+    return DESK_ONLY_MARK in (subject or "")
+
+
 def tag(number: str) -> str:
     """What the subject of every notice about the consultation carries."""
     return f"[{number}]"

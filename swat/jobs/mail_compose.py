@@ -101,14 +101,15 @@ def _cut_long_lines(text: str) -> str:
 
 # Notices for the desk alone (a mention quotes an internal note): no Reply-To the inbound
 # address, and an id that marks a reply to them, which the intake holds instead of posting.
-DESK_ONLY = ("mention", "assigned", "triage", "escalation")
+DESK_ONLY = ("mention", "assigned", "triage", "escalation", messages.DIGEST, messages.WEEKLY_SUMMARY)
 
 
 def subject(kind: str, params: dict) -> str:
     """One subject for every notice of a consultation; the digest and summary say their own."""
     number = params.get("number")
     if number and kind not in (messages.DIGEST, messages.WEEKLY_SUMMARY):
-        return f"[SWAT] {mail_ids.tag(number)} {params.get('title', '')}".rstrip()
+        mark = mail_ids.DESK_ONLY_MARK if kind in DESK_ONLY else "[SWAT]"
+        return f"{mark} {mail_ids.tag(number)} {params.get('title', '')}".rstrip()
     return "[SWAT] " + messages.subject(kind, params)
 
 

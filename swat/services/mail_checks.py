@@ -17,8 +17,6 @@ from .attachments import Limits
 if TYPE_CHECKING:
     from .mail_intake import IntakeSettings
 
-FILED, REPLY = "filed", "reply"
-
 
 def sender_account(session: Session, address: str) -> User | None:
     """The one active account with this address (case as typed does not matter)."""
@@ -37,24 +35,49 @@ def why_held(
         return "no_sender"
     if config.trusted_authserv_id and not authenticated(mail, config.trusted_authserv_id):
         return "not_authenticated"
-    if recent(session, row, now, (FILED, REPLY)) >= config.max_per_hour:
+    if from_sender(session, row, now) >= config.max_per_hour:
         return "too_many"
     return "" if user is not None else "unknown_sender"
 
 
-def recent(session: Session, row: InboundMail, now: datetime, statuses: tuple[str, ...]) -> int:
-    """How many of this sender's messages became one of these in the last hour. Only what the
-    desk took in counts: mail held as forged does not lock the real sender out."""
+# Held as not the sender's own: such mail does not count against the sender.
+NOT_THEIRS = ("not_authenticated", "no_sender")
+
+
+def _last_hour(row: InboundMail, now: datetime):
+    return (
+        InboundMail.sender == row.sender,
+        InboundMail.received_at > now - timedelta(hours=1),
+        InboundMail.id != row.id,
+    )
+
+
+def from_sender(session: Session, row: InboundMail, now: datetime) -> int:
+    """How many messages this sender sent in the last hour that were theirs: everything but
+    machines' mail and mail held as forged (which must not lock the real sender out). Held
+    ones count, so a sender looping past the limit stays held."""
     return (
         session.scalar(
             select(func.count())
             .select_from(InboundMail)
             .where(
-                InboundMail.sender == row.sender,
-                InboundMail.received_at > now - timedelta(hours=1),
-                InboundMail.status.in_(statuses),
-                InboundMail.id != row.id,
+                *_last_hour(row, now),
+                InboundMail.status != "ignored",
+                ~((InboundMail.status == "held") & InboundMail.reason.in_(NOT_THEIRS)),
             )
+        )
+        or 0
+    )
+
+
+def refusals_told(session: Session, row: InboundMail, now: datetime) -> int:
+    """How many refusals this sender was answered in the last hour (the rows of refused mail
+    from their account; a refusal of unconfirmed mail answers nobody and sets no account)."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(InboundMail)
+            .where(*_last_hour(row, now), InboundMail.status == "refused", InboundMail.user_id.is_not(None))
         )
         or 0
     )
@@ -62,18 +85,21 @@ def recent(session: Session, row: InboundMail, now: datetime, statuses: tuple[st
 
 def authenticated(mail: ParsedMail, authserv_id: str) -> bool:
     """The trusted receiving server says the From domain is the sender's: DMARC passed, or
-    SPF or DKIM passed for a domain aligned with From's. Only the topmost header with that
-    authserv-id is read (the receiving server prepends its own; anything below it came with
-    the message, and the server should remove such headers as it receives them)."""
+    SPF or DKIM passed for a domain aligned with From's, and no DMARC failure. Every header
+    with that authserv-id is read (a server may write one per check): RFC 8601 section 5
+    has the receiving server remove any such header that came with the message."""
     mine = [a for a in mail.authentication if a.authserv_id.lower() == authserv_id.lower()]
     if not mine or "@" not in mail.sender:
         return False
-    a, domain = mine[0], mail.sender.rsplit("@", 1)[1]
-    if a.dmarc == "pass" and (not a.header_from or aligned(a.header_from, domain)):
-        return True
-    if a.spf == "pass" and aligned(a.spf_domain, domain):
-        return True
-    return a.dkim == "pass" and any(aligned(d, domain) for d in a.dkim_domains)
+    domain = mail.sender.rsplit("@", 1)[1]
+    if any(a.dmarc == "fail" for a in mine):
+        return False
+    return any(
+        (a.dmarc == "pass" and (not a.header_from or aligned(a.header_from, domain)))
+        or (a.spf == "pass" and aligned(a.spf_domain, domain))
+        or (a.dkim == "pass" and any(aligned(d, domain) for d in a.dkim_domains))
+        for a in mine
+    )
 
 
 def aligned(checked: str, domain: str) -> bool:

@@ -101,7 +101,7 @@ def ingest(
     if size > config.max_bytes:
         return _refuse_oversized(session, raw, now, config, source, size)
     mail = parse(raw)
-    row = _claim(session, mail, hashlib.sha256(raw).hexdigest(), now, source, len(raw))
+    row = _claim(session, mail, content_digest(raw), now, source, len(raw))
     if row is None:
         return Outcome(DUPLICATE)
     if mail.automatic:
@@ -117,7 +117,9 @@ def ingest(
         return _hold(session, row, raw, store, held or "unknown_sender")
     if mail.looks_automatic:  # only its subject says so: a person may have written it
         return _hold(session, row, raw, store, "looks_automatic")
-    if mail_ids.internal_referenced(mail.in_reply_to or mail.references[-1:], config.domain):
+    if mail_ids.internal_referenced([*mail.in_reply_to, *mail.references], config.domain) or (
+        mail_ids.desk_only_subject(mail.subject)
+    ):
         return _hold(session, row, raw, store, "internal_notice")
     ticket = mail_checks.named_ticket(session, mail, config.domain)
     refusal = mail_checks.too_much(mail, limits)
@@ -128,13 +130,37 @@ def ingest(
             return _hold(session, row, raw, store, "not_allowed")
         # Never a whole quoted block as a post: what trimming left, or the files alone.
         text = "" if mail.nothing_new else mail.reply_text
-        if not text.strip() and not mail.files:
+        if not text.strip() and not any(not f.inline for f in mail.files):  # a logo says nothing
             return _hold(session, row, raw, store, "empty_reply")
         return _reply(session, row, raw, mail, text, user, ticket, now, store, limits)
     if not permissions.can_file(user):
         return _hold(session, row, raw, store, "not_staff")
     clock_start = _receipt(now, received_at or mail.received)
     return _file(session, row, raw, mail, user, clock_start, store, limits, config)
+
+
+_WHO_WHAT = re.compile(rb"^(from|to|cc|subject|date|message-id)\s*:", re.IGNORECASE)
+
+
+def content_digest(raw: bytes) -> str:
+    """The digest of what the sender wrote: the body and the From, To, Cc, Subject, Date and
+    Message-ID lines, without the trace the servers on the way add (Received, Delivered-To,
+    Authentication-Results, ...), so one message delivered by two routes is one message."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        head, sep, body = raw.partition(b"\n\n")
+    digest = hashlib.sha256()
+    keep = False
+    for line in head.splitlines():
+        if line[:1] in (b" ", b"\t"):
+            if keep:
+                digest.update(line.strip() + b" ")
+            continue
+        keep = bool(_WHO_WHAT.match(line))
+        if keep:
+            digest.update(b"\n" + line.strip() + b" ")
+    digest.update(b"\n\n" + body)
+    return digest.hexdigest()
 
 
 def _claim(
@@ -246,7 +272,7 @@ def _file(
             row.raw_key = keep_original(session, store, raw, ticket, None, user, at)
             routing.route_new_ticket(session, ticket, at, auto_apply=config.routing_auto_apply)
     except DomainError as exc:
-        return _refuse(session, row, user, mail, at, _invalid(exc))
+        return _refuse(session, row, user, mail, row.received_at, _invalid(exc))
     row.ticket_id = ticket.id
     return _close(row, FILED, number=ticket.number)
 
@@ -293,7 +319,7 @@ def _hold(session: Session, row: InboundMail, raw: bytes, store: AttachmentStore
 def _refuse(session: Session, row: InboundMail, user: User, mail: ParsedMail, now: datetime, why: dict) -> Outcome:
     """Nothing is filed; the sender (a known account) gets a mail saying what was refused,
     at most REFUSALS_PER_HOUR an hour."""
-    if user.email and mail_checks.recent(session, row, now, (REFUSED,)) < REFUSALS_PER_HOUR:
+    if user.email and mail_checks.refusals_told(session, row, now) < REFUSALS_PER_HOUR:
         params = json.dumps({"subject": mail.subject[:200], **why}, ensure_ascii=False)
         session.execute(
             insert(OutboxMessage).values(
@@ -315,7 +341,7 @@ def _refuse_oversized(
     """A message over the limit: its headers only are read; a known sender is told."""
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     mail = parse(head + b"\r\n\r\n")  # without a Message-ID, the headers' digest names it
-    claimed = _claim(session, mail, hashlib.sha256(raw).hexdigest(), now, source, size)
+    claimed = _claim(session, mail, content_digest(raw), now, source, size)
     if claimed is None:
         return Outcome(DUPLICATE)
     user = mail_checks.sender_account(session, mail.sender) if not mail.automatic else None
@@ -340,7 +366,9 @@ def _mark_bounced(session: Session, mail: ParsedMail, now: datetime) -> None:
     )
 
 
-def hold_unreadable(session: Session, raw: bytes, now: datetime, store: AttachmentStore, source: str) -> Outcome:
+def hold_unreadable(
+    session: Session, raw: bytes, now: datetime, store: AttachmentStore, source: str, size: int | None = None
+) -> Outcome:
     """A message taking which failed (a fault of the desk, or a byte the database refuses):
     kept for the lead's review under its digest, so it is not lost and does not stop the
     mailbox behind it."""
@@ -355,7 +383,7 @@ def hold_unreadable(session: Session, raw: bytes, now: datetime, store: Attachme
         subject="",
         status=HELD,
         reason="",
-        size_bytes=len(raw),
+        size_bytes=max(size or 0, len(raw)),
     )
     try:
         with session.begin_nested():

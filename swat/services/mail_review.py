@@ -91,7 +91,9 @@ def requesters(session: Session) -> list[tuple[User, Department]]:
 def fitting_files(mail: ParsedMail, limits: Limits) -> tuple[list[Upload], int]:
     """The mail's files that a post takes (the web form's limits), and how many are left out:
     those stay in the message as received, original.eml, on the consultation."""
-    fit = [f for f in mail.files if len(f.data) <= limits.max_bytes][: limits.max_files]
+    # Attachments first, inline images (a signature's logo) after.
+    ordered = sorted(mail.files, key=lambda f: f.inline)
+    fit = [f for f in ordered if len(f.data) <= limits.max_bytes][: limits.max_files]
     return [Upload(f.filename, io.BytesIO(f.data), f.content_type) for f in fit], len(mail.files) - len(fit)
 
 

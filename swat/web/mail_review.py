@@ -40,7 +40,7 @@ def held_reason(code: str) -> str:
 @requires(permissions.can_review_mail)
 def index():
     raw = request.args.get("page", "1")
-    page = int(raw) if raw.isdigit() and 0 < len(raw) < 6 and int(raw) > 0 else 1
+    page = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) < 6 else 1
     listing = mail_review.held_mails(session(), current_user, page)
     return render_template("mail/held.html", listing=listing)
 
@@ -86,7 +86,7 @@ def _done(error, mail_id: int, form: dict, message: str | None):
 @requires(permissions.can_review_mail)
 def file(mail_id):
     raw = request.form.get("requester", "")
-    requester_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    requester_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
     ticket, error = attempt(
         mail_review.file_held,
         session(),

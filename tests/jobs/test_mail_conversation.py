@@ -119,3 +119,33 @@ def test_a_mail_over_the_limits_is_answered_in_japanese(desk, users, clock, stor
     assert "登録されていません" in body
     assert db.session.scalars(select(Ticket)).all() == []
     assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))).all() == []
+
+
+def test_a_reply_to_a_notice_for_the_desk_alone_never_reaches_the_requester(desk, users, clock, store, limits):
+    users["lead"].email = "hancho@pref.example.jp"
+    db.session.commit()
+    first = EmailMessage()
+    first["From"] = "yamada@pref.example.jp"
+    first["Subject"] = "LINE相談の事例"
+    first["Message-ID"] = "<line@mail.pref.example.jp>"
+    first.set_content("事例を教えてください。")
+    take(first.as_bytes(), clock, store, limits)
+    ticket = db.session.scalars(select(Ticket)).one()
+    tickets.add_internal_note(
+        db.session, users["agent"], clock.now(), ticket, "@lead 以前トラブルのあった部局です。", [], store, limits
+    )
+    db.session.commit()
+    notice = delivered(desk, clock)["hancho@pref.example.jp"]
+    assert "Reply-To" not in notice
+    assert ".i" in notice["Message-ID"] and str(notice["Subject"]).startswith("[SWAT内部]")
+    answer = reply_to(notice, "hancho@pref.example.jp", "班長", "了解。相談者には伝えないでください。")
+    outcome = take(answer, clock, store, limits)
+    assert (outcome.status, outcome.reason) == ("held", "internal_notice")
+    # Its ids taken off on the way, the subject still says it was for the desk alone.
+    bare = EmailMessage()
+    bare["From"] = "hancho@pref.example.jp"
+    bare["Subject"] = "Re: " + str(notice["Subject"])
+    bare["Message-ID"] = "<bare@mail.pref.example.jp>"
+    bare.set_content("了解。")
+    assert take(bare.as_bytes(), clock, store, limits).reason == "internal_notice"
+    assert db.session.scalars(select(Message.body).where(Message.internal.is_(False))).all() == []

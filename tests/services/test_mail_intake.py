@@ -388,7 +388,10 @@ def test_the_clocks_start_when_the_receiving_server_got_it(mailers, take, clock)
     got = clock.now() - timedelta(minutes=20)
     received = f"from mail.pref.example.jp by mx.pref.example.jp; {format_datetime(got)}"
     take(mail(message_id="<rcvd@x>", headers={"Received": received}))
-    assert db.session.scalars(select(Ticket.created_at)).one() == got
+    ticket = db.session.scalars(select(Ticket)).one()
+    assert ticket.created_at == got
+    started = db.session.scalars(select(SlaEvent.at).where(SlaEvent.ticket_id == ticket.id, SlaEvent.kind == "started"))
+    assert set(started) == {got}
 
 
 def test_a_sender_is_told_of_at_most_three_refused_mails_an_hour(mailers, take, limits):
@@ -417,3 +420,73 @@ def test_a_message_the_desk_fails_on_is_held_as_unreadable_and_does_not_block(ap
     assert ingest_one(app, mail(message_id="<next@x>"), "imap").status == "filed"
     row = db.session.scalars(select(InboundMail).where(InboundMail.reason == "unreadable")).one()
     assert row.status == "held" and row.raw_sha256
+
+
+def test_one_message_delivered_by_two_routes_is_taken_in_once(mailers, take):
+    raw = mail(message_id="<two-routes@x>")
+    via_a = (
+        b"Delivered-To: soudan@pref.example.jp\r\nReceived: from a by mx1; Wed, 25 Nov 2026 10:00:00 +0900\r\n" + raw
+    )
+    via_b = b"Delivered-To: swat@pref.example.jp\r\nReceived: from b by mx2; Wed, 25 Nov 2026 10:00:01 +0900\r\n" + raw
+    assert (take(via_a).status, take(via_b).status) == ("filed", "duplicate")
+
+
+def test_a_sender_past_the_limit_stays_held_while_it_goes_on(mailers, take, clock):
+    seen = []
+    for i in range(12):
+        seen.append(take(mail(subject=f"ループ {i}", message_id=f"<loop{i}@x>")).status)
+        clock.advance(minutes=10)
+    assert seen == ["filed"] * 5 + ["held"] * 7
+
+
+def test_unconfirmed_refusals_do_not_use_up_the_real_senders_answers(mailers, take):
+    strict = IntakeSettings(domain=DOMAIN, max_bytes=500, max_per_hour=5, trusted_authserv_id="mx.pref.example.jp")
+    for i in range(3):
+        assert take(mail(body="大" * 1000, message_id=f"<forged-big{i}@x>"), config=strict).status == "refused"
+    good = {"Authentication-Results": "mx.pref.example.jp; dmarc=pass header.from=pref.example.jp"}
+    assert take(mail(body="大" * 1000, message_id="<real-big@x>", headers=good), config=strict).status == "refused"
+    answers = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "mail_refused")).all()
+    assert [a.recipient for a in answers] == ["staff_health@pref.example.jp"]
+
+
+def test_a_server_writing_one_header_per_check_is_read_whole(mailers, take):
+    strict = IntakeSettings(
+        domain=DOMAIN, max_bytes=2_000_000, max_per_hour=5, trusted_authserv_id="mx.pref.example.jp"
+    )
+    m = EmailMessage()
+    m["Authentication-Results"] = "mx.pref.example.jp; dkim=none (message not signed)"
+    m["Authentication-Results"] = "mx.pref.example.jp; spf=pass smtp.mailfrom=staff_health@pref.example.jp"
+    m["From"] = "staff_health@pref.example.jp"
+    m["Subject"] = "二つの認証結果"
+    m["Message-ID"] = "<split-ar@x>"
+    m.set_content("本文")
+    assert take(m.as_bytes(), config=strict).status == "filed"
+
+
+def test_a_reply_with_nothing_new_but_a_signature_logo_is_held(mailers, take, make_ticket):
+    ticket = make_ticket()
+    m = EmailMessage()
+    m["From"] = "staff_health@pref.example.jp"
+    m["Subject"] = f"Re: [{ticket.number}]"
+    m["Message-ID"] = "<logo@x>"
+    m.set_content("> 以前の回答")
+    m.add_related(b"\x89PNG logo", maintype="image", subtype="png", cid="<logo@x>")
+    outcome = take(m.as_bytes())
+    assert (outcome.status, outcome.reason) == ("held", "empty_reply")
+
+
+def test_a_failure_that_happens_once_is_tried_again(app, mailers, monkeypatch):
+    from swat.jobs.mail import ingest_one
+    from swat.services import mail_intake
+
+    db.session.commit()
+    real, failed = mail_intake.parse, []
+
+    def once(data):
+        if not failed:
+            failed.append(True)
+            raise RuntimeError("a race with another writer")
+        return real(data)
+
+    monkeypatch.setattr(mail_intake, "parse", once)
+    assert ingest_one(app, mail(message_id="<retry@x>"), "imap").status == "filed"
