@@ -107,7 +107,8 @@ def test_an_unverified_server_never_gets_the_password(dovecot, mail_certificates
     with pytest.raises(MailFetchError, match="TLS failed, nothing was sent.*certificate verify failed"):
         fetch(dovecot.settings(**overrides), intake)
 
-    log = dovecot.wait_for_log(r"no auth attempts", count=1)
+    # Dovecot says "no auth attempts", or under load "disconnected before auth was ready".
+    log = dovecot.wait_for_log(r"no auth attempts|before auth was ready", count=1)
     assert "alert" in log  # the client broke off the handshake
     assert len(dovecot.logins()) == before and "auth:" not in log and dovecot.password not in log
     assert intake.handed == [] and len(dovecot.messages("INBOX")) == 1
@@ -120,7 +121,7 @@ def test_a_server_offering_no_starttls_gets_no_password(dovecot_server):
     with pytest.raises(MailFetchError, match="offers no STARTTLS"):
         fetch(settings, Intake())
 
-    log = plain.wait_for_log(r"no auth attempts")
+    log = plain.wait_for_log(r"no auth attempts|before auth was ready")
     assert plain.logins() == [] and "auth:" not in log
     # The server would have taken the password in the clear: the refusal was the desk's.
     client = imaplib.IMAP4(plain.host, plain.imap_port)
