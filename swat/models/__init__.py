@@ -1,5 +1,6 @@
 """SQLAlchemy models: persistence only, no rules."""
 
+from .audit import AuditEvent
 from .base import Base
 from .canned import CannedReply, Draft
 from .mail import InboundMail
@@ -15,6 +16,7 @@ from .user import LoginAttempt, User, UserSession
 
 __all__ = [
     "Attachment",
+    "AuditEvent",
     "Base",
     "CannedReply",
     "Department",

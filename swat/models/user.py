@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, true
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.permissions import ROLES
@@ -22,7 +22,7 @@ user_themes = Table(
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (one_of("role", ROLES),)
+    __table_args__ = (one_of("role", ROLES), Index("uq_users_directory_key", "directory_key", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -47,6 +47,14 @@ class User(Base):
     # what the bounce said; cleared when the address changes.
     mail_bounced_at: Mapped[datetime | None] = mapped_column(nullable=True)
     mail_bounce_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # Where the account signs in: "local" (its password here) or "ldap" (the directory, which
+    # also keeps its role, department, name and address); `directory_key` is its stable id
+    # there (objectGUID, or the DN when the directory has none).
+    auth_source: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    directory_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The password was set by someone else (an admin's reset, an import): change it first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     themes: Mapped[list[Theme]] = relationship(secondary=user_themes, lazy="raise", order_by=Theme.sort_order)
