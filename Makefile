@@ -6,7 +6,7 @@ SWAT   := $(VENV)/bin/swat
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run setup install lock translations test browser mailserver lint bench messages clean screenshots
+.PHONY: run setup install lock translations test browser mailserver directory lint bench messages clean screenshots
 
 run: setup
 	$(SWAT) setup
@@ -67,7 +67,11 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json
 mailserver:
 	@test -x /usr/sbin/dovecot && test -x /usr/lib/dovecot/imap || sh scripts/install-mail-server.sh
 
-test: setup browser mailserver
+# The directory sign-in tests run Debian's OpenLDAP of their own (tests/fixtures/slapd.py).
+directory:
+	@test -x /usr/sbin/slapd && command -v ldapadd >/dev/null && test -e /usr/lib/ldap/memberof.so || sh scripts/install-directory-server.sh
+
+test: setup browser mailserver directory
 	$(PY) -m pytest
 
 # Run the browser tests and refresh the README's pictures from what they saw.

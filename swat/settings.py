@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import resources
+from .domain.permissions import ROLES
 
 ENV_PREFIX = "SWAT_"
 # Environment variables with the prefix that are not settings.
@@ -100,6 +101,11 @@ def _finish(settings: dict[str, Any], environ: Mapping[str, str]) -> None:
         raise SettingsError(f"env must be development, testing or production, not {settings['env']!r}")
     if settings["imap_security"] not in ("tls", "starttls"):
         raise SettingsError(f"imap_security must be tls or starttls, not {settings['imap_security']!r}")
+    if settings["ldap_local_signin"] not in ("admins", "all"):
+        raise SettingsError(f"ldap_local_signin must be admins or all, not {settings['ldap_local_signin']!r}")
+    bad_roles = sorted(set(settings["ldap_role_groups"].values()) - set(ROLES))
+    if bad_roles:
+        raise SettingsError(f"ldap_role_groups: unknown role {', '.join(map(repr, bad_roles))}")
     # Empty paths mean the defaults in swat/resources.py; relative ones are the operator's,
     # taken from the current directory.
     instance = (

@@ -10,14 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.errors import NotFound, ValidationError
 from ..models import LoginAttempt, User, UserSession
-
-# Checked against when the username does not exist, so a wrong username and a
-# wrong password take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+from . import auth_backends, directory
 
 
 @dataclass
@@ -28,6 +24,8 @@ class AccountSettings:
     max_failures_per_ip: int = 50
     idle_minutes: int = 120
     absolute_hours: int = 12
+    # The directory to sign in against (None: local accounts only); see services.auth_backends.
+    directory: directory.DirectorySettings | None = None
 
 
 class LoginThrottled(Exception):
@@ -67,9 +65,8 @@ def authenticate(
     if failures >= cfg.max_failures or ip_failures >= cfg.max_failures_per_ip:
         session.add(LoginAttempt(username=username, ip=ip, at=now, success=False))
         raise LoginThrottled()
-    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
-    ok = ok and user is not None and user.active
+    user = auth_backends.authenticate(session, username, password or "", now, cfg.directory)
+    ok = user is not None
     session.add(LoginAttempt(username=username, ip=ip, at=now, success=bool(ok)))
     if user is None or not ok:
         return None

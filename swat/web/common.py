@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from ..domain import permissions
 from ..domain.errors import DomainError
+from ..services import directory
 from ..services.accounts import AccountSettings
 from ..services.storage import AttachmentStore, Upload
 from ..services.tickets import Limits
@@ -38,6 +39,7 @@ def account_settings() -> AccountSettings:
         max_failures_per_ip=s["login_max_failures_per_ip"],
         idle_minutes=s["session_idle_minutes"],
         absolute_hours=s["session_absolute_hours"],
+        directory=directory.settings_from(s),
     )
 
 
