@@ -51,3 +51,25 @@ def users_create(username, password, role, department, themes, display_name, ema
         click.echo(f"error: {plain_text(exc)}", err=True)
         sys.exit(1)
     click.echo(f"created {user.role} {user.username} (id {user.id})")
+
+
+@users.command("sync")
+@with_appcontext
+def users_sync():
+    """Bring every directory account in line with the directory (ldap_* settings): role,
+    department, name and address, and out when it left the directory or every mapped group."""
+    from ..extensions import db
+    from ..services.directory import DirectoryError, settings_from
+    from ..services.directory_sync import sync
+
+    cfg = settings_from(current_app.config["SWAT"])
+    if cfg is None:
+        raise click.ClickException("no directory is configured (ldap_url)")
+    try:
+        report = sync(db.session(), now(), cfg)
+        db.session.commit()
+    except DirectoryError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"the directory could not be read: {exc}")
+    for line in report.lines():
+        click.echo(line)

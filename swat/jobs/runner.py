@@ -56,6 +56,22 @@ def run_mail(app: Flask):
         return None
 
 
+def run_directory_sync(app: Flask):
+    """Bring the directory accounts in line with the directory (daily, when one is configured)."""
+    from ..services.directory import DirectoryError, settings_from
+    from ..services.directory_sync import sync
+
+    cfg = settings_from(app.config["SWAT"])
+    if cfg is None:
+        return None
+    try:
+        report = _run(app, lambda now: sync(db.session(), now, cfg), "directory sync failed; it runs again tomorrow")
+    except DirectoryError:
+        return None
+    log.info("directory sync: %s", report.lines()[-1])
+    return report
+
+
 def run_weekly_summary(app: Flask, week=None):
     """Queue last week's summary e-mail to managers (`week`: a reports Period to send
     another ended week instead). Safe at any time and from several hosts at once."""
@@ -99,6 +115,9 @@ def run_scheduler(app: Flask) -> None:
         misfire_grace_time=6 * 3600,
         **WEEKLY_SUMMARY_AT,
     )
+    if app.config["SWAT"]["ldap_url"]:
+        # 05:30 in Tokyo, before the working day: whoever left the directory is out by then.
+        scheduler.add_job(run_directory_sync, "cron", args=[app], id="directory-sync", hour=5, minute=30, **options)
     mail = bool(app.config["SWAT"]["imap_host"])
     if mail:
         scheduler.add_job(run_mail, "interval", args=[app], minutes=1, id="mail-fetch", **options)

@@ -1,0 +1,55 @@
+"""`swat users sync` against the real slapd: one pass brings every directory account in line,
+creates nobody, and takes out whoever left the directory or every mapped group."""
+
+from __future__ import annotations
+
+from swat.extensions import db
+from swat.models import User, UserSession
+from swat.services import directory
+from swat.services.signin import resume_session, sign_in
+from swat.settings import load_settings
+from tests.conftest import START
+from tests.services.test_directory import _cfg, _user
+
+
+def test_one_pass_updates_takes_out_and_creates_nobody(app, session, slapd, monkeypatch):
+    cfg = _cfg(slapd)
+    tokens = {
+        name: sign_in(session, START, name, slapd.password, "127.0.0.1", cfg).token
+        for name in ("yamada", "sato", "suzuki")
+    }
+    session.commit()
+    slapd.set_member("swat-admins", "yamada", True)  # promoted in the directory
+    slapd.set_member("swat-staff", "sato", False)  # still an agent through swat-agents
+    slapd.delete_person("suzuki")  # left the prefecture
+    for key, value in slapd.settings().items():
+        monkeypatch.setitem(app.config["SWAT"], key, value)
+    r = app.test_cli_runner().invoke(args=["users", "sync"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.strip().splitlines()
+    assert "yamada: role staff -> admin" in lines[0]
+    assert "suzuki: deactivated (no longer in the directory or in a mapped group)" in lines
+    assert lines[-1].startswith("1 updated, 1 deactivated, 1 unchanged")
+    db.session.expire_all()
+    assert _user(session, "yamada").role == "admin"
+    assert not _user(session, "suzuki").active
+    assert resume_session(session, START, tokens["suzuki"], cfg) is None
+    # A changed role ends the sessions, as an admin's change does; the unchanged keep theirs.
+    assert resume_session(session, START, tokens["yamada"], cfg) is None
+    assert resume_session(session, START, tokens["sato"], cfg) is not None
+    # Nobody who never signed in got an account (tanaka is in no mapped group; others unseen).
+    assert sorted(u.username for u in session.query(User).filter(User.auth_source == "ldap")) == [
+        "sato",
+        "suzuki",
+        "yamada",
+    ]
+    assert session.query(UserSession).filter(UserSession.revoked_at.is_(None)).count() == 1
+
+
+def test_without_a_directory_the_command_says_so(app):
+    r = app.test_cli_runner().invoke(args=["users", "sync"])
+    assert r.exit_code == 1 and "no directory is configured (ldap_url)" in r.output
+
+
+def test_settings_carry_the_sync(slapd):
+    assert directory.settings_from(load_settings(overrides=slapd.settings())) is not None
