@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.errors import NotFound, ValidationError
 from ..models import LoginAttempt, User, UserSession
+from . import audit
 
 # Checked against when the username does not exist, so a wrong username and a
 # wrong password take the same time.
@@ -89,13 +90,15 @@ class SignIn:
 def sign_in(session: Session, now: datetime, username: str, password: str, ip: str, cfg: AccountSettings) -> SignIn:
     """Check the credentials (`authenticate`) and, when they hold, start a new server-side session.
 
-    Every outcome writes the attempt, so the caller commits in all three
-    cases: that is what makes the failure count (and the throttle) work.
+    Every outcome writes the attempt and its audit event, so the caller commits in all
+    three cases: that is what makes the failure count (and the throttle) work.
     """
     try:
         user = authenticate(session, now, username, password, ip, cfg)
     except LoginThrottled:
+        audit.record_sign_in(session, now, username=username, ip=ip, user=None, throttled=True)
         return SignIn(user=None, throttled=True)
+    audit.record_sign_in(session, now, username=username, ip=ip, user=user)
     if user is None:
         return SignIn(user=None)
     return SignIn(user=user, token=start_session(session, now, user, ip))
