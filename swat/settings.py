@@ -15,6 +15,7 @@ from typing import Any
 
 from . import resources
 from .domain.permissions import ROLES
+from .domain.audit import retention_problem
 
 ENV_PREFIX = "SWAT_"
 # Environment variables with the prefix that are not settings.
@@ -99,6 +100,8 @@ def load_settings(
 def _finish(settings: dict[str, Any], environ: Mapping[str, str]) -> None:
     if settings["env"] not in ("development", "testing", "production"):
         raise SettingsError(f"env must be development, testing or production, not {settings['env']!r}")
+    if (problem := retention_problem(settings["audit_retention_days"])) is not None:
+        raise SettingsError(f"{problem}; refusing to start")
     if settings["imap_security"] not in ("tls", "starttls"):
         raise SettingsError(f"imap_security must be tls or starttls, not {settings['imap_security']!r}")
     if settings["ldap_local_signin"] not in ("admins", "all"):

@@ -10,6 +10,7 @@ import click
 from flask.cli import FlaskGroup
 
 from .attachments import attachments
+from .audit import audit_group
 from .common import plain_text
 from .devdata import demo, seed
 from .jobs import jobs_group, scheduler
@@ -50,3 +51,4 @@ def register_cli(app) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(search_group)
     app.cli.add_command(seed)
+    app.cli.add_command(audit_group)

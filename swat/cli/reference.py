@@ -22,6 +22,7 @@ def reference():
 def reference_load(directory):
     """Load departments, governance, themes and initiatives. Safe to run again."""
     from ..extensions import db
+    from ..services.audit import record_reference_load
     from ..services.reference import ReferenceDataError, load_reference
     from ..services.routing_rules import load_routing
     from ..services.sla import load_sla
@@ -31,6 +32,14 @@ def reference_load(directory):
         report = load_reference(db.session(), directory)
         routing_changed = load_routing(db.session(), directory, now())
         sla_changed = load_sla(db.session(), directory, now())
+        record_reference_load(
+            db.session(),
+            now(),
+            directory=directory,
+            report=report,
+            routing_changed=routing_changed,
+            sla_changed=sla_changed,
+        )
         db.session.commit()
     except ReferenceDataError as exc:
         db.session.rollback()

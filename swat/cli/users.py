@@ -44,6 +44,8 @@ def users_create(username, password, role, department, themes, display_name, ema
             theme_ids=[t.strip() for t in themes.split(",") if t.strip()],
             email=email,
             hash_method=current_app.config["SWAT"]["password_hash_method"],
+            actor=None,
+            source="cli",
         )
         db.session.commit()
     except DomainError as exc:

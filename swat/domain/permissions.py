@@ -165,6 +165,12 @@ def can_admin(actor: Actor) -> bool:
     return actor.role == ADMIN
 
 
+def can_view_audit(actor: Actor) -> bool:
+    """The audit trail (who changed which account, every sign-in) is the admins' alone:
+    no manager, desk-wide or of a department, sees any of it."""
+    return actor.role == ADMIN
+
+
 def can_assign_others(actor: Actor) -> bool:
     """Any SWAT member may hand a ticket to another; the queue is a shared desk."""
     return is_desk(actor)

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -20,7 +21,7 @@ from ..domain.permissions import ROLES
 from ..domain.text import control_character
 from ..models import Department, Theme, User, UserSession
 from ..models.user import user_themes
-from . import search_index
+from . import audit, search_index
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 PASSWORD_MIN = 10
@@ -130,8 +131,11 @@ def create_user(
     theme_ids: Sequence[str] = (),
     email: str = "",
     hash_method: str = "scrypt",
+    actor: Any = None,
+    source: str = "",
 ) -> User:
-    """Create an account after checking every field; the password is stored hashed."""
+    """Create an account after checking every field; the password is stored hashed. The
+    audit trail records who created it (`actor`, None for a command) from where (`source`)."""
     username = _check_username(session, username)
     _check_password(password)
     department_id = _check_role_department(session, role, department_id)
@@ -152,6 +156,7 @@ def create_user(
     session.add(user)
     session.flush()
     _set_themes(session, user, theme_ids)
+    audit.record_account_created(session, now, actor, user, audit.account_fields(user, theme_ids), source)
     return user
 
 
@@ -168,16 +173,20 @@ def update_user(
     email: str = "",
     password: str = "",
     hash_method: str = "scrypt",
+    actor: Any = None,
+    source: str = "",
 ) -> User:
     """Change an account (and its password, when one is given). Deactivating it,
     or changing its role or department, ends its sessions at once, so a
-    permission change applies immediately."""
+    permission change applies immediately. Each kind of change writes its audit event."""
     department_id = _check_role_department(session, role, department_id)
     theme_ids = _check_themes(session, theme_ids)
     _check_plain_text(display_name=display_name, email=email)
     display_name = " ".join((display_name or "").split())[:100]
     if not display_name:
         raise ValidationError("Enter a display name.", field="display_name")
+    current_themes = list(session.scalars(select(user_themes.c.theme_id).where(user_themes.c.user_id == user.id)))
+    before = audit.account_fields(user, current_themes)
     rights_changed = (user.role, user.department_id, user.active) != (role, department_id, active)
     renamed = user.display_name != display_name
     user.role = role
@@ -195,18 +204,30 @@ def update_user(
             .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+    audit.record_account_changes(session, now, actor, user, before, audit.account_fields(user, theme_ids), source)
     if password:
-        set_password(session, user, password, hash_method)
+        set_password(session, user, password, hash_method, now=now, actor=actor, source=source)
     session.flush()
     if renamed:  # the requester's name is found in their consultations
         search_index.reindex_requester(session, user.id)
     return user
 
 
-def set_password(session: Session, user: User, password: str, hash_method: str) -> None:
-    """Replace the user's password after checking its length; only the hash is stored."""
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    hash_method: str,
+    *,
+    now: datetime,
+    actor: Any = None,
+    source: str = "",
+) -> None:
+    """Replace the user's password after checking its length; only the hash is stored. The
+    audit trail says it was set (by its holder) or reset (by anyone else)."""
     _check_password(password)
     user.password_hash = generate_password_hash(password, method=hash_method)
+    audit.record_password(session, now, actor, user, source)
     session.flush()
 
 
@@ -215,7 +236,9 @@ class ImportResult:
     created: list[tuple[User, str]]  # (user, generated password or "")
 
 
-def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: str) -> ImportResult:
+def import_staff_csv(
+    session: Session, now: datetime, data: bytes, hash_method: str, *, actor: Any = None, source: str = ""
+) -> ImportResult:
     """Create staff accounts from CSV (UTF-8, with or without BOM; Shift_JIS accepted).
 
     Columns: username, display_name, department, email (optional), password
@@ -275,6 +298,8 @@ def import_staff_csv(session: Session, now: datetime, data: bytes, hash_method: 
                 department_id=row.get("department") or None,
                 email=row.get("email", ""),
                 hash_method=hash_method,
+                actor=actor,
+                source=source,
             )
         except ValidationError as exc:
             raise ValidationError("Line %(line)d:", field="file", line=lineno, cause=exc)

@@ -14,10 +14,11 @@ from pathlib import Path
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from ..domain.audit import SKILLS_CHANGED
 from ..domain.routing import Rules, RulesError, compile_rules
 from ..models import User
 from ..models.user import user_themes
-from . import documents
+from . import audit, documents
 from .reference import read_reference
 from .reference_yaml import ReferenceDataError, read_yaml_file
 
@@ -78,7 +79,7 @@ def _read_examples(folder: Path, themes: set[str]) -> list[dict]:
     return rows
 
 
-def _apply_member_skills(session: Session, members: dict) -> None:
+def _apply_member_skills(session: Session, members: dict, now: datetime) -> None:
     for username, settings in members.items():
         if "themes" not in settings:
             continue
@@ -91,6 +92,16 @@ def _apply_member_skills(session: Session, members: dict) -> None:
             session.execute(delete(user_themes).where(user_themes.c.user_id == user.id))
             if wanted:
                 session.execute(insert(user_themes), [{"user_id": user.id, "theme_id": t} for t in wanted])
+            audit.record(
+                session,
+                now,
+                actor=None,
+                kind=SKILLS_CHANGED,
+                subject=user,
+                source="cli",
+                before={"themes": sorted(current)},
+                after={"themes": sorted(wanted)},
+            )
 
 
 def _compile(doc: dict, exclude: set[tuple[str, str]] | None = None) -> Rules:
@@ -106,7 +117,7 @@ def load_routing(session: Session, directory: str | Path, now: datetime) -> bool
     Members listed with `themes` in routing.yaml get exactly those skills (the
     admin page can change them until the next load)."""
     doc = read_routing(directory)
-    _apply_member_skills(session, doc["rules"].get("members") or {})
+    _apply_member_skills(session, doc["rules"].get("members") or {}, now)
     return documents.store(session, DOC_NAME, doc, now)
 
 

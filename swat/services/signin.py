@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.errors import NotFound, ValidationError
 from ..models import LoginAttempt, User, UserSession
-from . import auth_backends, directory
+from . import audit, auth_backends, directory
 
 
 @dataclass
@@ -86,13 +86,15 @@ class SignIn:
 def sign_in(session: Session, now: datetime, username: str, password: str, ip: str, cfg: AccountSettings) -> SignIn:
     """Check the credentials (`authenticate`) and, when they hold, start a new server-side session.
 
-    Every outcome writes the attempt, so the caller commits in all three
-    cases: that is what makes the failure count (and the throttle) work.
+    Every outcome writes the attempt and its audit event, so the caller commits in all
+    three cases: that is what makes the failure count (and the throttle) work.
     """
     try:
         user = authenticate(session, now, username, password, ip, cfg)
     except LoginThrottled:
+        audit.record_sign_in(session, now, username=username, ip=ip, user=None, throttled=True)
         return SignIn(user=None, throttled=True)
+    audit.record_sign_in(session, now, username=username, ip=ip, user=user)
     if user is None:
         return SignIn(user=None)
     return SignIn(user=user, token=start_session(session, now, user, ip))

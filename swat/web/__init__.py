@@ -18,6 +18,7 @@ def register_web(app: Flask) -> None:
 
     from . import (
         admin,
+        audit,
         auth,
         canned,
         consultations,
@@ -38,6 +39,7 @@ def register_web(app: Flask) -> None:
         tickets,
         reference,
         admin,
+        audit,
         triage,
         notifications,
         reports,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from .. import transaction
 from ..domain import permissions
@@ -58,6 +59,8 @@ def new_user():
             theme_ids=form.themes.data or [],
             email=form.email.data or "",
             hash_method=settings()["password_hash_method"],
+            actor=current_user,
+            source=request.remote_addr or "",
         )
         if error is not None:
             form_error(form, error)
@@ -99,6 +102,8 @@ def edit_user(user_id):
             email=form.email.data or "",
             password=form.password.data or "",
             hash_method=settings()["password_hash_method"],
+            actor=current_user,
+            source=request.remote_addr or "",
         )
         if error is not None:
             form_error(form, error)
@@ -110,7 +115,14 @@ def edit_user(user_id):
 
 def _import(data: bytes) -> list[tuple[str, str, str | None, str]]:
     """Import the CSV and list what the page shows, read before the commit ends the transaction."""
-    result = accounts.import_staff_csv(transaction.session(), now(), data, settings()["password_hash_method"])
+    result = accounts.import_staff_csv(
+        transaction.session(),
+        now(),
+        data,
+        settings()["password_hash_method"],
+        actor=current_user,
+        source=request.remote_addr or "",
+    )
     return [(u.username, u.display_name, u.department_id, pw) for u, pw in result.created]
 
 

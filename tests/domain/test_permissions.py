@@ -49,6 +49,7 @@ TABLE = {
     "can_acknowledge_any_escalation": {"lead", "admin"},
     "can_view_reports": {"manager", "manager_dept", "lead", "admin"},
     "can_admin": {"admin"},
+    "can_view_audit": {"admin"},
     "can_assign_others": {"agent", "lead", "admin"},
     "receives_weekly_summary": {"manager", "manager_dept"},
 }
