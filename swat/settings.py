@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from . import resources
-from .domain.permissions import ROLES
 from .domain.audit import retention_problem
+from .domain.permissions import ROLES
 
 ENV_PREFIX = "SWAT_"
 # Environment variables with the prefix that are not settings.

@@ -340,6 +340,7 @@ def apply_person(session: Session, now: datetime, cfg: DirectorySettings, userna
                 department_id=department_id,
                 email=email,
                 hash_method=cfg.hash_method,
+                source="directory",
             )
             user.auth_source = "ldap"
         else:
@@ -354,6 +355,7 @@ def apply_person(session: Session, now: datetime, cfg: DirectorySettings, userna
                 theme_ids=[t.id for t in user.themes],
                 active=True,
                 email=email,
+                source="directory",
             )
     except ValidationError as exc:
         log.warning("directory account %s not usable here: %s", person.dn, exc)
@@ -382,6 +384,7 @@ def deactivate(session: Session, now: datetime, user: User) -> None:
         theme_ids=[t.id for t in user.themes],
         active=False,
         email=user.email,
+        source="directory",
     )
 
 

@@ -119,5 +119,5 @@ def test_local_admin_breaks_glass_and_local_others_follow_the_setting(session, u
     # a directory account's random password hash is never a way in, even without the directory
     sign_in(session, START, "yamada", slapd.password, "127.0.0.1", admins_only)
     yamada = _user(session, "yamada")
-    accounts.set_password(session, yamada, "known to someone else", "pbkdf2:sha256:1000")
+    accounts.set_password(session, yamada, "known to someone else", "pbkdf2:sha256:1000", now=START)
     assert sign_in(session, START, "yamada", "known to someone else", "127.0.0.1", AccountSettings()).user is None

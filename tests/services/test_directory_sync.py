@@ -4,7 +4,7 @@ creates nobody, and takes out whoever left the directory or every mapped group."
 from __future__ import annotations
 
 from swat.extensions import db
-from swat.models import User, UserSession
+from swat.models import AuditEvent, User, UserSession
 from swat.services import directory
 from swat.services.signin import resume_session, sign_in
 from swat.settings import load_settings
@@ -44,6 +44,12 @@ def test_one_pass_updates_takes_out_and_creates_nobody(app, session, slapd, monk
         "yamada",
     ]
     assert session.query(UserSession).filter(UserSession.revoked_at.is_(None)).count() == 1
+    # The audit trail says the directory did it.
+    trail = {
+        (e.kind, e.subject_name, e.source)
+        for e in session.query(AuditEvent).filter(AuditEvent.kind.in_(["role_changed", "deactivated"]))
+    }
+    assert trail == {("role_changed", "山田 太郎", "directory"), ("deactivated", "鈴木 一郎", "directory")}
 
 
 def test_without_a_directory_the_command_says_so(app):
