@@ -56,8 +56,9 @@ def users_create(username, password, role, department, themes, display_name, ema
 
 
 @users.command("sync")
+@click.option("--force", is_flag=True, help="Take out accounts even when more than a tenth would go at once.")
 @with_appcontext
-def users_sync():
+def users_sync(force):
     """Bring every directory account in line with the directory (ldap_* settings): role,
     department, name and address, and out when it left the directory or every mapped group."""
     from ..extensions import db
@@ -68,7 +69,7 @@ def users_sync():
     if cfg is None:
         raise click.ClickException("no directory is configured (ldap_url)")
     try:
-        report = sync(db.session(), now(), cfg)
+        report = sync(db.session(), now(), cfg, force=force)
         db.session.commit()
     except DirectoryError as exc:
         db.session.rollback()

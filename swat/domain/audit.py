@@ -118,7 +118,10 @@ def _day(text: str, field: str) -> date | None:
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, flags=re.ASCII):
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
+        if not 1900 <= day.year <= 9998:  # beyond, an instant in Tokyo time cannot be stored
+            raise ValueError(text)
+        return day
     except ValueError:
         raise ValidationError("Enter the date as YYYY-MM-DD (for example 2026-04-01).", field=field) from None
 

@@ -213,6 +213,30 @@ def update_user(
     return user
 
 
+def deactivate_account(session: Session, now: datetime, user: User, *, actor: Any = None, source: str = "") -> None:
+    """Switch the account off and end its sessions, whatever else about it is out of date
+    (the directory taking out someone whose department is no longer in the reference data)."""
+    if not user.active:
+        return
+    user.active = False
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit.record(
+        session,
+        now,
+        actor=actor,
+        kind="deactivated",
+        subject=user,
+        source=source,
+        before={"active": True},
+        after={"active": False},
+    )
+    session.flush()
+
+
 def set_password(
     session: Session,
     user: User,

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.errors import ValidationError
-from ..domain.permissions import ADMIN, ROLES
+from ..domain.permissions import ADMIN, MANAGER, ROLES
 from ..models import Department, User
 
 log = logging.getLogger("swat.directory")
@@ -48,6 +48,7 @@ class DirectorySettings:
     ca_file: str = ""
     bind_dn: str = ""
     bind_password: str = ""
+    bind_password_file: str = ""
     user_dn_template: str = ""
     base_dn: str = ""
     user_filter: str = "(&(objectClass=user)(sAMAccountName={username}))"
@@ -68,15 +69,13 @@ def settings_from(s: Mapping[str, Any]) -> DirectorySettings | None:
     (read at each use, so it can be rotated)."""
     if not s.get("ldap_url"):
         return None
-    password = s["ldap_bind_password"]
-    if s["ldap_bind_password_file"]:
-        password = Path(s["ldap_bind_password_file"]).read_text(encoding="utf-8").strip("\r\n")
     return DirectorySettings(
         url=s["ldap_url"],
         starttls=s["ldap_starttls"],
         ca_file=s["ldap_ca_file"],
         bind_dn=s["ldap_bind_dn"],
-        bind_password=password,
+        bind_password=s["ldap_bind_password"],
+        bind_password_file=s["ldap_bind_password_file"],
         user_dn_template=s["ldap_user_dn_template"],
         base_dn=s["ldap_base_dn"],
         user_filter=s["ldap_user_filter"],
@@ -139,6 +138,7 @@ def _server(cfg: DirectorySettings) -> ldap3.Server:
         tls=tls,
         get_info=ldap3.NONE,
         connect_timeout=TIMEOUT_SECONDS,
+        allowed_referral_hosts=[],  # never follow a referral with the user's password
     )
 
 
@@ -152,7 +152,12 @@ def _bind(cfg: DirectorySettings, dn: str, password: str) -> ldap3.Connection | 
     if not server.ssl and not cfg.starttls:
         raise DirectoryError("ldap:// needs ldap_starttls = true (or use ldaps://)")
     conn = ldap3.Connection(
-        server, user=dn, password=password, auto_bind=ldap3.AUTO_BIND_NONE, receive_timeout=TIMEOUT_SECONDS
+        server,
+        user=dn,
+        password=password,
+        auto_bind=ldap3.AUTO_BIND_NONE,
+        receive_timeout=TIMEOUT_SECONDS,
+        auto_referrals=False,
     )
     try:
         conn.open()
@@ -226,13 +231,30 @@ def user_filter(cfg: DirectorySettings, username: str) -> str:
 
 
 def _search(conn: ldap3.Connection, cfg: DirectorySettings, username: str) -> list[Person]:
-    conn.search(cfg.base_dn, user_filter(cfg, username), ldap3.SUBTREE, attributes=_attributes(cfg), size_limit=2)
-    return [_person(cfg, item) for item in conn.response or [] if item.get("type") == "searchResEntry"]
+    """The entries for this user name (at most 2: more than one is refused by the caller).
+    DirectoryError when the directory did not answer the search fully (a wrong base DN, no
+    right to read, busy): that is never "the user is gone"."""
+    try:
+        conn.search(cfg.base_dn, user_filter(cfg, username), ldap3.SUBTREE, attributes=_attributes(cfg), size_limit=2)
+    except LDAPException as exc:
+        raise DirectoryError(f"search failed: {type(exc).__name__}: {exc}") from exc
+    found = [_person(cfg, item) for item in conn.response or [] if item.get("type") == "searchResEntry"]
+    code = (conn.result or {}).get("result")
+    if code not in (0, 4) or (code == 4 and len(found) < 2):  # 4: sizeLimitExceeded, two found
+        raise DirectoryError(f"search refused: {(conn.result or {}).get('description')}")
+    return found
 
 
 def service_connection(cfg: DirectorySettings) -> ldap3.Connection:
-    """A connection bound as the service account (DirectoryError if it cannot bind)."""
-    conn = _bind(cfg, cfg.bind_dn, cfg.bind_password)
+    """A connection bound as the service account (DirectoryError if it cannot bind). Its
+    password file is read here, at each use (so it can be rotated)."""
+    password = cfg.bind_password
+    if cfg.bind_password_file:
+        try:
+            password = Path(cfg.bind_password_file).read_text(encoding="utf-8").strip("\r\n")
+        except OSError as exc:
+            raise DirectoryError(f"ldap_bind_password_file cannot be read: {exc}") from exc
+    conn = _bind(cfg, cfg.bind_dn, password)
     if conn is None:
         raise DirectoryError("the service account (ldap_bind_dn) was refused")
     return conn
@@ -326,6 +348,13 @@ def apply_person(session: Session, now: datetime, cfg: DirectorySettings, userna
             deactivate(session, now, user)
         return None
     department_id = department_of(session, cfg, person)
+    if role == MANAGER and department_id is None:
+        # A manager with no department sees the whole desk: the directory must say which
+        # (an unmapped or misspelt department must not widen anyone's view).
+        log.warning("directory manager %s has no mapped department: not signed in", person.dn)
+        return None
+    if user is not None and not user.active:
+        return None  # taken out (by an admin, or the directory before): only an admin lets back in
     display_name = " ".join(person.display_name.split())[:100] or username
     email = person.email[:254]
     try:
@@ -353,7 +382,7 @@ def apply_person(session: Session, now: datetime, cfg: DirectorySettings, userna
                 display_name=display_name,
                 department_id=department_id,
                 theme_ids=[t.id for t in user.themes],
-                active=True,
+                active=user.active,
                 email=email,
                 source="directory",
             )
@@ -368,24 +397,14 @@ def apply_person(session: Session, now: datetime, cfg: DirectorySettings, userna
 
 
 def deactivate(session: Session, now: datetime, user: User) -> None:
-    """Take a directory account out: inactive, every session ended."""
+    """Take a directory account out: inactive, every session ended. Directly, without
+    checking the role and department again (a department no longer in the reference data
+    must not keep someone in)."""
     from . import accounts
 
     if not user.active:
         return
-    user = accounts.get_user(session, user.id)
-    accounts.update_user(
-        session,
-        now,
-        user,
-        role=user.role,
-        display_name=user.display_name,
-        department_id=user.department_id,
-        theme_ids=[t.id for t in user.themes],
-        active=False,
-        email=user.email,
-        source="directory",
-    )
+    accounts.deactivate_account(session, now, user, source="directory")
 
 
 def local_allowed(cfg: DirectorySettings | None, user: User) -> bool:

@@ -59,3 +59,42 @@ def test_without_a_directory_the_command_says_so(app):
 
 def test_settings_carry_the_sync(slapd):
     assert directory.settings_from(load_settings(overrides=slapd.settings())) is not None
+
+
+def test_a_directory_that_cannot_be_read_takes_nobody_out(app, session, slapd, monkeypatch):
+    cfg = _cfg(slapd)
+    for name in ("yamada", "sato", "suzuki"):
+        sign_in(session, START, name, slapd.password, "127.0.0.1", cfg)
+    session.commit()
+    for key, value in slapd.settings(ldap_base_dn="ou=typo,dc=pref,dc=example,dc=jp").items():
+        monkeypatch.setitem(app.config["SWAT"], key, value)
+    r = app.test_cli_runner().invoke(args=["users", "sync"])
+    assert r.exit_code == 1 and "the directory could not be read: search refused" in r.output
+    db.session.expire_all()
+    assert all(u.active for u in session.query(User).filter(User.auth_source == "ldap"))
+    # Nor does a sign-in against it: the right password, a directory in trouble, still active.
+    broken = _cfg(slapd, ldap_base_dn="ou=typo,dc=pref,dc=example,dc=jp")
+    assert sign_in(session, START, "yamada", slapd.password, "127.0.0.1", broken).user is None
+    session.commit()
+    assert _user(session, "yamada").active
+
+
+def test_an_account_an_admin_took_out_stays_out(session, users, slapd):
+    from swat.services import accounts
+
+    cfg = _cfg(slapd)
+    sign_in(session, START, "yamada", slapd.password, "127.0.0.1", cfg)
+    session.commit()
+    accounts.deactivate_account(session, START, _user(session, "yamada"), actor=users["admin"])
+    session.commit()
+    assert sign_in(session, START, "yamada", slapd.password, "127.0.0.1", cfg).user is None
+    session.commit()
+    assert not _user(session, "yamada").active
+
+
+def test_a_manager_the_directory_gives_no_department_is_not_signed_in(session, slapd):
+    from tests.fixtures.slapd import group_dn
+
+    cfg = _cfg(slapd, ldap_role_groups={group_dn("swat-agents"): "manager", group_dn("swat-staff"): "manager"})
+    assert sign_in(session, START, "suzuki", slapd.password, "127.0.0.1", cfg).user is None  # no department
+    assert sign_in(session, START, "yamada", slapd.password, "127.0.0.1", cfg).user.department_id == "health-medical"

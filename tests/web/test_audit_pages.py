@@ -116,6 +116,8 @@ def test_filters_and_pages(auth, browser, trail, session, clock):
     [
         ("from=2026-02-30", "日付はYYYY-MM-DDの形で入力してください"),
         ("to=yesterday", "日付はYYYY-MM-DDの形で入力してください"),
+        ("from=0001-01-01", "日付はYYYY-MM-DDの形で入力してください"),
+        ("to=9999-12-31", "日付はYYYY-MM-DDの形で入力してください"),
         ("from=2026-12-01&to=2026-11-01", "開始日が終了日より後になっています"),
         ("kind=everything", "記録の種類は一覧から選んでください"),
         ("user=" + "a" * 65, "ユーザー名は64文字以内です"),
