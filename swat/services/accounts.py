@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
@@ -119,6 +120,18 @@ def _check_plain_text(**fields: str) -> None:
             raise ValidationError("This contains a control character that cannot be saved.", field=field)
 
 
+def clean_email(email: str) -> str:
+    """An address as typed, checked (email-validator: syntax only, no DNS lookup) and written
+    in its normal form; "" stays "" (no address). ValidationError when it is not an address."""
+    email = (email or "").strip()
+    if not email:
+        return ""
+    try:
+        return validate_email(email, check_deliverability=False).normalized[:254]
+    except EmailNotValidError:
+        raise ValidationError("Enter a valid e-mail address, such as name@pref.osaka.lg.jp.", field="email") from None
+
+
 def create_user(
     session: Session,
     now: datetime,
@@ -145,7 +158,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name,
-        email=(email or "").strip()[:254],
+        email=clean_email(email),
         password_hash=generate_password_hash(password, method=hash_method),
         role=role,
         department_id=department_id,
@@ -192,7 +205,7 @@ def update_user(
     user.role = role
     user.display_name = display_name
     user.department_id = department_id
-    new_email = (email or "").strip()[:254]
+    new_email = clean_email(email)
     if new_email != user.email:  # a new address has not bounced
         user.mail_bounced_at, user.mail_bounce_reason = None, ""
     user.email = new_email

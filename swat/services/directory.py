@@ -356,7 +356,11 @@ def apply_person(session: Session, now: datetime, cfg: DirectorySettings, userna
     if user is not None and not user.active:
         return None  # taken out (by an admin, or the directory before): only an admin lets back in
     display_name = " ".join(person.display_name.split())[:100] or username
-    email = person.email[:254]
+    try:
+        email = accounts.clean_email(person.email)
+    except ValidationError:
+        log.warning("directory entry %s has an address that is not one: left empty", person.dn)
+        email = ""
     try:
         if user is None:
             user = accounts.create_user(

@@ -158,3 +158,24 @@ def test_routing_evaluate_reports_figures_and_never_judges_with_its_own_rows(app
     bad.write_text('{"title": "x", "body": "y", "theme": "telework"}\nnot json\n', encoding="utf-8")
     r = runner.invoke(args=["routing", "evaluate", str(bad)])
     assert r.exit_code == 1 and "bad.jsonl:2" in r.output
+
+
+def test_an_address_that_is_not_one_is_refused_in_the_form_and_the_import(auth, browser):
+    import html as html_lib
+
+    auth.login("admin")
+    form = {"username": "kato", "display_name": "加藤", "password": "a long password", "role": "staff"}
+    form |= {"department": "welfare", "active": "y"}
+    for bad in ("not-an-email", "kato@pref.example.jp\r\nBcc: all@pref.example.jp", "kato@@pref"):
+        r = browser.post("/admin/users/new", {**form, "email": bad})
+        assert r.status_code == 400, bad
+        assert "正しいメールアドレスを入力してください" in html_lib.unescape(r.get_data(as_text=True))
+        assert user("kato") is None
+    assert browser.post("/admin/users/new", {**form, "email": " Kato@Pref.Example.JP "}).status_code == 302
+    assert user("kato").email == "Kato@pref.example.jp"  # the domain in its normal form
+    bad_row = CSV + "tanaka,田中,welfare,tanaka at pref\r\n"
+    r = browser.post(
+        "/admin/users/import", {"file": (io.BytesIO(bad_row.encode()), "x.csv")}, content_type="multipart/form-data"
+    )
+    assert r.status_code == 400 and "4行目" in html_lib.unescape(r.get_data(as_text=True))
+    assert user("tanaka") is None
