@@ -47,8 +47,14 @@ def login():
             current_app.logger.info("failed sign-in for %r from %s", username[:64], ip)
             flash(_("The user name or password is wrong."), "error")
             return render_template("auth/login.html", form=form), 200
-        # A new session at every sign-in: nothing from before survives (no fixation).
-        locale = session.get("locale")
+        # A new session at every sign-in: nothing from before survives (no fixation). Whoever
+        # was signed in in this browser is signed out on the server too, and their language
+        # is theirs: only a choice made before anyone signed in carries over.
+        before = current_user.session_id if current_user.is_authenticated else None
+        if before:
+            with transaction.committed() as db_session:
+                accounts.end_session(db_session, now(), before)
+        locale = None if current_user.is_authenticated else session.get("locale")
         session.clear()
         user.session_id = outcome.token
         login_user(user)

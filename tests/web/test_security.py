@@ -137,6 +137,26 @@ def test_cve_2026_9507_session_renewed_at_login_and_revoked_at_logout(users, bro
     assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
+def test_signing_in_as_another_user_ends_the_first_ones_session_and_language(users, browser, client):
+    browser.login("agent")
+    browser.post("/language", {"locale": "en"})  # the agent's choice, kept on their account too
+    agents = client.get_cookie("swat_session").value
+    assert 'lang="en"' in browser.get("/queue").get_data(as_text=True)
+    # Someone else signs in in the same browser, without signing the agent out first.
+    browser.login("lead")
+    assert 'lang="ja"' in browser.get("/queue").get_data(as_text=True)
+    # The agent's session ended on the server: a copy of its cookie opens nothing.
+    client.set_cookie("swat_session", agents)
+    r = browser.get("/queue")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_a_language_chosen_before_signing_in_carries_over(users, browser):
+    browser.post("/language", {"locale": "en"})
+    browser.login("agent")
+    assert 'lang="en"' in browser.get("/queue").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     "target, expected",
     [
