@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -152,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     from swat.jobs.delivery import deliver
     from swat.jobs.mail import run_mail_fetch
     from tests.fixtures.dovecot import Certificates, Dovecot
+    from tests.fixtures.servers import free_port
     from tests.jobs.conftest import Inbox
 
     recreate_postgres(args.database_url)
@@ -159,9 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     (work / "certs").mkdir()
     server = Dovecot(Certificates(work / "certs"))
     inbox = Inbox()
-    with socket.socket() as probe:  # a free port on loopback
-        probe.bind(("127.0.0.1", 0))
-        smtp_port = probe.getsockname()[1]
+    smtp_port = free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     try:

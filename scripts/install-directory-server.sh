@@ -2,9 +2,8 @@
 # Installs Debian's OpenLDAP server and tools for the directory sign-in tests
 # (tests/fixtures/slapd.py), which run their own instance on a free loopback port with a
 # configuration of their own. Does nothing when it is there already.
-# The package's own service is kept from starting (policy-rc.d says no while installing),
-# and stopped and disabled should it run anyway: the tests never need it, and it would take
-# port 389.
+# The package's own service is kept from starting, and stopped and disabled should it run
+# anyway: the tests never need it, and it would take port 389.
 set -e
 if [ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null && [ -e /usr/lib/ldap/memberof.so ]; then
   exit 0
@@ -12,14 +11,7 @@ fi
 if [ "$(id -u)" != "0" ]; then
   SUDO=sudo
 fi
-POLICY=/usr/sbin/policy-rc.d
-if [ ! -e "$POLICY" ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY" >/dev/null
-  $SUDO chmod 755 "$POLICY"
-  trap '$SUDO rm -f "$POLICY"' EXIT
-fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends slapd ldap-utils >/dev/null
+sh "$(dirname "$0")/install-quietly.sh" slapd ldap-utils
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
   $SUDO systemctl disable --now slapd >/dev/null 2>&1 || true
 fi

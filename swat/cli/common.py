@@ -17,3 +17,27 @@ def plain_text(exc: DomainError) -> str:
 def now():
     """The app's clock (a fixed one in tests): every command's `now`."""
     return current_app.extensions["swat.clock"].now()
+
+
+def load_all_reference(directory: str):
+    """`swat reference load` and `swat setup`: the reference files, the routing and SLA
+    documents, and the audit event of the load, in the command's transaction (not committed).
+    Returns (report, routing changed, SLA changed); ReferenceDataError when a file is bad."""
+    from ..extensions import db
+    from ..services.audit import record_reference_load
+    from ..services.reference import load_reference
+    from ..services.routing_rules import load_routing
+    from ..services.sla import load_sla
+
+    report = load_reference(db.session(), directory)
+    routing_changed = load_routing(db.session(), directory, now())
+    sla_changed = load_sla(db.session(), directory, now())
+    record_reference_load(
+        db.session(),
+        now(),
+        directory=directory,
+        report=report,
+        routing_changed=routing_changed,
+        sla_changed=sla_changed,
+    )
+    return report, routing_changed, sla_changed

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .common import now
+from .common import load_all_reference
 
 
 @click.group()
@@ -22,24 +22,11 @@ def reference():
 def reference_load(directory):
     """Load departments, governance, themes and initiatives. Safe to run again."""
     from ..extensions import db
-    from ..services.audit import record_reference_load
-    from ..services.reference import ReferenceDataError, load_reference
-    from ..services.routing_rules import load_routing
-    from ..services.sla import load_sla
+    from ..services.reference import ReferenceDataError
 
     directory = directory or current_app.config["SWAT"]["reference_dir"]
     try:
-        report = load_reference(db.session(), directory)
-        routing_changed = load_routing(db.session(), directory, now())
-        sla_changed = load_sla(db.session(), directory, now())
-        record_reference_load(
-            db.session(),
-            now(),
-            directory=directory,
-            report=report,
-            routing_changed=routing_changed,
-            sla_changed=sla_changed,
-        )
+        report, routing_changed, sla_changed = load_all_reference(directory)
         db.session.commit()
     except ReferenceDataError as exc:
         db.session.rollback()

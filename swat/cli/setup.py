@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from .common import now
+from .common import load_all_reference, now
 
 
 @click.command()
@@ -19,25 +19,12 @@ def setup():
 
     from ..devdata.demo import load_demo
     from ..extensions import db
-    from ..services.audit import record_reference_load
-    from ..services.reference import ReferenceDataError, load_reference
-    from ..services.routing_rules import load_routing
-    from ..services.sla import load_sla
+    from ..services.reference import ReferenceDataError
 
     upgrade()
     try:
         directory = current_app.config["SWAT"]["reference_dir"]
-        report = load_reference(db.session(), directory)
-        routing_changed = load_routing(db.session(), directory, now())
-        sla_changed = load_sla(db.session(), directory, now())
-        record_reference_load(
-            db.session(),
-            now(),
-            directory=directory,
-            report=report,
-            routing_changed=routing_changed,
-            sla_changed=sla_changed,
-        )
+        report = load_all_reference(directory)[0]
     except ReferenceDataError as exc:
         db.session.rollback()
         click.echo(f"error: {exc}", err=True)

@@ -32,6 +32,7 @@ from ..domain.mail_parse import ParsedMail, parse
 from ..models import InboundMail, Message, OutboxMessage, Ticket, User
 from . import filing, history, mail_checks, routing, tickets
 from .attachments import Limits, save_files
+from .notify import outbox_row
 from .storage import AttachmentStore, Upload
 
 ORIGINAL_NAME = "original.eml"
@@ -239,6 +240,42 @@ def title_of(mail: ParsedMail) -> str:
     return title[: filing.TITLE_MAX]
 
 
+def file_mail(
+    session: Session,
+    requester: User,
+    at: datetime,
+    mail: ParsedMail,
+    raw: bytes,
+    files: list[Upload],
+    store: AttachmentStore,
+    limits: Limits,
+    auto_apply: bool,
+    kept_by: User,
+) -> tuple[Ticket, str]:
+    """A consultation of `requester` from a mail, filed and routed as a filed one is, the
+    mail kept as received (uploaded by `kept_by`); returns it and the .eml's storage key.
+    Used by the intake and by the lead filing a held mail."""
+    with history.batched(session):
+        ticket = filing.file_consultation(
+            session,
+            requester,
+            at,
+            title=title_of(mail),
+            body=body_of(mail.text) or title_of(mail),
+            theme_id=None,
+            initiative_ids=[],
+            priority="normal",
+            due_date=None,
+            files=files,
+            store=store,
+            limits=limits,
+        )
+        ticket.mail_thread_id = f"<{mail.message_id}>"[:255]
+        key = keep_original(session, store, raw, ticket, None, kept_by, at)
+        routing.route_new_ticket(session, ticket, at, auto_apply=auto_apply)
+    return ticket, key
+
+
 def _file(
     session: Session,
     row: InboundMail,
@@ -250,27 +287,12 @@ def _file(
     limits: Limits,
     config: IntakeSettings,
 ) -> Outcome:
-    """A new consultation from a staff member's mail, routed as a filed one is."""
-    body = body_of(mail.text) or title_of(mail)
+    """A new consultation from a staff member's mail."""
     try:
-        with session.begin_nested(), history.batched(session):
-            ticket = filing.file_consultation(
-                session,
-                user,
-                at,
-                title=title_of(mail),
-                body=body,
-                theme_id=None,
-                initiative_ids=[],
-                priority="normal",
-                due_date=None,
-                files=uploads_of(mail),
-                store=store,
-                limits=limits,
+        with session.begin_nested():
+            ticket, row.raw_key = file_mail(
+                session, user, at, mail, raw, uploads_of(mail), store, limits, config.routing_auto_apply, user
             )
-            ticket.mail_thread_id = f"<{mail.message_id}>"[:255]
-            row.raw_key = keep_original(session, store, raw, ticket, None, user, at)
-            routing.route_new_ticket(session, ticket, at, auto_apply=config.routing_auto_apply)
     except DomainError as exc:
         return _refuse(session, row, user, mail, row.received_at, _invalid(exc))
     row.ticket_id = ticket.id
@@ -321,17 +343,8 @@ def _refuse(session: Session, row: InboundMail, user: User, mail: ParsedMail, no
     at most REFUSALS_PER_HOUR an hour."""
     if user.email and mail_checks.refusals_told(session, row, now) < REFUSALS_PER_HOUR:
         params = json.dumps({"subject": mail.subject[:200], **why}, ensure_ascii=False)
-        session.execute(
-            insert(OutboxMessage).values(
-                channel="email",
-                recipient=user.email,
-                locale=user.locale or "ja",
-                kind=REFUSAL_KIND,
-                params=params,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        row_values = outbox_row("email", user.email, user.locale or "ja", REFUSAL_KIND, params, now)
+        session.execute(insert(OutboxMessage).values(**row_values))
     return _close(row, REFUSED, str(why["reason"]))
 
 

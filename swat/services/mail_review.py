@@ -16,9 +16,9 @@ from ..domain import permissions
 from ..domain.errors import Conflict, Forbidden, NotFound, ValidationError
 from ..domain.mail_parse import ParsedMail, parse
 from ..models import Department, InboundMail, Ticket, User
-from . import filing, history, routing, tickets
+from . import history, tickets
 from .attachments import Limits
-from .mail_intake import IntakeSettings, body_of, keep_original, title_of
+from .mail_intake import IntakeSettings, body_of, file_mail, keep_original
 from .statements import rows_matched
 from .storage import AttachmentStore, Upload
 
@@ -127,24 +127,10 @@ def file_held(
         raise ValidationError("Choose the staff member the consultation is filed for.", field="requester")
     _take(session, actor, now, mail_id, "filed")
     mail = held.mail
-    with history.batched(session):
-        ticket = filing.file_consultation(
-            session,
-            requester,
-            now,
-            title=title_of(mail),
-            body=body_of(mail.text) or title_of(mail),
-            theme_id=None,
-            initiative_ids=[],
-            priority="normal",
-            due_date=None,
-            files=fitting_files(mail, limits)[0],
-            store=store,
-            limits=limits,
-        )
-        ticket.mail_thread_id = f"<{mail.message_id}>"[:255]
-        keep_original(session, store, held.raw, ticket, None, actor, now)
-        routing.route_new_ticket(session, ticket, now, auto_apply=config.routing_auto_apply)
+    files = fitting_files(mail, limits)[0]
+    ticket, _key = file_mail(
+        session, requester, now, mail, held.raw, files, store, limits, config.routing_auto_apply, actor
+    )
     held.row.ticket_id = ticket.id
     return ticket
 

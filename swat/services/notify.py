@@ -148,11 +148,11 @@ class Digest:
         """Write the gathered bell entries (one INSERT) and messages to the outbox (in the
         sweep's transaction); returns how many messages."""
         rows = [
-            _outbox_row("email", address, locale, DIGEST, _digest_payload(items), now)
+            outbox_row("email", address, locale, DIGEST, _digest_payload(items), now)
             for address, (locale, items) in sorted(self._mail.items())
         ]
         if self._chat:
-            rows.append(_outbox_row(WEBHOOK, "", "ja", DIGEST, _digest_payload(self._chat), now))
+            rows.append(outbox_row(WEBHOOK, "", "ja", DIGEST, _digest_payload(self._chat), now))
         if self._bell:
             session.execute(_NOTIFICATIONS, self._bell)
         if rows:
@@ -209,7 +209,7 @@ def _tell(
             if digest is not None:
                 digest.mail(user, params)
             else:
-                outbox.append(_outbox_row("email", user.email, user.locale or "ja", kind, payload, now))
+                outbox.append(outbox_row("email", user.email, user.locale or "ja", kind, payload, now))
         told += 1
     if digest is not None:
         if kind in WEBHOOK_KINDS:
@@ -217,7 +217,7 @@ def _tell(
         digest.bell(bell)
         bell = []
     elif kind in WEBHOOK_KINDS or team_chat:
-        outbox.append(_outbox_row(WEBHOOK, "", "ja", kind, bell_payload, now))
+        outbox.append(outbox_row(WEBHOOK, "", "ja", kind, bell_payload, now))
     if bell:
         session.execute(_NOTIFICATIONS, bell)
     if outbox:
@@ -225,7 +225,8 @@ def _tell(
     return told
 
 
-def _outbox_row(channel: str, recipient: str, locale: str, kind: str, payload: str, now: datetime) -> dict:
+def outbox_row(channel: str, recipient: str, locale: str, kind: str, payload: str, now: datetime) -> dict:
+    """The columns of one outbox message, due at once."""
     return {
         "channel": channel,
         "recipient": recipient,
