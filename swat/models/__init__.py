@@ -12,7 +12,7 @@ from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
 from .search import SearchDocument
 from .sla import SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative, TicketLink
-from .user import LoginAttempt, User, UserSession
+from .user import LoginAttempt, PasswordReset, RecoveryCode, SignInThrottle, User, UserSession
 
 __all__ = [
     "Attachment",
@@ -31,7 +31,9 @@ __all__ = [
     "Message",
     "Notification",
     "OutboxMessage",
+    "PasswordReset",
     "QueueView",
+    "RecoveryCode",
     "ReferenceDocument",
     "ReportFact",
     "ReportMailing",
@@ -39,6 +41,7 @@ __all__ = [
     "ReportTimeBucket",
     "ReportTimeCount",
     "SearchDocument",
+    "SignInThrottle",
     "RoutingProposal",
     "SlaEvent",
     "Theme",

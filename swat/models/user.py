@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, false, true
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.permissions import ROLES
@@ -55,6 +55,11 @@ class User(Base):
     # The password was set by someone else (an admin's reset, an import): change it first.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_changed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Two-factor sign-in (TOTP): the shared secret (base32), when enrolment was confirmed (None:
+    # not enrolled), and the last time step accepted, so one code signs in once.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     themes: Mapped[list[Theme]] = relationship(secondary=user_themes, lazy="raise", order_by=Theme.sort_order)
@@ -114,3 +119,45 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one user name (lower case) from one source address since the last
+    success. An attempt claims its place here (one atomic UPDATE) before the password is
+    checked, so concurrent attempts cannot evaluate more than the limit."""
+
+    __tablename__ = "sign_in_throttles"
+    __table_args__ = (UniqueConstraint("username", "ip", name="uq_sign_in_throttles_username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class PasswordReset(Base):
+    """A password reset asked for by mail: the token's hash (the token is only in the mail),
+    when it stops working, and when it was used (once)."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class RecoveryCode(Base):
+    """A one-time code for signing in when the authenticator is lost (its SHA-256 only)."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -22,6 +22,10 @@ class AccountSettings:
     max_failures: int = 5
     window_minutes: int = 15
     max_failures_per_ip: int = 50
+    delay_seconds: int = 60
+    reset_minutes: int = 30
+    two_factor_required: bool = False
+    two_factor_issuer: str = "SWAT Desk"
     idle_minutes: int = 120
     absolute_hours: int = 12
     # The directory to sign in against (None: local accounts only); see services.auth_backends.
