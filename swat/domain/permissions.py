@@ -19,6 +19,8 @@ MANAGER = "manager"
 ADMIN = "admin"
 
 ROLES = (STAFF, AGENT, LEAD, MANAGER, ADMIN)
+# The roles that must use two-factor sign-in when the desk requires it (`two_factor_required`).
+TWO_FACTOR_ROLES = (MANAGER, ADMIN)
 # Who works the queue and acts for the desk.
 DESK_ROLES = (AGENT, LEAD, ADMIN)
 # Who a consultation can be assigned to, who appears on the team page and

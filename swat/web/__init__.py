@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import boundary, errors, filters, headers, session
+from . import boundary, errors, filters, headers, session, steps
 from .filters import is_panel  # noqa: F401 (the side panel's test, for the views)
 from .headers import PANEL_HEADER  # noqa: F401
 
@@ -15,8 +15,10 @@ def register_web(app: Flask) -> None:
     headers.init_app(app)
     filters.init_app(app)
     session.init_app(app)
+    steps.init_app(app)
 
     from . import (
+        account,
         admin,
         audit,
         auth,
@@ -30,6 +32,7 @@ def register_web(app: Flask) -> None:
         ticket_links,  # noqa: F401 (its routes are the tickets blueprint's)
         tickets,
         triage,
+        two_factor,
     )
 
     for module in (
@@ -45,5 +48,7 @@ def register_web(app: Flask) -> None:
         reports,
         canned,
         mail_review,
+        account,
+        two_factor,
     ):
         app.register_blueprint(module.bp)
