@@ -76,3 +76,26 @@ def users_sync(force):
         raise click.ClickException(f"the directory could not be read: {exc}")
     for line in report.lines():
         click.echo(line)
+
+
+@users.command("reset-2fa")
+@click.argument("username")
+@with_appcontext
+def users_reset_2fa(username):
+    """Take two-factor sign-in off an account whose holder lost the authenticator and the
+    recovery codes: their sessions end, and they sign in with the password alone (and set it
+    up again when their role requires it)."""
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+    from ..models import User
+    from ..services import two_factor
+
+    user = db.session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account is named {username!r}")
+    if not two_factor.reset(db.session(), now(), user, actor=None, source="cli", end_sessions=True):
+        db.session.rollback()
+        raise click.ClickException(f"{user.username} has no two-factor sign-in to reset")
+    db.session.commit()
+    click.echo(f"two-factor sign-in reset for {user.username}; their sessions have ended")

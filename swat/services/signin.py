@@ -85,6 +85,9 @@ class SignIn:
     user: User | None
     token: str = ""
     throttled: bool = False
+    # The password was right and the account uses two-factor sign-in: no session yet, the
+    # one-time code comes next (then `complete_sign_in`).
+    second_factor: bool = False
 
 
 def sign_in(session: Session, now: datetime, username: str, password: str, ip: str, cfg: AccountSettings) -> SignIn:
@@ -98,10 +101,18 @@ def sign_in(session: Session, now: datetime, username: str, password: str, ip: s
     except LoginThrottled:
         audit.record_sign_in(session, now, username=username, ip=ip, user=None, throttled=True)
         return SignIn(user=None, throttled=True)
+    if user is not None and user.totp_enabled_at is not None:
+        return SignIn(user=user, second_factor=True)
     audit.record_sign_in(session, now, username=username, ip=ip, user=user)
     if user is None:
         return SignIn(user=None)
     return SignIn(user=user, token=start_session(session, now, user, ip))
+
+
+def complete_sign_in(session: Session, now: datetime, user: User, ip: str) -> str:
+    """The sign-in of an account whose second step is done: its audit event and new session."""
+    audit.record_sign_in(session, now, username=user.username, ip=ip, user=user)
+    return start_session(session, now, user, ip)
 
 
 def set_locale(session: Session, user: User, locale: str) -> None:

@@ -15,6 +15,8 @@ from .forms import LanguageForm, LoginForm
 from .i18n import LOCALES
 
 bp = Blueprint("auth", __name__)
+# The sign-in waiting for its one-time code: {"uid", "at" (epoch seconds), "next"}.
+PENDING = "pending_sign_in"
 
 
 def home_for(user) -> str:
@@ -47,22 +49,38 @@ def login():
             current_app.logger.info("failed sign-in for %r from %s", username[:64], ip)
             flash(_("The user name or password is wrong."), "error")
             return render_template("auth/login.html", form=form), 200
-        # A new session at every sign-in: nothing from before survives (no fixation). Whoever
-        # was signed in in this browser is signed out on the server too, and their language
-        # is theirs: only a choice made before anyone signed in carries over.
-        before = current_user.session_id if current_user.is_authenticated else None
-        if before:
-            with transaction.committed() as db_session:
-                accounts.end_session(db_session, now(), before)
-        locale = None if current_user.is_authenticated else session.get("locale")
-        session.clear()
-        user.session_id = outcome.token
-        login_user(user)
-        if locale in LOCALES and not user.locale:
-            session["locale"] = locale
-        target = form.next.data or ""
-        return redirect(target if is_safe_next(target) else home_for(user))
+        if outcome.second_factor:
+            return second_step(user, form.next.data or "")
+        return finish_sign_in(user, outcome.token, form.next.data or "")
     return render_template("auth/login.html", form=form)
+
+
+def second_step(user, target: str):
+    """The password was right; the one-time code comes next (web.two_factor). Nothing of the
+    account is in the browser yet but its id, signed, for a few minutes."""
+    locale = None if current_user.is_authenticated else session.get("locale")
+    session.clear()
+    if locale in LOCALES:
+        session["locale"] = locale
+    session[PENDING] = {"uid": user.id, "at": now().timestamp(), "next": target if is_safe_next(target) else ""}
+    return redirect(url_for("two_factor.verify"))
+
+
+def finish_sign_in(user, token: str, target: str):
+    """Sign the browser in with a new session (no fixation): whoever was signed in in this
+    browser is signed out on the server too, and their language is theirs: only a choice made
+    before anyone signed in carries over."""
+    before = current_user.session_id if current_user.is_authenticated else None
+    if before:
+        with transaction.committed() as db_session:
+            accounts.end_session(db_session, now(), before)
+    locale = None if current_user.is_authenticated else session.get("locale")
+    session.clear()
+    user.session_id = token
+    login_user(user)
+    if locale in LOCALES and not user.locale:
+        session["locale"] = locale
+    return redirect(target if is_safe_next(target) else home_for(user))
 
 
 @bp.post("/logout")

@@ -8,7 +8,9 @@ from __future__ import annotations
 from flask import Flask, current_app, redirect, request, url_for
 from flask_login import current_user
 
+from .. import transaction
 from ..domain import permissions
+from ..services.database import UNAVAILABLE
 from .common import account_settings
 
 # Pages that stay reachable whatever step is pending.
@@ -33,10 +35,19 @@ def pending_step(user) -> str | None:
 
 def _guard():
     endpoint = request.endpoint or ""
-    if endpoint in OPEN or not current_user.is_authenticated:
+    if endpoint in OPEN:
         return None
-    step = pending_step(current_user)
-    if step is None or endpoint == step or step not in current_app.view_functions:
+    try:
+        user = current_user._get_current_object()
+    except UNAVAILABLE:
+        # The database cannot be read: the view's own use of it answers (the try-again page).
+        transaction.rollback()
+        return None
+    if not user.is_authenticated:
+        return None
+    step = pending_step(user)
+    # The step's own pages (its form posts too) stay open.
+    if step is None or endpoint.partition(".")[0] == step.partition(".")[0] or step not in current_app.view_functions:
         return None
     return redirect(url_for(step), code=303)
 

@@ -2,6 +2,168 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import transaction
+from ..domain import permissions
+from ..domain.errors import DomainError
+from ..services import accounts, signin, two_factor
+from .auth import PENDING, finish_sign_in
+from .common import account_settings, attempt, form_error, now
 
 bp = Blueprint("two_factor", __name__)
+
+# How long the password step stays good while the code is asked for.
+PENDING_SECONDS = 300
+REQUIRED = _l("This field is required.")
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("One-time code"),
+        validators=[DataRequired(REQUIRED), Length(max=32)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True},
+    )
+    next = HiddenField()
+
+
+def _pending_user():
+    """The account whose password was right a moment ago in this browser, or None."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    at = pending.get("at")
+    if not isinstance(at, int | float) or not 0 <= now().timestamp() - at <= PENDING_SECONDS:
+        session.pop(PENDING, None)
+        return None
+    try:
+        user = accounts.get_user(transaction.session(), int(pending.get("uid", 0)))
+    except DomainError:
+        return None
+    if not user.active or not two_factor.enrolled(user):
+        return None
+    return user
+
+
+@bp.route("/login/two-factor", methods=["GET", "POST"])
+def verify():
+    user = _pending_user()
+    if user is None:
+        flash(_("Sign in again: the time for the one-time code ran out."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        ip = request.remote_addr or ""
+        cfg = account_settings()
+        token = ""
+        with transaction.committed() as db:
+            if two_factor.too_many_failures(db, now(), user, cfg.window_minutes):
+                refused = "wait"
+            elif two_factor.check_code(db, now(), user, form.code.data or ""):
+                refused = ""
+                token = signin.complete_sign_in(db, now(), user, ip)
+            else:
+                refused = "wrong"
+                two_factor.record_failure(db, now(), user, ip)
+        if refused == "wait":
+            session.pop(PENDING, None)
+            flash(_("Too many wrong codes. Wait %(n)d minutes, then sign in again.", n=cfg.window_minutes), "error")
+            return redirect(url_for("auth.login"))
+        if refused == "wrong":
+            form.code.errors = [_("That code does not match. Check the time on your phone and try again.")]
+            return render_template("auth/two_factor.html", form=form), 200
+        target = (session.get(PENDING) or {}).get("next", "")
+        return finish_sign_in(user, token, target)
+    return render_template("auth/two_factor.html", form=form)
+
+
+def _required_of(user) -> bool:
+    return account_settings().two_factor_required and user.role in permissions.TWO_FACTOR_ROLES
+
+
+@bp.get("/settings/two-factor")
+@login_required
+def enrol():
+    user = current_user._get_current_object()
+    if two_factor.enrolled(user):
+        left = two_factor.recovery_codes_left(transaction.session(), user)
+        return render_template(
+            "account/two_factor.html", user=user, left=left, required=_required_of(user), form=CodeForm()
+        )
+    with transaction.committed() as db:
+        account = accounts.get_user(db, user.id)
+        secret = two_factor.start_enrolment(db, account)
+        uri = two_factor.provisioning_uri(account, account_settings().two_factor_issuer)
+    return render_template(
+        "account/two_factor_enrol.html",
+        qr=two_factor.qr_svg(uri),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        required=_required_of(user),
+        form=CodeForm(),
+    )
+
+
+def _own_account(db):
+    return accounts.get_user(db, current_user.id)
+
+
+@bp.post("/settings/two-factor")
+@login_required
+def confirm():
+    form = CodeForm()
+    if not form.validate_on_submit():
+        flash(_("Enter the six-digit one-time code."), "error")
+        return redirect(url_for("two_factor.enrol"))
+    ip = request.remote_addr or ""
+    db = transaction.session()
+    codes, err = attempt(lambda: two_factor.confirm_enrolment(db, now(), _own_account(db), form.code.data or "", ip))
+    if err is not None:
+        form_error(form, err, "code")
+        flash(form.code.errors[0] if form.code.errors else _("Enter the six-digit one-time code."), "error")
+        return redirect(url_for("two_factor.enrol"))
+    flash(_("Two-factor sign-in is on. Keep the recovery codes below somewhere safe."), "success")
+    return render_template("account/recovery_codes.html", codes=codes)
+
+
+@bp.post("/settings/two-factor/recovery-codes")
+@login_required
+def renew_codes():
+    form = CodeForm()
+    ip = request.remote_addr or ""
+    db = transaction.session()
+    codes, err = (
+        attempt(lambda: two_factor.new_recovery_codes(db, now(), _own_account(db), form.code.data or "", ip))
+        if form.validate_on_submit()
+        else (None, None)
+    )
+    if not codes:
+        flash(_("That code does not match. Check the time on your phone and try again."), "error")
+        return redirect(url_for("two_factor.enrol"))
+    flash(_("New recovery codes: the old ones no longer work."), "success")
+    return render_template("account/recovery_codes.html", codes=codes)
+
+
+@bp.post("/settings/two-factor/off")
+@login_required
+def turn_off():
+    user = current_user._get_current_object()
+    if _required_of(user):
+        abort(403)
+    form = CodeForm()
+    ip = request.remote_addr or ""
+    with transaction.committed() as db:
+        account = _own_account(db)
+        good = form.validate_on_submit() and two_factor.check_code(db, now(), account, form.code.data or "")
+        if good:
+            two_factor.reset(db, now(), account, actor=account, source=ip, end_sessions=False)
+    if not good:
+        flash(_("That code does not match. Check the time on your phone and try again."), "error")
+        return redirect(url_for("two_factor.enrol"))
+    flash(_("Two-factor sign-in is off."), "info")
+    return redirect(url_for("two_factor.enrol"))
