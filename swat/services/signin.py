@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from ..domain import audit as kinds
 from ..domain.errors import NotFound, ValidationError
 from ..models import LoginAttempt, User, UserSession
 from . import audit, auth_backends, directory
@@ -109,9 +110,16 @@ def sign_in(session: Session, now: datetime, username: str, password: str, ip: s
     return SignIn(user=user, token=start_session(session, now, user, ip))
 
 
-def complete_sign_in(session: Session, now: datetime, user: User, ip: str) -> str:
-    """The sign-in of an account whose second step is done: its audit event and new session."""
-    audit.record_sign_in(session, now, username=user.username, ip=ip, user=user)
+def complete_sign_in(session: Session, now: datetime, user: User, ip: str, *, method: str = "app") -> str:
+    """The sign-in of an account whose second step is done (`method`: "app" or "recovery",
+    the kind of code): its audit event, its time, and its new session."""
+    if method == "recovery":
+        audit.record(
+            session, now, actor=user, kind=kinds.SIGNED_IN, subject=user, source=ip, after={"reason": "recovery_code"}
+        )
+    else:
+        audit.record_sign_in(session, now, username=user.username, ip=ip, user=user)
+    user.last_login_at = now
     return start_session(session, now, user, ip)
 
 

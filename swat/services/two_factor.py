@@ -6,16 +6,19 @@ once (only their SHA-256 is kept). At sign-in a code is accepted once: the time 
 belongs to is written with a conditional UPDATE, so the same code cannot sign in twice, not
 even by two requests at the same moment; a recovery code is spent the same way.
 
-Failed codes are written as sign-in attempts under the name "2fa:<account id>" (a colon is
-never in a user name), and more than CODE_FAILURES of them in the window stop the second
-step for that account until the window passes: someone who has the password cannot try the
-million codes, not even by signing in again and again.
+Every wrong code is an audit event on the account (a failed sign-in, reason "second_factor"),
+and CODE_FAILURES of them in the window stop every use of a code for that account until the
+window passes: someone who has the password cannot try the million codes, not even by signing
+in again and again. The count is read with the account's row locked (PostgreSQL), so parallel
+tries cannot pass it. Nothing typed at the sign-in form can add to that count.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..domain import audit as kinds
 from ..domain.errors import ValidationError
-from ..models import LoginAttempt, RecoveryCode, User, UserSession
+from ..models import AuditEvent, RecoveryCode, User, UserSession
 from . import audit
 from .statements import rows_matched
 
@@ -45,8 +48,10 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def _normal_recovery(code: str) -> str:
-    return "".join(ch for ch in code.lower() if ch.isascii() and ch.isalnum())
+def _normal(code: str) -> str:
+    """A code as typed, less what a person adds: full-width digits and letters (a Japanese
+    keyboard), spaces and hyphens."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", code or "").lower() if ch.isascii() and ch.isalnum())
 
 
 def _new_recovery_code() -> str:
@@ -55,12 +60,12 @@ def _new_recovery_code() -> str:
 
 
 def start_enrolment(session: Session, user: User) -> str:
-    """The secret waiting for confirmation (a new one unless one is already waiting)."""
+    """A new secret waiting for confirmation. Each showing of the set-up page makes a new one,
+    so a key someone copied from an earlier showing is never the one the holder confirms."""
     if enrolled(user):
         raise ValidationError("Two-factor sign-in is already set up.")
-    if not user.totp_secret:
-        user.totp_secret = pyotp.random_base32()
-        session.flush()
+    user.totp_secret = pyotp.random_base32()
+    session.flush()
     return user.totp_secret
 
 
@@ -74,7 +79,7 @@ def qr_svg(uri: str) -> str:
 
 
 def _code_digits(code: str) -> str:
-    digits = "".join(code.split())
+    digits = _normal(code)
     if not (len(digits) == 6 and digits.isascii() and digits.isdigit()):
         raise ValidationError("Enter the six-digit one-time code.", field="code")
     return digits
@@ -98,8 +103,17 @@ def confirm_enrolment(session: Session, now: datetime, user: User, code: str, so
     step = _step_of(user.totp_secret, digits, now)
     if step is None:
         raise ValidationError("That code does not match. Check the time on your phone and try again.", field="code")
-    user.totp_enabled_at = now
-    user.totp_last_step = step
+    # Conditional, so two confirmations at once put one set of recovery codes in force.
+    won = rows_matched(
+        session,
+        update(User)
+        .where(User.id == user.id, User.totp_enabled_at.is_(None), User.totp_secret == user.totp_secret)
+        .values(totp_enabled_at=now, totp_last_step=step)
+        .execution_options(synchronize_session=False),
+    )
+    if won != 1:
+        raise ValidationError("Start setting up two-factor sign-in again.")
+    session.refresh(user)
     codes = _replace_recovery_codes(session, now, user)
     audit.record(session, now, actor=user, kind=kinds.TWO_FACTOR_ENROLLED, subject=user, source=source)
     session.flush()
@@ -109,7 +123,7 @@ def confirm_enrolment(session: Session, now: datetime, user: User, code: str, so
 def _replace_recovery_codes(session: Session, now: datetime, user: User) -> list[str]:
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
-    session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash(_normal_recovery(c)), created_at=now) for c in codes)
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash(_normal(c)), created_at=now) for c in codes)
     return codes
 
 
@@ -124,32 +138,33 @@ def recovery_codes_left(session: Session, user: User) -> int:
     )
 
 
-def _attempt_name(user: User) -> str:
-    return f"2fa:{user.id}"
-
-
 def too_many_failures(session: Session, now: datetime, user: User, window_minutes: int) -> bool:
+    """Whether the account's wrong codes in the window reached the limit. Locks the account's
+    row first (PostgreSQL), so tries running at once are counted one after the other."""
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
     failures = session.scalar(
         select(func.count())
-        .select_from(LoginAttempt)
+        .select_from(AuditEvent)
         .where(
-            LoginAttempt.username == _attempt_name(user),
-            LoginAttempt.success.is_(False),
-            LoginAttempt.at >= now - timedelta(minutes=window_minutes),
+            AuditEvent.subject_id == user.id,
+            AuditEvent.at >= now - timedelta(minutes=window_minutes),
+            AuditEvent.kind == kinds.SIGN_IN_FAILED,
+            AuditEvent.after == _FAILED,
         )
     )
     return (failures or 0) >= CODE_FAILURES
 
 
-def check_code(session: Session, now: datetime, user: User, code: str) -> bool:
-    """Whether the code (from the app, or a recovery code) is good, spending it if so."""
+def check_code(session: Session, now: datetime, user: User, code: str, *, recovery: bool = True) -> str:
+    """How the code signs in, spending it: "app" (the authenticator's), "recovery" (a
+    recovery code, when `recovery`), or "" for no."""
     if not enrolled(user) or not user.totp_secret:
-        return False
-    digits = "".join(code.split())
-    if len(digits) == 6 and digits.isascii() and digits.isdigit():
+        return ""
+    digits = _normal(code)
+    if len(digits) == 6 and digits.isdigit():
         step = _step_of(user.totp_secret, digits, now)
         if step is None:
-            return False
+            return ""
         taken = rows_matched(
             session,
             update(User)
@@ -157,10 +172,10 @@ def check_code(session: Session, now: datetime, user: User, code: str) -> bool:
             .values(totp_last_step=step)
             .execution_options(synchronize_session=False),
         )
-        return taken == 1
-    normal = _normal_recovery(code)
-    if len(normal) != 10:
-        return False
+        return "app" if taken == 1 else ""
+    normal = digits
+    if not recovery or len(normal) != 10:
+        return ""
     spent = rows_matched(
         session,
         update(RecoveryCode)
@@ -172,26 +187,20 @@ def check_code(session: Session, now: datetime, user: User, code: str) -> bool:
         .values(used_at=now)
         .execution_options(synchronize_session=False),
     )
-    return spent == 1
+    return "recovery" if spent == 1 else ""
+
+
+FAILED_AFTER = {"reason": "second_factor"}
+_FAILED = json.dumps(FAILED_AFTER, ensure_ascii=False)  # as services.audit writes `after`
 
 
 def record_failure(session: Session, now: datetime, user: User, ip: str) -> None:
-    session.add(LoginAttempt(username=_attempt_name(user), ip=ip[:64], at=now, success=False))
-    audit.record(
-        session,
-        now,
-        actor=None,
-        kind=kinds.SIGN_IN_FAILED,
-        subject=user,
-        source=ip,
-        after={"reason": "second_factor"},
-    )
+    """A wrong code: an audit event that `too_many_failures` counts."""
+    audit.record(session, now, actor=None, kind=kinds.SIGN_IN_FAILED, subject=user, source=ip, after=FAILED_AFTER)
 
 
-def new_recovery_codes(session: Session, now: datetime, user: User, code: str, source: str) -> list[str]:
-    """Ten fresh recovery codes (the old ones stop working), after a good one-time code."""
-    if not check_code(session, now, user, code):
-        raise ValidationError("That code does not match. Check the time on your phone and try again.", field="code")
+def new_recovery_codes(session: Session, now: datetime, user: User, source: str) -> list[str]:
+    """Ten fresh recovery codes (the old ones stop working); the caller checked a code."""
     codes = _replace_recovery_codes(session, now, user)
     audit.record(
         session,
@@ -200,13 +209,15 @@ def new_recovery_codes(session: Session, now: datetime, user: User, code: str, s
         kind=kinds.TWO_FACTOR_ENROLLED,
         subject=user,
         source=source,
-        after={"recovery_codes": "renewed"},
+        after={"reason": "recovery_codes_renewed"},
     )
     session.flush()
     return codes
 
 
-def reset(session: Session, now: datetime, user: User, *, actor: Any, source: str, end_sessions: bool) -> bool:
+def reset(
+    session: Session, now: datetime, user: User, *, actor: Any, source: str, end_sessions: bool, reason: str = ""
+) -> bool:
     """Take two-factor sign-in off the account (the authenticator was lost, or its holder
     turns it off); False when it was not set up. An admin's reset ends the user's sessions."""
     was = enrolled(user) or bool(user.totp_secret)
@@ -221,6 +232,7 @@ def reset(session: Session, now: datetime, user: User, *, actor: Any, source: st
             .values(revoked_at=now)
         )
     if was:
-        audit.record(session, now, actor=actor, kind=kinds.TWO_FACTOR_RESET, subject=user, source=source)
+        after = {"reason": reason} if reason else None
+        audit.record(session, now, actor=actor, kind=kinds.TWO_FACTOR_RESET, subject=user, source=source, after=after)
     session.flush()
     return was

@@ -63,6 +63,10 @@ REASON_LABELS = {
     "inactive": _l("deactivated account"),
     "unknown_user": _l("no such user name"),
     "throttled": _l("too many failed attempts"),
+    "second_factor": _l("wrong one-time code"),
+    "recovery_code": _l("with a recovery code"),
+    "recovery_codes_renewed": _l("new recovery codes"),
+    "own_choice": _l("turned off by the account's holder"),
 }
 
 

@@ -57,12 +57,23 @@ def login():
 
 def second_step(user, target: str):
     """The password was right; the one-time code comes next (web.two_factor). Nothing of the
-    account is in the browser yet but its id, signed, for a few minutes."""
+    account is in the browser yet but its id, signed, for a few minutes. Whoever was signed in
+    in this browser is signed out on the server now."""
+    before = current_user.session_id if current_user.is_authenticated else None
+    if before:
+        with transaction.committed() as db_session:
+            accounts.end_session(db_session, now(), before)
     locale = None if current_user.is_authenticated else session.get("locale")
     session.clear()
     if locale in LOCALES:
         session["locale"] = locale
-    session[PENDING] = {"uid": user.id, "at": now().timestamp(), "next": target if is_safe_next(target) else ""}
+    session[PENDING] = {
+        "uid": user.id,
+        "at": now().timestamp(),
+        # the account's sign-in time the password step wrote: a later one spends this step
+        "since": user.last_login_at.timestamp() if user.last_login_at else None,
+        "next": target if is_safe_next(target) else "",
+    }
     return redirect(url_for("two_factor.verify"))
 
 

@@ -48,6 +48,12 @@ def _pending_user():
         return None
     if not user.active or not two_factor.enrolled(user):
         return None
+    # The step is good for the password step that made it, and only until the account's next
+    # sign-in (or the completion of this one): a copy of it is then spent.
+    since = user.last_login_at.timestamp() if user.last_login_at else None
+    if pending.get("since") != since:
+        session.pop(PENDING, None)
+        return None
     return user
 
 
@@ -65,9 +71,9 @@ def verify():
         with transaction.committed() as db:
             if two_factor.too_many_failures(db, now(), user, cfg.window_minutes):
                 refused = "wait"
-            elif two_factor.check_code(db, now(), user, form.code.data or ""):
+            elif method := two_factor.check_code(db, now(), user, form.code.data or ""):
                 refused = ""
-                token = signin.complete_sign_in(db, now(), user, ip)
+                token = signin.complete_sign_in(db, now(), user, ip, method=method)
             else:
                 refused = "wrong"
                 two_factor.record_failure(db, now(), user, ip)
@@ -131,19 +137,30 @@ def confirm():
     return render_template("account/recovery_codes.html", codes=codes)
 
 
+def _own_code_then(action, form: CodeForm):
+    """`(result, None)` of `action(db, account, ip)` after a right code from the app, or
+    `(None, message)`. A wrong code is counted (and committed) as a failed sign-in is."""
+    if not form.validate_on_submit():
+        return None, _("Enter the six-digit one-time code.")
+    ip = request.remote_addr or ""
+    window = account_settings().window_minutes
+    with transaction.committed() as db:
+        account = _own_account(db)
+        if two_factor.too_many_failures(db, now(), account, window):
+            return None, _("Too many wrong codes. Wait %(n)d minutes and try again.", n=window)
+        if not two_factor.check_code(db, now(), account, form.code.data or "", recovery=False):
+            two_factor.record_failure(db, now(), account, ip)
+            return None, _("That code does not match. Check the time on your phone and try again.")
+        return action(db, account, ip), None
+
+
 @bp.post("/settings/two-factor/recovery-codes")
 @login_required
 def renew_codes():
     form = CodeForm()
-    ip = request.remote_addr or ""
-    db = transaction.session()
-    codes, err = (
-        attempt(lambda: two_factor.new_recovery_codes(db, now(), _own_account(db), form.code.data or "", ip))
-        if form.validate_on_submit()
-        else (None, None)
-    )
-    if not codes:
-        flash(_("That code does not match. Check the time on your phone and try again."), "error")
+    codes, refused = _own_code_then(lambda db, account, ip: two_factor.new_recovery_codes(db, now(), account, ip), form)
+    if refused:
+        flash(refused, "error")
         return redirect(url_for("two_factor.enrol"))
     flash(_("New recovery codes: the old ones no longer work."), "success")
     return render_template("account/recovery_codes.html", codes=codes)
@@ -152,18 +169,17 @@ def renew_codes():
 @bp.post("/settings/two-factor/off")
 @login_required
 def turn_off():
-    user = current_user._get_current_object()
-    if _required_of(user):
+    if _required_of(current_user):
         abort(403)
     form = CodeForm()
-    ip = request.remote_addr or ""
-    with transaction.committed() as db:
-        account = _own_account(db)
-        good = form.validate_on_submit() and two_factor.check_code(db, now(), account, form.code.data or "")
-        if good:
-            two_factor.reset(db, now(), account, actor=account, source=ip, end_sessions=False)
-    if not good:
-        flash(_("That code does not match. Check the time on your phone and try again."), "error")
+    done, refused = _own_code_then(
+        lambda db, account, ip: two_factor.reset(
+            db, now(), account, actor=account, source=ip, end_sessions=False, reason="own_choice"
+        ),
+        form,
+    )
+    if refused:
+        flash(refused, "error")
         return redirect(url_for("two_factor.enrol"))
     flash(_("Two-factor sign-in is off."), "info")
     return redirect(url_for("two_factor.enrol"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import pyotp
@@ -52,15 +53,19 @@ def enrolled_admin(auth, browser, clock):
 def test_enrolment_shows_a_qr_drawn_here_and_needs_a_matching_code(auth, browser, clock):
     auth.login("manager")
     html = browser.get("/settings/two-factor").get_data(as_text=True)
-    assert "<svg" in html and "http" not in html.split("<svg", 1)[1].split("</svg>", 1)[0].replace(
-        "http://www.w3.org", ""
-    )
+    svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert "href" not in svg and "<image" not in svg  # drawn here, nothing fetched
+    first_key = KEY_RE.search(html).group(1).replace(" ", "")
     wrong = browser.post("/settings/two-factor", {"code": "000000"}, follow_redirects=True)
     assert "確認コードが一致しません" in wrong.get_data(as_text=True)
     user = db.session.scalar(select(User).where(User.username == "manager"))
     assert user.totp_enabled_at is None
-    key = KEY_RE.search(html).group(1).replace(" ", "")
-    assert key == user.totp_secret  # the same key until it is confirmed, whatever the reloads
+    # each showing makes a new key: one copied from an earlier showing is never the one in force
+    key = KEY_RE.search(wrong.get_data(as_text=True)).group(1).replace(" ", "")
+    assert key != first_key
+    stale = browser.post("/settings/two-factor", {"code": _code(first_key, clock)}, follow_redirects=True)
+    assert "確認コードが一致しません" in stale.get_data(as_text=True)
+    key = KEY_RE.search(stale.get_data(as_text=True)).group(1).replace(" ", "")
     assert browser.post("/settings/two-factor", {"code": _code(key, clock)}).status_code == 200
     db.session.expire_all()
     assert db.session.get(User, user.id).totp_enabled_at is not None
@@ -132,7 +137,8 @@ def test_the_password_step_expires_after_five_minutes(enrolled_admin, browser, c
 def test_a_recovery_code_signs_in_once_and_is_stored_hashed(enrolled_admin, browser):
     _, codes = enrolled_admin
     stored = db.session.scalars(select(RecoveryCode.code_hash)).all()
-    assert len(stored) == 10 and not set(codes) & set(stored)
+    digests = {hashlib.sha256(c.replace("-", "").encode()).hexdigest() for c in codes}
+    assert set(stored) == digests  # only their SHA-256 is kept
     browser.login("admin")
     assert _second_step(browser, codes[0].upper()).status_code == 302
     browser.logout()
@@ -206,3 +212,71 @@ def test_swat_users_reset_2fa_ends_sessions_and_lets_the_password_alone_in(enrol
     assert again.exit_code != 0 and "has no two-factor sign-in" in again.output
     kinds = db.session.scalars(select(AuditEvent.kind).where(AuditEvent.source == "cli")).all()
     assert "2fa_reset" in kinds
+
+
+def test_names_typed_at_the_sign_in_form_cannot_stop_anyones_code(enrolled_admin, browser, clock):
+    key, _ = enrolled_admin
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    for _ in range(12):
+        browser.login(f"2fa:{admin.id}", "wrong")
+    clock.advance(minutes=16)  # past the typed name's own wait
+    browser.login("admin")
+    assert _second_step(browser, _code(key, clock)).status_code == 302
+
+
+def test_full_width_digits_and_spaces_from_a_japanese_keyboard_are_a_code(enrolled_admin, browser, clock):
+    key, _ = enrolled_admin
+    browser.login("admin")
+    code = _code(key, clock)
+    typed = code[:3].translate(str.maketrans("0123456789", "０１２３４５６７８９")) + " " + code[3:]
+    assert _second_step(browser, typed).status_code == 302
+
+
+def test_new_recovery_codes_and_turning_off_take_an_app_code_and_count_wrong_ones(auth, browser, clock):
+    auth.login("agent")
+    key, codes = _enrol(browser, clock)
+    clock.advance(seconds=30)
+    # a recovery code cannot mint new ones
+    refused = browser.post("/settings/two-factor/recovery-codes", {"code": codes[0]}, follow_redirects=True)
+    assert "確認コードが一致しません" in refused.get_data(as_text=True)
+    for _ in range(9):
+        browser.post("/settings/two-factor/off", {"code": "111111"})
+    stopped = browser.post("/settings/two-factor/off", {"code": _code(key, clock)}, follow_redirects=True)
+    assert "確認コードの誤りが続きました" in stopped.get_data(as_text=True)
+    agent = db.session.scalar(select(User).where(User.username == "agent"))
+    assert agent.totp_enabled_at is not None
+
+
+def test_a_copied_pending_step_is_spent_by_the_sign_in_it_led_to(enrolled_admin, ctx, browser, clock):
+    from tests.conftest import Browser
+
+    key, _ = enrolled_admin
+    browser.login("admin")
+    token = browser.token()  # the CSRF token of the copied session, as its page showed it
+    copied = browser.client.get_cookie("swat_session").value
+    clock.advance(seconds=20)
+    assert _second_step(browser, _code(key, clock)).status_code == 302
+    clock.advance(seconds=31)
+    thief = Browser(ctx, ctx.test_client())
+    thief.client.set_cookie("swat_session", copied)
+    page = thief.post("/login/two-factor", {"code": _code(key, clock), "csrf_token": token})
+    assert page.status_code == 302 and page.headers["Location"].endswith("/login")
+
+
+def test_a_second_step_started_in_a_signed_in_browser_ends_the_first_session(enrolled_admin, auth, browser, clock):
+    auth.login("agent")
+    agent = db.session.scalar(select(User).where(User.username == "agent"))
+    browser.login("admin")
+    live = db.session.scalars(
+        select(UserSession).where(UserSession.user_id == agent.id, UserSession.revoked_at.is_(None))
+    ).all()
+    assert live == []
+
+
+def test_the_pages_scripts_are_told_to_finish_the_step(auth, browser, app, monkeypatch):
+    monkeypatch.setitem(app.config["SWAT"], "two_factor_required", True)
+    auth.login("manager")
+    answer = browser.post("/notifications/read", {}, headers={"X-Swat-Draft": "1"})
+    assert answer.status_code == 403 and answer.get_json()["step"] == "/settings/two-factor"
+    form = browser.post("/notifications/read", {}, follow_redirects=True)
+    assert "2段階認証の設定" in form.get_data(as_text=True)
