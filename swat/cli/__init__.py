@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup
 
 from .attachments import attachments
 from .audit import audit_group
+from .backup import backup_command, restore_command
 from .common import plain_text
 from .devdata import demo, seed
 from .jobs import jobs_group, scheduler
@@ -52,3 +53,5 @@ def register_cli(app) -> None:
     app.cli.add_command(search_group)
     app.cli.add_command(seed)
     app.cli.add_command(audit_group)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
