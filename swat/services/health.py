@@ -2,10 +2,54 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+
+from ..models import Department, ReferenceDocument
+
+# The reference documents a `swat reference load` stores, without which pages fall back to
+# slower reads (catalog) or routing and SLA clocks have no rules.
+REFERENCE_DOCUMENTS = ("catalog", "routing", "sla")
 
 
 def check_database(session: Session) -> None:
     """Ask the database a trivial question; raises the driver's error if it does not answer."""
     session.execute(text("SELECT 1"))
+
+
+@lru_cache(maxsize=4)
+def migration_head(migrations: str) -> str:
+    """The newest migration the code ships (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(Path(migrations))).get_current_head() or ""
+
+
+def readiness(session: Session, migrations: str) -> list[str]:
+    """Why this process should not be sent traffic yet: the database does not answer, its
+    schema is not at the code's migration head, or the reference data was never loaded.
+    Empty when ready. The reasons are for an operator, in English."""
+    try:
+        check_database(session)
+    except SQLAlchemyError as exc:
+        session.rollback()
+        return [f"database: not reachable ({type(exc.__cause__ or exc).__name__})"]
+    head = migration_head(migrations)
+    try:
+        current = session.scalar(text("SELECT version_num FROM alembic_version")) or ""
+    except SQLAlchemyError:
+        session.rollback()
+        return [f"migrations: the database has none; run `swat db upgrade` (head {head})"]
+    reasons = []
+    if current != head:
+        reasons.append(f"migrations: the database is at {current or 'none'}, the code at {head}; run `swat db upgrade`")
+        return reasons
+    stored = set(session.scalars(select(ReferenceDocument.name)))
+    missing = [name for name in REFERENCE_DOCUMENTS if name not in stored]
+    if missing or not session.scalar(select(func.count()).select_from(Department)):
+        reasons.append(f"reference data: not loaded ({', '.join(missing) or 'departments'}); run `swat reference load`")
+    return reasons

@@ -24,6 +24,7 @@ def register_web(app: Flask) -> None:
         auth,
         canned,
         consultations,
+        health,
         mail_review,
         notifications,
         queue,
@@ -50,5 +51,6 @@ def register_web(app: Flask) -> None:
         mail_review,
         account,
         two_factor,
+        health,
     ):
         app.register_blueprint(module.bp)

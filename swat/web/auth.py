@@ -9,7 +9,7 @@ from flask_login import current_user, login_user, logout_user
 from .. import transaction
 from ..domain import permissions
 from ..domain.text import is_safe_next
-from ..services import accounts, health
+from ..services import accounts
 from .common import account_settings, attempt, now
 from .forms import LanguageForm, LoginForm
 from .i18n import LOCALES
@@ -115,10 +115,3 @@ def language():
             attempt(accounts.set_locale, transaction.session(), current_user, form.locale.data)
     target = form.next.data or ""
     return redirect(target if is_safe_next(target) else url_for("auth.home"))
-
-
-@bp.get("/healthz")
-def healthz():
-    """For load balancers: the app answers and the database does too."""
-    health.check_database(transaction.session())
-    return {"status": "ok"}

@@ -15,7 +15,7 @@ from ..services.database import UNAVAILABLE
 from .common import account_settings
 
 # Pages that stay reachable whatever step is pending.
-OPEN = {"static", "auth.logout", "auth.language", "auth.healthz", "auth.login"}
+OPEN = {"static", "auth.logout", "auth.language", "health.healthz", "health.readyz", "auth.login"}
 
 # Headers the page's own scripts send (static/js/app.js).
 SCRIPTED = {"X-Swat-Draft", "X-Swat-Panel"}
