@@ -104,6 +104,12 @@ def _finish(settings: dict[str, Any], environ: Mapping[str, str]) -> None:
         raise SettingsError(f"{problem}; refusing to start")
     if settings["imap_security"] not in ("tls", "starttls"):
         raise SettingsError(f"imap_security must be tls or starttls, not {settings['imap_security']!r}")
+    if settings["smtp_tls"] and settings["smtp_starttls"]:
+        raise SettingsError("set smtp_tls (TLS from the start) or smtp_starttls, not both")
+    from .jobs.smtp import plain_password_problem
+
+    if (problem := plain_password_problem(settings)) is not None:
+        raise SettingsError(f"{problem}; refusing to start")
     if settings["ldap_local_signin"] not in ("admins", "all"):
         raise SettingsError(f"ldap_local_signin must be admins or all, not {settings['ldap_local_signin']!r}")
     bad_roles = sorted(set(settings["ldap_role_groups"].values()) - set(ROLES))

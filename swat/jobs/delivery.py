@@ -11,7 +11,6 @@ message, not a new one. What an e-mail looks like is `mail_compose`.
 from __future__ import annotations
 
 import json
-import smtplib
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from .. import messages
 from ..extensions import db
 from ..models import OutboxMessage, Ticket
 from ..services.statements import rows_matched
+from . import smtp as smtp_connection
 from .mail_compose import compose
 
 LEASE = timedelta(minutes=5)
@@ -160,11 +160,7 @@ def send_email(msg: Job) -> None:
             thread=msg.thread,
             settings=s,
         )
-    with smtplib.SMTP(s["smtp_host"], s["smtp_port"], timeout=10) as smtp:
-        if s["smtp_starttls"]:
-            smtp.starttls()
-        if s["smtp_username"]:
-            smtp.login(s["smtp_username"], s["smtp_password"])
+    with smtp_connection.connect(s) as smtp:
         smtp.send_message(email)
 
 
