@@ -99,3 +99,21 @@ def users_reset_2fa(username):
         raise click.ClickException(f"{user.username} has no two-factor sign-in to reset")
     db.session.commit()
     click.echo(f"two-factor sign-in reset for {user.username}; their sessions have ended")
+
+
+@users.command("unlock")
+@click.argument("username")
+@click.option("--ip", default="", help="Only the wait of this source address (default: every address).")
+@with_appcontext
+def users_unlock(username, ip):
+    """Lift the sign-in wait of a user name after wrong passwords (from one address or all),
+    as /admin/sign-in-waits does; it is recorded in the audit trail."""
+    from ..extensions import db
+    from ..services import signin_throttle
+
+    lifted = signin_throttle.lift(db.session(), now(), actor=None, username=username, ip=ip or None, source="cli")
+    if not lifted:
+        db.session.rollback()
+        raise click.ClickException(f"{username!r} has no sign-in wait to lift")
+    db.session.commit()
+    click.echo(f"lifted {lifted} sign-in wait(s) of {username.strip().lower()}")

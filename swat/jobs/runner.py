@@ -38,6 +38,14 @@ def run_sweep(app: Flask):
     return _run(app, lambda now: sweep(db.session(), now), "SLA sweep failed; it runs again at the next minute")
 
 
+def run_sign_in_housekeeping(app: Flask):
+    from ..services.signin import AccountSettings
+    from ..services.signin_throttle import forget_old
+
+    cfg = AccountSettings(window_minutes=app.config["SWAT"]["login_window_minutes"])
+    return _run(app, lambda now: forget_old(db.session(), now, cfg), "sign-in housekeeping failed; it runs again")
+
+
 def run_delivery(app: Flask):
     from .delivery import deliver
 
@@ -105,6 +113,7 @@ def run_scheduler(app: Flask) -> None:
     options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
     scheduler.add_job(run_sweep, "interval", args=[app], minutes=1, id="sla-sweep", **options)
     scheduler.add_job(run_delivery, "interval", args=[app], seconds=30, id="outbox-delivery", **options)
+    scheduler.add_job(run_sign_in_housekeeping, "interval", args=[app], hours=1, id="sign-in-housekeeping", **options)
     scheduler.add_job(
         run_weekly_summary,
         "cron",

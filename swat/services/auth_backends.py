@@ -23,9 +23,17 @@ from . import directory
 
 log = logging.getLogger("swat.signin")
 
-# Checked against when the username does not exist, so a wrong username and a
-# wrong password take the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+# Checked against when the user name does not exist (or the attempt must wait), so every
+# "no" takes as long as a wrong password: made once per hash method, the one the desk's own
+# hashes use (a fast stand-in beside scrypt hashes told which names exist by ~100 ms).
+_STAND_INS: dict[str, str] = {}
+
+
+def stand_in_check(password: str, method: str) -> None:
+    """Spend the time a password check takes, on no account."""
+    if method not in _STAND_INS:
+        _STAND_INS[method] = generate_password_hash("not-a-real-password", method=method)
+    check_password_hash(_STAND_INS[method], password or "")
 
 
 class AuthBackend(Protocol):
@@ -45,11 +53,15 @@ class LocalBackend:
     for a missing account), so the answer takes as long whatever the reason for a no."""
 
     directory: directory.DirectorySettings | None = None
+    hash_method: str = "scrypt"
     name: str = "local"
 
     def authenticate(self, session: Session, username: str, password: str, now: datetime) -> User | None:
         user = _account(session, username)
-        ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+        if user is None:
+            stand_in_check(password, self.hash_method)
+            return None
+        ok = check_password_hash(user.password_hash, password or "")
         if user is None or not ok or not user.active or user.auth_source != "local":
             return None
         if not directory.local_allowed(self.directory, user):
@@ -85,18 +97,25 @@ class LdapBackend:
             directory.deactivate(session, now, user)
 
 
-def backend_for(session: Session, username: str, cfg: directory.DirectorySettings | None) -> AuthBackend:
+def backend_for(
+    session: Session, username: str, cfg: directory.DirectorySettings | None, hash_method: str = "scrypt"
+) -> AuthBackend:
     """The backend that checks this user name: a local account's own password; everyone
     else (directory accounts, names the desk does not know) the directory when one is set."""
     if cfg is not None:
         user = _account(session, username)
         if user is None or user.auth_source == "ldap":
             return LdapBackend(cfg)
-    return LocalBackend(cfg)
+    return LocalBackend(cfg, hash_method)
 
 
 def authenticate(
-    session: Session, username: str, password: str, now: datetime, cfg: directory.DirectorySettings | None
+    session: Session,
+    username: str,
+    password: str,
+    now: datetime,
+    cfg: directory.DirectorySettings | None,
+    hash_method: str = "scrypt",
 ) -> User | None:
     """The active account with these credentials, or None, from the backend for the name."""
-    return backend_for(session, username, cfg).authenticate(session, username, password, now)
+    return backend_for(session, username, cfg, hash_method).authenticate(session, username, password, now)

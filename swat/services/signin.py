@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import audit as kinds
 from ..domain.errors import NotFound, ValidationError
 from ..models import LoginAttempt, User, UserSession
-from . import audit, auth_backends, directory
+from . import audit, auth_backends, directory, signin_throttle
 
 
 @dataclass
@@ -34,7 +34,11 @@ class AccountSettings:
 
 
 class LoginThrottled(Exception):
-    pass
+    """This user name from this address must wait `retry_after` before its next try."""
+
+    def __init__(self, retry_after: timedelta):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def authenticate(
@@ -42,39 +46,22 @@ def authenticate(
 ) -> User | None:
     """The active user with these credentials, or None.
 
-    Failures are counted per user name and per address over a window, in the
-    database so every worker shares them; past the limit even a right
-    password is refused (LoginThrottled) until the window passes. The
-    answer never tells whether the user name exists.
+    The attempt first claims its place in the throttle (services.signin_throttle: per user
+    name and address, in the database so every worker shares it); one that must wait raises
+    LoginThrottled, even with the right password, after spending the time a check takes. A
+    success clears the count. The answer never tells whether the user name exists.
     """
     username = (username or "").strip()[:64]
-    since = now - timedelta(minutes=cfg.window_minutes)
-    failures = session.execute(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            func.lower(LoginAttempt.username) == username.lower(),
-            LoginAttempt.at >= since,
-            LoginAttempt.success.is_(False),
-        )
-    ).scalar_one()
-    ip_failures = session.execute(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(
-            LoginAttempt.ip == ip,
-            LoginAttempt.at >= since,
-            LoginAttempt.success.is_(False),
-        )
-    ).scalar_one()
-    if failures >= cfg.max_failures or ip_failures >= cfg.max_failures_per_ip:
-        session.add(LoginAttempt(username=username, ip=ip, at=now, success=False))
-        raise LoginThrottled()
-    user = auth_backends.authenticate(session, username, password or "", now, cfg.directory)
-    ok = user is not None
-    session.add(LoginAttempt(username=username, ip=ip, at=now, success=bool(ok)))
-    if user is None or not ok:
+    ip = (ip or "")[:64]
+    wait = signin_throttle.claim(session, now, username, ip, cfg)
+    if wait is not None:
+        auth_backends.stand_in_check(password, cfg.hash_method)
+        raise LoginThrottled(wait)
+    user = auth_backends.authenticate(session, username, password or "", now, cfg.directory, cfg.hash_method)
+    session.add(LoginAttempt(username=username, ip=ip, at=now, success=user is not None))
+    if user is None:
         return None
+    signin_throttle.succeeded(session, username, ip)
     user.last_login_at = now
     return user
 
@@ -86,6 +73,7 @@ class SignIn:
     user: User | None
     token: str = ""
     throttled: bool = False
+    retry_after: timedelta = timedelta(0)  # when throttled: until the next try may come
     # The password was right and the account uses two-factor sign-in: no session yet, the
     # one-time code comes next (then `complete_sign_in`).
     second_factor: bool = False
@@ -99,9 +87,9 @@ def sign_in(session: Session, now: datetime, username: str, password: str, ip: s
     """
     try:
         user = authenticate(session, now, username, password, ip, cfg)
-    except LoginThrottled:
+    except LoginThrottled as wait:
         audit.record_sign_in(session, now, username=username, ip=ip, user=None, throttled=True)
-        return SignIn(user=None, throttled=True)
+        return SignIn(user=None, throttled=True, retry_after=wait.retry_after)
     if user is not None and user.totp_enabled_at is not None:
         return SignIn(user=user, second_factor=True)
     audit.record_sign_in(session, now, username=username, ip=ip, user=user)

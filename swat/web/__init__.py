@@ -30,6 +30,7 @@ def register_web(app: Flask) -> None:
         queue,
         reference,
         reports,
+        signin_waits,
         ticket_links,  # noqa: F401 (its routes are the tickets blueprint's)
         tickets,
         triage,
@@ -52,5 +53,6 @@ def register_web(app: Flask) -> None:
         account,
         two_factor,
         health,
+        signin_waits,
     ):
         app.register_blueprint(module.bp)

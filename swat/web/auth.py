@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from .. import transaction
@@ -42,8 +45,17 @@ def login():
             outcome = accounts.sign_in(db_session, now(), username, form.password.data or "", ip, account_settings())
         if outcome.throttled:
             current_app.logger.warning("sign-in throttled for %r from %s", username[:64], ip)
-            flash(_("Too many failed attempts. Wait a few minutes and try again."), "error")
-            return render_template("auth/login.html", form=form), 429
+            seconds = max(1, math.ceil(outcome.retry_after.total_seconds()))
+            flash(
+                ngettext(
+                    "Too many failed attempts. Try again in %(num)d minute.",
+                    "Too many failed attempts. Try again in %(num)d minutes.",
+                    math.ceil(seconds / 60),
+                ),
+                "error",
+            )
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(seconds)}
         user = outcome.user
         if user is None:
             current_app.logger.info("failed sign-in for %r from %s", username[:64], ip)

@@ -1,5 +1,7 @@
 """Accounts as the admin pages and the sign-in use them: lookup, listing, password change, sign-in, language."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
@@ -71,11 +73,14 @@ def test_sign_in_records_every_attempt_and_starts_a_session_only_on_success(user
     ok = accounts.sign_in(db.session, clock.now(), "Agent", PASSWORD, "10.0.0.1", cfg)
     assert ok.user.id == users["agent"].id and ok.token and not ok.throttled
     assert accounts.resume_session(db.session, clock.now(), ok.token, cfg).id == users["agent"].id
+    # the success cleared the count: two more wrong ones reach the limit again
     accounts.sign_in(db.session, clock.now(), "agent", "wrong again", "10.0.0.1", cfg)
+    accounts.sign_in(db.session, clock.now(), "agent", "and again", "10.0.0.1", cfg)
     throttled = accounts.sign_in(db.session, clock.now(), "agent", PASSWORD, "10.0.0.1", cfg)
     assert (throttled.user, throttled.throttled) == (None, True)  # even the right password, past the limit
+    assert throttled.retry_after == timedelta(seconds=cfg.delay_seconds)
     attempts = db.session.scalars(select(LoginAttempt.success).order_by(LoginAttempt.id)).all()
-    assert attempts == [False, True, False, False]
+    assert attempts == [False, True, False, False]  # the refused one was not checked
     assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1
 
 
