@@ -7,9 +7,10 @@ without a secret key, so a typo can never silently fall back to a default.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,21 @@ from .domain.permissions import ROLES
 ENV_PREFIX = "SWAT_"
 # Environment variables with the prefix that are not settings.
 NOT_SETTINGS = {"SWAT_CONFIG", "SWAT_TEST_DATABASE_URL"}
+# What container platforms inject for a service or link whose name begins with "swat"
+# (Kubernetes: SWAT_SERVICE_HOST, SWAT_SERVICE_PORT[_NAME], SWAT_PORT=tcp://…,
+# SWAT_PORT_8000_TCP[_PROTO|_PORT|_ADDR]; Docker links: SWAT_NAME, SWAT_ENV_*; and the same
+# for SWAT_DB_… and so on). Tolerated by name and by the shape of their value, so that a
+# mistyped setting (SWAT_SMPT_PORT=25) still stops the desk.
+SERVICE_LINKS = (
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_SERVICE_HOST"), re.compile(r"[0-9A-Za-z.:\-\[\]]+")),
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_SERVICE_PORT(_[A-Z0-9_]+)?"), re.compile(r"\d+")),
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_PORT(_\d+_(TCP|UDP|SCTP))?"), re.compile(r"(tcp|udp|sctp)://\S+")),
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_PORT_\d+_(TCP|UDP|SCTP)_PROTO"), re.compile(r"tcp|udp|sctp")),
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_PORT_\d+_(TCP|UDP|SCTP)_PORT"), re.compile(r"\d+")),
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_PORT_\d+_(TCP|UDP|SCTP)_ADDR"), re.compile(r"[0-9A-Fa-f.:]+")),
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_NAME"), re.compile(r"/\S+")),
+    (re.compile(r"SWAT(_[A-Z0-9]+)*_ENV_[A-Z0-9_]+"), re.compile(r".*", re.S)),
+)
 # Settings that existed once, and why they are gone: an old file or environment that sets
 # one gets this reason instead of a bare "unknown setting".
 REMOVED = {
@@ -46,9 +62,15 @@ def _coerce(key: str, default: Any, raw: str) -> Any:
     return raw
 
 
-def _merge(into: dict[str, Any], values: Mapping[str, Any], origin: str) -> None:
+def service_link(name: str, value: str) -> bool:
+    """Whether an environment variable is one a container platform injected (see SERVICE_LINKS)."""
+    return any(n.fullmatch(name) and v.fullmatch(value) for n, v in SERVICE_LINKS)
+
+
+def _merge(into: dict[str, Any], values: Mapping[str, Any], origin: str, given: set[str]) -> None:
     for key, value in values.items():
         k = key.lower()
+        given.add(k)
         if k in REMOVED:
             raise SettingsError(f"{origin}: setting {key!r} was removed: {REMOVED[k]}")
         if k not in into:
@@ -70,6 +92,7 @@ def load_settings(
     environ = os.environ if environ is None else environ
     with resources.DEFAULT_CONFIG.open("rb") as fh:
         settings: dict[str, Any] = tomllib.load(fh)
+    given: set[str] = set()  # the keys a file, the environment or the caller set
     config_file = environ.get("SWAT_CONFIG")
     if config_file:
         path = Path(config_file)
@@ -77,7 +100,7 @@ def load_settings(
             path = resources.ROOT / path
         try:
             with path.open("rb") as fh:
-                _merge(settings, tomllib.load(fh), str(config_file))
+                _merge(settings, tomllib.load(fh), str(config_file), given)
         except FileNotFoundError:
             raise SettingsError(f"SWAT_CONFIG names a file that does not exist: {config_file}")
         except tomllib.TOMLDecodeError as exc:
@@ -89,15 +112,18 @@ def load_settings(
         if key in REMOVED:
             raise SettingsError(f"environment setting {name} was removed: {REMOVED[key]}")
         if key not in settings:
+            if service_link(name, raw):
+                continue
             raise SettingsError(f"unknown environment setting {name}")
         settings[key] = _coerce(key, settings[key], raw)
+        given.add(key)
     if overrides:
-        _merge(settings, overrides, "overrides")
-    _finish(settings, environ)
+        _merge(settings, overrides, "overrides", given)
+    _finish(settings, environ, given)
     return settings
 
 
-def _finish(settings: dict[str, Any], environ: Mapping[str, str]) -> None:
+def _finish(settings: dict[str, Any], environ: Mapping[str, str], given: Collection[str] = ()) -> None:
     if settings["env"] not in ("development", "testing", "production"):
         raise SettingsError(f"env must be development, testing or production, not {settings['env']!r}")
     if (problem := retention_problem(settings["audit_retention_days"])) is not None:
@@ -134,6 +160,15 @@ def _finish(settings: dict[str, Any], environ: Mapping[str, str]) -> None:
             raise SettingsError("production needs SWAT_SECRET_KEY (at least 32 characters); refusing to start")
         if settings["debug"]:
             raise SettingsError("debug must be off in production; refusing to start")
+        if "secure_cookies" not in given:
+            settings["secure_cookies"] = True  # and with them HSTS (web.headers)
+        if "base_url" not in given:
+            raise SettingsError(
+                "production needs base_url (SWAT_BASE_URL), the https:// address people open the desk at, "
+                "for the links in e-mails; refusing to start"
+            )
+        if (problem := _base_url_problem(settings["base_url"])) is not None:
+            raise SettingsError(f"base_url {settings['base_url']!r}: {problem}; refusing to start")
     elif not settings["secret_key"]:
         settings["secret_key"] = _development_secret(instance)
 
@@ -149,3 +184,21 @@ def _development_secret(instance: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def _base_url_problem(url: str) -> str | None:
+    """Why a production base_url is wrong: not https:// (plain http:// only on loopback)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and parts.hostname:
+        try:
+            if parts.hostname == "localhost" or ipaddress.ip_address(parts.hostname).is_loopback:
+                return None
+        except ValueError:
+            pass
+        return "production links must use https:// (http:// only to this host)"
+    return "expected an address such as https://swat.pref.osaka.lg.jp"

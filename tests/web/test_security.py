@@ -235,7 +235,7 @@ def test_production_hides_errors_and_secures_cookies(tmp_path):
             "secret_key": "k" * 40,
             "instance_path": str(tmp_path),
             "database_url": f"sqlite:///{tmp_path}/p.db",
-            "secure_cookies": True,
+            "base_url": "https://swat.pref.example.jp",
         }
     )
 
