@@ -25,6 +25,8 @@ WEEKLY_SUMMARY = "weekly_summary"
 DIGEST = "escalation_digest"
 # The answer to a mail the desk could not take in (services.mail_intake.REFUSAL_KIND).
 MAIL_REFUSED = "mail_refused"
+# A link to choose a new password (services.passwords); its mail alone holds the link.
+PASSWORD_RESET = "password_reset"
 
 
 def _label(labels: dict[str, Any], key: object) -> object:
@@ -38,6 +40,8 @@ def subject(kind: str, params: dict | str) -> str:
         return _weekly_subject(p)
     if kind == MAIL_REFUSED:
         return _("Your mail was not taken in: %(subject)s", subject=p.get("subject", ""))
+    if kind == PASSWORD_RESET:
+        return _("Choose a new password")
     if kind == DIGEST:
         n = p.get("count", 0)
         return ngettext("SLA alerts: %(num)d consultation", "SLA alerts: %(num)d consultations", n)
@@ -87,6 +91,8 @@ def body(kind: str, params: dict | str, url: str, base: str = "") -> str:
         return _digest_body(p, url, base)
     if kind == MAIL_REFUSED:
         return _refusal_body(p, base)
+    if kind == PASSWORD_RESET:
+        return _reset_body(p, base)
     lines = [subject(kind, p), "", p.get("title", "")]
     if kind == "reply" and p.get("author"):
         lines.append(_("Reply from %(name)s", name=p["author"]))
@@ -271,6 +277,32 @@ def _refusal_body(p: dict, base: str) -> str:
             f"{base}/consultations/new",
             "",
             _("Subject of your mail: %(subject)s", subject=p.get("subject", "")),
+            "",
+            _("Corona SWAT Desk (this message was sent automatically)"),
+        ]
+    )
+
+
+def _reset_body(p: dict, base: str) -> str:
+    """The password-reset mail: the link (put in by the mail's composer), how long it works."""
+    minutes = int(p.get("minutes") or 0)
+    return "\n".join(
+        [
+            _("%(name)s,", name=p.get("name", "")),
+            "",
+            _(
+                "A new password was asked for the account %(username)s on the Corona SWAT Desk.",
+                username=p.get("username", ""),
+            ),
+            ngettext(
+                "Open this link within %(num)d minute to choose it. The link works once.",
+                "Open this link within %(num)d minutes to choose it. The link works once.",
+                minutes,
+            ),
+            p.get("link", ""),
+            "",
+            _("If you did not ask for it, ignore this mail: your password stays as it is."),
+            f"{base}/login",
             "",
             _("Corona SWAT Desk (this message was sent automatically)"),
         ]

@@ -31,7 +31,7 @@ from swat.services.sla import load_sla  # noqa: E402
 from swat.services.storage import AttachmentStore  # noqa: E402
 
 # Fixtures of their own modules (tests/fixtures/): one per real server.
-pytest_plugins = ["tests.fixtures.dovecot", "tests.fixtures.slapd"]
+pytest_plugins = ["tests.fixtures.dovecot", "tests.fixtures.slapd", "tests.fixtures.smtp"]
 
 START = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # 10:00 in Tokyo, a Wednesday
 PASSWORD = "correct horse battery"
@@ -185,6 +185,7 @@ def users(ctx, clock):
             department_id=dep,
             theme_ids=themes,
             hash_method="pbkdf2:sha256:1000",
+            must_change_password=False,
         )
     db.session.commit()
     return made

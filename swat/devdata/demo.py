@@ -152,6 +152,7 @@ def load_demo(session: Session, now, settings: dict, force: bool = False) -> str
             department_id=dep,
             theme_ids=themes,
             hash_method=settings["password_hash_method"],
+            must_change_password=False,  # the demo desk's accounts share one published password
         )
     store = AttachmentStore(settings["attachment_dir"])
     limits = tickets.Limits(settings["max_attachment_bytes"], settings["max_attachments_per_post"])

@@ -21,6 +21,7 @@ ACTIVATED = "activated"
 DEACTIVATED = "deactivated"
 PASSWORD_SET = "password_set"  # by the account's own holder
 PASSWORD_RESET = "password_reset"  # by someone else (an admin)
+PASSWORD_RESET_MAILED = "password_reset_mailed"  # a reset link sent to the account's address
 LOCK_LIFTED = "lock_lifted"
 SIGNED_IN = "signed_in"
 SIGN_IN_FAILED = "sign_in_failed"
@@ -40,6 +41,7 @@ KINDS = (
     DEACTIVATED,
     PASSWORD_SET,
     PASSWORD_RESET,
+    PASSWORD_RESET_MAILED,
     LOCK_LIFTED,
     TWO_FACTOR_ENROLLED,
     TWO_FACTOR_RESET,

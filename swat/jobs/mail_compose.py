@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 
 from .. import messages, notices
 from ..domain import mail_ids
+from ..services.passwords import reset_token
 
 GETA = "〓"
 ISO_2022_JP = "iso-2022-jp"
@@ -101,7 +102,15 @@ def _cut_long_lines(text: str) -> str:
 
 # Notices for the desk alone (a mention quotes an internal note): no Reply-To the inbound
 # address, and an id that marks a reply to them, which the intake holds instead of posting.
-DESK_ONLY = ("mention", "assigned", "triage", "escalation", messages.DIGEST, messages.WEEKLY_SUMMARY)
+DESK_ONLY = (
+    "mention",
+    "assigned",
+    "triage",
+    "escalation",
+    messages.DIGEST,
+    messages.WEEKLY_SUMMARY,
+    messages.PASSWORD_RESET,  # a reply to it is nobody's consultation
+)
 
 
 def subject(kind: str, params: dict) -> str:
@@ -186,6 +195,9 @@ def compose(
     of the mail its consultation was filed by, if it was."""
     params = json.loads(params_json)
     base = settings["base_url"].rstrip("/")
+    if kind == messages.PASSWORD_RESET:
+        # The link exists only here and in the mail (the outbox keeps the salt it comes from).
+        params["link"] = f"{base}/password/reset/{reset_token(settings['secret_key'], params.get('salt', ''))}"
     inbound = settings["mail_inbound_address"]
     jis = bool(settings["mail_iso_2022_jp"])
     charset = ISO_2022_JP if jis else "utf-8"

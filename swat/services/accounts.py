@@ -23,9 +23,9 @@ from ..domain.text import control_character
 from ..models import Department, Theme, User, UserSession
 from ..models.user import user_themes
 from . import audit, search_index
+from .passwords import check_strength, inputs_of
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
-PASSWORD_MIN = 10
 
 
 def _check_username(session: Session, username: str, exclude_id: int | None = None) -> str:
@@ -41,14 +41,6 @@ def _check_username(session: Session, username: str, exclude_id: int | None = No
     if session.scalar(stmt) is not None:
         raise ValidationError("That user name is already taken.", field="username")
     return username
-
-
-def _check_password(password: str) -> str:
-    if len(password or "") < PASSWORD_MIN:
-        raise ValidationError("A password needs at least %(min)d characters.", field="password", min=PASSWORD_MIN)
-    if len(password) > 256:
-        raise ValidationError("That password is too long.", field="password")
-    return password
 
 
 def _check_role_department(session: Session, role: str, department_id: str | None) -> str | None:
@@ -146,15 +138,19 @@ def create_user(
     hash_method: str = "scrypt",
     actor: Any = None,
     source: str = "",
+    must_change_password: bool = True,
 ) -> User:
-    """Create an account after checking every field; the password is stored hashed. The
-    audit trail records who created it (`actor`, None for a command) from where (`source`)."""
+    """Create an account after checking every field; the password is stored hashed. Whoever
+    created it knows the password, so its holder changes it at the first sign-in unless
+    `must_change_password` is False (the demo desk's accounts; directory accounts, whose
+    password is the directory's). The audit trail records who created it (`actor`, None for
+    a command) from where (`source`)."""
     username = _check_username(session, username)
-    _check_password(password)
     department_id = _check_role_department(session, role, department_id)
     theme_ids = _check_themes(session, theme_ids)
     _check_plain_text(display_name=display_name, email=email)
     display_name = " ".join((display_name or "").split())[:100] or username
+    check_strength(password, inputs_of(User(username=username, display_name=display_name, email=email)))
     user = User(
         username=username,
         display_name=display_name,
@@ -165,6 +161,7 @@ def create_user(
         active=True,
         locale="",
         created_at=now,
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
@@ -259,12 +256,21 @@ def set_password(
     now: datetime,
     actor: Any = None,
     source: str = "",
+    keep_token: str | None = None,
+    reason: str = "",
 ) -> None:
-    """Replace the user's password after checking its length; only the hash is stored. The
-    audit trail says it was set (by its holder) or reset (by anyone else)."""
-    _check_password(password)
+    """Replace the user's password after checking its strength; only the hash is stored. Every
+    session of the account ends but the holder's own (`keep_token`, when they changed it
+    there). A password someone else set (an admin, a command) is known to them, so the holder
+    must change it at the next sign-in. The audit trail says it was set (by its holder) or
+    reset (by anyone else)."""
+    check_strength(password, inputs_of(user))
+    own = actor is not None and getattr(actor, "id", None) == user.id
     user.password_hash = generate_password_hash(password, method=hash_method)
-    audit.record_password(session, now, actor, user, source)
+    user.must_change_password = not own
+    user.password_changed_at = now
+    end_sessions(session, now, user.id, keep_token=keep_token if own else None)
+    audit.record_password(session, now, actor, user, source, reason)
     session.flush()
 
 
@@ -354,6 +360,7 @@ from .signin import (  # noqa: E402, F401
     SignIn,
     authenticate,
     end_session,
+    end_sessions,
     resume_session,
     set_locale,
     sign_in,

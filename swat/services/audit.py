@@ -117,11 +117,18 @@ def record_account_changes(
         )
 
 
-def record_password(session: Session, now: datetime, actor: Any, user: User, source: str) -> None:
-    """A new password: set by its holder, or reset by someone else (never the password itself)."""
+def record_password(session: Session, now: datetime, actor: Any, user: User, source: str, reason: str = "") -> None:
+    """A new password: set by its holder, or reset by someone else (never the password itself);
+    `reason` says how, when it was not the usual way (a reset link)."""
     own = actor is not None and getattr(actor, "id", None) == user.id
     record(
-        session, now, actor=actor, kind=kinds.PASSWORD_SET if own else kinds.PASSWORD_RESET, subject=user, source=source
+        session,
+        now,
+        actor=actor,
+        kind=kinds.PASSWORD_SET if own else kinds.PASSWORD_RESET,
+        subject=user,
+        source=source,
+        after={"reason": reason} if reason else None,
     )
 
 

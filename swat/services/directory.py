@@ -374,6 +374,7 @@ def apply_person(session: Session, now: datetime, cfg: DirectorySettings, userna
                 email=email,
                 hash_method=cfg.hash_method,
                 source="directory",
+                must_change_password=False,
             )
             user.auth_source = "ldap"
         else:

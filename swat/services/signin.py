@@ -167,5 +167,14 @@ def resume_session(session: Session, now: datetime, token: str, cfg: AccountSett
     return user
 
 
+def end_sessions(session: Session, now: datetime, user_id: int, *, keep_token: str | None = None) -> None:
+    """End every session of the account but the one `keep_token` opens (the holder's own
+    browser, after they changed their password there)."""
+    statement = update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if keep_token:
+        statement = statement.where(UserSession.token_hash != _hash_token(keep_token))
+    session.execute(statement.values(revoked_at=now))
+
+
 def end_session(session: Session, now: datetime, token: str) -> None:
     session.execute(update(UserSession).where(UserSession.token_hash == _hash_token(token)).values(revoked_at=now))

@@ -106,6 +106,13 @@ def succeeded(session: Session, username: str, ip: str) -> None:
     session.execute(delete(SignInThrottle).where(SignInThrottle.username == name, SignInThrottle.ip == address))
 
 
+def forget_name(session: Session, username: str) -> None:
+    """The account proved itself another way (a reset link from its mailbox): no waits on its
+    name from any address."""
+    name, _address = _key(username, "")
+    session.execute(delete(SignInThrottle).where(SignInThrottle.username == name))
+
+
 @dataclass(frozen=True)
 class Wait:
     username: str

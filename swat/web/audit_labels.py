@@ -20,6 +20,7 @@ KIND_LABELS = {
     kinds.DEACTIVATED: _l("Account deactivated"),
     kinds.PASSWORD_SET: _l("Password changed by its holder"),
     kinds.PASSWORD_RESET: _l("Password reset by someone else"),
+    kinds.PASSWORD_RESET_MAILED: _l("Password-reset link sent by e-mail"),
     kinds.LOCK_LIFTED: _l("Sign-in lock lifted"),
     kinds.TWO_FACTOR_ENROLLED: _l("Two-factor sign-in set up"),
     kinds.TWO_FACTOR_RESET: _l("Two-factor sign-in reset"),
@@ -67,6 +68,7 @@ REASON_LABELS = {
     "recovery_code": _l("with a recovery code"),
     "recovery_codes_renewed": _l("new recovery codes"),
     "own_choice": _l("turned off by the account's holder"),
+    "reset_link": _l("with a password-reset link sent by e-mail"),
 }
 
 

@@ -17,7 +17,7 @@ from swat.models import OutboxMessage, User
 from swat.services import tickets
 from swat.settings import SettingsError, load_settings
 
-from .conftest import Inbox
+from tests.fixtures.smtp import Inbox
 
 
 def _free_port() -> int:

@@ -316,7 +316,7 @@ def test_english_readers_get_english_and_japanese_readers_japanese(weeks, clock)
 
 @pytest.fixture
 def smtp(smtp, app):
-    """The loopback SMTP server of tests/jobs/conftest.py, with the desk's address for links."""
+    """The loopback SMTP server of tests/fixtures/smtp.py, with the desk's address for links."""
     app.config["SWAT"]["base_url"] = BASE  # put back by the server fixture
     return smtp
 

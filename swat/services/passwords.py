@@ -1,0 +1,221 @@
+"""Passwords: one strength rule, changing your own, and resetting a forgotten one by mail.
+
+The link in a reset mail carries a token derived from the desk's secret key and a random
+salt (HMAC-SHA256). The outbox row keeps only the salt and the reset row only the token's
+SHA-256, so neither a copy of the database nor one of the outbox opens the link; the mail is
+the one place the token is written. A reset works once, before it expires, and ends every
+session of the account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
+from zxcvbn import zxcvbn
+
+from ..domain import audit as kinds
+from ..domain.errors import ValidationError
+from ..models import OutboxMessage, PasswordReset, User
+from . import audit, signin_throttle
+from .notify import outbox_row
+from .statements import rows_matched
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 256
+# zxcvbn's score, 0–4: 3 is "safely unguessable" for an online attack that is throttled.
+MIN_SCORE = 3
+# zxcvbn's time grows with the length; what it reads of a password is the part that matters.
+_SCORED_LENGTH = 100
+RESET_KIND = "password_reset"
+# Reset mails asked for in an hour: per account, and per source address over all accounts.
+RESETS_PER_ACCOUNT = 3
+RESETS_PER_ADDRESS = 20
+# Words a password on this desk must not lean on, besides the account's own name and address.
+_DESK_WORDS = ("swat", "corona", "osaka", "desk", "pref", "password")
+
+
+def inputs_of(user: Any) -> list[str]:
+    """What a guesser knows of the account: its name, display name and address, split."""
+    values = [getattr(user, "username", "") or "", getattr(user, "display_name", "") or ""]
+    email = getattr(user, "email", "") or ""
+    values += [email, email.partition("@")[0]]
+    words = [w for v in values for w in v.replace(".", " ").replace("-", " ").replace("_", " ").split()]
+    return [v for v in dict.fromkeys(values + words + list(_DESK_WORDS)) if v][:40]
+
+
+def check_strength(password: str, user_inputs: list[str] | tuple[str, ...] = ()) -> str:
+    """The password when it is long enough and hard enough to guess (zxcvbn: common passwords,
+    words, names, dates, keyboard patterns and the account's own details); ValidationError
+    on the field "password" otherwise."""
+    password = password or ""
+    if len(password) < PASSWORD_MIN:
+        raise ValidationError("A password needs at least %(min)d characters.", field="password", min=PASSWORD_MIN)
+    if len(password) > PASSWORD_MAX:
+        raise ValidationError("That password is too long.", field="password")
+    if zxcvbn(password[:_SCORED_LENGTH], user_inputs=list(user_inputs))["score"] < MIN_SCORE:
+        raise ValidationError(
+            "That password is too easy to guess: it leans on a common password, a word, a name,"
+            " a date or a keyboard pattern. A few unrelated words together work well.",
+            field="password",
+        )
+    return password
+
+
+# --- changing your own -------------------------------------------------------------------
+
+CHANGED, WAIT, WRONG, SAME, DIRECTORY = "changed", "wait", "wrong", "same", "directory"
+
+
+def change_own(
+    session: Session,
+    now: datetime,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    hash_method: str,
+    ip: str,
+    cfg: Any,
+    keep_token: str | None,
+) -> tuple[str, timedelta | None]:
+    """Change the holder's own password: (`CHANGED`, None), or why not (`WAIT` with how long,
+    `WRONG`, `SAME`, `DIRECTORY`). The typed current password is checked as a sign-in is
+    (counted per name and address before the check, so guessing here is as slow as at the
+    sign-in page); commit whatever comes back. A weak new password raises ValidationError
+    before anything is counted. Every other session of the account ends."""
+    from .accounts import set_password
+
+    if user.auth_source != "local":
+        return DIRECTORY, None
+    check_strength(new, inputs_of(user))
+    wait = signin_throttle.claim(session, now, user.username, ip, cfg)
+    if wait is not None:
+        return WAIT, wait
+    if not check_password_hash(user.password_hash, current or ""):
+        return WRONG, None
+    signin_throttle.succeeded(session, user.username, ip)
+    if new == current:
+        return SAME, None
+    set_password(session, user, new, hash_method, now=now, actor=user, source=ip, keep_token=keep_token)
+    return CHANGED, None
+
+
+# --- resetting a forgotten one -------------------------------------------------------------
+
+
+def reset_token(secret: str, salt: str) -> str:
+    """The token a reset mail's link carries (only the mail holds it)."""
+    return hmac.new(secret.encode(), b"password-reset:" + salt.encode(), hashlib.sha256).hexdigest()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _account_asked_for(session: Session, name_or_email: str) -> User | None:
+    text = " ".join((name_or_email or "").split())
+    if not text or len(text) > 254:
+        return None
+    if "@" in text:
+        # An address several accounts share names none of them: the user name does.
+        found = list(session.scalars(select(User).where(func.lower(User.email) == text.lower()).limit(2)))
+        account = found[0] if len(found) == 1 else None
+        if account is None:
+            account = session.scalar(select(User).where(func.lower(User.username) == text.lower()))
+        return account
+    return session.scalar(select(User).where(func.lower(User.username) == text.lower()))
+
+
+def request_reset(session: Session, now: datetime, name_or_email: str, ip: str, *, secret: str, minutes: int) -> bool:
+    """Mail a reset link to the account named (by user name or e-mail address) when it is an
+    active local account with an address and has not asked too often; True when a mail was
+    queued. Whoever asks is told the same thing either way (the caller shows one page), so
+    the answer says nothing of which accounts exist."""
+    user = _account_asked_for(session, name_or_email)
+    if user is None or not user.active or user.auth_source != "local" or not user.email:
+        return False
+    hour = now - timedelta(hours=1)
+    recent = select(func.count()).select_from(PasswordReset).where(PasswordReset.created_at >= hour)
+    if (session.scalar(recent.where(PasswordReset.user_id == user.id)) or 0) >= RESETS_PER_ACCOUNT:
+        return False
+    if (session.scalar(recent.where(PasswordReset.ip == ip[:64])) or 0) >= RESETS_PER_ADDRESS:
+        return False
+    salt = secrets.token_urlsafe(16)
+    session.add(
+        PasswordReset(
+            user_id=user.id,
+            token_hash=_token_hash(reset_token(secret, salt)),
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+            ip=ip[:64],
+        )
+    )
+    params = {"salt": salt, "minutes": minutes, "name": user.display_name, "username": user.username}
+    session.execute(
+        insert(OutboxMessage),
+        [outbox_row("email", user.email, user.locale or "ja", RESET_KIND, json.dumps(params, ensure_ascii=False), now)],
+    )
+    audit.record(session, now, actor=None, kind=kinds.PASSWORD_RESET_MAILED, subject=user, source=ip)
+    session.flush()
+    return True
+
+
+def reset_for(session: Session, now: datetime, token: str) -> tuple[PasswordReset, User] | None:
+    """The reset a link's token opens and its account, while it still works: not used, not
+    expired, the account active and signing in here."""
+    if not token or len(token) > 128:
+        return None
+    row = session.execute(
+        select(PasswordReset, User)
+        .join(User, PasswordReset.user_id == User.id)
+        .where(PasswordReset.token_hash == _token_hash(token))
+    ).one_or_none()
+    if row is None:
+        return None
+    reset, user = row
+    if reset.used_at is not None or reset.expires_at <= now or not user.active or user.auth_source != "local":
+        return None
+    return reset, user
+
+
+def use_reset(session: Session, now: datetime, token: str, new: str, *, hash_method: str, ip: str) -> User | None:
+    """Set the account's new password with a reset link's token, once: the reset is spent by a
+    conditional UPDATE (two tabs, or a copy of the link, cannot both use it), every other
+    reset of the account with it, and every session of the account ends. None when the link
+    no longer works; ValidationError when the new password is weak or the old one."""
+    from .accounts import set_password
+
+    found = reset_for(session, now, token)
+    if found is None:
+        return None
+    reset, user = found
+    check_strength(new, inputs_of(user))
+    if check_password_hash(user.password_hash, new):
+        raise ValidationError("Choose a password different from the one you had.", field="password")
+    spent = rows_matched(
+        session,
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None), PasswordReset.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False),
+    )
+    if spent != 1:
+        return None
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    set_password(session, user, new, hash_method, now=now, actor=user, source=ip, keep_token=None, reason="reset_link")
+    # Whoever reads the account's mail chose this password: the waits on its name are lifted.
+    signin_throttle.forget_name(session, user.username)
+    return user
