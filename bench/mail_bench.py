@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     from swat.jobs.mail import run_mail_fetch
     from tests.fixtures.dovecot import Certificates, Dovecot
     from tests.fixtures.servers import free_port
-    from tests.jobs.conftest import Inbox
+    from tests.fixtures.smtp import Inbox
 
     recreate_postgres(args.database_url)
     work = Path(tempfile.mkdtemp(prefix="swat-mail-bench-"))

@@ -16,7 +16,6 @@ from swat.jobs.delivery import deliver
 from swat.models import OutboxMessage, User
 from swat.services import tickets
 from swat.settings import SettingsError, load_settings
-
 from tests.fixtures.smtp import Inbox
 
 
