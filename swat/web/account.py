@@ -128,7 +128,7 @@ def forgot():
                 now(),
                 form.name.data or "",
                 ip,
-                secret=current_app.secret_key or "",
+                secret=settings()["secret_key"],
                 minutes=settings()["password_reset_minutes"],
             )
         current_app.logger.info("password reset asked from %s (%s)", ip, "mailed" if sent else "nothing sent")
