@@ -17,7 +17,10 @@ drift of the machine falls on all of them alike:
 - *deactivated*: an existing account an admin deactivated, its right password;
 - *waiting, existing* / *waiting, unknown*: after five failures from one address, the next
   try from there (429): an existing name and one nobody has;
-- *right password*: for comparison (a session starts; it is signed out between tries).
+- *right password*: for comparison (a session starts; it is signed out between tries);
+- *reset, mailed* / *reset, unknown name* / *reset, no address*: a POST /password/reset naming
+  an account that gets a link (a fresh one each round, so no limit is reached), a name nobody
+  has, and an account without an e-mail address: the page is the same, and so must the time be.
 
 Prints the median and p90 in milliseconds per case and engine; --record writes the table into
 bench/SIGNIN.md. The hashes are CPU-bound work on this machine's cores.
@@ -54,10 +57,20 @@ attempt: before, an existing account took ~100 ms longer than a missing one, bec
 stand-in hash for unknown names was a fast PBKDF2 beside scrypt hashes.
 """
 PASSWORD = "bench sign-in password 2026"
-CASES = ("wrong password", "unknown name", "deactivated", "waiting, existing", "waiting, unknown", "right password")
+CASES = (
+    "wrong password",
+    "unknown name",
+    "deactivated",
+    "waiting, existing",
+    "waiting, unknown",
+    "right password",
+    "reset, mailed",
+    "reset, unknown name",
+    "reset, no address",
+)
 
 
-def _setup(app) -> None:
+def _setup(app, repeat: int) -> None:
     from flask_migrate import upgrade
 
     from swat.services import accounts
@@ -69,6 +82,16 @@ def _setup(app) -> None:
     for name in ("member", "gone", "waiting"):
         accounts.create_user(
             db.session, now, username=name, password=PASSWORD, role="agent", hash_method="scrypt", email=""
+        )
+    for i in range(repeat + 2):  # one account to mail per round
+        accounts.create_user(
+            db.session,
+            now,
+            username=f"mailed-{i}",
+            password=PASSWORD,
+            role="agent",
+            hash_method="scrypt",
+            email=f"mailed-{i}@pref.example.jp",
         )
     db.session.commit()
     gone = db.session.scalar(select(User).where(User.username == "gone"))
@@ -83,11 +106,14 @@ class Client:
             page = self.client.get("/login").get_data(as_text=True)
         self.token = CSRF_RE.search(page).group(1)
 
-    def post(self, username: str, password: str, ip: str) -> tuple[float, int]:
-        data = {"username": username, "password": password, "csrf_token": self.token, "next": ""}
+    def post(self, username: str, password: str | None, ip: str) -> tuple[float, int]:
+        if password is None:  # a reset asked for
+            url, data = "/password/reset", {"name": username, "csrf_token": self.token}
+        else:
+            url, data = "/login", {"username": username, "password": password, "csrf_token": self.token, "next": ""}
         with self.app.app_context():
             t = time.perf_counter()
-            response = self.client.post("/login", data=data, environ_base={"REMOTE_ADDR": ip})
+            response = self.client.post(url, data=data, environ_base={"REMOTE_ADDR": ip})
             response.get_data()
             took = time.perf_counter() - t
         return took, response.status_code
@@ -108,7 +134,7 @@ def measure(database_url: str, repeat: int) -> tuple[dict[str, list[float]], dic
         }
     )
     with app.app_context():
-        _setup(app)
+        _setup(app, repeat)
         facts = machine_facts(db.engine)
     client = Client(app)
     limit = app.config["SWAT"]["login_max_failures"]
@@ -126,6 +152,9 @@ def measure(database_url: str, repeat: int) -> tuple[dict[str, list[float]], dic
             "waiting, existing": ("waiting", PASSWORD, "192.0.2.200"),
             "waiting, unknown": ("nobody-waits", PASSWORD, "192.0.2.200"),
             "right password": ("member", PASSWORD, f"203.0.113.{i % 250 + 1}"),
+            "reset, mailed": (f"mailed-{i}", None, ip),
+            "reset, unknown name": (f"nobody-{i}", None, ip),
+            "reset, no address": ("member", None, ip),
         }
         for case, (name, password, address) in tries.items():
             # a sign-in that works leaves its browser signed in: that case gets a new one

@@ -23,6 +23,7 @@ from sqlalchemy import or_, select, update
 from .. import messages
 from ..extensions import db
 from ..models import OutboxMessage, Ticket
+from ..services import directory, passwords
 from ..services.statements import rows_matched
 from . import smtp as smtp_connection
 from .mail_compose import compose
@@ -186,6 +187,19 @@ def post_webhook(msg: Job) -> None:
 SENDERS = {"email": send_email, "webhook": post_webhook}
 
 
+def _queue_reset_mails(now: datetime) -> None:
+    """The password resets asked for since the last run become mails in this one."""
+    settings = current_app.config["SWAT"]
+    passwords.take_requests(
+        db.session,
+        now,
+        secret=settings["secret_key"],
+        minutes=settings["password_reset_minutes"],
+        directory=directory.settings_from(settings),
+    )
+    db.session.commit()
+
+
 def deliver(now: datetime) -> dict[str, int]:
     """Send what is due; returns counts of sent, retried and given-up messages.
 
@@ -195,6 +209,7 @@ def deliver(now: datetime) -> dict[str, int]:
     """
     clock = current_app.extensions["swat.clock"]
     counts = {"sent": 0, "retry": 0, "failed": 0}
+    _queue_reset_mails(now)
     for job in _claim(now):
         if not _still_mine(job, clock):
             continue

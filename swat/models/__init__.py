@@ -12,7 +12,7 @@ from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
 from .search import SearchDocument
 from .sla import SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative, TicketLink
-from .user import LoginAttempt, PasswordReset, RecoveryCode, SignInThrottle, User, UserSession
+from .user import LoginAttempt, PasswordReset, PasswordResetRequest, RecoveryCode, SignInThrottle, User, UserSession
 
 __all__ = [
     "Attachment",
@@ -32,6 +32,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "PasswordReset",
+    "PasswordResetRequest",
     "QueueView",
     "RecoveryCode",
     "ReferenceDocument",

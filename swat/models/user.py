@@ -151,6 +151,19 @@ class PasswordReset(Base):
     ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
+class PasswordResetRequest(Base):
+    """A reset asked for at /password/reset, as typed, waiting for the delivery job: the page
+    writes this one row whoever was named (so it answers alike, in the same time), and the
+    job looks the account up and queues its mail."""
+
+    __tablename__ = "password_reset_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    at: Mapped[datetime]
+
+
 class RecoveryCode(Base):
     """A one-time code for signing in when the authenticator is lost (its SHA-256 only)."""
 

@@ -23,7 +23,7 @@ from ..domain.text import control_character
 from ..models import Department, Theme, User, UserSession
 from ..models.user import user_themes
 from . import audit, search_index
-from .passwords import check_strength, inputs_of
+from .passwords import check_strength, inputs_of, spend_resets
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$")
 
@@ -203,9 +203,12 @@ def update_user(
     user.display_name = display_name
     user.department_id = department_id
     new_email = clean_email(email)
-    if new_email != user.email:  # a new address has not bounced
+    if new_email != user.email:  # a new address has not bounced, and links sent to the old one die
         user.mail_bounced_at, user.mail_bounce_reason = None, ""
+        spend_resets(session, now, user.id)
     user.email = new_email
+    if user.active and not active:
+        spend_resets(session, now, user.id)
     user.active = active
     _set_themes(session, user, theme_ids)
     if rights_changed:
@@ -216,7 +219,9 @@ def update_user(
         )
     audit.record_account_changes(session, now, actor, user, before, audit.account_fields(user, theme_ids), source)
     if password:
-        set_password(session, user, password, hash_method, now=now, actor=actor, source=source)
+        # An admin changing their own here stays signed in in this browser.
+        keep = getattr(actor, "session_id", None)
+        set_password(session, user, password, hash_method, now=now, actor=actor, source=source, keep_token=keep)
     session.flush()
     if renamed:  # the requester's name is found in their consultations
         search_index.reindex_requester(session, user.id)
@@ -229,6 +234,7 @@ def deactivate_account(session: Session, now: datetime, user: User, *, actor: An
     if not user.active:
         return
     user.active = False
+    spend_resets(session, now, user.id)
     session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
@@ -270,6 +276,7 @@ def set_password(
     user.must_change_password = not own
     user.password_changed_at = now
     end_sessions(session, now, user.id, keep_token=keep_token if own else None)
+    spend_resets(session, now, user.id)  # a link mailed before opens nothing now
     audit.record_password(session, now, actor, user, source, reason)
     session.flush()
 

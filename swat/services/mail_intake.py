@@ -30,7 +30,7 @@ from ..domain import mail_ids, permissions, states
 from ..domain.errors import DomainError
 from ..domain.mail_parse import ParsedMail, parse
 from ..models import InboundMail, Message, OutboxMessage, Ticket, User
-from . import filing, history, mail_checks, routing, tickets
+from . import filing, history, mail_checks, passwords, routing, tickets
 from .attachments import Limits, save_files
 from .notify import outbox_row
 from .storage import AttachmentStore, Upload
@@ -102,6 +102,7 @@ def ingest(
     if size > config.max_bytes:
         return _refuse_oversized(session, raw, now, config, source, size)
     mail = parse(raw)
+    passwords.spend_links_in(session, now, mail.text)  # nobody at the desk may use one
     row = _claim(session, mail, content_digest(raw), now, source, len(raw))
     if row is None:
         return Outcome(DUPLICATE)

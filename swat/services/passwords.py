@@ -12,18 +12,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
 from ..domain import audit as kinds
 from ..domain.errors import ValidationError
-from ..models import OutboxMessage, PasswordReset, User
+from ..models import OutboxMessage, PasswordReset, PasswordResetRequest, User
 from . import audit, signin_throttle
 from .notify import outbox_row
 from .statements import rows_matched
@@ -32,8 +33,9 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 256
 # zxcvbn's score, 0–4: 3 is "safely unguessable" for an online attack that is throttled.
 MIN_SCORE = 3
-# zxcvbn's time grows with the length; what it reads of a password is the part that matters.
-_SCORED_LENGTH = 100
+# zxcvbn reads at most 72 characters (it refuses longer ones); a passphrase longer than that
+# is scored by its start, which is where a guessable one shows.
+_SCORED_LENGTH = 72
 RESET_KIND = "password_reset"
 # Reset mails asked for in an hour: per account, and per source address over all accounts.
 RESETS_PER_ACCOUNT = 3
@@ -134,13 +136,55 @@ def _account_asked_for(session: Session, name_or_email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.username) == text.lower()))
 
 
-def request_reset(session: Session, now: datetime, name_or_email: str, ip: str, *, secret: str, minutes: int) -> bool:
+def ask_reset(session: Session, now: datetime, name_or_email: str, ip: str) -> None:
+    """Keep a reset asked for at the page, as typed, for the delivery job (`take_requests`):
+    this one row whoever was named, so the page answers alike and in the same time, and says
+    nothing of which accounts exist."""
+    text = " ".join((name_or_email or "").split())[:254]
+    if text:
+        session.add(PasswordResetRequest(name=text, ip=(ip or "")[:64], at=now))
+        session.flush()
+
+
+def take_requests(
+    session: Session, now: datetime, *, secret: str, minutes: int, directory: Any = None, batch: int = 200
+) -> int:
+    """The delivery job's part: take the waiting requests (one DELETE … RETURNING, so two jobs
+    never take the same one) and mail each account they name its link; how many were mailed.
+    A failure rolls back with the caller's transaction and the requests wait for the next run."""
+    waiting = select(PasswordResetRequest.id).order_by(PasswordResetRequest.id).limit(batch).scalar_subquery()
+    taken = session.execute(
+        delete(PasswordResetRequest)
+        .where(PasswordResetRequest.id.in_(waiting))
+        .returning(PasswordResetRequest.id, PasswordResetRequest.name, PasswordResetRequest.ip)
+        .execution_options(synchronize_session=False)
+    ).all()
+    mailed = 0
+    for row in sorted(taken):
+        mailed += request_reset(session, now, row.name, row.ip, secret=secret, minutes=minutes, directory=directory)
+    return mailed
+
+
+def request_reset(
+    session: Session,
+    now: datetime,
+    name_or_email: str,
+    ip: str,
+    *,
+    secret: str,
+    minutes: int,
+    directory: Any = None,
+) -> bool:
     """Mail a reset link to the account named (by user name or e-mail address) when it is an
-    active local account with an address and has not asked too often; True when a mail was
-    queued. Whoever asks is told the same thing either way (the caller shows one page), so
-    the answer says nothing of which accounts exist."""
+    active local account with an address that may sign in here (`directory`: the directory's
+    settings, which may keep non-admins from local sign-in) and has not asked too often; True
+    when a mail was queued. (The page does not call this itself: see `ask_reset`.)"""
+    from .directory import local_allowed
+
     user = _account_asked_for(session, name_or_email)
     if user is None or not user.active or user.auth_source != "local" or not user.email:
+        return False
+    if not local_allowed(directory, user):
         return False
     hour = now - timedelta(hours=1)
     recent = select(func.count()).select_from(PasswordReset).where(PasswordReset.created_at >= hour)
@@ -166,6 +210,38 @@ def request_reset(session: Session, now: datetime, name_or_email: str, ip: str, 
     audit.record(session, now, actor=None, kind=kinds.PASSWORD_RESET_MAILED, subject=user, source=ip)
     session.flush()
     return True
+
+
+def spend_resets(session: Session, now: datetime, user_id: int) -> None:
+    """No link mailed before now works any more: the password changed some other way, the
+    address changed, or the account was switched off."""
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_LINK_RE = re.compile(r"/password/reset/([0-9a-f]{64})")
+
+
+def spend_links_in(session: Session, now: datetime, text: str) -> int:
+    """A mail that reached the desk quoting a reset link (a reply to the reset mail, a forward
+    asking "did I ask for this?"): the link stops working before anyone at the desk reads it.
+    How many links it spent."""
+    if "/password/reset/" not in (text or ""):
+        return 0
+    hashes = {_token_hash(token) for token in _LINK_RE.findall(text)}
+    if not hashes:
+        return 0
+    return rows_matched(
+        session,
+        update(PasswordReset)
+        .where(PasswordReset.token_hash.in_(hashes), PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False),
+    )
 
 
 def reset_for(session: Session, now: datetime, token: str) -> tuple[PasswordReset, User] | None:
@@ -209,12 +285,6 @@ def use_reset(session: Session, now: datetime, token: str, new: str, *, hash_met
     )
     if spent != 1:
         return None
-    session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
     set_password(session, user, new, hash_method, now=now, actor=user, source=ip, keep_token=None, reason="reset_link")
     # Whoever reads the account's mail chose this password: the waits on its name are lifted.
     signin_throttle.forget_name(session, user.username)

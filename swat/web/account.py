@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -23,6 +23,8 @@ REQUIRED = _l("This field is required.")
 NOT_THE_SAME = _l("The two new passwords differ: type the same one twice.")
 # A reset link carries its token in the address: no page it leads to passes it on.
 NO_REFERRER = {"Referrer-Policy": "no-referrer"}
+# The token of the reset link this browser opened.
+RESET_TOKEN = "password_reset_token"
 
 
 def _new_password():
@@ -123,15 +125,8 @@ def forgot():
     if form.validate_on_submit():
         ip = request.remote_addr or ""
         with transaction.committed() as db:
-            sent = passwords.request_reset(
-                db,
-                now(),
-                form.name.data or "",
-                ip,
-                secret=settings()["secret_key"],
-                minutes=settings()["password_reset_minutes"],
-            )
-        current_app.logger.info("password reset asked from %s (%s)", ip, "mailed" if sent else "nothing sent")
+            passwords.ask_reset(db, now(), form.name.data or "", ip)
+        current_app.logger.info("password reset asked from %s", ip)
         # One answer whoever was named: it tells nobody which accounts exist.
         return render_template("auth/reset_sent.html", minutes=settings()["password_reset_minutes"])
     return render_template("auth/forgot.html", form=form)
@@ -141,10 +136,21 @@ def _gone():
     return render_template("auth/reset_gone.html"), 404, NO_REFERRER
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset(token: str):
-    found = passwords.reset_for(transaction.session(), now(), token)
-    if found is None:
+@bp.get("/password/reset/<token>")
+def open_link(token: str):
+    """The link from the mail: its token goes into this browser's session and out of the
+    address (so no log line, history entry or page after it holds the token)."""
+    if passwords.reset_for(transaction.session(), now(), token) is None:
+        return _gone()
+    session[RESET_TOKEN] = token
+    return redirect(url_for("account.reset"), code=303), NO_REFERRER
+
+
+@bp.route("/password/reset/new", methods=["GET", "POST"])
+def reset():
+    token = session.get(RESET_TOKEN) or ""
+    if not isinstance(token, str) or passwords.reset_for(transaction.session(), now(), token) is None:
+        session.pop(RESET_TOKEN, None)
         return _gone()
     form = ResetForm()
     if form.validate_on_submit():
@@ -161,7 +167,8 @@ def reset(token: str):
                 )
         except ValidationError as exc:
             form_error(form, exc, "password")
-            return render_template("auth/reset.html", form=form, token=token, hint=hint()), 200, NO_REFERRER
+            return render_template("auth/reset.html", form=form, hint=hint()), 200, NO_REFERRER
+        session.pop(RESET_TOKEN, None)
         if user is None:
             return _gone()
         current_app.logger.info("password reset by link for %s from %s", user.username, ip)
@@ -170,4 +177,4 @@ def reset(token: str):
             "success",
         )
         return redirect(url_for("auth.login"), code=303)
-    return render_template("auth/reset.html", form=form, token=token, hint=hint()), 200, NO_REFERRER
+    return render_template("auth/reset.html", form=form, hint=hint()), 200, NO_REFERRER

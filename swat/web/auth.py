@@ -84,6 +84,8 @@ def second_step(user, target: str):
         "at": now().timestamp(),
         # the account's sign-in time the password step wrote: a later one spends this step
         "since": user.last_login_at.timestamp() if user.last_login_at else None,
+        # and a new password (a reset link, an admin) spends it too
+        "password": user.password_changed_at.timestamp() if user.password_changed_at else None,
         "next": target if is_safe_next(target) else "",
     }
     return redirect(url_for("two_factor.verify"))

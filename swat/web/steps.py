@@ -15,7 +15,18 @@ from ..services.database import UNAVAILABLE
 from .common import account_settings
 
 # Pages that stay reachable whatever step is pending.
-OPEN = {"static", "auth.logout", "auth.language", "health.healthz", "health.readyz", "auth.login"}
+OPEN = {
+    "static",
+    "auth.logout",
+    "auth.language",
+    "health.healthz",
+    "health.readyz",
+    "auth.login",
+    # a reset link opened in a browser where someone is signed in still works
+    "account.forgot",
+    "account.open_link",
+    "account.reset",
+}
 
 # Headers the page's own scripts send (static/js/app.js).
 SCRIPTED = {"X-Swat-Draft", "X-Swat-Panel"}

@@ -51,7 +51,8 @@ def _pending_user():
     # The step is good for the password step that made it, and only until the account's next
     # sign-in (or the completion of this one): a copy of it is then spent.
     since = user.last_login_at.timestamp() if user.last_login_at else None
-    if pending.get("since") != since:
+    changed = user.password_changed_at.timestamp() if user.password_changed_at else None
+    if pending.get("since") != since or pending.get("password") != changed:
         session.pop(PENDING, None)
         return None
     return user

@@ -434,8 +434,18 @@ def test_admin_adds_a_user_and_sees_a_missing_field_explained(users, live_server
     assert css(driver, "p.count").text == "0人のユーザー"
     sign_out(driver, base)
 
-    # --- The new user can sign in, and lands on their department's consultations.
+    # --- The new user signs in, chooses their own password (the admin knows this one), and
+    # lands on their department's consultations.
     sign_in(driver, base, NEW_USER)
+    assert driver.current_url == base + "/settings/password"
+    assert heading(driver) == "パスワードの変更"
+    assert "ほかの人が設定したパスワード" in css(driver, "main p.notice").text
+    form = css(driver, "main form[action='/settings/password']")
+    form.find_element(By.NAME, "current").send_keys(PASSWORD)
+    form.find_element(By.NAME, "password").send_keys("sakura ferry lantern 7")
+    form.find_element(By.NAME, "again").send_keys("sakura ferry lantern 7")
+    submit_form(driver, form)
+    assert flash_text(driver) == "パスワードを変更しました。ほかのブラウザーでのログインはすべて終了しました。"
     assert driver.current_url == base + "/consultations"
     assert heading(driver) == "所属部局の相談"
     assert NEW_NAME in css(driver, ".topbar .who").text and "部局職員" in css(driver, ".topbar .who").text

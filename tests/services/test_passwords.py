@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash
 from swat.domain import audit as kinds
 from swat.domain.errors import ValidationError
 from swat.extensions import db
-from swat.models import AuditEvent, OutboxMessage, PasswordReset, User, UserSession
+from swat.models import AuditEvent, OutboxMessage, PasswordReset, PasswordResetRequest, User, UserSession
 from swat.services import accounts, passwords
 
 from ..conftest import PASSWORD
@@ -44,6 +44,12 @@ def test_weak_or_overlong_passwords_are_refused_with_a_reason(password):
 
 def test_a_phrase_of_unrelated_words_is_strong_enough():
     assert passwords.check_strength(NEW, ["agent"]) == NEW
+
+
+@pytest.mark.parametrize("length", [72, 80, 256])
+def test_a_long_passphrase_is_scored_not_refused(length):
+    phrase = ("the ferry to awaji leaves at nine, take the lantern and the blue umbrella " * 4)[:length]
+    assert passwords.check_strength(phrase, ["agent"]) == phrase
 
 
 def _own(username):
@@ -173,6 +179,90 @@ def test_resets_are_limited_per_account_and_per_address(users, clock):
     ip = "203.0.113.9"
     sent = [_ask(clock, name, ip) for name in names for _ in range(3)]
     assert sent.count(True) == passwords.RESETS_PER_ADDRESS
+
+
+def test_the_page_keeps_one_row_whoever_is_named_and_the_job_mails(users, clock):
+    for name in ("staff_health", "no-such-person", "  ", "lead"):
+        passwords.ask_reset(db.session, clock.now(), name, IP)
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(PasswordResetRequest)) == 3  # not the blank one
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert passwords.take_requests(db.session, clock.now(), secret=SECRET, minutes=30) == 2
+    db.session.commit()
+    assert sorted(db.session.scalars(select(OutboxMessage.recipient))) == [
+        "lead@pref.example.jp",
+        "staff_health@pref.example.jp",
+    ]
+    assert passwords.take_requests(db.session, clock.now(), secret=SECRET, minutes=30) == 0
+    assert db.session.scalar(select(func.count()).select_from(PasswordResetRequest)) == 0
+
+
+def test_no_link_for_an_account_that_may_not_sign_in_here(users, clock):
+    from types import SimpleNamespace
+
+    directory = SimpleNamespace(local_signin="admins")  # a directory desk: local sign-in for admins only
+    for name in ("staff_health", "admin"):
+        passwords.ask_reset(db.session, clock.now(), name, IP)
+    assert passwords.take_requests(db.session, clock.now(), secret=SECRET, minutes=30, directory=directory) == 1
+    db.session.commit()
+    assert list(db.session.scalars(select(OutboxMessage.recipient))) == ["admin@pref.example.jp"]
+
+
+def _link_works(clock, token):
+    return passwords.reset_for(db.session, clock.now(), token) is not None
+
+
+def test_a_link_dies_when_the_password_or_the_address_changes_or_the_account_goes(users, clock):
+    tokens = []
+    for _ in range(3):
+        _ask(clock, "staff_health")
+        tokens.append(_token_of_last_mail()[0])
+    db.session.commit()
+    assert all(_link_works(clock, t) for t in tokens)
+    staff = _own("staff_health")
+    accounts.set_password(db.session, staff, NEW, FAST, now=clock.now(), actor=staff, source=IP)
+    db.session.commit()
+    assert not any(_link_works(clock, t) for t in tokens)
+
+    def fresh():
+        clock.advance(minutes=61)  # past the limit of three an hour
+        _ask(clock, "staff_health")
+        token = _token_of_last_mail()[0]
+        db.session.commit()
+        assert _link_works(clock, token)
+        return token
+
+    token = fresh()
+    accounts.update_user(
+        db.session,
+        clock.now(),
+        _own("staff_health"),
+        role="staff",
+        display_name="Staff Health",
+        department_id="health-medical",
+        theme_ids=[],
+        active=True,
+        email="kenko-new@pref.example.jp",
+        actor=users["admin"],
+    )
+    db.session.commit()
+    assert not _link_works(clock, token)
+    token = fresh()
+    accounts.deactivate_account(db.session, clock.now(), _own("staff_health"), actor=users["admin"])
+    db.session.commit()
+    _own("staff_health").active = True  # switched on again: the old link stays dead
+    db.session.commit()
+    assert not _link_works(clock, token)
+
+
+def test_a_link_quoted_in_a_mail_to_the_desk_stops_working(users, clock):
+    _ask(clock, "staff_health")
+    token = _token_of_last_mail()[0]
+    db.session.commit()
+    text = f"これは私が頼んだものでしょうか？\n> https://swat.example/password/reset/{token}\n"
+    assert passwords.spend_links_in(db.session, clock.now(), text) == 1
+    db.session.commit()
+    assert not _link_works(clock, token)
 
 
 def _use(clock, token, new=NEW):
