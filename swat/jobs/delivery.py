@@ -191,7 +191,7 @@ def _queue_reset_mails(now: datetime) -> None:
     """The password resets asked for since the last run become mails in this one."""
     settings = current_app.config["SWAT"]
     passwords.take_requests(
-        db.session,
+        db.session(),
         now,
         secret=settings["secret_key"],
         minutes=settings["password_reset_minutes"],
