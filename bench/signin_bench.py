@@ -9,8 +9,9 @@ hashed with the production method (scrypt, the shipped `password_hash_method`); 
 settings are the shipped ones (5 failures, a wait of 60 s).
 
 Each case is a POST /login through the Flask test client (one app context per request, as a
-server; CSRF included), timed around the request, --repeat times, the cases interleaved so
-drift of the machine falls on all of them alike:
+server; CSRF included), timed around the request, --repeat times, the cases interleaved and
+their order turned each round so drift of the machine, and the place in a round, fall on all of
+them alike:
 - *wrong password*: an existing account, a wrong password (each from its own address, so none
   is slowed by the wait);
 - *unknown name*: a name no account has;
@@ -156,7 +157,9 @@ def measure(database_url: str, repeat: int) -> tuple[dict[str, list[float]], dic
             "reset, unknown name": (f"nobody-{i}", None, ip),
             "reset, no address": ("member", None, ip),
         }
-        for case, (name, password, address) in tries.items():
+        order = list(tries.items())
+        order = order[i % len(order) :] + order[: i % len(order)]  # each case in each place in turn
+        for case, (name, password, address) in order:
             # a sign-in that works leaves its browser signed in: that case gets a new one
             took, status = (Client(app) if case == "right password" else client).post(name, password, address)
             if status != expect.get(case, 200):
