@@ -70,6 +70,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         # Flask's documented way to wrap the WSGI app; mypy sees a method being replaced.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s["proxy_count"], x_proto=s["proxy_count"])  # type: ignore[method-assign]
 
+    from . import logs
+
+    logs.init_app(app)  # first of the request hooks: every line of a request has its id
+
     from .web import register_web
 
     register_web(app)

@@ -128,6 +128,11 @@ def _finish(settings: dict[str, Any], environ: Mapping[str, str], given: Collect
         raise SettingsError(f"env must be development, testing or production, not {settings['env']!r}")
     if (problem := retention_problem(settings["audit_retention_days"])) is not None:
         raise SettingsError(f"{problem}; refusing to start")
+    if settings["log_format"] not in ("text", "json"):
+        raise SettingsError(f"log_format must be text or json, not {settings['log_format']!r}")
+    settings["log_level"] = str(settings["log_level"]).upper()
+    if settings["log_level"] not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, not {settings['log_level']!r}")
     if settings["imap_security"] not in ("tls", "starttls"):
         raise SettingsError(f"imap_security must be tls or starttls, not {settings['imap_security']!r}")
     if settings["smtp_tls"] and settings["smtp_starttls"]:

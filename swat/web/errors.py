@@ -18,7 +18,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from .. import transaction
+from .. import logs, transaction
 from ..extensions import login_manager
 from ..services.database import UNAVAILABLE
 from .boundary import Refused
@@ -28,8 +28,10 @@ RETRY_AFTER_SECONDS = 30
 
 
 def new_reference() -> str:
-    """A short id for one failure, shown to the user and written in the log line."""
-    return secrets.token_hex(4)
+    """The id of one failure, shown to the user and written in the log line: the request's id
+    (swat.logs), which every other line of the request carries too."""
+    rid = logs.request_id() if has_request_context() else "-"
+    return rid if rid != "-" else secrets.token_hex(8)
 
 
 def page(code: int, title: str, message: str, reference: str | None = None):

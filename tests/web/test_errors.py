@@ -16,7 +16,7 @@ from swat.app import create_app
 from swat.extensions import db
 from swat.services.storage import Upload
 
-REFERENCE = re.compile(r'data-testid="error-reference">([0-9a-f]{8})<')
+REFERENCE = re.compile(r'data-testid="error-reference">([0-9a-f]{16})<')
 
 
 @pytest.fixture
