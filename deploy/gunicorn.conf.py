@@ -1,0 +1,51 @@
+"""gunicorn's settings for the desk's web service.
+
+    gunicorn -c deploy/gunicorn.conf.py
+
+(the systemd unit deploy/swat-web.service runs exactly this). The desk's own settings come as
+always from $SWAT_CONFIG and SWAT_* variables; the few below that are gunicorn's own can be
+changed with GUNICORN_* variables (not SWAT_*: the desk refuses SWAT_ variables it does not
+know). A reload (`systemctl reload swat-web`, SIGHUP) starts new workers with new code and
+lets the old ones finish their requests.
+"""
+
+import multiprocessing
+import os
+
+from swat import logs
+
+wsgi_app = "swat.app:create_app()"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# Sync workers: each page is a few database round trips; twice the cores, plus one, keeps the
+# cores busy while some wait for PostgreSQL.
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+# An upload of max_request_bytes (110 MB) over a slow line must fit in the timeout.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
+graceful_timeout = 30
+keepalive = 5
+# A worker is replaced after this many requests (with jitter, so not all at once): whatever a
+# long life leaks is bounded.
+max_requests = 5000
+max_requests_jitter = 500
+# The reverse proxy (deploy/nginx-swat.conf) on this host: only its X-Forwarded-* are believed.
+# The desk's own proxy_count setting must say the same (1 for one proxy).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# Logs: the access log and gunicorn's own lines in the desk's format (text, or JSON lines with
+# SWAT_LOG_FORMAT=json), each access line with the request's id (the X-Request-Id answered).
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms id=%({x-request-id}o)s'
+_format = os.environ.get("SWAT_LOG_FORMAT", "text")
+_level = os.environ.get("SWAT_LOG_LEVEL", "INFO").upper()
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {},
+    "handlers": {"swat": {"()": logs.handler, "log_format": _format}},
+    "loggers": {
+        "gunicorn.error": {"level": _level, "handlers": ["swat"], "propagate": False},
+        "gunicorn.access": {"level": "INFO", "handlers": ["swat"], "propagate": False},
+    },
+    "root": {"level": _level, "handlers": ["swat"]},
+}
