@@ -24,7 +24,9 @@ def upgrade():
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_password_reset_requests'))
     )
+    op.create_index('ix_password_reset_requests_ip', 'password_reset_requests', ['ip'])
 
 
 def downgrade():
+    op.drop_index('ix_password_reset_requests_ip', table_name='password_reset_requests')
     op.drop_table('password_reset_requests')

@@ -188,16 +188,21 @@ SENDERS = {"email": send_email, "webhook": post_webhook}
 
 
 def _queue_reset_mails(now: datetime) -> None:
-    """The password resets asked for since the last run become mails in this one."""
+    """The password resets asked for since the last run become mails in this one. Whatever
+    goes wrong there is logged and rolled back, and the rest of the outbox still goes out."""
     settings = current_app.config["SWAT"]
-    passwords.take_requests(
-        db.session(),
-        now,
-        secret=settings["secret_key"],
-        minutes=settings["password_reset_minutes"],
-        directory=directory.settings_from(settings),
-    )
-    db.session.commit()
+    try:
+        passwords.take_requests(
+            db.session(),
+            now,
+            secret=settings["secret_key"],
+            minutes=settings["password_reset_minutes"],
+            directory=directory.settings_from(settings),
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        current_app.logger.exception("password-reset requests not handled; they wait for the next run")
 
 
 def deliver(now: datetime) -> dict[str, int]:

@@ -157,6 +157,7 @@ class PasswordResetRequest(Base):
     job looks the account up and queues its mail."""
 
     __tablename__ = "password_reset_requests"
+    __table_args__ = (Index("ix_password_reset_requests_ip", "ip"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(254))

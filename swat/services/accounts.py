@@ -189,6 +189,9 @@ def update_user(
     """Change an account (and its password, when one is given). Deactivating it,
     or changing its role or department, ends its sessions at once, so a
     permission change applies immediately. Each kind of change writes its audit event."""
+    if password and actor is not None and getattr(actor, "id", None) == user.id:
+        # Your own password is changed where the current one is asked for.
+        raise ValidationError("Change your own password on the “Change password” page.", field="password")
     department_id = _check_role_department(session, role, department_id)
     theme_ids = _check_themes(session, theme_ids)
     _check_plain_text(display_name=display_name, email=email)
@@ -219,9 +222,7 @@ def update_user(
         )
     audit.record_account_changes(session, now, actor, user, before, audit.account_fields(user, theme_ids), source)
     if password:
-        # An admin changing their own here stays signed in in this browser.
-        keep = getattr(actor, "session_id", None)
-        set_password(session, user, password, hash_method, now=now, actor=actor, source=source, keep_token=keep)
+        set_password(session, user, password, hash_method, now=now, actor=actor, source=source)
     session.flush()
     if renamed:  # the requester's name is found in their consultations
         search_index.reindex_requester(session, user.id)

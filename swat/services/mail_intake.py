@@ -102,7 +102,7 @@ def ingest(
     if size > config.max_bytes:
         return _refuse_oversized(session, raw, now, config, source, size)
     mail = parse(raw)
-    passwords.spend_links_in(session, now, mail.text)  # nobody at the desk may use one
+    passwords.spend_links_in(session, now, raw, mail.text)  # nobody at the desk may use one
     row = _claim(session, mail, content_digest(raw), now, source, len(raw))
     if row is None:
         return Outcome(DUPLICATE)
@@ -387,6 +387,7 @@ def hold_unreadable(
     kept for the lead's review under its digest, so it is not lost and does not stop the
     mailbox behind it."""
     digest = hashlib.sha256(raw).hexdigest()
+    passwords.spend_links_in(session, now, raw)  # held for review: nobody may use a link in it
     row = InboundMail(
         message_id=f"sha256.{digest}@swat-desk.invalid",
         raw_sha256=digest,

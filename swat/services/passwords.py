@@ -12,10 +12,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
+from email import message_from_bytes
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -28,6 +31,8 @@ from ..models import OutboxMessage, PasswordReset, PasswordResetRequest, User
 from . import audit, signin_throttle
 from .notify import outbox_row
 from .statements import rows_matched
+
+log = logging.getLogger(__name__)
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 256
@@ -136,14 +141,26 @@ def _account_asked_for(session: Session, name_or_email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.username) == text.lower()))
 
 
+# Requests waiting from one address at most: the page keeps no more (and says the same).
+WAITING_PER_ADDRESS = 20
+
+
 def ask_reset(session: Session, now: datetime, name_or_email: str, ip: str) -> None:
     """Keep a reset asked for at the page, as typed, for the delivery job (`take_requests`):
     this one row whoever was named, so the page answers alike and in the same time, and says
-    nothing of which accounts exist."""
+    nothing of which accounts exist. An address with `WAITING_PER_ADDRESS` requests waiting
+    adds none (the same count is read whoever is named)."""
     text = " ".join((name_or_email or "").split())[:254]
-    if text:
-        session.add(PasswordResetRequest(name=text, ip=(ip or "")[:64], at=now))
-        session.flush()
+    ip = (ip or "")[:64]
+    if not text:
+        return
+    waiting = session.scalar(
+        select(func.count()).select_from(PasswordResetRequest).where(PasswordResetRequest.ip == ip)
+    )
+    if (waiting or 0) >= WAITING_PER_ADDRESS:
+        return
+    session.add(PasswordResetRequest(name=text, ip=ip, at=now))
+    session.flush()
 
 
 def take_requests(
@@ -151,17 +168,29 @@ def take_requests(
 ) -> int:
     """The delivery job's part: take the waiting requests (one DELETE … RETURNING, so two jobs
     never take the same one) and mail each account they name its link; how many were mailed.
-    A failure rolls back with the caller's transaction and the requests wait for the next run."""
+    A request older than a link would live is dropped unmailed (nobody waits for it any more);
+    one that fails is dropped and logged, so it cannot stop the others."""
+    if session.scalar(select(PasswordResetRequest.id).limit(1)) is None:
+        return 0
     waiting = select(PasswordResetRequest.id).order_by(PasswordResetRequest.id).limit(batch).scalar_subquery()
     taken = session.execute(
         delete(PasswordResetRequest)
         .where(PasswordResetRequest.id.in_(waiting))
-        .returning(PasswordResetRequest.id, PasswordResetRequest.name, PasswordResetRequest.ip)
+        .returning(PasswordResetRequest.id, PasswordResetRequest.name, PasswordResetRequest.ip, PasswordResetRequest.at)
         .execution_options(synchronize_session=False)
     ).all()
+    stale = now - timedelta(minutes=minutes)
     mailed = 0
     for row in sorted(taken):
-        mailed += request_reset(session, now, row.name, row.ip, secret=secret, minutes=minutes, directory=directory)
+        if row.at <= stale:
+            continue
+        try:
+            with session.begin_nested():
+                mailed += request_reset(
+                    session, now, row.name, row.ip, secret=secret, minutes=minutes, directory=directory
+                )
+        except Exception:
+            log.exception("password-reset request %s could not be handled; it is dropped", row.id)
     return mailed
 
 
@@ -226,13 +255,29 @@ def spend_resets(session: Session, now: datetime, user_id: int) -> None:
 _LINK_RE = re.compile(r"/password/reset/([0-9a-f]{64})")
 
 
-def spend_links_in(session: Session, now: datetime, text: str) -> int:
+def _readable_parts(raw: bytes) -> list[str]:
+    """Every part of a mail as text a link could be found in: each part decoded from its
+    transfer encoding (forwarded messages inside it too), HTML as it is (its hrefs), and the
+    raw bytes themselves, all with %-escapes undone (links rewritten by a mail filter)."""
+    texts = [raw.decode("latin-1")]
+    try:
+        message = message_from_bytes(raw)
+        for part in message.walk():
+            if part.is_multipart():
+                continue
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                texts.append(payload.decode(part.get_content_charset() or "latin-1", errors="replace"))
+    except Exception:  # an unreadable mail: its raw bytes are still searched
+        pass
+    return [unquote(unquote(t)) for t in texts if "password" in t.lower()]
+
+
+def spend_links_in(session: Session, now: datetime, raw: bytes, text: str = "") -> int:
     """A mail that reached the desk quoting a reset link (a reply to the reset mail, a forward
-    asking "did I ask for this?"): the link stops working before anyone at the desk reads it.
-    How many links it spent."""
-    if "/password/reset/" not in (text or ""):
-        return 0
-    hashes = {_token_hash(token) for token in _LINK_RE.findall(text)}
+    asking "did I ask for this?", as text, HTML or an attached message): the link stops
+    working before anyone at the desk reads it. How many links it spent."""
+    hashes = {_token_hash(t) for part in [text, *_readable_parts(raw)] for t in _LINK_RE.findall(part)}
     if not hashes:
         return 0
     return rows_matched(
@@ -244,9 +289,11 @@ def spend_links_in(session: Session, now: datetime, text: str) -> int:
     )
 
 
-def reset_for(session: Session, now: datetime, token: str) -> tuple[PasswordReset, User] | None:
+def reset_for(session: Session, now: datetime, token: str, directory: Any = None) -> tuple[PasswordReset, User] | None:
     """The reset a link's token opens and its account, while it still works: not used, not
-    expired, the account active and signing in here."""
+    expired, the account active, local and still allowed to sign in here (`directory`)."""
+    from .directory import local_allowed
+
     if not token or len(token) > 128:
         return None
     row = session.execute(
@@ -259,17 +306,21 @@ def reset_for(session: Session, now: datetime, token: str) -> tuple[PasswordRese
     reset, user = row
     if reset.used_at is not None or reset.expires_at <= now or not user.active or user.auth_source != "local":
         return None
+    if not local_allowed(directory, user):
+        return None
     return reset, user
 
 
-def use_reset(session: Session, now: datetime, token: str, new: str, *, hash_method: str, ip: str) -> User | None:
+def use_reset(
+    session: Session, now: datetime, token: str, new: str, *, hash_method: str, ip: str, directory: Any = None
+) -> User | None:
     """Set the account's new password with a reset link's token, once: the reset is spent by a
     conditional UPDATE (two tabs, or a copy of the link, cannot both use it), every other
     reset of the account with it, and every session of the account ends. None when the link
     no longer works; ValidationError when the new password is weak or the old one."""
     from .accounts import set_password
 
-    found = reset_for(session, now, token)
+    found = reset_for(session, now, token, directory)
     if found is None:
         return None
     reset, user = found

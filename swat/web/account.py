@@ -140,7 +140,7 @@ def _gone():
 def open_link(token: str):
     """The link from the mail: its token goes into this browser's session and out of the
     address (so no log line, history entry or page after it holds the token)."""
-    if passwords.reset_for(transaction.session(), now(), token) is None:
+    if passwords.reset_for(transaction.session(), now(), token, account_settings().directory) is None:
         return _gone()
     session[RESET_TOKEN] = token
     return redirect(url_for("account.reset"), code=303), NO_REFERRER
@@ -149,7 +149,8 @@ def open_link(token: str):
 @bp.route("/password/reset/new", methods=["GET", "POST"])
 def reset():
     token = session.get(RESET_TOKEN) or ""
-    if not isinstance(token, str) or passwords.reset_for(transaction.session(), now(), token) is None:
+    directory = account_settings().directory
+    if not isinstance(token, str) or passwords.reset_for(transaction.session(), now(), token, directory) is None:
         session.pop(RESET_TOKEN, None)
         return _gone()
     form = ResetForm()
@@ -164,6 +165,7 @@ def reset():
                     form.password.data or "",
                     hash_method=settings()["password_hash_method"],
                     ip=ip,
+                    directory=directory,
                 )
         except ValidationError as exc:
             form_error(form, exc, "password")

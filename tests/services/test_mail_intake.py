@@ -490,3 +490,42 @@ def test_a_failure_that_happens_once_is_tried_again(app, mailers, monkeypatch):
 
     monkeypatch.setattr(mail_intake, "parse", once)
     assert ingest_one(app, mail(message_id="<retry@x>"), "imap").status == "filed"
+
+
+def _live_reset_link(app, clock, username="staff_health") -> str:
+    from swat.services import passwords
+
+    assert passwords.request_reset(db.session, clock.now(), username, "192.0.2.5", secret="s" * 40, minutes=30)
+    salt = __import__("json").loads(db.session.scalars(select(OutboxMessage.params)).all()[-1])["salt"]
+    db.session.commit()
+    return passwords.reset_token("s" * 40, salt)
+
+
+@pytest.mark.parametrize("how", ["quoted", "html-href", "forwarded-as-attachment", "safe-links"])
+def test_a_reset_link_in_a_mail_to_the_desk_stops_working_before_anyone_reads_it(mailers, take, app, clock, how):
+    from swat.services import passwords
+
+    token = _live_reset_link(app, clock)
+    link = f"https://swat.example/password/reset/{token}"
+    m = EmailMessage()
+    m["From"] = "staff_health@pref.example.jp"
+    m["To"] = "swat-desk@pref.example.jp"
+    m["Subject"] = "このメールは私が頼んだものですか"
+    if how == "quoted":
+        m.set_content(f"心当たりがありません。\n> {link}\n")
+    elif how == "html-href":
+        m.set_content("心当たりがありません。")
+        m.add_alternative(f'<p>心当たりがありません。<a href="{link}">リンク</a></p>', subtype="html")
+    elif how == "forwarded-as-attachment":
+        inner = EmailMessage()
+        inner["Subject"] = "[SWAT] 新しいパスワードの設定"
+        inner.set_content(f"次のリンクを開いて…\n{link}\n", cte="quoted-printable")
+        m.set_content("転送します。")
+        m.add_attachment(inner)
+    else:
+        wrapped = "https://jpn01.safelinks.protection.outlook.com/?url=" + __import__("urllib.parse").parse.quote(
+            link, safe=""
+        )
+        m.set_content(f"心当たりがありません。\n{wrapped}\n", cte="base64")
+    take(m.as_bytes())
+    assert passwords.reset_for(db.session, clock.now(), token) is None

@@ -208,6 +208,37 @@ def test_no_link_for_an_account_that_may_not_sign_in_here(users, clock):
     assert list(db.session.scalars(select(OutboxMessage.recipient))) == ["admin@pref.example.jp"]
 
 
+def test_the_page_keeps_at_most_twenty_waiting_requests_from_one_address(users, clock):
+    for n in range(passwords.WAITING_PER_ADDRESS + 5):
+        passwords.ask_reset(db.session, clock.now(), f"someone-{n}", IP)
+    passwords.ask_reset(db.session, clock.now(), "staff_health", "198.51.100.77")
+    db.session.commit()
+    by_address = dict(
+        db.session.execute(select(PasswordResetRequest.ip, func.count()).group_by(PasswordResetRequest.ip)).all()
+    )
+    assert by_address == {IP: passwords.WAITING_PER_ADDRESS, "198.51.100.77": 1}
+
+
+def test_a_request_nobody_can_wait_for_any_more_is_dropped_and_a_failing_one_stops_no_other(users, clock, monkeypatch):
+    passwords.ask_reset(db.session, clock.now(), "lead", IP)
+    clock.advance(minutes=31)  # older than a link would live
+    passwords.ask_reset(db.session, clock.now(), "agent", IP)
+    passwords.ask_reset(db.session, clock.now(), "staff_health", IP)
+    db.session.commit()
+    real = passwords.request_reset
+
+    def failing_for_agent(session, now, name, ip, **kw):
+        if name == "agent":
+            raise RuntimeError("a fault while mailing agent")
+        return real(session, now, name, ip, **kw)
+
+    monkeypatch.setattr(passwords, "request_reset", failing_for_agent)
+    assert passwords.take_requests(db.session, clock.now(), secret=SECRET, minutes=30) == 1
+    db.session.commit()
+    assert list(db.session.scalars(select(OutboxMessage.recipient))) == ["staff_health@pref.example.jp"]
+    assert db.session.scalar(select(func.count()).select_from(PasswordResetRequest)) == 0
+
+
 def _link_works(clock, token):
     return passwords.reset_for(db.session, clock.now(), token) is not None
 
@@ -248,6 +279,23 @@ def test_a_link_dies_when_the_password_or_the_address_changes_or_the_account_goe
     db.session.commit()
     assert not _link_works(clock, token)
     token = fresh()
+    accounts.update_user(
+        db.session,
+        clock.now(),
+        _own("staff_health"),
+        role="staff",
+        display_name="Staff Health",
+        department_id="health-medical",
+        theme_ids=[],
+        active=False,
+        email="kenko-new@pref.example.jp",
+        actor=users["admin"],
+    )
+    db.session.commit()
+    assert not _link_works(clock, token)
+    _own("staff_health").active = True
+    db.session.commit()
+    token = fresh()
     accounts.deactivate_account(db.session, clock.now(), _own("staff_health"), actor=users["admin"])
     db.session.commit()
     _own("staff_health").active = True  # switched on again: the old link stays dead
@@ -260,7 +308,7 @@ def test_a_link_quoted_in_a_mail_to_the_desk_stops_working(users, clock):
     token = _token_of_last_mail()[0]
     db.session.commit()
     text = f"これは私が頼んだものでしょうか？\n> https://swat.example/password/reset/{token}\n"
-    assert passwords.spend_links_in(db.session, clock.now(), text) == 1
+    assert passwords.spend_links_in(db.session, clock.now(), text.encode()) == 1
     db.session.commit()
     assert not _link_works(clock, token)
 

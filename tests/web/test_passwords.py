@@ -162,14 +162,30 @@ def test_an_expired_or_made_up_link_says_so(app, browser, users, clock, smtp):
     assert late.status_code == 404 and "このリンクはもう使えません" in _page(late)
 
 
-def test_an_admin_changing_their_own_password_on_the_users_page_stays_signed_in(auth, browser, users):
+def test_an_admin_changes_their_own_password_where_the_current_one_is_asked(auth, browser, users):
     auth.login("admin")
     admin = users["admin"]
-    saved = browser.post(
+    refused = browser.post(
         f"/admin/users/{admin.id}", {"display_name": "Admin", "role": "admin", "password": NEW, "active": "y"}
     )
-    assert saved.status_code == 302 and _signed_in(browser)
-    assert not db.session.get(User, admin.id).must_change_password
+    assert refused.status_code == 400 and "「パスワードを変更」のページで変更してください" in _page(refused)
+    assert _signed_in(browser)
+    browser.logout()
+    assert browser.login("admin", NEW).status_code == 200  # not changed
+
+
+def test_a_reset_link_opens_even_while_another_step_is_pending(app, auth, browser, users, clock, smtp, monkeypatch):
+    db.session.get(User, users["manager"].id).email = "manager@pref.example.jp"
+    db.session.commit()
+    monkeypatch.setitem(app.config["SWAT"], "two_factor_required", True)
+    auth.login("manager")
+    assert browser.get("/reports").headers["Location"].endswith("/settings/two-factor")
+    browser.post("/password/reset", {"name": "manager"})
+    deliver(clock.now())
+    salt = json.loads(db.session.scalar(select(OutboxMessage.params)))["salt"]
+    opened = browser.get(f"/password/reset/{passwords.reset_token(app.secret_key, salt)}")
+    assert opened.headers["Location"].endswith("/password/reset/new")
+    assert browser.get("/password/reset/new").status_code == 200
 
 
 def test_a_directory_account_is_told_to_change_it_in_the_directory(auth, browser, users):

@@ -149,6 +149,22 @@ def test_a_recovery_code_signs_in_once_and_is_stored_hashed(enrolled_admin, brow
     assert "リカバリーコードは残り8個です。" in browser.get("/settings/two-factor").get_data(as_text=True)
 
 
+def test_a_new_password_spends_a_half_done_sign_in(enrolled_admin, browser, clock):
+    from swat.services import accounts
+
+    key, _ = enrolled_admin
+    browser.login("admin")  # the old password's step: the code page waits
+    admin = db.session.scalar(select(User).where(User.username == "admin"))
+    clock.advance(seconds=30)
+    accounts.set_password(
+        db.session, admin, "a brand new lantern 55", "pbkdf2:sha256:1000", now=clock.now(), actor=admin
+    )
+    db.session.commit()
+    late = browser.post("/login/two-factor", {"code": _code(key, clock)}, follow_redirects=True)
+    assert "確認コードの入力時間が過ぎました" in late.get_data(as_text=True)
+    assert browser.get("/admin/users").status_code == 302
+
+
 def test_required_roles_are_led_to_enrolment_before_anything_else(auth, browser, clock, app, monkeypatch):
     monkeypatch.setitem(app.config["SWAT"], "two_factor_required", True)
     auth.login("manager")
