@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from datetime import datetime
 
 from flask import Flask
@@ -17,25 +19,49 @@ def _now(app: Flask):
     return app.extensions["swat.clock"].now()
 
 
-def _run(app: Flask, job, failure: str):
-    """Run `job(now)` in its own app context and transaction; roll back and log on failure."""
+def counts(result) -> dict:
+    """What a job's result counted, as a flat dict for its log line."""
+    if isinstance(result, dict):
+        return dict(result)
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        return {k: v for k, v in dataclasses.asdict(result).items() if isinstance(v, int | float | str | bool)}
+    return {}
+
+
+def _run(app: Flask, job, failure: str, name: str = ""):
+    """Run `job(now)` in its own app context and transaction; roll back and log on failure.
+    Each run says in one line what it was, how long it took and what it counted."""
+    started = time.monotonic()
     with app.app_context():
         try:
             result = job(_now(app))
             db.session.commit()
-            return result
         except Exception:
             db.session.rollback()
             log.exception(failure)
             raise
         finally:
             db.session.remove()
+    if name:
+        took = round((time.monotonic() - started) * 1000)
+        counted = counts(result)
+        said = ", ".join(f"{k} {v}" for k, v in counted.items())
+        log.info(
+            "job %s done in %d ms%s",
+            name,
+            took,
+            f": {said}" if said else "",
+            extra={"job": name, "ms": took, **counted},
+        )
+    return result
 
 
 def run_sweep(app: Flask):
     from ..services.escalation import sweep
 
-    return _run(app, lambda now: sweep(db.session(), now), "SLA sweep failed; it runs again at the next minute")
+    return _run(
+        app, lambda now: sweep(db.session(), now), "SLA sweep failed; it runs again at the next minute", "sla-sweep"
+    )
 
 
 def run_sign_in_housekeeping(app: Flask):
@@ -43,13 +69,18 @@ def run_sign_in_housekeeping(app: Flask):
     from ..services.signin_throttle import forget_old
 
     cfg = AccountSettings(window_minutes=app.config["SWAT"]["login_window_minutes"])
-    return _run(app, lambda now: forget_old(db.session(), now, cfg), "sign-in housekeeping failed; it runs again")
+    return _run(
+        app,
+        lambda now: {"forgotten": forget_old(db.session(), now, cfg)},
+        "sign-in housekeeping failed; it runs again",
+        "sign-in-housekeeping",
+    )
 
 
 def run_delivery(app: Flask):
     from .delivery import deliver
 
-    return _run(app, deliver, "delivery failed; it runs again shortly")
+    return _run(app, deliver, "delivery failed; it runs again shortly", "outbox-delivery")
 
 
 def run_mail(app: Flask):
@@ -73,7 +104,12 @@ def run_directory_sync(app: Flask):
     if cfg is None:
         return None
     try:
-        report = _run(app, lambda now: sync(db.session(), now, cfg), "directory sync failed; it runs again tomorrow")
+        report = _run(
+            app,
+            lambda now: sync(db.session(), now, cfg),
+            "directory sync failed; it runs again tomorrow",
+            "directory-sync",
+        )
     except DirectoryError:
         return None
     log.info("directory sync: %s", report.lines()[-1])
@@ -90,6 +126,7 @@ def run_weekly_summary(app: Flask, week=None):
         app,
         lambda now: send_weekly_summaries(db.session(), now, base_url, week),
         "weekly summary failed; it runs again at the next start or next Monday",
+        "weekly-summary",
     )
 
 
@@ -105,36 +142,7 @@ def _weekly_summary_is_due(now: datetime) -> bool:
 
 
 def run_scheduler(app: Flask) -> None:
-    """Block forever, running the sweep every minute, delivery every 30 seconds and the
-    weekly summary every Monday at 08:30 (Tokyo), and once at start if that was missed."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
+    """The scheduler process (swat.jobs.scheduler)."""
+    from .scheduler import run
 
-    scheduler = BlockingScheduler(timezone=TOKYO)
-    options = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 30}
-    scheduler.add_job(run_sweep, "interval", args=[app], minutes=1, id="sla-sweep", **options)
-    scheduler.add_job(run_delivery, "interval", args=[app], seconds=30, id="outbox-delivery", **options)
-    scheduler.add_job(run_sign_in_housekeeping, "interval", args=[app], hours=1, id="sign-in-housekeeping", **options)
-    scheduler.add_job(
-        run_weekly_summary,
-        "cron",
-        args=[app],
-        id="weekly-summary",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=6 * 3600,
-        **WEEKLY_SUMMARY_AT,
-    )
-    if app.config["SWAT"]["ldap_url"]:
-        # 05:30 in Tokyo, before the working day: whoever left the directory is out by then.
-        scheduler.add_job(run_directory_sync, "cron", args=[app], id="directory-sync", hour=5, minute=30, **options)
-    mail = bool(app.config["SWAT"]["imap_host"])
-    if mail:
-        scheduler.add_job(run_mail, "interval", args=[app], minutes=1, id="mail-fetch", **options)
-    if _weekly_summary_is_due(_now(app)):
-        # Sends nothing if this week's run already happened (here or on another host).
-        scheduler.add_job(run_weekly_summary, "date", args=[app], id="weekly-summary-catch-up")
-    log.info(
-        "scheduler started: SLA sweep every minute, delivery every 30 s, weekly summary Mondays 08:30%s",
-        ", the mailbox every minute" if mail else "",
-    )
-    scheduler.start()
+    run(app)

@@ -12,7 +12,16 @@ from .routing import MemberAbsence, ReferenceDocument, RoutingProposal
 from .search import SearchDocument
 from .sla import SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative, TicketLink
-from .user import LoginAttempt, PasswordReset, PasswordResetRequest, RecoveryCode, SignInThrottle, User, UserSession
+from .user import (
+    LoginAttempt,
+    PasswordReset,
+    PasswordResetRequest,
+    RecoveryCode,
+    SchedulerHeartbeat,
+    SignInThrottle,
+    User,
+    UserSession,
+)
 
 __all__ = [
     "Attachment",
@@ -33,6 +42,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "PasswordResetRequest",
+    "SchedulerHeartbeat",
     "QueueView",
     "RecoveryCode",
     "ReferenceDocument",

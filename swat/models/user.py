@@ -175,3 +175,16 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class SchedulerHeartbeat(Base):
+    """The scheduler's sign of life, written each minute: which host and process, since when,
+    and its last beat. `/readyz`, the status page and /metrics read how old the beat is."""
+
+    __tablename__ = "scheduler_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    beat_at: Mapped[datetime]

@@ -28,6 +28,7 @@ BATCH = 500
 
 @dataclass
 class SweepResult:
+    checked: int = 0  # SLA clocks due for a look
     fired: int = 0
     renotified: int = 0
 
@@ -109,6 +110,7 @@ def sweep(session: Session, now: datetime) -> SweepResult:
     ).all()
     # The batch's tickets in one read (each escalation below finds its ticket in the session).
     session.scalars(select(Ticket).where(Ticket.id.in_({r.ticket_id for r in rows}))).all() if rows else None
+    result.checked = len(rows)
     for row in rows:
         ticket = session.get_one(Ticket, row.ticket_id)
         since = row.running_since
