@@ -26,7 +26,7 @@ def test_one_pass_updates_takes_out_and_creates_nobody(app, session, slapd, monk
         monkeypatch.setitem(app.config["SWAT"], key, value)
     r = app.test_cli_runner().invoke(args=["users", "sync"])
     assert r.exit_code == 0, r.output
-    lines = r.output.strip().splitlines()
+    lines = r.stdout.strip().splitlines()
     assert "yamada: role staff -> admin" in lines[0]
     assert "suzuki: deactivated (no longer in the directory or in a mapped group)" in lines
     assert lines[-1].startswith("1 updated, 1 deactivated, 1 unchanged")

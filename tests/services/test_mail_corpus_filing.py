@@ -121,7 +121,7 @@ def test_the_corpus_through_swat_mail_ingest(app, desk, store, auth):
         db.session.commit()  # the command works in its own session
         r = runner.invoke(args=["mail", "ingest", str(CORPUS / f"{name}.eml")])
         status = OUTCOMES[name][0]
-        assert (r.exit_code, r.output.startswith(SAID[status])) == (EXIT[status], True), (name, r.output)
+        assert (r.exit_code, r.stdout.startswith(SAID[status])) == (EXIT[status], True), (name, r.stdout)
     db.session.commit()
     rows = {r.message_id: r for r in db.session.scalars(select(InboundMail))}
     for name in corpus():
@@ -144,4 +144,4 @@ def test_the_corpus_through_swat_mail_ingest(app, desk, store, auth):
     for name in ("iso2022jp_plain", "gmail_reply"):
         db.session.commit()
         r = runner.invoke(args=["mail", "ingest", str(CORPUS / f"{name}.eml")])
-        assert (r.exit_code, r.output.strip()) == (14, "already taken in")
+        assert (r.exit_code, r.stdout.strip()) == (14, "already taken in")

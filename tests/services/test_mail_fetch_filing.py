@@ -24,7 +24,7 @@ def test_the_corpus_through_swat_mail_fetch(app, desk, store, dovecot, monkeypat
     for status, _reason in OUTCOMES.values():
         counts[status] = counts.get(status, 0) + 1
     said = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
-    assert (r.exit_code, r.output.strip()) == (0, said)
+    assert (r.exit_code, r.stdout.strip()) == (0, said)
     rows = {row.message_id: row for row in db.session.scalars(select(InboundMail))}
     assert {row.source for row in rows.values()} == {"imap"}
     for name in corpus():
@@ -34,7 +34,7 @@ def test_the_corpus_through_swat_mail_fetch(app, desk, store, dovecot, monkeypat
     # Read again: nothing new, nothing taken twice.
     db.session.commit()
     r = app.test_cli_runner().invoke(args=["mail", "fetch"])
-    assert (r.exit_code, r.output.strip()) == (0, "no new mail")
+    assert (r.exit_code, r.stdout.strip()) == (0, "no new mail")
 
 
 def test_a_message_over_the_limit_is_refused_from_its_header(app, desk, dovecot, monkeypatch):
@@ -46,7 +46,7 @@ def test_a_message_over_the_limit_is_refused_from_its_header(app, desk, dovecot,
     dovecot.append(raw)
     db.session.commit()
     r = app.test_cli_runner().invoke(args=["mail", "fetch"])
-    assert (r.exit_code, r.output.strip()) == (0, "1 refused")
+    assert (r.exit_code, r.stdout.strip()) == (0, "1 refused")
     row = db.session.scalars(select(InboundMail)).one()
     assert (row.status, row.reason, row.size_bytes) == ("refused", "too_large", len(raw))
     assert dovecot.messages("INBOX") == []

@@ -291,11 +291,11 @@ def test_the_command_says_what_it_did_and_exits_with_it(app, mailers, tmp_path):
     r = runner.invoke(args=["mail", "ingest", str(path)])
     number = only_ticket().number
     db.session.commit()
-    assert (r.exit_code, r.output.strip()) == (0, f"filed as {number}")
+    assert (r.exit_code, r.stdout.strip()) == (0, f"filed as {number}")
     r = runner.invoke(args=["mail", "ingest"], input=path.read_bytes())
-    assert (r.exit_code, r.output.strip()) == (14, "already taken in")
+    assert (r.exit_code, r.stdout.strip()) == (14, "already taken in")
     r = runner.invoke(args=["mail", "ingest", "--mta"], input=mail(sender="stranger@example.com", name=""))
-    assert (r.exit_code, r.output.strip()) == (0, "held for review (unknown_sender)")
+    assert (r.exit_code, r.stdout.strip()) == (0, "held for review (unknown_sender)")
 
 
 def test_four_takers_of_one_message_at_once_file_it_once(app, mailers):

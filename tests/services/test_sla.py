@@ -108,14 +108,14 @@ def test_internal_notes_do_not_count_as_a_response(make_ticket, users, clock, ru
 def test_cli_business_time(app):
     runner = app.test_cli_runner()
     r = runner.invoke(args=["sla", "due", "--start", "2026-09-18T17:15:00+09:00", "--minutes", "60"])
-    assert r.exit_code == 0 and r.output.strip() == "2026-09-24T09:30:00+09:00"
+    assert r.exit_code == 0 and r.stdout.strip() == "2026-09-24T09:30:00+09:00"
     r = runner.invoke(
         args=["sla", "elapsed", "--start", "2026-09-18T17:15:00+09:00", "--end", "2026-09-24T09:30:00+09:00"]
     )
-    assert r.exit_code == 0 and r.output.strip() == "60"
+    assert r.exit_code == 0 and r.stdout.strip() == "60"
     # A target of 0 business minutes is due at once, even after closing time.
     r = runner.invoke(args=["sla", "due", "--start", "2026-09-18T18:59:00+09:00", "--minutes", "0"])
-    assert r.exit_code == 0 and r.output.strip() == "2026-09-18T18:59:00+09:00"
+    assert r.exit_code == 0 and r.stdout.strip() == "2026-09-18T18:59:00+09:00"
     r = runner.invoke(args=["sla", "due", "--start", "yesterday", "--minutes", "5"])
     assert r.exit_code == 2 and "ISO 8601" in r.output
 

@@ -140,7 +140,7 @@ def test_routing_evaluate_reports_figures_and_never_judges_with_its_own_rows(app
     examples = app.config["SWAT"]["reference_dir"] + "/routing-examples/dev.jsonl"
     r = runner.invoke(args=["routing", "evaluate", examples, "--json"])
     assert r.exit_code == 0, r.output
-    figures = json.loads(r.output)
+    figures = json.loads(r.stdout)
     assert set(figures) >= {
         "theme_accuracy",
         "initiative_top1",
