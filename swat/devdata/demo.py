@@ -14,6 +14,9 @@ from ..services.accounts import create_user
 from ..services.storage import AttachmentStore, Upload
 
 DEMO_PASSWORD = "swat-demo-2026"
+# The demo accounts' addresses: example.jp is reserved for examples, so a demo desk's mail
+# reaches no one even if a real server relays it (email-validator refuses .localhost and .test).
+DEMO_MAIL_DOMAIN = "demo.example.jp"
 
 ACCOUNTS = [
     # username, display name, role, department, themes
@@ -153,6 +156,7 @@ def load_demo(session: Session, now, settings: dict, force: bool = False) -> str
             theme_ids=themes,
             hash_method=settings["password_hash_method"],
             must_change_password=False,  # the demo desk's accounts share one published password
+            email=f"{username}@{DEMO_MAIL_DOMAIN}",
         )
     store = AttachmentStore(settings["attachment_dir"])
     limits = tickets.Limits(settings["max_attachment_bytes"], settings["max_attachments_per_post"])

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import cast
 
+from flask import current_app, has_app_context
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
@@ -151,7 +152,7 @@ class Digest:
             outbox_row("email", address, locale, DIGEST, _digest_payload(items), now)
             for address, (locale, items) in sorted(self._mail.items())
         ]
-        if self._chat:
+        if self._chat and chat_configured():
             rows.append(outbox_row(WEBHOOK, "", "ja", DIGEST, _digest_payload(self._chat), now))
         if self._bell:
             session.execute(_NOTIFICATIONS, self._bell)
@@ -216,13 +217,19 @@ def _tell(
             digest.chat(params)
         digest.bell(bell)
         bell = []
-    elif kind in WEBHOOK_KINDS or team_chat:
+    elif (kind in WEBHOOK_KINDS or team_chat) and chat_configured():
         outbox.append(outbox_row(WEBHOOK, "", "ja", kind, bell_payload, now))
     if bell:
         session.execute(_NOTIFICATIONS, bell)
     if outbox:
         session.execute(_OUTBOX, outbox)
     return told
+
+
+def chat_configured() -> bool:
+    """Whether the desk has a chat webhook (`webhook_url`): without one nothing is queued for
+    it, rather than queued to fail."""
+    return has_app_context() and bool(current_app.config["SWAT"].get("webhook_url"))
 
 
 def outbox_row(channel: str, recipient: str, locale: str, kind: str, payload: str, now: datetime) -> dict:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from swat.devdata.demo import CONSULTATIONS, DEMO_PASSWORD
 from swat.extensions import db
-from swat.models import Ticket
+from swat.models import Ticket, User
 
 
 def test_demo_once_then_not_again(ctx):
@@ -18,6 +18,10 @@ def test_demo_once_then_not_again(ctx):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "the database already has users; demo data not added" in again.output
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == len(CONSULTATIONS)
+    # Every demo account has an address on a domain reserved for examples: the e-mails can be
+    # watched on a local SMTP server (README) and reach nobody.
+    addresses = dict(db.session.execute(select(User.username, User.email)).all())
+    assert addresses and all(a == f"{name}@demo.example.jp" for name, a in addresses.items())
 
 
 def test_seed_prints_progress_and_summary(ctx):

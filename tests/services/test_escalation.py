@@ -214,9 +214,12 @@ def test_acknowledging_reads_the_alerts_of_that_escalation_only(urgent, users, c
     assert unread(users["agent"], levels[1]) == 1  # someone else's alert of another level stays
 
 
-def test_one_sweep_sends_each_recipient_one_digest_and_the_chat_one_post(make_ticket, users, cio, clock):
+def test_one_sweep_sends_each_recipient_one_digest_and_the_chat_one_post(
+    app, make_ticket, users, cio, clock, monkeypatch
+):
     """Many consultations late at once: one e-mail per recipient and one chat post for the
     sweep, each listing every ticket; the bell keeps one entry per ticket and level."""
+    monkeypatch.setitem(app.config["SWAT"], "webhook_url", "http://127.0.0.1:9/hook")
     lead = db.session.get(User, users["lead"].id)
     lead.email = "lead@example.jp"
     clock.set(at("2026-11-25T10:00"))

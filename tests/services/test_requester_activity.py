@@ -63,7 +63,10 @@ def test_a_reply_with_a_file_while_waiting_is_one_message_that_says_both(claimed
     assert "相談者から返信がありました（状態：対応中）" in text and "回答資料.xlsx" in text and "Staff Health" in text
 
 
-def test_while_nobody_is_assigned_the_leads_and_the_team_chat_hear_of_it(make_ticket, users, clock, store, limits):
+def test_while_nobody_is_assigned_the_leads_and_the_team_chat_hear_of_it(
+    app, make_ticket, users, clock, store, limits, monkeypatch
+):
+    monkeypatch.setitem(app.config["SWAT"], "webhook_url", "http://127.0.0.1:9/hook")
     t = make_ticket()
     forget()
     tickets.add_reply(db.session, users["staff_health"], clock.now(), t, "急ぎです", [], store, limits)
@@ -71,6 +74,15 @@ def test_while_nobody_is_assigned_the_leads_and_the_team_chat_hear_of_it(make_ti
     assert told(users) == [("lead", f"{t.number}: 相談者から返信がありました")]
     chat = db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all()
     assert [m.kind for m in chat] == ["requester"]
+
+
+def test_without_a_chat_webhook_nothing_is_queued_for_one(make_ticket, users, clock, store, limits):
+    t = make_ticket()
+    forget()
+    tickets.add_reply(db.session, users["staff_health"], clock.now(), t, "急ぎです", [], store, limits)
+    db.session.commit()
+    assert told(users) == [("lead", f"{t.number}: 相談者から返信がありました")]
+    assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "webhook")).all() == []
 
 
 def test_reopening_and_closing_by_the_requester_reach_the_assignee(claimed, users, clock):
