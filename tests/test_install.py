@@ -134,11 +134,15 @@ def test_the_wheel_installs_and_serves_japanese_from_an_empty_directory(tmp_path
 
     _run([str(bindir / "swat"), "db", "upgrade"], empty, env)
     _run([str(bindir / "swat"), "reference", "load"], empty, env)
-    _run(
-        [str(bindir / "swat"), "users", "create", "--username", "chief", "--password", "a long passphrase 42"]
-        + ["--role", "admin"],
-        empty,
-        env,
+    subprocess.run(
+        [str(bindir / "swat"), "users", "create", "--username", "chief", "--password-stdin", "--role", "admin"],
+        cwd=empty,
+        env=env,
+        input="a long passphrase 42\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
     server = subprocess.Popen(

@@ -23,6 +23,7 @@ from .search import search_group
 from .setup import setup
 from .sla import sla_group
 from .users import users
+from .users_manage import users_list  # noqa: F401 (adds its commands to `swat users`)
 
 __all__ = ["main", "plain_text", "register_cli"]
 

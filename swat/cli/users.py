@@ -20,18 +20,23 @@ def users():
 
 @users.command("create")
 @click.option("--username", required=True)
-@click.option("--password", required=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from the first line of stdin (else a prompt asks)."
+)
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--department", default=None, help="Department id (required for staff).")
 @click.option("--themes", default="", help="Comma-separated theme ids (skills of SWAT members).")
 @click.option("--display-name", default="")
 @click.option("--email", default="")
 @with_appcontext
-def users_create(username, password, role, department, themes, display_name, email):
-    """Create a user."""
+def users_create(username, password_stdin, role, department, themes, display_name, email):
+    """Create a user; the password is read from a prompt or stdin, never the command line, and
+    its holder chooses their own at the first sign-in."""
     from ..extensions import db
     from ..services.accounts import create_user
+    from .users_manage import read_password
 
+    password = read_password(password_stdin)
     try:
         user = create_user(
             db.session(),

@@ -184,7 +184,9 @@ def test_the_csv_import_records_each_account_it_creates(session, users, clock):
 def test_the_cli_records_its_accounts_and_reference_loads_with_no_actor(app, session, users):
     fresh(session)
     cli = app.test_cli_runner()
-    r = cli.invoke(args=["users", "create", "--username", "kimura", "--password", PASSWORD, "--role", "admin"])
+    r = cli.invoke(
+        args=["users", "create", "--username", "kimura", "--role", "admin"], input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
     assert r.exit_code == 0, r.output
     r = cli.invoke(args=["reference", "load"])
     assert r.exit_code == 0, r.output

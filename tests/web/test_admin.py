@@ -113,17 +113,20 @@ def test_cli_creates_users_and_loads_reference(app, ctx, tmp_path):
             "create",
             "--username",
             "cli-agent",
-            "--password",
-            PASSWORD,
+            "--password-stdin",
             "--role",
             "agent",
             "--themes",
             "telework,data",
-        ]
+        ],
+        input=PASSWORD + "\n",
     )
     assert r.exit_code == 0, r.output
     assert sorted(t.id for t in user("cli-agent").themes) == ["data", "telework"]
-    r = runner.invoke(args=["users", "create", "--username", "cli-staff", "--password", PASSWORD, "--role", "staff"])
+    r = runner.invoke(
+        args=["users", "create", "--username", "cli-staff", "--password-stdin", "--role", "staff"],
+        input=PASSWORD + "\n",
+    )
     assert r.exit_code == 1 and "department" in r.output.lower()
     r = runner.invoke(args=["reference", "load"])
     assert r.exit_code == 0 and "0 created, 0 updated" in r.output
