@@ -31,6 +31,7 @@ def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None
     from ..services.attachments import Limits
     from ..services.mail_intake import IntakeSettings, hold_unreadable, ingest
     from ..services.storage import AttachmentStore
+    from ..services.upload_policy import UploadPolicy
 
     s = app.config["SWAT"]
     store = AttachmentStore(s["attachment_dir"])
@@ -44,7 +45,9 @@ def ingest_one(app: Flask, raw: bytes, source: str, received_at: datetime | None
                         raw,
                         now,
                         store=store,
-                        limits=Limits(s["max_attachment_bytes"], s["max_attachments_per_post"]),
+                        limits=Limits(
+                            s["max_attachment_bytes"], s["max_attachments_per_post"], UploadPolicy.from_settings(s)
+                        ),
                         config=IntakeSettings.from_settings(s),
                         source=source,
                         received_at=received_at,

@@ -9,16 +9,21 @@ from sqlalchemy.orm import Session
 
 from ..domain.errors import ValidationError
 from ..models import Attachment, Message, Ticket
+from . import upload_policy
 from .history import record
 from .storage import AttachmentStore, TooLarge, Upload
+from .upload_policy import UploadPolicy
 
 
 class Limits:
-    """Upload limits from settings, passed in by the caller."""
+    """Upload limits from settings, passed in by the caller; `policy` says which files are taken
+    (services.upload_policy; None: any, for what the desk stores itself, such as a mail's
+    original)."""
 
-    def __init__(self, max_bytes: int, max_files: int) -> None:
+    def __init__(self, max_bytes: int, max_files: int, policy: UploadPolicy | None = None) -> None:
         self.max_bytes = max_bytes
         self.max_files = max_files
+        self.policy = policy
 
 
 def save_files(
@@ -36,8 +41,12 @@ def save_files(
     if len(files) > limits.max_files:
         raise ValidationError("Attach at most %(max)d files at a time.", field="attachments", max=limits.max_files)
     saved = []
-    for upload in files:
-        name = _clean_filename(upload.filename)
+    policy = limits.policy
+    names = [_clean_filename(upload.filename) for upload in files]
+    if policy is not None:
+        for name in names:  # a refused kind is refused before any file is stored
+            upload_policy.check_name(policy, name)
+    for upload, name in zip(files, names, strict=True):
         try:
             key, size, sha = store.save(session, upload.stream, limits.max_bytes)
         except TooLarge:
@@ -47,6 +56,9 @@ def save_files(
                 name=name,
                 limit=_human_size(limits.max_bytes),
             )
+        if policy is not None:  # the stored file is removed with the rolled-back transaction
+            upload_policy.check_content(policy, name, store.path_for(key))
+            upload_policy.scan(policy, name, store.path_for(key))
         att = Attachment(
             ticket_id=ticket.id,
             message_id=message.id if message else None,

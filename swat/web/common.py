@@ -17,6 +17,7 @@ from ..services import directory
 from ..services.accounts import AccountSettings
 from ..services.storage import AttachmentStore, Upload
 from ..services.tickets import Limits
+from ..services.upload_policy import UploadPolicy
 from ..transaction import committed
 
 T = TypeVar("T")
@@ -53,7 +54,11 @@ def store() -> AttachmentStore:
 
 def limits() -> Limits:
     s = settings()
-    return Limits(max_bytes=s["max_attachment_bytes"], max_files=s["max_attachments_per_post"])
+    return Limits(
+        max_bytes=s["max_attachment_bytes"],
+        max_files=s["max_attachments_per_post"],
+        policy=UploadPolicy.from_settings(s),
+    )
 
 
 def uploads(file_storages) -> list[Upload]:
