@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import filetype
+import filetype  # type: ignore[import-untyped]
 
 from ..domain.errors import ValidationError
 
