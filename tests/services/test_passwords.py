@@ -263,35 +263,26 @@ def test_a_link_dies_when_the_password_or_the_address_changes_or_the_account_goe
         assert _link_works(clock, token)
         return token
 
+    def edit(active):
+        accounts.update_user(
+            db.session,
+            clock.now(),
+            _own("staff_health"),
+            role="staff",
+            display_name="Staff Health",
+            department_id="health-medical",
+            theme_ids=[],
+            active=active,
+            email="kenko-new@pref.example.jp",
+            actor=users["admin"],
+        )
+        db.session.commit()
+
     token = fresh()
-    accounts.update_user(
-        db.session,
-        clock.now(),
-        _own("staff_health"),
-        role="staff",
-        display_name="Staff Health",
-        department_id="health-medical",
-        theme_ids=[],
-        active=True,
-        email="kenko-new@pref.example.jp",
-        actor=users["admin"],
-    )
-    db.session.commit()
+    edit(active=True)  # a new address
     assert not _link_works(clock, token)
     token = fresh()
-    accounts.update_user(
-        db.session,
-        clock.now(),
-        _own("staff_health"),
-        role="staff",
-        display_name="Staff Health",
-        department_id="health-medical",
-        theme_ids=[],
-        active=False,
-        email="kenko-new@pref.example.jp",
-        actor=users["admin"],
-    )
-    db.session.commit()
+    edit(active=False)  # switched off on the users page
     assert not _link_works(clock, token)
     _own("staff_health").active = True
     db.session.commit()
