@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 
 from . import resources, transaction
@@ -15,6 +15,11 @@ from . import settings as settings_mod
 from .domain.clock import SystemClock
 from .domain.tz import TOKYO
 from .extensions import babel, csrf, db, login_manager, migrate
+from .services import notify
+
+
+def _chat_configured() -> bool:
+    return has_app_context() and bool(current_app.config["SWAT"].get("webhook_url"))
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -28,6 +33,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         static_folder=str(resources.STATIC),
     )
     app.config["SWAT"] = s
+    notify.use_chat_check(_chat_configured)
     app.config.update(
         SECRET_KEY=s["secret_key"],
         DEBUG=bool(s["debug"]) and s["env"] != "production",

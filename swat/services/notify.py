@@ -10,11 +10,10 @@ each person's choices is `services.notifications`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import cast
 
-from flask import current_app, has_app_context
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
@@ -226,10 +225,23 @@ def _tell(
     return told
 
 
+def _no_chat() -> bool:
+    return False
+
+
+# How this process tells whether the desk has a chat webhook: the app installs its check
+# (`use_chat_check`), reading its settings; services do not read the web framework's config.
+_chat_check: list[Callable[[], bool]] = [_no_chat]
+
+
+def use_chat_check(check: Callable[[], bool]) -> None:
+    _chat_check[0] = check
+
+
 def chat_configured() -> bool:
     """Whether the desk has a chat webhook (`webhook_url`): without one nothing is queued for
     it, rather than queued to fail."""
-    return has_app_context() and bool(current_app.config["SWAT"].get("webhook_url"))
+    return _chat_check[0]()
 
 
 def outbox_row(channel: str, recipient: str, locale: str, kind: str, payload: str, now: datetime) -> dict:
