@@ -1,0 +1,65 @@
+"""A delivery run on the wire: a storm drains batch after batch over one SMTP connection, a
+refused message costs only itself, and a run stops after its time."""
+
+from sqlalchemy import func, insert, select
+
+from swat.extensions import db
+from swat.jobs import delivery
+from swat.jobs.delivery import deliver
+from swat.models import OutboxMessage, User
+from swat.services import notify, tickets
+
+
+def queue_replies(users, make_ticket, clock, store, limits, recipients):
+    """One real reply mail to the requester, then the same mail queued for each of
+    `recipients`; returns how many are waiting."""
+    u = db.session.get(User, users["staff_health"].id)
+    u.email = "kenko@pref.example.jp"
+    db.session.commit()
+    t = make_ticket()
+    db.session.query(OutboxMessage).delete()
+    db.session.commit()
+    tickets.claim_ticket(db.session, users["agent"], clock.now(), t)
+    tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答します", [], store, limits)
+    db.session.commit()
+    first = db.session.scalar(select(OutboxMessage).where(OutboxMessage.channel == "email"))
+    rows = [notify.outbox_row("email", r, "ja", first.kind, first.params, clock.now()) for r in recipients]
+    if rows:
+        db.session.execute(insert(OutboxMessage), rows)
+    db.session.commit()
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
+
+
+def test_a_storm_drains_in_one_run_over_one_connection(make_ticket, users, clock, store, limits, smtp):
+    waiting = queue_replies(
+        users, make_ticket, clock, store, limits, [f"member{i}@pref.example.jp" for i in range(3 * delivery.BATCH)]
+    )
+    assert waiting == 3 * delivery.BATCH + 1
+    assert deliver(clock.now()) == {"sent": waiting, "retry": 0, "failed": 0}
+    assert len(smtp.messages) == waiting
+    assert len(smtp.sessions) == 1
+    assert {to[0] for to, _ in smtp.messages} >= {"kenko@pref.example.jp", "member0@pref.example.jp"}
+    assert (
+        db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None))) == 0
+    )
+
+
+def test_a_refused_recipient_costs_only_its_own_message(make_ticket, users, clock, store, limits, smtp):
+    queue_replies(users, make_ticket, clock, store, limits, ["refused@pref.example.jp", "after@pref.example.jp"])
+    assert deliver(clock.now()) == {"sent": 2, "retry": 1, "failed": 0}
+    assert sorted(to[0] for to, _ in smtp.messages) == ["after@pref.example.jp", "kenko@pref.example.jp"]
+    refused = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "refused@pref.example.jp"))
+    assert refused.sent_at is None and refused.attempts == 1 and "no such mailbox" in refused.last_error
+    # the connection that refused was closed; the next mail went over a new one
+    assert len(smtp.sessions) == 2
+
+
+def test_a_run_stops_after_its_time_and_the_next_goes_on(monkeypatch, make_ticket, users, clock, store, limits, smtp):
+    waiting = queue_replies(
+        users, make_ticket, clock, store, limits, [f"member{i}@pref.example.jp" for i in range(delivery.BATCH + 10)]
+    )
+    monkeypatch.setattr(delivery, "RUN_SECONDS", 0.0)  # every run: one batch, then its time is up
+    assert deliver(clock.now())["sent"] == delivery.BATCH
+    assert deliver(clock.now())["sent"] == waiting - delivery.BATCH
+    assert deliver(clock.now())["sent"] == 0
+    assert len(smtp.messages) == waiting
