@@ -9,10 +9,22 @@ know). A reload (`systemctl reload swat-web`, SIGHUP) starts new workers with ne
 lets the old ones finish their requests.
 """
 
+import glob
 import multiprocessing
 import os
+import shutil
+import tempfile
 
-from swat import logs
+# /metrics across the workers: prometheus-client's multiprocess mode, in which each worker keeps
+# its counts in files in this folder and a scrape of any worker sums them all. It must be set
+# before the desk is imported. By default a private folder made here and removed at the end;
+# set PROMETHEUS_MULTIPROC_DIR (an empty folder only this service writes) to choose one.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="swat-metrics-")
+    os.environ["GUNICORN_SWAT_METRICS_DIR_MADE"] = "1"  # a reload reads this file again
+METRICS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+from swat import logs  # noqa: E402 (after the metrics folder is chosen)
 
 wsgi_app = "swat.app:create_app()"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -23,10 +35,8 @@ workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
-# A worker is replaced after this many requests (with jitter, so not all at once): whatever a
-# long life leaks is bounded.
-max_requests = 5000
-max_requests_jitter = 500
+# Workers are not recycled after a number of requests: each new worker would leave its metrics
+# files behind, and a worker's memory stays flat over hours of traffic (bench/OPERATIONS.md).
 # The reverse proxy (deploy/nginx-swat.conf) on this host: only its X-Forwarded-* are believed.
 # The desk's own proxy_count setting must say the same (1 for one proxy).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
@@ -49,3 +59,22 @@ logconfig_dict = {
     },
     "root": {"level": _level, "handlers": ["swat"]},
 }
+
+
+def on_starting(server):
+    """A fresh start counts from zero: the files of an earlier run are removed."""
+    os.makedirs(METRICS_DIR, exist_ok=True)
+    for path in glob.glob(os.path.join(METRICS_DIR, "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    """A worker that ended: its live gauges go; its counts stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, METRICS_DIR)
+
+
+def on_exit(server):
+    if os.environ.get("GUNICORN_SWAT_METRICS_DIR_MADE"):
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)

@@ -6,6 +6,7 @@ without a secret key, so a typo can never silently fall back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -133,6 +134,9 @@ def _finish(settings: dict[str, Any], environ: Mapping[str, str], given: Collect
     settings["log_level"] = str(settings["log_level"]).upper()
     if settings["log_level"] not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, not {settings['log_level']!r}")
+    settings["metrics_allow"] = _networks(settings["metrics_allow"])
+    if settings["metrics_token"] and len(settings["metrics_token"]) < 32:
+        raise SettingsError("metrics_token must be at least 32 characters (or empty: no token is accepted)")
     if settings["imap_security"] not in ("tls", "starttls"):
         raise SettingsError(f"imap_security must be tls or starttls, not {settings['imap_security']!r}")
     if settings["smtp_tls"] and settings["smtp_starttls"]:
@@ -176,6 +180,14 @@ def _finish(settings: dict[str, Any], environ: Mapping[str, str], given: Collect
             raise SettingsError(f"base_url {settings['base_url']!r}: {problem}; refusing to start")
     elif not settings["secret_key"]:
         settings["secret_key"] = _development_secret(instance)
+
+
+def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """metrics_allow as networks: "127.0.0.1/8, ::1, 10.0.0.5" (an address is a network of one)."""
+    try:
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in str(value).split(",") if item.strip())
+    except ValueError as exc:
+        raise SettingsError(f"metrics_allow: {exc}") from None
 
 
 def _development_secret(instance: Path) -> str:

@@ -154,3 +154,31 @@ def test_the_nginx_site_and_the_units_agree_with_the_settings():
 
     known = {f"SWAT_{k.upper()}" for k in load_settings(environ={"SWAT_SECRET_KEY": "k" * 40})}
     assert names and set(names) - {"SWAT_CONFIG"} <= known, set(names) - known
+
+
+def _scrape(served: Served) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{served.port}/metrics", timeout=30) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=")
+        return response.read().decode()
+
+
+def test_metrics_sum_the_requests_of_every_worker(desk, tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"left from an earlier run")  # removed at the start
+    served = Served(_env(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(folder)), desk)
+    try:
+        # 40 requests, 8 at a time: both sync workers answer some of them
+        threads = [threading.Thread(target=lambda: [served.get("/healthz") for _ in range(5)]) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        text = _scrape(served)
+        pids = {p.stem.rsplit("_", 1)[1] for p in folder.glob("counter_*.db")}
+    finally:
+        assert served.stop() == 0
+    assert "1" not in pids and len(pids) == 2, pids
+    line = 'swat_http_requests_total{endpoint="health.healthz",method="GET",status="200"} 40.0'
+    assert line in text.splitlines(), text
+    assert 'swat_tickets_open{status="new"} 0.0' in text and "swat_database_up 1.0" in text

@@ -30,6 +30,8 @@ SETTING_CHANGED = "setting_changed"
 TWO_FACTOR_ENROLLED = "2fa_enrolled"
 TWO_FACTOR_RESET = "2fa_reset"
 PRUNED = "audit_pruned"
+OUTBOX_RETRIED = "outbox_retried"  # a message that gave up, sent again (the status page)
+OUTBOX_DISCARDED = "outbox_discarded"  # a message that gave up, left unsent for good
 
 KINDS = (
     ACCOUNT_CREATED,
@@ -49,6 +51,8 @@ KINDS = (
     SIGN_IN_FAILED,
     REFERENCE_LOADED,
     SETTING_CHANGED,
+    OUTBOX_RETRIED,
+    OUTBOX_DISCARDED,
     PRUNED,
 )
 

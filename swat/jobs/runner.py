@@ -30,20 +30,26 @@ def counts(result) -> dict:
 
 def _run(app: Flask, job, failure: str, name: str = ""):
     """Run `job(now)` in its own app context and transaction; roll back and log on failure.
-    Each run says in one line what it was, how long it took and what it counted."""
+    Each named run says in one line what it was, how long it took and what it counted, and
+    leaves the same in its `job_runs` row (for /metrics and the status page)."""
     started = time.monotonic()
+    started_at = _now(app)
+    result, error = None, ""
     with app.app_context():
         try:
             result = job(_now(app))
             db.session.commit()
-        except Exception:
+        except Exception as exc:
             db.session.rollback()
             log.exception(failure)
+            error = f"{type(exc).__name__}: {exc}"
             raise
         finally:
             db.session.remove()
+            if name:
+                _record(app, name, started_at, started, result, error)
+    took = round((time.monotonic() - started) * 1000)
     if name:
-        took = round((time.monotonic() - started) * 1000)
         counted = counts(result)
         said = ", ".join(f"{k} {v}" for k, v in counted.items())
         log.info(
@@ -54,6 +60,23 @@ def _run(app: Flask, job, failure: str, name: str = ""):
             extra={"job": name, "ms": took, **counted},
         )
     return result
+
+
+def _record(app: Flask, name: str, started_at: datetime, started: float, result, error: str) -> None:
+    """Keep the run's row; a failure to write it is logged and costs nothing else."""
+    from ..services import operations
+
+    took = round((time.monotonic() - started) * 1000)
+    try:
+        operations.record_run(
+            db.session(), name, started_at, _now(app), took, counts(result) if not error else {}, error
+        )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.warning("the run of job %s was not recorded", name, exc_info=True)
+    finally:
+        db.session.remove()
 
 
 def run_sweep(app: Flask):

@@ -13,6 +13,7 @@ from .search import SearchDocument
 from .sla import SlaEvent, TicketSla
 from .ticket import Attachment, Message, Ticket, TicketCounter, TicketEvent, TicketInitiative, TicketLink
 from .user import (
+    JobRun,
     LoginAttempt,
     PasswordReset,
     PasswordResetRequest,
@@ -42,6 +43,7 @@ __all__ = [
     "OutboxMessage",
     "PasswordReset",
     "PasswordResetRequest",
+    "JobRun",
     "SchedulerHeartbeat",
     "QueueView",
     "RecoveryCode",

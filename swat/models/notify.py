@@ -75,6 +75,8 @@ class OutboxMessage(Base):
     claim_token: Mapped[str | None] = mapped_column(String(40), nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # A message that gave up and that an admin chose not to send (the status page; audited).
+    discarded_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str] = mapped_column(String(500), default="")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint, false, true
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.permissions import ROLES
@@ -188,3 +188,20 @@ class SchedulerHeartbeat(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     beat_at: Mapped[datetime]
+
+
+class JobRun(Base):
+    """A scheduled job's last run, rewritten after each: where and when it ran, how long it
+    took, whether it went well (and when it last did), what it counted, why it failed."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    counts: Mapped[str] = mapped_column(Text, default="{}")
+    error: Mapped[str] = mapped_column(String(500), default="")
+    ok_at: Mapped[datetime | None] = mapped_column(nullable=True)

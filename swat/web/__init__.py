@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import boundary, errors, filters, headers, session, steps
+from . import boundary, errors, filters, headers, metrics, session, steps
 from .filters import is_panel  # noqa: F401 (the side panel's test, for the views)
 from .headers import PANEL_HEADER  # noqa: F401
 
 
 def register_web(app: Flask) -> None:
     boundary.init_app(app)  # first: its id converter must be in place before the routes
+    metrics.init_app(app)  # its clock starts before the other hooks run
     errors.init_app(app)
     headers.init_app(app)
     filters.init_app(app)
@@ -27,6 +28,7 @@ def register_web(app: Flask) -> None:
         health,
         mail_review,
         notifications,
+        operations,
         queue,
         reference,
         reports,
@@ -54,5 +56,7 @@ def register_web(app: Flask) -> None:
         two_factor,
         health,
         signin_waits,
+        metrics,
+        operations,
     ):
         app.register_blueprint(module.bp)

@@ -28,6 +28,8 @@ KIND_LABELS = {
     kinds.SIGN_IN_FAILED: _l("Sign-in failed"),
     kinds.REFERENCE_LOADED: _l("Reference data loaded"),
     kinds.SETTING_CHANGED: _l("Setting changed"),
+    kinds.OUTBOX_RETRIED: _l("Undelivered message sent again"),
+    kinds.OUTBOX_DISCARDED: _l("Undelivered message discarded"),
     kinds.PRUNED: _l("Old audit events deleted"),
 }
 
@@ -49,6 +51,18 @@ FIELD_LABELS = {
     "sla_changed": _l("SLA targets changed"),
     "older_than": _l("Older than"),
     "retention_days": _l("Retention (days)"),
+    "message": _l("Message number"),
+    "channel": _l("Channel"),
+    "recipient": _l("Recipient"),
+    "kind": _l("Kind"),
+    "attempts": _l("Attempts"),
+    "last_error": _l("Last error"),
+    "state": _l("State"),
+}
+
+STATE_LABELS = {
+    "queued": _l("queued to be sent again"),
+    "discarded": _l("discarded"),
 }
 
 FILTER_LABELS = {
@@ -82,6 +96,8 @@ def value_text(key: str, value: Any, names: dict[str, dict[str, str]]) -> str:
         return str(ROLE_LABELS.get(value, value))
     if key == "reason":
         return str(REASON_LABELS.get(value, value))
+    if key == "state":
+        return str(STATE_LABELS.get(value, value))
     if key == "digest":
         return str(value)[:12]
     if isinstance(value, list):

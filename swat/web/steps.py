@@ -21,6 +21,7 @@ OPEN = {
     "auth.language",
     "health.healthz",
     "health.readyz",
+    "metrics.scrape",
     "auth.login",
     # a reset link opened in a browser where someone is signed in still works
     "account.forgot",

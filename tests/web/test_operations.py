@@ -1,0 +1,184 @@
+"""What an operator watches: /metrics (who may scrape it, the requests it counts, the outbox,
+the scheduler and its jobs, the open consultations) and the admin status page, where a
+message that gave up is sent again or discarded, each in the audit trail."""
+
+from datetime import timedelta
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import insert, select
+
+from swat.domain import audit as kinds
+from swat.extensions import db
+from swat.jobs import runner, scheduler
+from swat.models import AuditEvent, OutboxMessage
+from swat.services import notify
+
+ELSEWHERE = {"environ_base": {"REMOTE_ADDR": "203.0.113.5"}}
+TOKEN = "m" * 40
+
+
+def samples(text):
+    """{(name, sorted labels): value} of a scrape."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def scrape(client, **kw):
+    r = client.get("/metrics", **kw)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.headers["Content-Type"].startswith("text/plain; version=")
+    return samples(r.get_data(as_text=True))
+
+
+def queue(clock, n, channel="email", **values):
+    rows = [
+        {**notify.outbox_row(channel, f"m{i}@pref.example.jp", "ja", "status", '{"number": 1}', clock.now()), **values}
+        for i in range(n)
+    ]
+    db.session.execute(insert(OutboxMessage), rows)
+    db.session.commit()
+
+
+@pytest.fixture
+def token(app):
+    old = app.config["SWAT"]["metrics_token"]
+    app.config["SWAT"]["metrics_token"] = TOKEN
+    yield TOKEN
+    app.config["SWAT"]["metrics_token"] = old
+
+
+def test_metrics_answer_this_host_and_the_token_only(client, token):
+    assert client.get("/metrics").status_code == 200  # the test client comes from 127.0.0.1
+    refused = client.get("/metrics", **ELSEWHERE)
+    assert refused.status_code == 403 and b"swat_" not in refused.data
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer " + "x" * 40}, **ELSEWHERE)
+    assert wrong.status_code == 403
+    right = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}, **ELSEWHERE)
+    assert right.status_code == 200 and b"swat_database_up 1.0" in right.data
+    assert "Set-Cookie" not in right.headers  # a scrape opens no session
+
+
+def test_an_empty_token_lets_no_one_in(client, app):
+    assert app.config["SWAT"]["metrics_token"] == ""
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}, **ELSEWHERE).status_code == 403
+
+
+def test_requests_are_counted_by_endpoint_and_status(client):
+    key = ("swat_http_requests_total", (("endpoint", "health.healthz"), ("method", "GET"), ("status", "200")))
+    missing = ("swat_http_requests_total", (("endpoint", "unmatched"), ("method", "GET"), ("status", "404")))
+    before = scrape(client)
+    for _ in range(3):
+        client.get("/healthz")
+    client.get("/no-such-page")
+    after = scrape(client)
+    assert after[key] - before.get(key, 0) == 3
+    assert after[missing] - before.get(missing, 0) == 1
+    took = ("swat_http_request_duration_seconds_count", (("endpoint", "health.healthz"),))
+    assert after[took] - before.get(took, 0) == 3
+
+
+def test_the_outbox_backlog_failures_and_oldest_age(client, clock, ctx):
+    queue(clock, 3)
+    clock.advance(minutes=10)
+    queue(clock, 2, attempts=2, next_attempt_at=clock.now() + timedelta(minutes=5))  # retrying, not yet due
+    queue(clock, 1, channel="webhook", failed_at=clock.now(), attempts=8, last_error="webhook answered 500")
+    got = scrape(client)
+    email, webhook = (("channel", "email"),), (("channel", "webhook"),)
+    assert got[("swat_outbox_pending", email)] == 5
+    assert got[("swat_outbox_due", email)] == 3
+    assert got[("swat_outbox_retrying", email)] == 2
+    assert got[("swat_outbox_oldest_pending_age_seconds", email)] == 600
+    assert got[("swat_outbox_failed", email)] == 0
+    assert got[("swat_outbox_failed", webhook)] == 1 and got[("swat_outbox_pending", webhook)] == 0
+
+
+def test_the_scheduler_heartbeat_and_each_jobs_last_run(app, client, clock, ctx):
+    assert scrape(client)[("swat_scheduler_heartbeat_age_seconds", ())] == float("inf")  # never beat
+    scheduler.beat(db.session(), clock.now() - timedelta(seconds=90), clock.now() - timedelta(hours=1))
+    db.session.commit()
+    runner._run(app, lambda now: {"checked": 12, "escalated": 1}, "failed", "sla-sweep")
+
+    def broken(now):
+        raise RuntimeError("the SMTP server is gone")
+
+    runner._run(app, lambda now: {"sent": 4}, "failed", "outbox-delivery")
+    clock.advance(seconds=30)
+    with pytest.raises(RuntimeError):
+        runner._run(app, broken, "delivery failed", "outbox-delivery")
+    got = scrape(client)
+    assert got[("swat_scheduler_heartbeat_age_seconds", ())] == 120
+    sweep, delivery = (("job", "sla-sweep"),), (("job", "outbox-delivery"),)
+    assert got[("swat_job_last_run_ok", sweep)] == 1 and got[("swat_job_last_run_ok", delivery)] == 0
+    assert ("swat_job_last_duration_seconds", sweep) in got
+    assert got[("swat_job_last_run_count", (("count", "checked"), ("job", "sla-sweep")))] == 12
+    assert got[("swat_job_last_run_age_seconds", delivery)] == 0
+
+
+def test_open_consultations_by_status(client, make_ticket):
+    make_ticket()
+    make_ticket()
+    got = scrape(client)
+    assert got[("swat_tickets_open", (("status", "new"),))] == 2
+    assert got[("swat_tickets_open", (("status", "waiting"),))] == 0
+
+
+# --- the status page ---------------------------------------------------------------------
+
+
+def test_only_admins_see_the_status_page(auth, users):
+    for name in ("agent", "lead", "manager", "staff_health"):
+        assert auth.login(name).get("/admin/status").status_code == 403, name
+    page = auth.login("admin").get("/admin/status")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "デスクの状態" in html and "0027" in html
+    assert "スケジューラーがこのデータベースで動いたことがありません" in html
+
+
+def test_an_admin_sends_a_failed_message_again_and_it_is_audited(auth, clock, users):
+    queue(clock, 1, failed_at=clock.now(), attempts=8, last_error="550 5.1.1 no such mailbox")
+    message = db.session.scalar(select(OutboxMessage))
+    browser = auth.login("admin")
+    html = browser.get("/admin/status").get_data(as_text=True)
+    assert "550 5.1.1 no such mailbox" in html and "m0@pref.example.jp" in html
+    r = browser.post("/admin/status/retry", {"message": str(message.id)})
+    assert r.status_code == 302
+    db.session.expire_all()
+    message = db.session.get(OutboxMessage, message.id)
+    assert message.failed_at is None and message.attempts == 0 and message.next_attempt_at <= clock.now()
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == kinds.OUTBOX_RETRIED))
+    assert event.actor_id == users["admin"].id and '"recipient": "m0@pref.example.jp"' in event.before
+    after = browser.get("/admin/status").get_data(as_text=True)
+    assert "もう一度送ります" in after and "送れなかったメッセージはありません" in after
+    # sending it again twice is refused, in words
+    again = browser.post("/admin/status/retry", {"message": str(message.id)})
+    assert "送れなかったメッセージの中にありません" in browser.get(again.headers["Location"]).get_data(as_text=True)
+
+
+def test_an_admin_discards_a_failed_message_and_it_stays_on_record(auth, clock, users):
+    queue(clock, 1, channel="webhook", failed_at=clock.now(), attempts=8, last_error="webhook answered 500")
+    message = db.session.scalar(select(OutboxMessage))
+    browser = auth.login("admin")
+    assert browser.post("/admin/status/discard", {"message": str(message.id)}).status_code == 302
+    db.session.expire_all()
+    message = db.session.get(OutboxMessage, message.id)
+    assert message.discarded_at is not None and message.sent_at is None
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.kind == kinds.OUTBOX_DISCARDED))
+    assert event.actor_id == users["admin"].id
+    audit = browser.get("/admin/audit?kind=outbox_discarded").get_data(as_text=True)
+    assert "送れなかったメッセージを破棄" in audit
+    assert "送れなかったメッセージはありません" in browser.get("/admin/status").get_data(as_text=True)
+
+
+def test_a_manager_cannot_retry_or_discard(auth, clock, users):
+    queue(clock, 1, failed_at=clock.now(), attempts=8, last_error="boom")
+    message = db.session.scalar(select(OutboxMessage))
+    browser = auth.login("manager")
+    assert browser.post("/admin/status/retry", {"message": str(message.id)}).status_code == 403
+    assert browser.post("/admin/status/discard", {"message": str(message.id)}).status_code == 403
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).failed_at is not None
