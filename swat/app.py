@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -55,7 +54,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE=TOKYO.key,
         BABEL_TRANSLATION_DIRECTORIES=str(resources.TRANSLATIONS),
     )
-    os.makedirs(app.instance_path, exist_ok=True)
+    settings_mod.make_instance(app.instance_path)
     app.extensions["swat.clock"] = SystemClock()  # the one time source; tests put a FixedClock here
 
     db.init_app(app)

@@ -190,9 +190,20 @@ def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network
         raise SettingsError(f"metrics_allow: {exc}") from None
 
 
+def make_instance(instance: str | Path) -> None:
+    """Make the instance folder, or say in a sentence why it cannot be made."""
+    try:
+        Path(instance).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(
+            f"instance_path {str(instance)!r} cannot be made ({exc.strerror}): create it for the desk's "
+            "user, or set instance_path (SWAT_INSTANCE_PATH) to a folder it may write"
+        ) from None
+
+
 def _development_secret(instance: Path) -> str:
     """A random key kept under the instance folder so sessions survive restarts."""
-    instance.mkdir(parents=True, exist_ok=True)
+    make_instance(instance)
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()

@@ -72,3 +72,39 @@ def test_service_links_of_container_platforms_are_tolerated_and_typos_are_not(tm
     for typo in ({"SWAT_SMPT_PORT": "25"}, {"SWAT_PORT": "8000"}, {"SWAT_SERVICE_HOST_X": "a"}):
         with pytest.raises(SettingsError, match="unknown environment setting"):
             load_settings(environ={**typo, "SWAT_INSTANCE_PATH": str(tmp_path)})
+
+
+def _swat(tmp_path, *args, **env):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SWAT_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "swat"), *args],
+        cwd=tmp_path,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_command_line_says_what_is_wrong_with_the_settings_in_one_line(tmp_path):
+    r = _swat(tmp_path, "db", "upgrade", SWAT_ENV="production", SWAT_INSTANCE_PATH=str(tmp_path / "i"))
+    assert r.returncode == 2
+    assert r.stderr.strip() == "swat: production needs SWAT_SECRET_KEY (at least 32 characters); refusing to start"
+    (tmp_path / "file").write_text("not a folder")
+    r = _swat(tmp_path, "db", "upgrade", SWAT_INSTANCE_PATH=str(tmp_path / "file" / "instance"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "instance_path" in r.stderr and "cannot be made" in r.stderr and "SWAT_INSTANCE_PATH" in r.stderr
+
+
+def test_metrics_allow_takes_addresses_and_networks_and_refuses_the_rest(tmp_path):
+    s = load_settings({"instance_path": str(tmp_path), "metrics_allow": "10.0.5.20, 192.168.0.0/24, ::1"})
+    assert [str(n) for n in s["metrics_allow"]] == ["10.0.5.20/32", "192.168.0.0/24", "::1/128"]
+    with pytest.raises(SettingsError, match="metrics_allow"):
+        load_settings({"instance_path": str(tmp_path), "metrics_allow": "10.0.0.300"})
+    with pytest.raises(SettingsError, match="metrics_token must be at least 32"):
+        load_settings({"instance_path": str(tmp_path), "metrics_token": "short"})

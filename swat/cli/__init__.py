@@ -30,8 +30,13 @@ __all__ = ["main", "plain_text", "register_cli"]
 
 def _create_app():
     from ..app import create_app
+    from ..settings import SettingsError
 
-    return create_app()
+    try:
+        return create_app()
+    except SettingsError as exc:  # a configuration problem: its sentence, not a traceback
+        click.echo(f"swat: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False, load_dotenv=False, set_debug_flag=False)
