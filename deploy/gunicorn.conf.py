@@ -56,6 +56,7 @@ logconfig_dict = {
     "loggers": {
         "gunicorn.error": {"level": _level, "handlers": ["swat"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": ["swat"], "propagate": False},
+        **{name: {"level": "WARNING"} for name in logs.QUIET_AT_INFO},
     },
     "root": {"level": _level, "handlers": ["swat"]},
 }

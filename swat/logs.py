@@ -119,6 +119,9 @@ def handler(log_format: str) -> logging.Handler:
     return out
 
 
+QUIET_AT_INFO = ("alembic.runtime.plugins",)
+
+
 def configure(settings: dict) -> None:
     """Install the desk's handler on the root logger (replacing one installed before, leaving
     any other, such as a test's, alone) at `log_level`."""
@@ -127,6 +130,10 @@ def configure(settings: dict) -> None:
         root.removeHandler(old)
     root.addHandler(handler(settings["log_format"]))
     root.setLevel(settings["log_level"])
+    # What a library says at INFO about its own start-up, in every worker, tells an operator
+    # nothing (alembic's plugin set-up, seven lines per worker).
+    for chatty in QUIET_AT_INFO:
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
 
 
 def _start() -> None:
