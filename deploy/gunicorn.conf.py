@@ -18,7 +18,10 @@ import tempfile
 # /metrics across the workers: prometheus-client's multiprocess mode, in which each worker keeps
 # its counts in files in this folder and a scrape of any worker sums them all. It must be set
 # before the desk is imported. By default a private folder made here and removed at the end;
-# set PROMETHEUS_MULTIPROC_DIR (an empty folder only this service writes) to choose one.
+# set PROMETHEUS_MULTIPROC_DIR in the web unit only (an empty folder only this service writes,
+# e.g. under RuntimeDirectory=), never in the environment file the scheduler and `swat` share.
+# A reload (HUP) keeps the counts: the old workers' files stay until the next start. A binary
+# upgrade (USR2) is not supported with the default folder: restart instead.
 if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="swat-metrics-")
     os.environ["GUNICORN_SWAT_METRICS_DIR_MADE"] = "1"  # a reload reads this file again

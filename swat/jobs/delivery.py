@@ -37,6 +37,7 @@ MAX_ATTEMPTS = 8
 # next run, 30 seconds later, goes on), so a storm drains at the SMTP server's pace, not at
 # one batch per run; the scheduler never starts a second run while one is going.
 RUN_SECONDS = 25.0
+elapsed_clock = time.monotonic  # what a run's time is read from
 
 
 def backoff(attempts: int) -> timedelta:
@@ -65,6 +66,7 @@ def _claim(now: datetime) -> list[Job]:
     claimable = (
         OutboxMessage.sent_at.is_(None),
         OutboxMessage.failed_at.is_(None),
+        OutboxMessage.discarded_at.is_(None),
         OutboxMessage.next_attempt_at <= now,
         or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
     )
@@ -154,22 +156,48 @@ def _link(kind: str, params: str) -> str:
     return f"{_base()}/tickets/{json.loads(params).get('number', '')}"
 
 
+# What a server says of one message (a refused sender or recipient, a refused text): the
+# connection stays good, smtplib has reset the transaction, and the next message goes on it.
+MESSAGE_REFUSALS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError)
+
+
+class MailServerDown(Exception):
+    """The SMTP server cannot be reached or keeps dropping the connection: the run stops
+    sending e-mail, and the messages not tried keep their attempts."""
+
+
+def _dropped(exc: BaseException) -> bool:
+    """The server closed the connection, or said 421 (closing; many relays' limit of messages
+    per connection or per minute): a new connection may take the message."""
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return True
+    return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
+
+
 class Mailer:
     """One SMTP connection for a run's mails, opened for the first and closed at the end of the
-    run; a failure closes it, and the next mail opens a new one."""
+    run. A message the server refuses costs only that message; a dropped connection is opened
+    again and the message sent once more; a server that cannot be reached is `MailServerDown`."""
 
     def __init__(self, settings) -> None:
         self._settings = settings
         self._smtp: smtplib.SMTP | None = None
 
     def send(self, email) -> None:
-        if self._smtp is None:
-            self._smtp = smtp_connection.connect(self._settings)
-        try:
-            self._smtp.send_message(email)
-        except BaseException:
-            self.close()
-            raise
+        for last_try in (False, True):
+            try:
+                if self._smtp is None:
+                    self._smtp = smtp_connection.connect(self._settings)
+                self._smtp.send_message(email)
+                return
+            except MESSAGE_REFUSALS:
+                raise
+            except BaseException as exc:
+                self.close()
+                if not _dropped(exc) or last_try:
+                    if isinstance(exc, OSError):  # smtplib's errors included: the server, not the message
+                        raise MailServerDown(str(exc) or type(exc).__name__) from exc
+                    raise
 
     def close(self) -> None:
         smtp, self._smtp = self._smtp, None
@@ -237,32 +265,56 @@ def _queue_reset_mails(now: datetime) -> None:
 
 
 def deliver(now: datetime) -> dict[str, int]:
-    """Send what is due, batch after batch for at most `RUN_SECONDS`; returns counts of sent,
-    retried and given-up messages.
+    """Send what is due, batch after batch until `RUN_SECONDS` have gone (checked before each
+    message); returns counts of sent, retried and given-up messages.
 
     Each message is sent outside any database transaction (on SQLite a write
     transaction would hold the lock through the network call), between two
-    short ones: renew the claim, then record the outcome.
+    short ones: renew the claim, then record the outcome. When the SMTP server cannot be
+    reached, the message that found out counts an attempt and the run ends: the other
+    messages are released untried, so an outage does not use up their attempts. Whatever
+    stops a run (its time, an outage, an interruption) releases the claims it did not try.
     """
     clock = current_app.extensions["swat.clock"]
     counts = {"sent": 0, "retry": 0, "failed": 0}
     _queue_reset_mails(now)
     mailer = Mailer(current_app.config["SWAT"])
-    started = time.monotonic()
+    started = elapsed_clock()
+    untried: list[Job] = []
     try:
-        while jobs := _claim(at := max(now, clock.now())):
-            for job in jobs:
-                _send(job, mailer, clock, at, counts)
-            if time.monotonic() - started >= RUN_SECONDS:
-                break
+        while untried := _claim(at := max(now, clock.now())):
+            while untried:
+                if elapsed_clock() - started >= RUN_SECONDS:
+                    return counts
+                job = untried.pop(0)
+                if not _send(job, mailer, clock, at, counts):
+                    return counts
     finally:
         mailer.close()
+        _release(untried)
     return counts
 
 
-def _send(job: Job, mailer: Mailer, clock, at: datetime, counts: dict[str, int]) -> None:
-    if not _still_mine(job, clock):
+def _release(jobs: list[Job]) -> None:
+    """Give back claims not tried, attempts unchanged, for the next run."""
+    if not jobs:
         return
+    db.session.rollback()
+    for token in {j.token for j in jobs}:
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_([j.id for j in jobs if j.token == token]), OutboxMessage.claim_token == token)
+            .values(claimed_until=None, claim_token=None)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
+
+
+def _send(job: Job, mailer: Mailer, clock, at: datetime, counts: dict[str, int]) -> bool:
+    """Send one message and record what happened; False when the run should stop (the SMTP
+    server is down)."""
+    if not _still_mine(job, clock):
+        return True
     try:
         SENDERS[job.channel](job, mailer)
     except Exception as exc:  # any failure of the far side: try again later
@@ -272,8 +324,9 @@ def _send(job: Job, mailer: Mailer, clock, at: datetime, counts: dict[str, int])
             _finish(job, attempts=attempts, last_error=str(exc)[:500], failed_at=clock.now())
             counts["failed"] += 1
         else:
-            _finish(job, attempts=attempts, last_error=str(exc)[:500], next_attempt_at=at + backoff(attempts))
+            _finish(job, attempts=attempts, last_error=str(exc)[:500], next_attempt_at=clock.now() + backoff(attempts))
             counts["retry"] += 1
-    else:
-        _finish(job, attempts=job.attempts + 1, sent_at=clock.now())
-        counts["sent"] += 1
+        return not isinstance(exc, MailServerDown)
+    _finish(job, attempts=job.attempts + 1, sent_at=clock.now())
+    counts["sent"] += 1
+    return True

@@ -44,6 +44,10 @@ def _run(app: Flask, job, failure: str, name: str = ""):
             log.exception(failure)
             error = f"{type(exc).__name__}: {exc}"
             raise
+        except BaseException as exc:  # interrupted: not a run that went well
+            db.session.rollback()
+            error = f"interrupted: {type(exc).__name__}"
+            raise
         finally:
             db.session.remove()
             if name:

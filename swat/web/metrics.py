@@ -52,17 +52,26 @@ def _multiprocess() -> bool:
     return bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 
 
+# A method label is one of these or "other": a client's made-up method adds no series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def init_app(app: Flask) -> None:
-    @app.before_request
+    """Count every answered request, those a hook refused before the view (a bad address, a
+    missing CSRF token) included: the clock is the first hook of all."""
+
     def _started() -> None:
         g.metrics_started = time.perf_counter()
 
+    app.before_request_funcs.setdefault(None, []).insert(0, _started)
+
     @app.after_request
     def _answered(response: Response) -> Response:
+        endpoint = request.endpoint or "unmatched"
+        method = request.method if request.method in METHODS else "other"
+        REQUESTS.labels(endpoint, method, str(response.status_code)).inc()
         started = g.pop("metrics_started", None)
         if started is not None:
-            endpoint = request.endpoint or "unmatched"
-            REQUESTS.labels(endpoint, request.method, str(response.status_code)).inc()
             DURATION.labels(endpoint).observe(time.perf_counter() - started)
         return response
 
@@ -77,13 +86,31 @@ def _address(raw: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     return address
 
 
+FORWARDING_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-Ip")
+
+
+def _client_address() -> str | None:
+    """The scraper's address, when it can be believed: with proxy_count 0, a request that came
+    through a proxy (it has forwarding headers) is the proxy's, not the scraper's; with a
+    proxy, the address it forwarded counts only if the peer was a proxy on this host."""
+    if not settings()["proxy_count"]:
+        if any(request.headers.get(h) for h in FORWARDING_HEADERS):
+            return None
+        return request.remote_addr
+    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", request.remote_addr)
+    found = _address(peer or "")
+    if found is None or not found.is_loopback:
+        return None
+    return request.remote_addr
+
+
 def allowed() -> bool:
     s = settings()
     token = s["metrics_token"]
     given = request.headers.get("Authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return True
-    address = _address(request.remote_addr or "")
+    address = _address(_client_address() or "")
     return address is not None and any(address in network for network in s["metrics_allow"])
 
 
@@ -102,7 +129,7 @@ class DeskCollector:
     def _families(self, found: operations.Snapshot, at):
         versions = found.versions
         info = GaugeMetricFamily(
-            "swat_info", "The desk's version and its database's migration.", labels=["version", "schema", "head"]
+            "swat_build_info", "The desk's version and its database's migration.", labels=["version", "schema", "head"]
         )
         info.add_metric([versions.desk, versions.schema, versions.head], 1)
         yield info
@@ -135,7 +162,7 @@ class DeskCollector:
         yield age
 
         took = GaugeMetricFamily(
-            "swat_job_last_duration_seconds",
+            "swat_job_last_run_duration_seconds",
             "How long each job's last run took (sla-sweep: the SLA sweep).",
             labels=["job"],
         )
@@ -146,9 +173,9 @@ class DeskCollector:
             "swat_job_last_run_ok", "1 when each job's last run went well, 0 when it failed.", labels=["job"]
         )
         counted = GaugeMetricFamily(
-            "swat_job_last_run_count",
+            "swat_job_last_run_items",
             "What each job's last run counted (sent, failed, escalated …).",
-            labels=["job", "count"],
+            labels=["job", "item"],
         )
         for run in found.runs:
             took.add_metric([run.name], run.duration_ms / 1000)

@@ -38,6 +38,10 @@ def status():
     beat_age = (at - beat.beat_at).total_seconds() if beat else None
     page = _page()
     failed, total = operations.failed_messages(session, page)
+    pages = max(1, -(-total // operations.FAILED_PAGE))
+    if page > pages:  # the last one on the last page was sent again or discarded
+        page = pages
+        failed, total = operations.failed_messages(session, page)
     runs = [(run, json.loads(run.counts or "{}")) for run in operations.job_runs(session)]
     return render_template(
         "admin/status.html",
@@ -51,7 +55,7 @@ def status():
         open_by_status=operations.open_by_status(session),
         failed=failed,
         failed_total=total,
-        page=SimpleNamespace(page=page, pages=max(1, -(-total // operations.FAILED_PAGE)), at_least=False),
+        page=SimpleNamespace(page=page, pages=pages, at_least=False),
         now=at,
     )
 

@@ -50,16 +50,39 @@ def test_a_refused_recipient_costs_only_its_own_message(make_ticket, users, cloc
     assert sorted(to[0] for to, _ in smtp.messages) == ["after@pref.example.jp", "kenko@pref.example.jp"]
     refused = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "refused@pref.example.jp"))
     assert refused.sent_at is None and refused.attempts == 1 and "no such mailbox" in refused.last_error
-    # the connection that refused was closed; the next mail went over a new one
-    assert len(smtp.sessions) == 2
+    # the server refused one recipient, not the connection: the next mail went over the same one
+    assert len(smtp.sessions) == 1
 
 
 def test_a_run_stops_after_its_time_and_the_next_goes_on(monkeypatch, make_ticket, users, clock, store, limits, smtp):
     waiting = queue_replies(
         users, make_ticket, clock, store, limits, [f"member{i}@pref.example.jp" for i in range(delivery.BATCH + 10)]
     )
-    monkeypatch.setattr(delivery, "RUN_SECONDS", 0.0)  # every run: one batch, then its time is up
-    assert deliver(clock.now())["sent"] == delivery.BATCH
-    assert deliver(clock.now())["sent"] == waiting - delivery.BATCH
-    assert deliver(clock.now())["sent"] == 0
+    ticks = iter(range(10_000))
+    monkeypatch.setattr(delivery, "elapsed_clock", lambda: next(ticks))  # a second per look at the time
+    monkeypatch.setattr(delivery, "RUN_SECONDS", 5.0)
+    assert deliver(clock.now())["sent"] == 4  # started at 0; messages at 1 … 4; at 5 the time is up
+    untried = db.session.scalars(select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))).all()
+    assert len(untried) == waiting - 4
+    assert all(m.claim_token is None and m.attempts == 0 for m in untried)  # given back untouched
+    monkeypatch.setattr(delivery, "RUN_SECONDS", 1000.0)
+    assert deliver(clock.now())["sent"] == waiting - 4
     assert len(smtp.messages) == waiting
+
+
+def test_an_unreachable_server_costs_one_attempt_not_the_whole_backlog(
+    app, make_ticket, users, clock, store, limits, smtp
+):
+    waiting = queue_replies(users, make_ticket, clock, store, limits, [f"m{i}@pref.example.jp" for i in range(120)])
+    port = app.config["SWAT"]["smtp_port"]
+    app.config["SWAT"]["smtp_port"] = 1  # nothing listens there
+    try:
+        assert deliver(clock.now()) == {"sent": 0, "retry": 1, "failed": 0}
+    finally:
+        app.config["SWAT"]["smtp_port"] = port
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    assert rows[0].attempts == 1 and "Connection refused" in rows[0].last_error
+    assert all(m.attempts == 0 and m.claim_token is None for m in rows[1:])
+    assert deliver(clock.now())["sent"] == waiting - 1  # the server is back; the first waits its minute
+    clock.advance(minutes=1)
+    assert deliver(clock.now())["sent"] == 1

@@ -12,7 +12,9 @@ from swat.domain import audit as kinds
 from swat.extensions import db
 from swat.jobs import runner, scheduler
 from swat.models import AuditEvent, OutboxMessage
+from swat.resources import MIGRATIONS
 from swat.services import notify
+from swat.services.health import migration_head
 
 ELSEWHERE = {"environ_base": {"REMOTE_ADDR": "203.0.113.5"}}
 TOKEN = "m" * 40
@@ -60,6 +62,23 @@ def test_metrics_answer_this_host_and_the_token_only(client, token):
     right = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}, **ELSEWHERE)
     assert right.status_code == 200 and b"swat_database_up 1.0" in right.data
     assert "Set-Cookie" not in right.headers  # a scrape opens no session
+
+
+def test_a_forwarded_address_is_believed_only_from_a_proxy_on_this_host(client, app):
+    through_proxy = {"X-Forwarded-For": "198.51.100.7"}
+    # no proxy configured: a request that came through one is the proxy's, not loopback's
+    assert app.config["SWAT"]["proxy_count"] == 0
+    assert client.get("/metrics", headers=through_proxy).status_code == 403
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::ffff:127.0.0.1"}).status_code == 200
+    assert client.get("/metrics", environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+def test_a_made_up_method_adds_no_series_and_refused_requests_are_counted(client):
+    client.open("/healthz", method="ZZZTOP")
+    client.post("/logout")  # no CSRF token: refused before the view
+    text = client.get("/metrics").get_data(as_text=True)
+    assert "ZZZTOP" not in text and 'method="other"' in text
+    assert 'swat_http_requests_total{endpoint="auth.logout",method="POST",status="400"}' in text
 
 
 def test_an_empty_token_lets_no_one_in(client, app):
@@ -113,8 +132,8 @@ def test_the_scheduler_heartbeat_and_each_jobs_last_run(app, client, clock, ctx)
     assert got[("swat_scheduler_heartbeat_age_seconds", ())] == 120
     sweep, delivery = (("job", "sla-sweep"),), (("job", "outbox-delivery"),)
     assert got[("swat_job_last_run_ok", sweep)] == 1 and got[("swat_job_last_run_ok", delivery)] == 0
-    assert ("swat_job_last_duration_seconds", sweep) in got
-    assert got[("swat_job_last_run_count", (("count", "checked"), ("job", "sla-sweep")))] == 12
+    assert ("swat_job_last_run_duration_seconds", sweep) in got
+    assert got[("swat_job_last_run_items", (("item", "checked"), ("job", "sla-sweep")))] == 12
     assert got[("swat_job_last_run_age_seconds", delivery)] == 0
 
 
@@ -135,7 +154,7 @@ def test_only_admins_see_the_status_page(auth, users):
     page = auth.login("admin").get("/admin/status")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "デスクの状態" in html and "0027" in html
+    assert "デスクの状態" in html and f'data-testid="schema">{migration_head(str(MIGRATIONS))}' in html
     assert "スケジューラーがこのデータベースで動いたことがありません" in html
 
 
