@@ -214,9 +214,9 @@ def scrape(base: str) -> dict:
             out["due"] += value
         elif name == "swat_outbox_oldest_pending_age_seconds":
             out["oldest_age_s"] = max(out["oldest_age_s"], value)
-        elif name == "swat_job_last_duration_seconds" and 'job="sla-sweep"' in labels:
+        elif name == "swat_job_last_run_duration_seconds" and 'job="sla-sweep"' in labels:
             out["sweep_s"] = value
-        elif name == "swat_job_last_duration_seconds" and 'job="outbox-delivery"' in labels:
+        elif name == "swat_job_last_run_duration_seconds" and 'job="outbox-delivery"' in labels:
             out["delivery_s"] = value
         elif name == "swat_scheduler_heartbeat_age_seconds":
             out["heartbeat_age_s"] = value
