@@ -211,6 +211,8 @@ def prepare_database(app, n_users: int, rng: random.Random, sample_size: int, op
                 department_id=u["department"],
                 theme_ids=u["themes"],
                 hash_method=HASH_METHOD,
+                # the load's own accounts: no change-password step before their first page
+                must_change_password=False,
             )
             created += 1
         s.commit()
