@@ -63,6 +63,8 @@ def status():
 def _act(action, done):
     try:
         message_id = int(request.form.get("message", ""))
+        if not 0 < message_id < 2**31:  # a number the database can hold
+            raise ValueError
     except ValueError:
         flash(_("Choose a message."), "error")
         return redirect(url_for("operations.status"))
