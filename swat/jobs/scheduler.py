@@ -18,12 +18,12 @@ import threading
 from datetime import datetime
 
 from flask import Flask
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..domain.tz import TOKYO
 from ..extensions import db
 from ..models import SchedulerHeartbeat
+from ..services import statements
 from . import runner
 
 log = logging.getLogger("swat.jobs")
@@ -32,11 +32,9 @@ NAME = "scheduler"
 
 def beat(session: Session, now: datetime, started_at: datetime, *, name: str = NAME) -> None:
     """Write the heartbeat: this host and process, since when, and now (one upsert)."""
-    table = SchedulerHeartbeat.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = {"name": name, "host": socket.gethostname()[:255], "pid": os.getpid(), "started_at": started_at}
-    statement = dialect.insert(table).values(**values, beat_at=now)
-    session.execute(statement.on_conflict_do_update(index_elements=["name"], set_={**values, "beat_at": now}))
+    row = {**values, "beat_at": now}
+    session.execute(statements.insert_or_update(session, SchedulerHeartbeat, row, ["name"], row))
 
 
 def _schedule(scheduler, app: Flask) -> None:

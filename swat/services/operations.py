@@ -16,7 +16,6 @@ from datetime import datetime
 from importlib import metadata
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,7 +23,7 @@ from ..domain import audit as kinds
 from ..domain import states
 from ..domain.errors import NotFound
 from ..models import JobRun, OutboxMessage, SchedulerHeartbeat, Ticket
-from . import audit
+from . import audit, statements
 
 CHANNELS = ("email", "webhook")
 FAILED_PAGE = 50
@@ -41,8 +40,6 @@ def record_run(
 ) -> None:
     """Rewrite job `name`'s row with this run (one upsert): a run that went well also moves
     `ok_at`; one that failed keeps when the job last went well."""
-    table = JobRun.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     values = {
         "host": socket.gethostname()[:255],
         "started_at": started_at,
@@ -54,8 +51,12 @@ def record_run(
     }
     if not error:
         values["ok_at"] = finished_at
-    statement = dialect.insert(table).values(name=name, **values)
-    session.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+    session.execute(statements.insert_or_update(session, JobRun, {"name": name, **values}, ["name"], values))
+
+
+def counted(run: JobRun) -> dict:
+    """What a job's last run counted, as its row keeps it."""
+    return json.loads(run.counts or "{}")
 
 
 @dataclass(frozen=True)
@@ -150,15 +151,23 @@ def versions(session: Session, head: str) -> Versions:
 # --- messages that gave up ---------------------------------------------------------------
 
 
-def failed_messages(session: Session, page: int = 1, per_page: int = FAILED_PAGE) -> tuple[list[OutboxMessage], int]:
-    """The messages that gave up and were not discarded, newest first, one page; and how many."""
+def failed_pages(total: int, per_page: int = FAILED_PAGE) -> int:
+    return max(1, -(-total // per_page))
+
+
+def failed_messages(
+    session: Session, page: int = 1, per_page: int = FAILED_PAGE
+) -> tuple[list[OutboxMessage], int, int]:
+    """The messages that gave up and were not discarded, newest first, one page; how many; and
+    the page shown (the last one when `page` is past it, as after the last of a page went)."""
     m = OutboxMessage
     where = (m.sent_at.is_(None), m.failed_at.is_not(None), m.discarded_at.is_(None))
     total = session.scalar(select(func.count()).select_from(m).where(*where)) or 0
+    page = min(page, failed_pages(total, per_page))
     rows = session.scalars(
         select(m).where(*where).order_by(m.failed_at.desc(), m.id.desc()).offset((page - 1) * per_page).limit(per_page)
     )
-    return list(rows), total
+    return list(rows), total, page
 
 
 def _failed(session: Session, message_id: int) -> OutboxMessage:

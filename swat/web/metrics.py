@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-import json
 import math
 import os
 import time
@@ -181,7 +180,7 @@ class DeskCollector:
             took.add_metric([run.name], run.duration_ms / 1000)
             ran.add_metric([run.name], max(0.0, (at - run.finished_at).total_seconds()))
             went.add_metric([run.name], 1 if run.ok else 0)
-            for key, value in json.loads(run.counts or "{}").items():
+            for key, value in operations.counted(run).items():
                 if isinstance(value, int | float) and not isinstance(value, bool):
                     counted.add_metric([run.name, key], value)
         yield from (took, ran, went, counted)

@@ -4,7 +4,6 @@ with its reason, to send again or discard (admins; each in the audit trail)."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -15,17 +14,11 @@ from .. import resources, transaction
 from ..domain import permissions
 from ..services import health, operations
 from .common import attempt, error_text, now, requires
+from .listing_params import page_number
 
 bp = Blueprint("operations", __name__, url_prefix="/admin")
 # A heartbeat older than this is shown as a problem (the scheduler beats each minute).
 HEARTBEAT_LATE_SECONDS = 180
-
-
-def _page() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), 1_000_000))
-    except ValueError:
-        return 1
 
 
 @bp.get("/status")
@@ -36,13 +29,8 @@ def status():
     head = health.migration_head(str(resources.MIGRATIONS))
     beat = operations.heartbeat(session)
     beat_age = (at - beat.beat_at).total_seconds() if beat else None
-    page = _page()
-    failed, total = operations.failed_messages(session, page)
-    pages = max(1, -(-total // operations.FAILED_PAGE))
-    if page > pages:  # the last one on the last page was sent again or discarded
-        page = pages
-        failed, total = operations.failed_messages(session, page)
-    runs = [(run, json.loads(run.counts or "{}")) for run in operations.job_runs(session)]
+    failed, total, page = operations.failed_messages(session, page_number(request.args.get("page")))
+    runs = [(run, operations.counted(run)) for run in operations.job_runs(session)]
     return render_template(
         "admin/status.html",
         versions=operations.versions(session, head),
@@ -55,7 +43,7 @@ def status():
         open_by_status=operations.open_by_status(session),
         failed=failed,
         failed_total=total,
-        page=SimpleNamespace(page=page, pages=pages, at_least=False),
+        page=SimpleNamespace(page=page, pages=operations.failed_pages(total), at_least=False),
         now=at,
     )
 

@@ -201,3 +201,9 @@ def test_a_manager_cannot_retry_or_discard(auth, clock, users):
     assert browser.post("/admin/status/discard", {"message": str(message.id)}).status_code == 403
     db.session.expire_all()
     assert db.session.get(OutboxMessage, message.id).failed_at is not None
+
+
+def test_a_page_past_the_end_shows_the_last_one(auth, clock, users):
+    queue(clock, 1, failed_at=clock.now(), attempts=8, last_error="550 5.1.1 no such mailbox")
+    html = auth.login("admin").get("/admin/status?page=5").get_data(as_text=True)
+    assert "m0@pref.example.jp" in html and "送れなかったメッセージはありません" not in html
