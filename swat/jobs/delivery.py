@@ -25,7 +25,7 @@ from sqlalchemy import or_, select, update
 from .. import messages
 from ..extensions import db
 from ..models import OutboxMessage, Ticket
-from ..services import directory, passwords
+from ..services import directory, operations, passwords
 from ..services.statements import rows_matched
 from . import smtp as smtp_connection
 from .mail_compose import compose
@@ -37,6 +37,7 @@ MAX_ATTEMPTS = 8
 # next run, 30 seconds later, goes on), so a storm drains at the SMTP server's pace, not at
 # one batch per run; the scheduler never starts a second run while one is going.
 RUN_SECONDS = 25.0
+EXPIRED = "not sent: the password-reset link in it expired before it could be sent"
 elapsed_clock = time.monotonic  # what a run's time is read from
 
 
@@ -59,6 +60,8 @@ class Job:
     token: str
     # The Message-ID of the mail the message's consultation was filed by, if it was.
     thread: str | None = None
+    # A password-reset mail whose link expired while it waited (an outage): not sent.
+    expired: bool = False
 
 
 def _claim(now: datetime) -> list[Job]:
@@ -84,7 +87,18 @@ def _claim(now: datetime) -> list[Job]:
     ).all()
     threads = _threads(rows)
     jobs = [
-        Job(m.id, m.channel, m.recipient, m.locale, m.kind, m.params, m.attempts, token, threads.get(m.id))
+        Job(
+            m.id,
+            m.channel,
+            m.recipient,
+            m.locale,
+            m.kind,
+            m.params,
+            m.attempts,
+            token,
+            threads.get(m.id),
+            operations.link_expired(m.kind, m.params, m.created_at, now),
+        )
         for m in rows
     ]
     db.session.commit()
@@ -171,6 +185,8 @@ def _dropped(exc: BaseException) -> bool:
     per connection or per minute): a new connection may take the message."""
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):  # every recipient refused with 421
+        return bool(exc.recipients) and all(code == 421 for code, _ in exc.recipients.values())
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
 
 
@@ -190,9 +206,9 @@ class Mailer:
                     self._smtp = smtp_connection.connect(self._settings)
                 self._smtp.send_message(email)
                 return
-            except MESSAGE_REFUSALS:
-                raise
             except BaseException as exc:
+                if isinstance(exc, MESSAGE_REFUSALS) and not _dropped(exc):
+                    raise  # the message's own fault; the connection goes on
                 self.close()
                 if not _dropped(exc) or last_try:
                     if isinstance(exc, OSError):  # smtplib's errors included: the server, not the message
@@ -314,6 +330,10 @@ def _send(job: Job, mailer: Mailer, clock, at: datetime, counts: dict[str, int])
     """Send one message and record what happened; False when the run should stop (the SMTP
     server is down)."""
     if not _still_mine(job, clock):
+        return True
+    if job.expired:
+        _finish(job, last_error=EXPIRED, failed_at=clock.now())
+        counts["failed"] += 1
         return True
     try:
         SENDERS[job.channel](job, mailer)

@@ -110,15 +110,26 @@ def run_delivery(app: Flask):
     return _run(app, deliver, "delivery failed; it runs again shortly", "outbox-delivery")
 
 
+def fetched(report) -> dict[str, int]:
+    """What a mailbox run counted: each outcome ("filed", "reply", "held", …), the messages
+    left for the next run (errors and not tried) and those another fetcher took first."""
+    return {**dict(report.outcomes), "errors": len(report.errors), "left": report.left, "gone": report.gone}
+
+
 def run_mail(app: Flask):
-    """Read the desk's mailbox (each message its own transaction: see jobs.mail)."""
+    """Read the desk's mailbox (each message its own transaction: see jobs.mail); the run is
+    recorded as the other jobs' are, a mailbox that cannot be read as a failed run."""
     from ..services.mail_fetch import MailFetchError
     from .mail import run_mail_fetch
 
     try:
-        return run_mail_fetch(app)
+        return _run(
+            app,
+            lambda now: fetched(run_mail_fetch(app)),
+            "the mailbox could not be read; it is read again at the next minute",
+            "mail-fetch",
+        )
     except MailFetchError:
-        log.exception("the mailbox could not be read; it is read again at the next minute")
         return None
 
 

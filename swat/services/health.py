@@ -29,27 +29,53 @@ def migration_head(migrations: str) -> str:
     return ScriptDirectory(str(Path(migrations))).get_current_head() or ""
 
 
-def readiness(session: Session, migrations: str) -> list[str]:
+class Reason(str):
+    """One reason not to serve: in English as a string (for /readyz and the log), with a `code`
+    and its `params` for a page to say it in the reader's language."""
+
+    code: str
+    params: dict[str, str]
+
+    def __new__(cls, text: str, code: str, **params: str) -> Reason:
+        reason = super().__new__(cls, text)
+        reason.code, reason.params = code, params
+        return reason
+
+
+def readiness(session: Session, migrations: str) -> list[Reason]:
     """Why this process should not be sent traffic yet: the database does not answer, its
     schema is not at the code's migration head, or the reference data was never loaded.
-    Empty when ready. The reasons are for an operator, in English."""
+    Empty when ready."""
     try:
         check_database(session)
     except SQLAlchemyError as exc:
         session.rollback()
-        return [f"database: not reachable ({type(exc.__cause__ or exc).__name__})"]
+        error = type(exc.__cause__ or exc).__name__
+        return [Reason(f"database: not reachable ({error})", "database", error=error)]
     head = migration_head(migrations)
     try:
         current = session.scalar(text("SELECT version_num FROM alembic_version")) or ""
     except SQLAlchemyError:
         session.rollback()
-        return [f"migrations: the database has none; run `swat db upgrade` (head {head})"]
-    reasons = []
+        return [
+            Reason(f"migrations: the database has none; run `swat db upgrade` (head {head})", "no_schema", head=head)
+        ]
     if current != head:
-        reasons.append(f"migrations: the database is at {current or 'none'}, the code at {head}; run `swat db upgrade`")
-        return reasons
+        return [
+            Reason(
+                f"migrations: the database is at {current or 'none'}, the code at {head}; run `swat db upgrade`",
+                "schema_behind",
+                current=current or "—",
+                head=head,
+            )
+        ]
     stored = set(session.scalars(select(ReferenceDocument.name)))
-    missing = [name for name in REFERENCE_DOCUMENTS if name not in stored]
+    missing = ", ".join(name for name in REFERENCE_DOCUMENTS if name not in stored)
     if missing or not session.scalar(select(func.count()).select_from(Department)):
-        reasons.append(f"reference data: not loaded ({', '.join(missing) or 'departments'}); run `swat reference load`")
-    return reasons
+        missing = missing or "departments"
+        return [
+            Reason(
+                f"reference data: not loaded ({missing}); run `swat reference load`", "no_reference", missing=missing
+            )
+        ]
+    return []

@@ -12,7 +12,7 @@ import platform
 import socket
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import metadata
 
 from sqlalchemy import func, select, text, update
@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from ..domain import audit as kinds
 from ..domain import states
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, ValidationError
 from ..models import JobRun, OutboxMessage, SchedulerHeartbeat, Ticket
 from . import audit, statements
+from .passwords import RESET_KIND
 
 CHANNELS = ("email", "webhook")
 FAILED_PAGE = 50
+AUDITED_IDS = 200  # message numbers a "send all again" event lists
 
 
 def record_run(
@@ -193,20 +195,76 @@ def _described(message: OutboxMessage) -> dict:
     }
 
 
+def link_expired(kind: str, params: str, created_at: datetime, now: datetime) -> bool:
+    """Whether the message is a password-reset mail whose link no longer works: sent now, it
+    would only lead its reader to an error (they ask for a new link instead)."""
+    if kind != RESET_KIND:
+        return False
+    try:
+        minutes = int(json.loads(params or "{}").get("minutes", 0))
+    except (ValueError, TypeError, AttributeError):
+        return True
+    return created_at + timedelta(minutes=minutes) <= now
+
+
+_REQUEUED = {"failed_at": None, "attempts": 0, "claimed_until": None, "claim_token": None}
+
+
 def retry(session: Session, now: datetime, actor, message_id: int, source: str = "") -> OutboxMessage:
-    """Send a message that gave up again, from its first attempt, at the next delivery run."""
+    """Send a message that gave up again, from its first attempt, at the next delivery run.
+    A password-reset mail whose link has expired is refused: discard it."""
     message = _failed(session, message_id)
+    if link_expired(message.kind, message.params, message.created_at, now):
+        raise ValidationError(
+            "The password-reset link in this message has expired, so it is not sent again; discard it. "
+            "The person can ask for a new link on the sign-in page."
+        )
     before = _described(message)
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message.id, OutboxMessage.failed_at.is_not(None))
-        .values(failed_at=None, attempts=0, next_attempt_at=now, claimed_until=None, claim_token=None)
+        .values(next_attempt_at=now, **_REQUEUED)
         .execution_options(synchronize_session="fetch")
     )
     audit.record(
         session, now, actor=actor, kind=kinds.OUTBOX_RETRIED, source=source, before=before, after={"state": "queued"}
     )
     return message
+
+
+def retry_all(session: Session, now: datetime, actor, source: str = "") -> tuple[int, int]:
+    """Send every message that gave up again (after an outage of the mail server, say), but not
+    password-reset mails whose link has expired; one audit event says how many and which.
+    Returns (sent again, left because their link expired)."""
+    m = OutboxMessage
+    where = (m.sent_at.is_(None), m.failed_at.is_not(None), m.discarded_at.is_(None))
+    chosen, expired = [], 0
+    for mid, kind, params, created_at in session.execute(
+        select(m.id, m.kind, m.params, m.created_at).where(*where).order_by(m.id)
+    ):
+        if link_expired(kind, params, created_at, now):
+            expired += 1
+        else:
+            chosen.append(mid)
+    for start in range(0, len(chosen), 500):
+        session.execute(
+            update(m)
+            .where(m.id.in_(chosen[start : start + 500]), *where)
+            .values(next_attempt_at=now, **_REQUEUED)
+            .execution_options(synchronize_session=False)
+        )
+    if chosen:
+        shown = ", ".join(str(i) for i in chosen[:AUDITED_IDS]) + (", …" if len(chosen) > AUDITED_IDS else "")
+        audit.record(
+            session,
+            now,
+            actor=actor,
+            kind=kinds.OUTBOX_RETRIED,
+            source=source,
+            before={"count": len(chosen), "message": shown},
+            after={"state": "queued"},
+        )
+    return len(chosen), expired
 
 
 def discard(session: Session, now: datetime, actor, message_id: int, source: str = "") -> OutboxMessage:

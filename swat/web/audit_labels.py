@@ -52,6 +52,7 @@ FIELD_LABELS = {
     "older_than": _l("Older than"),
     "retention_days": _l("Retention (days)"),
     "message": _l("Message number"),
+    "count": _l("Messages"),
     "channel": _l("Channel"),
     "recipient": _l("Recipient"),
     "kind": _l("Kind"),

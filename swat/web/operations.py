@@ -8,9 +8,11 @@ from types import SimpleNamespace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
-from .. import resources, transaction
+from .. import messages, resources, transaction
 from ..domain import permissions
 from ..services import health, operations
 from .common import attempt, error_text, now, requires
@@ -19,6 +21,60 @@ from .listing_params import page_number
 bp = Blueprint("operations", __name__, url_prefix="/admin")
 # A heartbeat older than this is shown as a problem (the scheduler beats each minute).
 HEARTBEAT_LATE_SECONDS = 180
+
+# The scheduler's jobs (their ids in swat.jobs.scheduler and in job_runs) and what they count.
+JOB_LABELS = {
+    "sla-sweep": _l("SLA sweep"),
+    "outbox-delivery": _l("Delivery of the outbox"),
+    "mail-fetch": _l("Reading the desk's mailbox"),
+    "sign-in-housekeeping": _l("Sign-in housekeeping"),
+    "directory-sync": _l("Directory sync"),
+    "weekly-summary": _l("Weekly summary"),
+}
+COUNT_LABELS = {
+    "checked": _l("SLA clocks checked"),
+    "fired": _l("escalations"),
+    "renotified": _l("reminders"),
+    "sent": _l("sent"),
+    "retry": _l("to try again"),
+    "failed": _l("gave up"),
+    "forgotten": _l("old sign-in failures forgotten"),
+    "filed": _l("filed"),
+    "reply": _l("replies"),
+    "held": _l("held for review"),
+    "ignored": _l("ignored"),
+    "refused": _l("refused"),
+    "duplicate": _l("already taken in"),
+    "too_large": _l("too large"),
+    "errors": _l("left for the next run"),
+    "left": _l("not tried"),
+    "gone": _l("taken by another reader"),
+    "found": _l("people in the directory"),
+    "unchanged": _l("unchanged"),
+    "queued": _l("queued"),
+    "already": _l("already sent"),
+    "week": _l("week"),
+}
+READINESS = {
+    "database": _l("The database does not answer (%(error)s)."),
+    "no_schema": _l("The database has no schema: run swat db upgrade (the code is at %(head)s)."),
+    "schema_behind": _l("The database is at migration %(current)s and the code at %(head)s: run swat db upgrade."),
+    "no_reference": _l("The reference data is not loaded (%(missing)s): run swat reference load."),
+}
+
+
+def _said(reason) -> str:
+    """A readiness reason in the reader's language (its English text if its code is new)."""
+    label = READINESS.get(getattr(reason, "code", ""))
+    return str(label) % reason.params if label is not None else str(reason)
+
+
+def _subject(message) -> str:
+    """What the message's subject says (the kind as stored if its parameters cannot be read)."""
+    try:
+        return messages.subject(message.kind, message.params)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return message.kind
 
 
 @bp.get("/status")
@@ -30,18 +86,22 @@ def status():
     beat = operations.heartbeat(session)
     beat_age = (at - beat.beat_at).total_seconds() if beat else None
     failed, total, page = operations.failed_messages(session, page_number(request.args.get("page")))
-    runs = [(run, operations.counted(run)) for run in operations.job_runs(session)]
+    runs = [
+        (run, JOB_LABELS.get(run.name, run.name), {str(COUNT_LABELS.get(k, k)): v for k, v in counted.items()})
+        for run in operations.job_runs(session)
+        for counted in [operations.counted(run)]
+    ]
     return render_template(
         "admin/status.html",
         versions=operations.versions(session, head),
-        readiness=health.readiness(session, str(resources.MIGRATIONS)),
+        readiness=[_said(r) for r in health.readiness(session, str(resources.MIGRATIONS))],
         beat=beat,
         beat_age=beat_age,
         beat_late=beat_age is None or beat_age > HEARTBEAT_LATE_SECONDS,
         runs=runs,
         outbox=operations.outbox(session, at),
         open_by_status=operations.open_by_status(session),
-        failed=failed,
+        failed=[(m, _subject(m)) for m in failed],
         failed_total=total,
         page=SimpleNamespace(page=page, pages=operations.failed_pages(total), at_least=False),
         now=at,
@@ -82,3 +142,28 @@ def discard():
         operations.discard,
         lambda m: _("Message %(id)s to %(to)s was discarded; it will not be sent.", id=m.id, to=m.recipient),
     )
+
+
+@bp.post("/status/retry-all")
+@requires(permissions.can_admin)
+def retry_all():
+    done, error = attempt(
+        operations.retry_all, transaction.session(), now(), current_user, source=request.remote_addr or ""
+    )
+    if error is not None:
+        flash(error_text(error), "error")
+        return redirect(url_for("operations.status"))
+    sent, expired = done or (0, 0)
+    said = ngettext(
+        "%(num)d message will be sent again at the next delivery.",
+        "%(num)d messages will be sent again at the next delivery.",
+        sent,
+    )
+    if expired:
+        said += " " + ngettext(
+            "%(num)d password-reset mail whose link has expired was left: discard it.",
+            "%(num)d password-reset mails whose links have expired were left: discard them.",
+            expired,
+        )
+    flash(said, "success" if sent else "error")
+    return redirect(url_for("operations.status"))

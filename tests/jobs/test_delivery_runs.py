@@ -86,3 +86,27 @@ def test_an_unreachable_server_costs_one_attempt_not_the_whole_backlog(
     assert deliver(clock.now())["sent"] == waiting - 1  # the server is back; the first waits its minute
     clock.advance(minutes=1)
     assert deliver(clock.now())["sent"] == 1
+
+
+def test_a_relay_that_says_421_after_each_few_messages_gets_them_all(make_ticket, users, clock, store, limits, smtp):
+    """A 421 to MAIL FROM (the relay's limit per connection) is not the message's fault: it goes
+    again at once over a new connection, without costing an attempt."""
+    smtp.per_connection = 2
+    waiting = queue_replies(users, make_ticket, clock, store, limits, [f"m{i}@pref.example.jp" for i in range(6)])
+    assert deliver(clock.now()) == {"sent": waiting, "retry": 0, "failed": 0}
+    assert len(smtp.messages) == waiting and len(smtp.sessions) == -(-waiting // 2)
+    assert {m.attempts for m in db.session.scalars(select(OutboxMessage))} == {1}
+
+
+def test_a_reset_link_that_expired_while_it_waited_is_not_sent(make_ticket, users, clock, store, limits, smtp):
+    queue_replies(users, make_ticket, clock, store, limits, [])
+    params = '{"salt": "s", "minutes": 30, "name": "保健 花子", "username": "staff_health"}'
+    row = notify.outbox_row("email", "kenko@pref.example.jp", "ja", "password_reset", params, clock.now())
+    db.session.execute(insert(OutboxMessage), [{**row, "created_at": clock.now() - delivery.timedelta(minutes=31)}])
+    db.session.commit()
+    assert deliver(clock.now()) == {"sent": 1, "retry": 0, "failed": 1}
+    assert [m["Subject"] for _to, m in smtp.messages] != [] and all(
+        "パスワード" not in m["Subject"] for _to, m in smtp.messages
+    )
+    reset = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "password_reset"))
+    assert reset.sent_at is None and reset.failed_at is not None and "expired" in reset.last_error

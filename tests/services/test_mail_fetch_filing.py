@@ -55,3 +55,24 @@ def test_a_message_over_the_limit_is_refused_from_its_header(app, desk, dovecot,
 def test_without_a_mailbox_the_command_says_so(app):
     r = app.test_cli_runner().invoke(args=["mail", "fetch"])
     assert r.exit_code == 1 and "no mailbox is configured (imap_host)" in r.output
+
+
+def test_the_scheduler_records_each_mailbox_run(app, desk, dovecot, monkeypatch):
+    """As the other jobs: a run that read the mailbox leaves its counts in job_runs (the status
+    page and /metrics read them), one that could not read it a failed run with the reason."""
+    from swat.jobs import runner
+    from swat.models import JobRun
+
+    for key, value in dovecot.settings().items():
+        monkeypatch.setitem(app.config["SWAT"], key, value)
+    dovecot.append((CORPUS / "attach_rfc2231.eml").read_bytes())
+    db.session.commit()
+    assert runner.run_mail(app) == {"filed": 1, "errors": 0, "left": 0, "gone": 0}
+    run = db.session.get(JobRun, "mail-fetch")
+    assert run.ok and '"filed": 1' in run.counts
+    db.session.rollback()  # the job writes its row in its own session
+    monkeypatch.setitem(app.config["SWAT"], "imap_password", "not-the-password")
+    assert runner.run_mail(app) is None
+    db.session.expire_all()
+    run = db.session.get(JobRun, "mail-fetch")
+    assert not run.ok and run.error.startswith("MailFetchError") and run.ok_at is not None

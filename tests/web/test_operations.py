@@ -207,3 +207,53 @@ def test_a_page_past_the_end_shows_the_last_one(auth, clock, users):
     queue(clock, 1, failed_at=clock.now(), attempts=8, last_error="550 5.1.1 no such mailbox")
     html = auth.login("admin").get("/admin/status?page=5").get_data(as_text=True)
     assert "m0@pref.example.jp" in html and "送れなかったメッセージはありません" not in html
+
+
+def reset_mail(clock, minutes_ago, **values):
+    params = '{"salt": "s", "minutes": 30, "name": "保健 花子", "username": "staff_health"}'
+    created = clock.now() - timedelta(minutes=minutes_ago)
+    queue(clock, 1, kind="password_reset", params=params, created_at=created, **values)
+    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+
+
+def test_an_expired_password_reset_mail_is_not_sent_again(auth, clock, users):
+    message = reset_mail(clock, 45, failed_at=clock.now(), attempts=8, last_error="451 try later")
+    browser = auth.login("admin")
+    html = browser.get("/admin/status").get_data(as_text=True)
+    assert "<td>新しいパスワードの設定</td>" in html  # the subject says what the mail was
+    r = browser.post("/admin/status/retry", {"message": str(message.id)})
+    assert "リンクは期限が切れているため" in browser.get(r.headers["Location"]).get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, message.id).failed_at is not None
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.kind == kinds.OUTBOX_RETRIED)) is None
+
+
+def test_send_all_again_leaves_expired_reset_links(auth, clock, users):
+    queue(clock, 3, failed_at=clock.now(), attempts=8, last_error="421 too busy")
+    expired = reset_mail(clock, 45, failed_at=clock.now(), attempts=8, last_error="421 too busy")
+    fresh = reset_mail(clock, 5, failed_at=clock.now(), attempts=8, last_error="421 too busy")
+    queue(clock, 1, failed_at=clock.now(), discarded_at=clock.now(), attempts=8)  # discarded: stays so
+    browser = auth.login("admin")
+    assert "5 件すべてをもう一度送る" in browser.get("/admin/status").get_data(as_text=True)
+    r = browser.post("/admin/status/retry-all", {})
+    said = browser.get(r.headers["Location"]).get_data(as_text=True)
+    assert "4 件のメッセージを次の配信でもう一度送ります" in said and "期限が切れたパスワード再設定メール 1 件" in said
+    db.session.expire_all()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    waiting = [m.id for m in rows if m.failed_at is None]
+    assert len(waiting) == 4 and fresh.id in waiting and expired.id not in waiting
+    assert all(m.attempts == 0 for m in rows if m.failed_at is None)
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.kind == kinds.OUTBOX_RETRIED)).one()
+    assert event.actor_id == users["admin"].id and '"count": 4' in event.before
+    assert browser.post("/admin/status/retry-all", {}).status_code == 302  # nothing left but the expired one
+    assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.kind == kinds.OUTBOX_RETRIED)).all()) == 1
+    assert auth.login("manager").post("/admin/status/retry-all", {}).status_code == 403
+
+
+def test_the_status_page_says_jobs_counts_and_readiness_in_words(app, auth, clock, users, monkeypatch):
+    runner._run(app, lambda now: {"checked": 12, "fired": 1}, "failed", "sla-sweep")
+    monkeypatch.setattr("swat.services.health.migration_head", lambda _migrations: "9999_future")
+    html = auth.login("admin").get("/admin/status").get_data(as_text=True)
+    assert "SLAの見回り" in html and "確認したSLAの時計 12" in html and "エスカレーション 1" in html
+    current = migration_head(str(MIGRATIONS))
+    assert f"データベースのマイグレーションは {current}、コードは 9999_future です" in html
