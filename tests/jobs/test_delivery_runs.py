@@ -110,3 +110,38 @@ def test_a_reset_link_that_expired_while_it_waited_is_not_sent(make_ticket, user
     )
     reset = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "password_reset"))
     assert reset.sent_at is None and reset.failed_at is not None and "expired" in reset.last_error
+
+
+def test_after_a_send_that_hung_the_lease_is_renewed_and_a_taken_message_left(
+    monkeypatch, make_ticket, users, clock, store, limits, smtp
+):
+    """The lease (5 minutes) is renewed only once half of it has gone since the claim; a message
+    another run took after that is not sent twice."""
+    queue_replies(
+        users,
+        make_ticket,
+        clock,
+        store,
+        limits,
+        ["slow@pref.example.jp", "taken@pref.example.jp", "last@pref.example.jp"],
+    )
+    send = delivery.SENDERS["email"]
+
+    def hung(job, mailer):
+        send(job, mailer)
+        if job.recipient == "slow@pref.example.jp":  # minutes on the wire; meanwhile another run
+            clock.advance(minutes=4)  # whose lease check found this one's lapsing took a message
+            db.session.execute(
+                delivery.update(OutboxMessage)
+                .where(OutboxMessage.recipient == "taken@pref.example.jp")
+                .values(claim_token="another-run")
+            )
+            db.session.commit()
+
+    monkeypatch.setitem(delivery.SENDERS, "email", hung)
+    assert deliver(clock.now()) == {"sent": 3, "retry": 0, "failed": 0}
+    assert "taken@pref.example.jp" not in {to[0] for to, _ in smtp.messages}
+    last = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "last@pref.example.jp"))
+    assert last.sent_at is not None
+    taken = db.session.scalar(select(OutboxMessage).where(OutboxMessage.recipient == "taken@pref.example.jp"))
+    assert taken.sent_at is None and taken.claim_token == "another-run"
