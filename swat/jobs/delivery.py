@@ -26,18 +26,20 @@ from .. import messages
 from ..extensions import db
 from ..models import OutboxMessage, Ticket
 from ..services import directory, operations, passwords
-from ..services.statements import rows_matched
 from . import smtp as smtp_connection
 from .mail_compose import compose
 
-LEASE = timedelta(minutes=5)
+# How long a claim holds. A run starts no message after its RUN_SECONDS, and one message's send
+# is bounded by the SMTP timeouts (jobs.smtp.TIMEOUT_SECONDS on each of a dozen steps, twice
+# when the connection drops): about 5 minutes at worst. The lease is twice that, so a claim
+# never lapses while its run still holds it; a run that died leaves its claims for 10 minutes.
+LEASE = timedelta(minutes=10)
 BATCH = 50
 MAX_ATTEMPTS = 8
 # A run sends batch after batch until nothing is due or this much time has gone (then the
 # next run, 30 seconds later, goes on), so a storm drains at the SMTP server's pace, not at
 # one batch per run; the scheduler never starts a second run while one is going.
 RUN_SECONDS = 25.0
-EXPIRED = "not sent: the password-reset link in it expired before it could be sent"
 elapsed_clock = time.monotonic  # what a run's time is read from
 
 
@@ -132,24 +134,6 @@ def _threads(rows) -> dict[int, str]:
     return {oid: found[number] for oid, number in numbers.items() if number in found}
 
 
-def _still_mine(job: Job, clock) -> bool:
-    """Renew the lease just before sending; False if another job took the message meanwhile.
-    Needed only once half the lease has gone since the claim (`_send`): a run starts no message
-    after its 25 seconds, so only a send that hung for minutes gets there."""
-    ok = (
-        rows_matched(
-            db.session(),
-            update(OutboxMessage)
-            .where(OutboxMessage.id == job.id, OutboxMessage.claim_token == job.token, OutboxMessage.sent_at.is_(None))
-            .values(claimed_until=clock.now() + LEASE)
-            .execution_options(synchronize_session=False),
-        )
-        == 1
-    )
-    db.session.commit()
-    return ok
-
-
 def _finish(job: Job, **values) -> None:
     db.session.execute(
         update(OutboxMessage)
@@ -188,7 +172,7 @@ def _dropped(exc: BaseException) -> bool:
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):  # every recipient refused with 421
-        return bool(exc.recipients) and all(code == 421 for code, _ in exc.recipients.values())
+        return any(code == 421 for code, _ in exc.recipients.values())
     return isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code == 421
 
 
@@ -288,7 +272,7 @@ def deliver(now: datetime) -> dict[str, int]:
 
     Each message is sent outside any database transaction (on SQLite a write
     transaction would hold the lock through the network call), between two
-    short ones: renew the claim, then record the outcome. When the SMTP server cannot be
+    short ones: the claim of its batch, then its outcome. When the SMTP server cannot be
     reached, the message that found out counts an attempt and the run ends: the other
     messages are released untried, so an outage does not use up their attempts. Whatever
     stops a run (its time, an outage, an interruption) releases the claims it did not try.
@@ -300,12 +284,12 @@ def deliver(now: datetime) -> dict[str, int]:
     started = elapsed_clock()
     untried: list[Job] = []
     try:
-        while untried := _claim(at := max(now, clock.now())):
+        while untried := _claim(max(now, clock.now())):
             while untried:
                 if elapsed_clock() - started >= RUN_SECONDS:
                     return counts
                 job = untried.pop(0)
-                if not _send(job, mailer, clock, at, counts):
+                if not _send(job, mailer, clock, counts):
                     return counts
     finally:
         mailer.close()
@@ -328,13 +312,11 @@ def _release(jobs: list[Job]) -> None:
     db.session.commit()
 
 
-def _send(job: Job, mailer: Mailer, clock, at: datetime, counts: dict[str, int]) -> bool:
+def _send(job: Job, mailer: Mailer, clock, counts: dict[str, int]) -> bool:
     """Send one message and record what happened; False when the run should stop (the SMTP
     server is down)."""
-    if clock.now() - at >= LEASE / 2 and not _still_mine(job, clock):
-        return True
     if job.expired:
-        _finish(job, last_error=EXPIRED, failed_at=clock.now())
+        _finish(job, last_error=operations.EXPIRED_LINK, failed_at=clock.now())
         counts["failed"] += 1
         return True
     try:

@@ -126,7 +126,7 @@ def run_mail(app: Flask):
         return _run(
             app,
             lambda now: fetched(run_mail_fetch(app)),
-            "the mailbox could not be read; it is read again at the next minute",
+            "reading the mailbox failed; it is read again at the next minute",
             "mail-fetch",
         )
     except MailFetchError:

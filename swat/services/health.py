@@ -71,11 +71,12 @@ def readiness(session: Session, migrations: str) -> list[Reason]:
         ]
     stored = set(session.scalars(select(ReferenceDocument.name)))
     missing = ", ".join(name for name in REFERENCE_DOCUMENTS if name not in stored)
-    if missing or not session.scalar(select(func.count()).select_from(Department)):
-        missing = missing or "departments"
+    if missing:
         return [
             Reason(
                 f"reference data: not loaded ({missing}); run `swat reference load`", "no_reference", missing=missing
             )
         ]
+    if not session.scalar(select(func.count()).select_from(Department)):
+        return [Reason("reference data: no departments; run `swat reference load`", "no_departments")]
     return []

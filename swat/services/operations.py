@@ -197,15 +197,19 @@ def _described(message: OutboxMessage) -> dict:
 
 def link_expired(kind: str, params: str, created_at: datetime, now: datetime) -> bool:
     """Whether the message is a password-reset mail whose link no longer works: sent now, it
-    would only lead its reader to an error (they ask for a new link instead)."""
+    would only lead its reader to an error (they ask for a new link instead). Parameters that
+    cannot be read count as expired: such a mail is never sent."""
     if kind != RESET_KIND:
         return False
     try:
-        minutes = int(json.loads(params or "{}").get("minutes", 0))
-    except (ValueError, TypeError, AttributeError):
+        return created_at + timedelta(minutes=int(json.loads(params or "{}").get("minutes", 0))) <= now
+    except (ValueError, TypeError, AttributeError, OverflowError):
         return True
-    return created_at + timedelta(minutes=minutes) <= now
 
+
+# What delivery writes as the reason of a reset mail it did not send (the status page says it
+# in the reader's language).
+EXPIRED_LINK = "not sent: the password-reset link in it expired before it could be sent"
 
 _REQUEUED = {"failed_at": None, "attempts": 0, "claimed_until": None, "claim_token": None}
 
@@ -246,14 +250,16 @@ def retry_all(session: Session, now: datetime, actor, source: str = "") -> tuple
             expired += 1
         else:
             chosen.append(mid)
+    requeued = 0
     for start in range(0, len(chosen), 500):
-        session.execute(
+        requeued += statements.rows_matched(
+            session,
             update(m)
             .where(m.id.in_(chosen[start : start + 500]), *where)
             .values(next_attempt_at=now, **_REQUEUED)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
-    if chosen:
+    if requeued:  # another admin's click may have sent some of them again first
         shown = ", ".join(str(i) for i in chosen[:AUDITED_IDS]) + (", …" if len(chosen) > AUDITED_IDS else "")
         audit.record(
             session,
@@ -261,10 +267,10 @@ def retry_all(session: Session, now: datetime, actor, source: str = "") -> tuple
             actor=actor,
             kind=kinds.OUTBOX_RETRIED,
             source=source,
-            before={"count": len(chosen), "message": shown},
+            before={"count": requeued, "message": shown},
             after={"state": "queued"},
         )
-    return len(chosen), expired
+    return requeued, expired
 
 
 def discard(session: Session, now: datetime, actor, message_id: int, source: str = "") -> OutboxMessage:

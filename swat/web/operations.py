@@ -60,6 +60,11 @@ READINESS = {
     "no_schema": _l("The database has no schema: run swat db upgrade (the code is at %(head)s)."),
     "schema_behind": _l("The database is at migration %(current)s and the code at %(head)s: run swat db upgrade."),
     "no_reference": _l("The reference data is not loaded (%(missing)s): run swat reference load."),
+    "no_departments": _l("No departments are loaded: run swat reference load."),
+}
+# Reasons of undelivered messages the desk itself writes (the others are the far side's words).
+FAILURE_REASONS = {
+    operations.EXPIRED_LINK: _l("Not sent: the password-reset link in it expired before it could be sent."),
 }
 
 
@@ -67,6 +72,11 @@ def _said(reason) -> str:
     """A readiness reason in the reader's language (its English text if its code is new)."""
     label = READINESS.get(getattr(reason, "code", ""))
     return str(label) % reason.params if label is not None else str(reason)
+
+
+def _reason(message) -> str:
+    said = FAILURE_REASONS.get(message.last_error or "")
+    return str(said) if said is not None else (message.last_error or "—")
 
 
 def _subject(message) -> str:
@@ -101,7 +111,7 @@ def status():
         runs=runs,
         outbox=operations.outbox(session, at),
         open_by_status=operations.open_by_status(session),
-        failed=[(m, _subject(m)) for m in failed],
+        failed=[(m, _subject(m), _reason(m)) for m in failed],
         failed_total=total,
         page=SimpleNamespace(page=page, pages=operations.failed_pages(total), at_least=False),
         now=at,
@@ -154,16 +164,22 @@ def retry_all():
         flash(error_text(error), "error")
         return redirect(url_for("operations.status"))
     sent, expired = done or (0, 0)
-    said = ngettext(
-        "%(num)d message will be sent again at the next delivery.",
-        "%(num)d messages will be sent again at the next delivery.",
-        sent,
-    )
-    if expired:
-        said += " " + ngettext(
-            "%(num)d password-reset mail whose link has expired was left: discard it.",
-            "%(num)d password-reset mails whose links have expired were left: discard them.",
-            expired,
+    said = []
+    if sent:
+        said.append(
+            ngettext(
+                "%(num)d message will be sent again at the next delivery.",
+                "%(num)d messages will be sent again at the next delivery.",
+                sent,
+            )
         )
-    flash(said, "success" if sent else "error")
+    if expired:
+        said.append(
+            ngettext(
+                "%(num)d password-reset mail whose link has expired was left: discard it.",
+                "%(num)d password-reset mails whose links have expired were left: discard them.",
+                expired,
+            )
+        )
+    flash(" ".join(said) or _("No undelivered message was left to send again."), "success" if sent else "error")
     return redirect(url_for("operations.status"))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from swat.extensions import db
+from swat.jobs import delivery
 from swat.jobs.delivery import deliver
 from swat.models import Notification, OutboxMessage, User
 from swat.services import tickets
@@ -117,10 +118,10 @@ def test_a_crashed_delivery_is_picked_up_after_its_lease(make_ticket, users, clo
     tickets.add_reply(db.session, users["agent"], clock.now(), t, "回答", [], store, limits)
     db.session.commit()
     msg = db.session.scalar(select(OutboxMessage).where(OutboxMessage.channel == "email"))
-    msg.claim_token, msg.claimed_until = "dead-worker", clock.now() + timedelta(minutes=5)  # claimed, then crashed
+    msg.claim_token, msg.claimed_until = "dead-worker", clock.now() + delivery.LEASE  # claimed, then crashed
     db.session.commit()
     assert deliver(clock.now())["sent"] == 0
-    clock.advance(minutes=6)
+    clock.advance(minutes=delivery.LEASE.total_seconds() / 60 + 1)
     assert deliver(clock.now())["sent"] == 1 and len(smtp.messages) == 1
 
 
