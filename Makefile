@@ -6,7 +6,7 @@ SWAT   := $(VENV)/bin/swat
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run setup install lock translations test browser mailserver directory lint bench messages clean screenshots
+.PHONY: run setup install lock translations test browser mailserver directory proxy lint bench messages clean screenshots
 
 run: setup
 	$(SWAT) setup
@@ -71,7 +71,11 @@ mailserver:
 directory:
 	@test -x /usr/sbin/slapd && command -v ldapadd >/dev/null && test -e /usr/lib/ldap/memberof.so || sh scripts/install-directory-server.sh
 
-test: setup browser mailserver directory
+# The deployment test runs Debian's nginx with deploy/nginx-swat.conf (tests/test_deploy.py).
+proxy:
+	@test -x /usr/sbin/nginx && command -v openssl >/dev/null || sh scripts/install-proxy.sh
+
+test: setup browser mailserver directory proxy
 	$(PY) -m pytest
 
 # Run the browser tests and refresh the README's pictures from what they saw.

@@ -77,11 +77,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     from . import logs
 
-    logs.init_app(app)  # first of the request hooks: every line of a request has its id
+    logs.init_app(app)
 
     from .web import register_web
 
     register_web(app)
+    logs.start_first(app)  # every line of a request has its id, even one a hook refused
 
     from .cli import register_cli
 

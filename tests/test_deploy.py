@@ -5,10 +5,13 @@ units agree with the desk's settings."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -17,6 +20,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from swat import resources
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DEPLOY = CHECKOUT / "deploy"
@@ -27,11 +32,13 @@ TOKEN = "cd" * 32
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SWAT_", "GUNICORN_"))}
     env.update(
-        SWAT_INSTANCE_PATH=str(tmp_path / "instance"),
-        SWAT_SECRET_KEY="k" * 48,
-        GUNICORN_BIND="127.0.0.1:0",
-        GUNICORN_WORKERS="2",
-        **extra,
+        {
+            "SWAT_INSTANCE_PATH": str(tmp_path / "instance"),
+            "SWAT_SECRET_KEY": "k" * 48,
+            "GUNICORN_BIND": "127.0.0.1:0",
+            "GUNICORN_WORKERS": "2",
+            **extra,
+        }
     )
     return env
 
@@ -195,3 +202,132 @@ def test_metrics_sum_the_requests_of_every_worker(desk, tmp_path):
     line = f'swat_http_requests_total{{endpoint="health.healthz",method="GET",status="200"}} {float(len(sent))}'
     assert line in text.splitlines(), text
     assert 'swat_tickets_open{status="new"} 0.0' in text and "swat_database_up 1.0" in text
+
+
+SITE_NAME = "swat.pref.osaka.lg.jp"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _site_on_loopback(tmp_path: Path, web_port: int, http_port: int, https_port: int) -> Path:
+    """deploy/nginx-swat.conf as an operator installs it, with only what this machine must
+    change: loopback ports, the certificate's folder, the package's static folder, and the
+    gunicorn port. A site that no longer has one of these lines fails here, loudly."""
+    site = (DEPLOY / "nginx-swat.conf").read_text(encoding="utf-8")
+    changes = {
+        "    listen [::]:80;\n": "",
+        "    listen [::]:443 ssl http2;\n": "",
+        "listen 80;": f"listen 127.0.0.1:{http_port};",
+        "listen 443 ssl http2;": f"listen 127.0.0.1:{https_port} ssl http2;",
+        "/etc/ssl/swat-desk/": f"{tmp_path}/ssl/",
+        "/opt/swat-desk/lib/python3.11/site-packages/swat/static/": f"{resources.STATIC}/",
+        "http://127.0.0.1:8000": f"http://127.0.0.1:{web_port}",
+    }
+    for old, new in changes.items():
+        assert old in site, old
+        site = site.replace(old, new)
+    out = tmp_path / "site.conf"
+    out.write_text(site, encoding="utf-8")
+    return out
+
+
+class Nginx:
+    """Debian's nginx with its own configuration under tmp_path, including the desk's site."""
+
+    def __init__(self, tmp_path: Path, site: Path, https_port: int):
+        (tmp_path / "ssl").mkdir()
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={SITE_NAME}",
+             "-addext", f"subjectAltName=DNS:{SITE_NAME},IP:127.0.0.1",
+             "-keyout", str(tmp_path / "ssl" / "privkey.pem"), "-out", str(tmp_path / "ssl" / "fullchain.pem")],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        temps = " ".join(
+            f"{kind}_temp_path {tmp_path}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        self.access_log = tmp_path / "access.log"
+        conf = tmp_path / "nginx.conf"
+        conf.write_text(
+            ("user root;\n" if os.geteuid() == 0 else "")
+            + f"daemon off;\nworker_processes 1;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+            + f"events {{}}\nhttp {{\n include /etc/nginx/mime.types;\n access_log {self.access_log};\n {temps}\n"
+            + f" include {site};\n}}\n",
+            encoding="utf-8",
+        )
+        self.process = subprocess.Popen(
+            ["/usr/sbin/nginx", "-p", str(tmp_path), "-e", str(tmp_path / "error.log"), "-c", str(conf)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        self.context = ssl.create_default_context(cafile=str(tmp_path / "ssl" / "fullchain.pem"))
+        self.https_port = https_port
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
+                return
+            except OSError:
+                assert self.process.poll() is None, self.process.communicate()[1]
+                threading.Event().wait(0.1)
+        raise AssertionError("nginx did not start")
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None):
+        connection = http.client.HTTPSConnection("127.0.0.1", self.https_port, context=self.context, timeout=30)
+        try:
+            connection.request(method, path, headers={"Host": SITE_NAME, **(headers or {})})
+            answer = connection.getresponse()
+            return answer.status, dict(answer.getheaders()), answer.read()
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGQUIT)  # nginx's graceful stop
+        self.process.communicate(timeout=30)
+
+
+def test_the_nginx_site_in_front_of_gunicorn(desk, tmp_path):
+    """Debian's nginx runs deploy/nginx-swat.conf (nginx -t would have refused a directive its
+    version does not know) in front of gunicorn: plain http goes to https, the desk believes
+    nginx's request id, static files and the refusals never reach the desk, and a reset
+    link's token is in no log."""
+    web_port, http_port, https_port = _free_port(), _free_port(), _free_port()
+    served = Served(
+        _env(desk, GUNICORN_BIND=f"127.0.0.1:{web_port}", SWAT_ENV="production", SWAT_PROXY_COUNT="1",
+             SWAT_BASE_URL=f"https://{SITE_NAME}"),
+        desk,
+    )  # fmt: skip
+    proxy_dir = tmp_path / "nginx"
+    proxy_dir.mkdir()
+    proxy = Nginx(proxy_dir, _site_on_loopback(proxy_dir, web_port, http_port, https_port), https_port)
+    try:
+        plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+        plain.request("GET", "/login", headers={"Host": SITE_NAME})
+        moved = plain.getresponse()
+        assert (moved.status, moved.getheader("Location")) == (301, f"https://{SITE_NAME}/login")
+        plain.close()
+
+        status, headers, body = proxy.request("GET", "/login")
+        assert status == 200 and "ログイン" in body.decode()
+        rid = headers["X-Request-Id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", rid), rid  # nginx's $request_id, kept by the desk
+        (line,) = _wait_for(served, f"id={rid}")
+        assert '"GET /login HTTP/1.0" 200' in line
+        assert headers["Strict-Transport-Security"].startswith("max-age=")
+        assert "__Host-swat_session=" in headers["Set-Cookie"] and "Secure" in headers["Set-Cookie"]
+
+        status, headers, body = proxy.request("GET", "/static/css/app.css")
+        assert status == 200 and body == (resources.STATIC / "css" / "app.css").read_bytes()
+        assert proxy.request("GET", "/metrics")[0] == 403  # only the monitoring network
+        too_big = {"Content-Length": str(110100480 + 1), "Content-Type": "application/octet-stream"}
+        assert proxy.request("POST", "/consultations/new", too_big)[0] == 413  # told before any byte is sent
+        assert proxy.request("GET", f"/password/reset/{TOKEN}")[0] == 404  # the desk's answer
+        _wait_for(served, "/password/reset/…")
+    finally:
+        proxy.stop()
+        served.stop()
+    reached = "\n".join(served.lines)
+    assert "/static/" not in reached and "/metrics" not in reached and "/consultations/new" not in reached
+    logged = proxy.access_log.read_text(encoding="utf-8")
+    assert "/static/css/app.css" in logged and TOKEN not in logged

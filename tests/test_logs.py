@@ -150,3 +150,17 @@ def test_a_bad_log_setting_stops_the_desk(app, tmp_path):
     with pytest.raises(SettingsError, match="log_level"):
         load_settings({"log_level": "LOUD", "instance_path": str(tmp_path)})
     assert load_settings({"log_level": "debug", "instance_path": str(tmp_path)})["log_level"] == "DEBUG"
+
+
+def test_a_request_refused_before_any_view_is_logged_and_answered_with_its_id(make_app, capsys):
+    """The CSRF check and the boundary's guard answer before any view; the proxy's id is still
+    in the response and on the line the refusal wrote."""
+    client = make_app(proxy_count=1).test_client()
+    capsys.readouterr()
+    missing = client.post("/login", data={"username": "agent"}, headers={"X-Request-Id": "lb-csrf-1"})
+    assert missing.status_code == 400 and missing.headers["X-Request-Id"] == "lb-csrf-1"
+    assert "フォームの有効期限" in missing.get_data(as_text=True)  # the desk's page, not a bare 400
+    said = [line for line in _lines(capsys) if "CSRF" in line]
+    assert said and all("[lb-csrf-1]" in line for line in said), said
+    nul = client.get("/login?next=a%00b", headers={"X-Request-Id": "lb-nul-2"})
+    assert nul.status_code == 400 and nul.headers["X-Request-Id"] == "lb-nul-2"
