@@ -13,6 +13,7 @@ import glob
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
 
 # /metrics across the workers: prometheus-client's multiprocess mode, in which each worker keeps
@@ -43,6 +44,9 @@ keepalive = 5
 # The reverse proxy (deploy/nginx-swat.conf) on this host: only its X-Forwarded-* are believed.
 # The desk's own proxy_count setting must say the same (1 for one proxy).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# gunicorn's control socket (~/.gunicorn/gunicorn.ctl) is not used: systemctl and signals
+# manage the service, and two instances under one user would take each other's socket.
+control_socket_disable = True
 
 # Logs: the access log and gunicorn's own lines in the desk's format (text, or JSON lines with
 # SWAT_LOG_FORMAT=json), each access line with the request's id (the X-Request-Id answered).
@@ -77,6 +81,20 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid, METRICS_DIR)
+
+
+# What the master imported of the desk (swat.logs, for its own lines) and prometheus_client
+# (child_exit) must not reach a worker: a worker forked after a reload that follows an upgrade
+# would run the old modules beside the new ones it imports itself, and fail to boot if the new
+# code calls what the old lacks. Each worker imports them afresh from what is installed; the
+# master's handlers keep the objects they hold, and a reload reads this file, and so the new
+# swat.logs, again.
+FRESH_IN_EACH_WORKER = ("swat", "prometheus_client")
+
+
+def pre_fork(server, worker):
+    for name in [n for n in sys.modules if n.split(".", 1)[0] in FRESH_IN_EACH_WORKER]:
+        del sys.modules[name]
 
 
 def on_exit(server):

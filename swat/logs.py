@@ -6,6 +6,10 @@ Each line written while a request is served carries its request id: the `X-Reque
 trusted proxy sent (with `proxy_count` > 0, when it looks like an id), or one made here. The
 response returns it in `X-Request-Id`, the 500 page shows it, and gunicorn's access log
 (deploy/gunicorn.conf.py) writes it too. A password-reset link's token never reaches a line.
+
+gunicorn's master imports this module for its own lines (deploy/gunicorn.conf.py) and nothing
+else of the desk: Flask is not imported here at module level, so that a reload after an
+upgrade gives the new workers the new Flask along with the new desk.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ import re
 import secrets
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g, has_request_context, request
+if TYPE_CHECKING:
+    from flask import Flask
 
 HEADER = "X-Request-Id"
 # What an id from a proxy may look like; anything else is replaced by one made here.
@@ -41,10 +46,12 @@ def masked(text: str) -> str:
 
 
 def request_id() -> str:
-    """The current request's id ("-" outside a request)."""
-    if not has_request_context():
+    """The current request's id ("-" outside a request, and in a process with no Flask, such
+    as gunicorn's master)."""
+    flask = sys.modules.get("flask")
+    if flask is None or not flask.has_request_context():
         return "-"
-    return g.get("request_id") or "-"
+    return flask.g.get("request_id") or "-"
 
 
 class RequestContext(logging.Filter):
@@ -137,6 +144,8 @@ def configure(settings: dict) -> None:
 
 
 def _start() -> None:
+    from flask import g, request
+
     from .web.common import settings
 
     given = request.headers.get(HEADER, "")

@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -123,6 +124,7 @@ def test_gunicorn_from_the_deploy_folder_logs_each_request_with_its_id_and_stops
     assert any("Shutting down" in line or "Handling signal: term" in line for line in served.lines)
     # the workers' start says nothing but that they booted (no library's set-up chatter)
     assert not [line for line in served.lines if "alembic" in line], served.lines
+    assert not [line for line in served.lines if "Control socket" in line]  # off: signals manage it
 
 
 def test_json_lines_for_a_log_collector(desk):
@@ -331,3 +333,42 @@ def test_the_nginx_site_in_front_of_gunicorn(desk, tmp_path):
     assert "/static/" not in reached and "/metrics" not in reached and "/consultations/new" not in reached
     logged = proxy.access_log.read_text(encoding="utf-8")
     assert "/static/css/app.css" in logged and TOKEN not in logged
+
+
+def test_a_reload_after_an_upgrade_runs_the_new_release(desk, tmp_path):
+    """`systemctl reload swat-web` (SIGHUP) once the next release is installed: the new workers
+    run the new code, even where it calls what the old lacked, and gunicorn's own lines take
+    the new format; the master stays."""
+    release = tmp_path / "release"
+    for part in ("swat", "config", "templates", "migrations"):  # a checkout's layout (swat.resources)
+        shutil.copytree(CHECKOUT / part, release / part, ignore=shutil.ignore_patterns("__pycache__"))
+    served = Served(_env(desk, PYTHONPATH=str(release)), desk)
+    try:
+        assert served.get("/readyz")[0] == 200
+        # the next release: a function of swat.logs (which the master imported) renamed, with
+        # its caller, and a log format of its own to tell its lines apart
+        for path, old, new in (
+            ("logs.py", "def start_first(", "def start_first_v2("),
+            ("app.py", "logs.start_first(app)", "logs.start_first_v2(app)"),
+            ("logs.py", 'TEXT_FORMAT = "%(asctime)s', 'TEXT_FORMAT = "r2 %(asctime)s'),
+        ):
+            module = release / "swat" / path
+            text = module.read_text(encoding="utf-8")
+            assert old in text, (path, old)
+            module.write_text(text.replace(old, new), encoding="utf-8")
+        served.process.send_signal(signal.SIGHUP)
+        _wait_for(served, "Handling signal: hup")
+        for _ in range(300):
+            status, headers = served.get("/readyz")
+            if status == 200 and [
+                line for line in served.lines if line.startswith("r2 ") and headers["X-Request-Id"] in line
+            ]:
+                break
+            threading.Event().wait(0.1)
+        else:
+            raise AssertionError("no request answered by the new release:\n" + "\n".join(served.lines[-40:]))
+        assert served.process.poll() is None
+    finally:
+        code = served.stop()
+    assert code == 0
+    assert not [line for line in served.lines if "Exception in worker process" in line or "Traceback" in line]
