@@ -88,11 +88,13 @@ def child_exit(server, worker):
 # would run the old modules beside the new ones it imports itself, and fail to boot if the new
 # code calls what the old lacks. Each worker imports them afresh from what is installed; the
 # master's handlers keep the objects they hold, and a reload reads this file, and so the new
-# swat.logs, again.
+# swat.logs, again. (Not with --preload, which loads the whole desk here, to be shared.)
 FRESH_IN_EACH_WORKER = ("swat", "prometheus_client")
 
 
 def pre_fork(server, worker):
+    if server.cfg.preload_app:
+        return  # the app itself was loaded here (--preload): its workers share these modules
     for name in [n for n in sys.modules if n.split(".", 1)[0] in FRESH_IN_EACH_WORKER]:
         del sys.modules[name]
 

@@ -126,6 +126,8 @@ def handler(log_format: str) -> logging.Handler:
     return out
 
 
+# deploy/gunicorn.conf.py (and an operator's copy of it) uses `handler` and `QUIET_AT_INFO`,
+# and a reload imports this module afresh: keep both names.
 QUIET_AT_INFO = ("alembic.runtime.plugins",)
 
 

@@ -209,10 +209,16 @@ def test_metrics_sum_the_requests_of_every_worker(desk, tmp_path):
 SITE_NAME = "swat.pref.osaka.lg.jp"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def _free_ports(count: int) -> list[int]:
+    """Ports free on loopback, all different (each held until all are chosen)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def _site_on_loopback(tmp_path: Path, web_port: int, http_port: int, https_port: int) -> Path:
@@ -271,9 +277,12 @@ class Nginx:
                 socket.create_connection(("127.0.0.1", https_port), timeout=1).close()
                 return
             except OSError:
-                assert self.process.poll() is None, self.process.communicate()[1]
+                if self.process.poll() is not None:
+                    break
                 threading.Event().wait(0.1)
-        raise AssertionError("nginx did not start")
+        self.stop()
+        said = (tmp_path / "error.log").read_text(encoding="utf-8") if (tmp_path / "error.log").exists() else ""
+        raise AssertionError(f"nginx did not start:\n{said}")
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None):
         connection = http.client.HTTPSConnection("127.0.0.1", self.https_port, context=self.context, timeout=30)
@@ -285,8 +294,13 @@ class Nginx:
             connection.close()
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGQUIT)  # nginx's graceful stop
-        self.process.communicate(timeout=30)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # nginx's graceful stop
+        try:
+            self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
 
 
 def test_the_nginx_site_in_front_of_gunicorn(desk, tmp_path):
@@ -294,40 +308,39 @@ def test_the_nginx_site_in_front_of_gunicorn(desk, tmp_path):
     version does not know) in front of gunicorn: plain http goes to https, the desk believes
     nginx's request id, static files and the refusals never reach the desk, and a reset
     link's token is in no log."""
-    web_port, http_port, https_port = _free_port(), _free_port(), _free_port()
-    served = Served(
-        _env(desk, GUNICORN_BIND=f"127.0.0.1:{web_port}", SWAT_ENV="production", SWAT_PROXY_COUNT="1",
-             SWAT_BASE_URL=f"https://{SITE_NAME}"),
-        desk,
-    )  # fmt: skip
-    proxy_dir = tmp_path / "nginx"
-    proxy_dir.mkdir()
-    proxy = Nginx(proxy_dir, _site_on_loopback(proxy_dir, web_port, http_port, https_port), https_port)
+    served = Served(_env(desk, SWAT_ENV="production", SWAT_PROXY_COUNT="1", SWAT_BASE_URL=f"https://{SITE_NAME}"), desk)
     try:
-        plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
-        plain.request("GET", "/login", headers={"Host": SITE_NAME})
-        moved = plain.getresponse()
-        assert (moved.status, moved.getheader("Location")) == (301, f"https://{SITE_NAME}/login")
-        plain.close()
+        assert served.port is not None
+        http_port, https_port = _free_ports(2)
+        proxy_dir = tmp_path / "nginx"
+        proxy_dir.mkdir()
+        proxy = Nginx(proxy_dir, _site_on_loopback(proxy_dir, served.port, http_port, https_port), https_port)
+        try:
+            plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=30)
+            plain.request("GET", "/login", headers={"Host": SITE_NAME})
+            moved = plain.getresponse()
+            assert (moved.status, moved.getheader("Location")) == (301, f"https://{SITE_NAME}/login")
+            plain.close()
 
-        status, headers, body = proxy.request("GET", "/login")
-        assert status == 200 and "ログイン" in body.decode()
-        rid = headers["X-Request-Id"]
-        assert re.fullmatch(r"[0-9a-f]{32}", rid), rid  # nginx's $request_id, kept by the desk
-        (line,) = _wait_for(served, f"id={rid}")
-        assert '"GET /login HTTP/1.0" 200' in line
-        assert headers["Strict-Transport-Security"].startswith("max-age=")
-        assert "__Host-swat_session=" in headers["Set-Cookie"] and "Secure" in headers["Set-Cookie"]
+            status, headers, body = proxy.request("GET", "/login")
+            assert status == 200 and "ログイン" in body.decode()
+            rid = headers["X-Request-Id"]
+            assert re.fullmatch(r"[0-9a-f]{32}", rid), rid  # nginx's $request_id, kept by the desk
+            (line,) = _wait_for(served, f"id={rid}")
+            assert '"GET /login HTTP/1.0" 200' in line
+            assert headers["Strict-Transport-Security"].startswith("max-age=")
+            assert "__Host-swat_session=" in headers["Set-Cookie"] and "Secure" in headers["Set-Cookie"]
 
-        status, headers, body = proxy.request("GET", "/static/css/app.css")
-        assert status == 200 and body == (resources.STATIC / "css" / "app.css").read_bytes()
-        assert proxy.request("GET", "/metrics")[0] == 403  # only the monitoring network
-        too_big = {"Content-Length": str(110100480 + 1), "Content-Type": "application/octet-stream"}
-        assert proxy.request("POST", "/consultations/new", too_big)[0] == 413  # told before any byte is sent
-        assert proxy.request("GET", f"/password/reset/{TOKEN}")[0] == 404  # the desk's answer
-        _wait_for(served, "/password/reset/…")
+            status, headers, body = proxy.request("GET", "/static/css/app.css")
+            assert status == 200 and body == (resources.STATIC / "css" / "app.css").read_bytes()
+            assert proxy.request("GET", "/metrics")[0] == 403  # only the monitoring network
+            too_big = {"Content-Length": str(110100480 + 1), "Content-Type": "application/octet-stream"}
+            assert proxy.request("POST", "/consultations/new", too_big)[0] == 413  # told before any byte is sent
+            assert proxy.request("GET", f"/password/reset/{TOKEN}")[0] == 404  # the desk's answer
+            _wait_for(served, "/password/reset/…")
+        finally:
+            proxy.stop()
     finally:
-        proxy.stop()
         served.stop()
     reached = "\n".join(served.lines)
     assert "/static/" not in reached and "/metrics" not in reached and "/consultations/new" not in reached

@@ -146,7 +146,7 @@ def _guard():
 
 
 def init_app(app: Flask) -> None:
-    """Install the id converter (before any blueprint adds its routes) and the guard,
-    first of all the request hooks."""
+    """Install the id converter (before any blueprint adds its routes) and the guard, ahead
+    of the CSRF check and sign-in (only the request id and the metrics clock come before it)."""
     app.url_map.converters["int"] = IdConverter
     app.before_request_funcs.setdefault(None, []).insert(0, _guard)
