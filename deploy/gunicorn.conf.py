@@ -40,7 +40,8 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "120"))
 graceful_timeout = 30
 keepalive = 5
 # Workers are not recycled after a number of requests: each new worker would leave its metrics
-# files behind, and a worker's memory stays flat over hours of traffic (bench/OPERATIONS.md).
+# files behind; a worker grew 7-8 % in an hour of mixed traffic after its first five minutes,
+# more slowly as the hour went on (bench/OPERATIONS.md), and a reload starts fresh ones.
 # The reverse proxy (deploy/nginx-swat.conf) on this host: only its X-Forwarded-* are believed.
 # The desk's own proxy_count setting must say the same (1 for one proxy).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
