@@ -76,13 +76,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=s["proxy_count"], x_proto=s["proxy_count"])  # type: ignore[method-assign]
 
     from . import logs
-
-    logs.init_app(app)
-
     from .web import register_web
 
     register_web(app)
-    logs.start_first(app)  # every line of a request has its id, even one a hook refused
+    logs.init_app(app)  # last: its hook goes first, so even a request a hook refused has its id
 
     from .cli import register_cli
 

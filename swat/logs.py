@@ -161,13 +161,10 @@ def _answer(response):
 
 
 def init_app(app: Flask) -> None:
+    """Logging, and the request's id as the first of all the request hooks, ahead of the
+    boundary's guard, the metrics clock and the CSRF check, each of which may answer before
+    any view: a request one of them refuses is logged and answered with its id too. Called
+    once every other hook is in place."""
     configure(app.config["SWAT"])
-    app.after_request(_answer)
-
-
-def start_first(app: Flask) -> None:
-    """The request's id is the first of all the request hooks, ahead of the boundary's guard,
-    the metrics clock and the CSRF check, each of which may answer before any view: a request
-    one of them refuses is logged and answered with its id too. Called once every other hook
-    is in place."""
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request(_answer)

@@ -334,7 +334,10 @@ def test_the_nginx_site_in_front_of_gunicorn(desk, tmp_path):
             status, headers, body = proxy.request("GET", "/static/css/app.css")
             assert status == 200 and body == (resources.STATIC / "css" / "app.css").read_bytes()
             assert proxy.request("GET", "/metrics")[0] == 403  # only the monitoring network
-            too_big = {"Content-Length": str(110100480 + 1), "Content-Type": "application/octet-stream"}
+            limit = tomllib.loads((CHECKOUT / "config" / "default.toml").read_text(encoding="utf-8"))[
+                "max_request_bytes"
+            ]
+            too_big = {"Content-Length": str(limit + 1), "Content-Type": "application/octet-stream"}
             assert proxy.request("POST", "/consultations/new", too_big)[0] == 413  # told before any byte is sent
             assert proxy.request("GET", f"/password/reset/{TOKEN}")[0] == 404  # the desk's answer
             _wait_for(served, "/password/reset/…")
@@ -361,8 +364,8 @@ def test_a_reload_after_an_upgrade_runs_the_new_release(desk, tmp_path):
         # the next release: a function of swat.logs (which the master imported) renamed, with
         # its caller, and a log format of its own to tell its lines apart
         for path, old, new in (
-            ("logs.py", "def start_first(", "def start_first_v2("),
-            ("app.py", "logs.start_first(app)", "logs.start_first_v2(app)"),
+            ("logs.py", "def init_app(", "def init_app_v2("),
+            ("app.py", "logs.init_app(app)", "logs.init_app_v2(app)"),
             ("logs.py", 'TEXT_FORMAT = "%(asctime)s', 'TEXT_FORMAT = "r2 %(asctime)s'),
         ):
             module = release / "swat" / path

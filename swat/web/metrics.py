@@ -58,7 +58,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 def init_app(app: Flask) -> None:
     """Count every answered request, those a hook refused before the view (a bad address, a
     missing CSRF token) included: the clock starts before the boundary's guard and the CSRF check
-    (only the request id's hook, swat.logs.start_first, comes before it)."""
+    (only the request id's hook, swat.logs.init_app, comes before it)."""
 
     def _started() -> None:
         g.metrics_started = time.perf_counter()
